@@ -1,0 +1,57 @@
+"""Feature extractors: colour, texture, HOG and frozen deep embeddings, as sklearn transformers.
+
+Each extractor maps a batch of RGB uint8 images to a named float32 matrix whose columns start
+with the family's name (``color__``, ``texture__``, ``hog__``, ``deep__``). Classes are
+imported lazily, so that importing this package never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from poxscan.features._base import ImageFeatureExtractor, check_images
+
+if TYPE_CHECKING:
+    from poxscan.features.color import ColorFeatures
+    from poxscan.features.deep import DeepFeatures
+    from poxscan.features.hog import HOGFeatures
+    from poxscan.features.texture import TextureFeatures
+
+__all__ = [
+    "FAMILIES",
+    "ColorFeatures",
+    "DeepFeatures",
+    "HOGFeatures",
+    "ImageFeatureExtractor",
+    "TextureFeatures",
+    "check_images",
+    "make_extractor",
+]
+
+#: Family name -> "module:class" of its extractor.
+FAMILIES: dict[str, str] = {
+    "color": "poxscan.features.color:ColorFeatures",
+    "texture": "poxscan.features.texture:TextureFeatures",
+    "hog": "poxscan.features.hog:HOGFeatures",
+    "deep": "poxscan.features.deep:DeepFeatures",
+}
+_CLASS_TO_FAMILY = {target.split(":")[1]: family for family, target in FAMILIES.items()}
+
+
+def _load(family: str) -> type[ImageFeatureExtractor]:
+    if family not in FAMILIES:
+        raise KeyError(f"unknown feature family {family!r}; known: {sorted(FAMILIES)}")
+    module, cls = FAMILIES[family].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_extractor(family: str, **params: Any) -> ImageFeatureExtractor:
+    """Build the extractor of a family with the given parameters."""
+    return _load(family)(**params)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASS_TO_FAMILY:
+        return _load(_CLASS_TO_FAMILY[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,5 @@
+import sys
+
+from poxscan.cli import main
+
+sys.exit(main())

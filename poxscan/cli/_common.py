@@ -1,0 +1,23 @@
+"""Arguments shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from poxscan.data import DATA_ENV
+
+
+def add_data_args(parser: argparse.ArgumentParser, datasets: bool = True) -> None:
+    """``--data-root`` and, optionally, ``--dataset``."""
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help=f"folder holding the datasets (default: ${DATA_ENV}, else ./data)",
+    )
+    if datasets:
+        parser.add_argument(
+            "--dataset",
+            action="append",
+            default=None,
+            help="dataset name from data_manifest.yaml (repeatable; default: all)",
+        )

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real datasets in ../shared/datasets (or $POXSCAN_DATA)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from poxscan.data import load_records
+from poxscan.imageio import load_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_root() -> Path:
+    root = Path(os.environ.get("POXSCAN_DATA") or REPO.parent / "shared" / "datasets")
+    if not (root / "msld_v1").is_dir():
+        # Never skip silently: the real images are part of the test suite.
+        raise RuntimeError(
+            f"real datasets not found at {root}; set POXSCAN_DATA to the folder holding msld_v1"
+        )
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """Folder holding msld_v1 and ahsan2022."""
+    return _data_root()
+
+
+@pytest.fixture(scope="session")
+def msld_records(data_root):
+    """All MSLD v1 records (DataFrame from :func:`poxscan.data.load_records`)."""
+    return load_records("msld_v1", root=data_root)
+
+
+@pytest.fixture(scope="session")
+def real_images(msld_records) -> list[np.ndarray]:
+    """Six real MSLD images, three mpox and three others, loaded by the one loader."""
+    picks = (
+        msld_records.groupby("y", group_keys=False).head(3).sort_values("id")["path"].tolist()
+    )
+    return [load_image(p) for p in picks]
