@@ -175,7 +175,10 @@ def load_image(
     except UnidentifiedImageError:
         raise ImageLoadError(name, "not an image, or a format that cannot be decoded") from None
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(name, f"possible decompression bomb: {exc}") from None
+        # Pillow refuses headers past twice its own limit before ours is checked.
+        raise ImageLoadError(
+            name, f"image claims more than {max_pixels} pixels (possible decompression bomb; {exc})"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageLoadError(name, f"truncated or corrupt image data ({exc})") from None
 
