@@ -39,7 +39,5 @@ def msld_records(data_root):
 @pytest.fixture(scope="session")
 def real_images(msld_records) -> list[np.ndarray]:
     """Six real MSLD images, three mpox and three others, loaded by the one loader."""
-    picks = (
-        msld_records.groupby("y", group_keys=False).head(3).sort_values("id")["path"].tolist()
-    )
+    picks = msld_records.groupby("y", group_keys=False).head(3).sort_values("id")["path"].tolist()
     return [load_image(p) for p in picks]
