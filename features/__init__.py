@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from poxscan.features.texture import TextureFeatures
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "FAMILIES",
     "ColorFeatures",
     "DeepFeatures",
@@ -37,6 +38,14 @@ FAMILIES: dict[str, str] = {
     "deep": "poxscan.features.deep:DeepFeatures",
 }
 _CLASS_TO_FAMILY = {target.split(":")[1]: family for family, target in FAMILIES.items()}
+#: Parameters each family is built with when a caller names only the family (e.g.
+#: ``load_feature_table(records, ["color", "deep"])``); anything else uses the class defaults.
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "color": {},
+    "texture": {},
+    "hog": {},
+    "deep": {"backbone": "efficientnet-lite0"},
+}
 
 
 def _load(family: str) -> type[ImageFeatureExtractor]:

@@ -1,0 +1,206 @@
+"""Frozen ImageNet backbones behind one interface: build, preprocess, fingerprint.
+
+:data:`BACKBONES` names each backbone (``"efficientnet-lite0"``, ``"efficientnet-lite1"``,
+``"efficientnet-lite2"``, ``"resnet50v2"``) and :func:`get_backbone` returns its
+:class:`BackboneSpec`. Deep features, fine-tuning and TFLite export all build models through
+:meth:`BackboneSpec.build`, which returns a plain Keras functional model.
+
+``weights`` follows Keras: ``"imagenet"`` (the backbone's real weights: the packaged PyTorch
+files for EfficientNet-Lite, Keras' download/cache for ResNet50V2), ``None`` (random
+initialisation) or a path to a weights file. Importing this package never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from poxscan.features.backbones import efficientnet_lite, resnet50v2
+from poxscan.features.backbones.torch_legacy import file_sha256
+
+from poxscan.imageio import to_square
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["BACKBONES", "BackboneSpec", "get_backbone", "weights_file_sha256"]
+
+Weights = str | PathLike | None
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """One backbone: input size, embedding width and how to build, feed and identify it.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, e.g. ``"efficientnet-lite0"``.
+    input_size : int
+        Side of the square RGB input it was trained at.
+    feature_dim : int
+        Width of the globally average-pooled embedding.
+    """
+
+    name: str
+    input_size: int
+    feature_dim: int
+    _builder: Callable[..., Any]
+    _preprocess: Callable[[np.ndarray], np.ndarray]
+    _fingerprint: Callable[[Weights], str]
+
+    def build(
+        self,
+        include_top: bool = False,
+        weights: Weights = "imagenet",
+        *,
+        pooling: str | None = "avg",
+        weights_hash: str | None = None,
+        **kwargs: Any,
+    ) -> keras.Model:
+        """Build the Keras model (plain functional, TFLite-convertible).
+
+        Parameters
+        ----------
+        include_top : bool, default=False
+            Keep the ImageNet classifier.
+        weights : "imagenet", None or path, default="imagenet"
+            Real weights, random initialisation, or a weights file.
+        pooling : {"avg", "max", None}, default="avg"
+            Pooling of the last feature map without the top.
+        weights_hash : str, optional
+            Expected hash of a weights file given by path.
+        **kwargs
+            Passed on (``input_shape``, ``classes``, ``classifier_activation``).
+        """
+        return self._builder(
+            include_top=include_top,
+            weights=weights,
+            pooling=pooling,
+            weights_hash=weights_hash,
+            **kwargs,
+        )
+
+    def preprocess(self, batch: np.ndarray) -> np.ndarray:
+        """Scale RGB images (uint8, ``(n, size, size, 3)``) to the model's float32 input."""
+        batch = np.asarray(batch)
+        if batch.ndim != 4 or batch.shape[-1] != 3:
+            raise ValueError(f"expected a batch of shape (n, h, w, 3), got {batch.shape}")
+        return self._preprocess(batch)
+
+    def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Fit images of any size with :func:`~poxscan.imageio.to_square`, then preprocess."""
+        return self.preprocess(np.stack([to_square(img, self.input_size) for img in images]))
+
+    def weights_fingerprint(self, weights: Weights = "imagenet") -> str:
+        """Identity of the weights: ``"<algorithm>:<hex digest>"``, or ``"random"`` for None."""
+        if weights is None:
+            return "random"
+        return self._fingerprint(weights)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def weights_file_sha256(path: str | PathLike) -> str:
+    """SHA-256 of a weights file, cached per process by path, size and modification time."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: weights file not found")
+    stat = path.stat()
+    return _sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+# -- EfficientNet-Lite ------------------------------------------------------------------------
+
+
+def _lite_builder(variant: str) -> Callable[..., Any]:
+    def build(include_top, weights, pooling, weights_hash, **kwargs):
+        return efficientnet_lite.build_efficientnet_lite(
+            variant,
+            include_top=include_top,
+            weights=weights,
+            pooling=pooling,
+            weights_sha256=weights_hash,
+            **kwargs,
+        )
+
+    return build
+
+
+def _lite_fingerprint(variant: str) -> Callable[[Weights], str]:
+    def fingerprint(weights: Weights) -> str:
+        path = (
+            efficientnet_lite.default_weights_path(variant)
+            if weights == "imagenet"
+            else Path(weights)
+        )
+        return "sha256:" + weights_file_sha256(path)
+
+    return fingerprint
+
+
+# -- ResNet50V2 -------------------------------------------------------------------------------
+
+
+def _resnet_builder(include_top, weights, pooling, weights_hash, **kwargs):
+    return resnet50v2.build_resnet50v2(
+        include_top=include_top,
+        weights=weights,
+        pooling=pooling,
+        weights_hash=weights_hash,
+        **kwargs,
+    )
+
+
+def _resnet_fingerprint(weights: Weights) -> str:
+    if weights == "imagenet":
+        # Keras checks its cached file against this MD5 before loading it.
+        return "md5:" + resnet50v2.KERAS_WEIGHTS[False][1]
+    return "sha256:" + weights_file_sha256(weights)
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    **{
+        f"efficientnet-{variant}": BackboneSpec(
+            name=f"efficientnet-{variant}",
+            input_size=efficientnet_lite.input_size(variant),
+            feature_dim=1280,
+            _builder=_lite_builder(variant),
+            _preprocess=efficientnet_lite.preprocess_input,
+            _fingerprint=_lite_fingerprint(variant),
+        )
+        for variant in efficientnet_lite.VARIANTS
+    },
+    "resnet50v2": BackboneSpec(
+        name="resnet50v2",
+        input_size=resnet50v2.INPUT_SIZE,
+        feature_dim=2048,
+        _builder=_resnet_builder,
+        _preprocess=resnet50v2.preprocess_input,
+        _fingerprint=_resnet_fingerprint,
+    ),
+}
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    """The :class:`BackboneSpec` registered under ``name`` (case and ``_``/``-`` ignored).
+
+    Raises
+    ------
+    KeyError
+        Unknown name; the message lists the known ones.
+    """
+    # Accept "efficientnet_lite0" and other spellings of the same name.
+    key = str(name).strip().lower().replace("_", "-")
+    try:
+        return BACKBONES[key]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}") from None

@@ -1,0 +1,191 @@
+"""Colour, texture and HOG extractors on real MSLD images."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from poxscan.features import ColorFeatures, HOGFeatures, TextureFeatures, make_extractor
+from sklearn.base import clone
+
+FAMILIES = {"color": ColorFeatures, "texture": TextureFeatures, "hog": HOGFeatures}
+#: Parameter changes that must change both the fingerprint and the output.
+PARAM_CHANGES = {
+    "color": {"bins": 8},
+    "texture": {"levels": 16},
+    "hog": {"pixels_per_cell": (8, 8)},
+}
+
+
+def _hue_shift(image: np.ndarray, degrees: int) -> np.ndarray:
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV_FULL)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + degrees * 256 // 360) % 256
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+
+
+def _blur(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=3)
+
+
+@pytest.fixture(scope="module")
+def outputs(real_images):
+    """Each family's fitted extractor and its features of the six real images."""
+    out = {}
+    for family in FAMILIES:
+        ext = make_extractor(family).fit(real_images)
+        out[family] = (ext, ext.transform(real_images))
+    return out
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_shape_names_and_values(family, outputs, real_images):
+    ext, X = outputs[family]
+    names = ext.get_feature_names_out()
+    assert isinstance(ext, FAMILIES[family])
+    assert X.dtype == np.float32
+    assert X.shape == (len(real_images), len(names)) == (len(real_images), ext.n_features_out_)
+    assert len(set(names)) == len(names)
+    assert all(name.startswith(f"{family}__") for name in names)
+    assert np.isfinite(X).all()
+    # Real images differ: every image has its own feature vector.
+    assert len({row.tobytes() for row in X}) == len(real_images)
+
+
+def test_expected_sizes(outputs):
+    """The documented layouts: HOG 7x7 blocks x 2x2 cells x 9 orientations, LBP P+2 bins."""
+    hog_ext, hog_X = outputs["hog"]
+    assert hog_X.shape[1] == 7 * 7 * 2 * 2 * 9 == 1764
+    names = list(hog_ext.get_feature_names_out())
+    assert names[0] == "hog__block0_0_cell0_0_ori0"
+    assert names[-1] == "hog__block6_6_cell1_1_ori8"
+    tex_names = list(outputs["texture"][0].get_feature_names_out())
+    for p in (8, 16, 24):
+        assert sum(n.startswith(f"texture__lbp_p{p}_") for n in tex_names) == p + 2
+    assert "texture__glcm_contrast_d4_range" in tex_names
+    color_names = list(outputs["color"][0].get_feature_names_out())
+    assert sum("_hist" in n for n in color_names) == 6 * 16
+    assert {"color__hsv_h_cos", "color__hsv_h_sin", "color__lab_a_skew"} <= set(color_names)
+
+
+def test_histograms_are_normalised(outputs):
+    color_ext, color_X = outputs["color"]
+    names = color_ext.get_feature_names_out()
+    for channel in ("hsv_h", "hsv_s", "lab_l", "lab_b"):
+        cols = [i for i, n in enumerate(names) if n.startswith(f"color__{channel}_hist")]
+        np.testing.assert_allclose(color_X[:, cols].sum(axis=1), 1.0, atol=1e-5)
+    tex_ext, tex_X = outputs["texture"]
+    names = tex_ext.get_feature_names_out()
+    cols = [i for i, n in enumerate(names) if n.startswith("texture__lbp_p16_")]
+    np.testing.assert_allclose(tex_X[:, cols].sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_deterministic(family, outputs, real_images):
+    ext, X = outputs[family]
+    np.testing.assert_array_equal(ext.transform(real_images), X)
+    fresh = make_extractor(family).fit(real_images[:1])
+    np.testing.assert_array_equal(fresh.transform(real_images[::-1]), X[::-1])
+    assert fresh.fingerprint() == ext.fingerprint()
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_flat_and_black_images_give_finite_features(family):
+    flat = [
+        np.zeros((50, 70, 3), np.uint8),
+        np.full((224, 224, 3), 255, np.uint8),
+        np.full((31, 17, 3), (180, 40, 60), np.uint8),
+        np.full((300, 200, 3), 128, np.uint8),
+    ]
+    ext = make_extractor(family).fit(flat)
+    X = ext.transform(flat)
+    assert X.shape == (4, ext.n_features_out_)
+    assert np.isfinite(X).all()
+
+
+def test_hue_shift_changes_colour_not_hog(outputs, real_images):
+    color_ext, color_X = outputs["color"]
+    shifted = [_hue_shift(img, 90) for img in real_images]
+    names = color_ext.get_feature_names_out()
+    hue_cols = [i for i, n in enumerate(names) if n.startswith("color__hsv_h_")]
+    diff = np.abs(color_ext.transform(shifted)[:, hue_cols] - color_X[:, hue_cols])
+    assert (diff.max(axis=1) > 0.1).all()
+    # Hue carries no gradient information: HOG (on luma) moves far less than colour does.
+    hog_ext, hog_X = outputs["hog"]
+    hog_change = np.abs(hog_ext.transform(shifted) - hog_X).mean()
+    blur_change = np.abs(hog_ext.transform([_blur(i) for i in real_images]) - hog_X).mean()
+    assert hog_change < blur_change
+
+
+def test_hue_statistics_are_circular():
+    """Red just below and just above 0 degrees: the mean hue is red, not cyan (180 degrees)."""
+    ext = ColorFeatures(spaces=("hsv",)).fit([np.zeros((8, 8, 3), np.uint8)])
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:, :32] = (255, 0, 20)  # hue about 355 degrees
+    image[:, 32:] = (255, 20, 0)  # hue about 5 degrees
+    row = dict(zip(ext.get_feature_names_out(), ext.transform([image])[0], strict=True))
+    assert row["color__hsv_h_cos"] > 0.95
+    assert abs(row["color__hsv_h_sin"]) < 0.05
+    assert row["color__hsv_h_circstd"] < 0.2
+
+
+@pytest.mark.parametrize("family", ["texture", "hog"])
+def test_blur_changes_texture_and_hog(family, outputs, real_images):
+    ext, X = outputs[family]
+    blurred = ext.transform([_blur(img) for img in real_images])
+    assert (np.abs(blurred - X).max(axis=1) > 0.01).all()
+
+
+def test_blur_lowers_glcm_contrast(outputs, real_images):
+    ext, X = outputs["texture"]
+    col = list(ext.get_feature_names_out()).index("texture__glcm_contrast_d1_mean")
+    blurred = ext.transform([_blur(img) for img in real_images])
+    assert (blurred[:, col] < X[:, col]).all()
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_clone_and_params_change_fingerprint(family, outputs, real_images):
+    ext, X = outputs[family]
+    cloned = clone(ext)
+    assert cloned.get_params() == ext.get_params()
+    assert not hasattr(cloned, "feature_names_out_")
+    assert cloned.fingerprint() == ext.fingerprint()
+    np.testing.assert_array_equal(cloned.fit(real_images).transform(real_images), X)
+
+    changed = clone(ext).set_params(**PARAM_CHANGES[family])
+    assert changed.fingerprint() != ext.fingerprint()
+    assert changed.fingerprint().startswith(f"{family}-")
+    X2 = changed.fit(real_images).transform(real_images)
+    assert X2.shape != X.shape or not np.array_equal(X2, X)
+
+
+def test_any_image_size_is_fitted_by_to_square(real_images):
+    """A big non-square photo and its centre crop at 224 px give close colour statistics."""
+    ext = ColorFeatures().fit(real_images)
+    big = cv2.resize(real_images[0], (448, 448), interpolation=cv2.INTER_CUBIC)
+    wide = np.concatenate([np.zeros((448, 100, 3), np.uint8), big, big[:, :100]], axis=1)
+    a, b = ext.transform([real_images[0], wide])
+    assert np.abs(a - b).mean() < 0.05
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [
+        ("color", {"spaces": ("hsv", "rgbx")}),
+        ("color", {"bins": 1}),
+        ("texture", {"levels": 1}),
+        ("texture", {"props": ("contrast", "nonsense")}),
+        ("hog", {"image_size": 16, "pixels_per_cell": (16, 16)}),
+        ("hog", {"block_norm": "L3"}),
+    ],
+)
+def test_bad_params_are_named(family, params, real_images):
+    with pytest.raises(ValueError, match=r"\S"):
+        make_extractor(family, **params).fit(real_images)
+
+
+def test_rejects_non_images():
+    ext = HOGFeatures()
+    with pytest.raises(ValueError, match="uint8"):
+        ext.fit([np.zeros((8, 8, 3), np.float32)])
+    with pytest.raises(ValueError, match="one image"):
+        ext.fit(np.zeros((8, 8, 3), np.uint8))
