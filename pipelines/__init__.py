@@ -1,0 +1,20 @@
+"""Classical pipelines over feature tables: building, tuning with Optuna, honest evaluation.
+
+- :mod:`~poxscan.pipelines.builder`: ``build_pipeline(config)`` from a JSON-able config.
+- :mod:`~poxscan.pipelines.family_selector`, :mod:`~poxscan.pipelines.selectors`,
+  :mod:`~poxscan.pipelines.classifiers`: the pipeline's steps.
+- :mod:`~poxscan.pipelines.targets`: integer labels for the binary and multi-class tasks.
+- :mod:`~poxscan.pipelines.search_space`, :mod:`~poxscan.pipelines.splits`,
+  :mod:`~poxscan.pipelines.tuning`: the Optuna study (``poxscan tune``).
+- :mod:`~poxscan.pipelines.evaluation`, :mod:`~poxscan.pipelines.metrics`: nested
+  cross-validation, ablations, cross-dataset tests (``poxscan evaluate``).
+"""
+
+from poxscan.pipelines.builder import (
+    build_pipeline,
+    config_families,
+    family_names,
+    normalize_config,
+)
+
+__all__ = ["build_pipeline", "config_families", "family_names", "normalize_config"]
