@@ -1,0 +1,152 @@
+"""Benchmark distributed tuning: one study on PostgreSQL, a fixed budget, 1 and 2 workers.
+
+Starts a throwaway PostgreSQL server on loopback (Debian's package, `.ci/start-postgres`) unless
+``--storage`` names one, computes the features once through the cache, then for each worker
+count runs a fresh study of ``--budget`` trials with :func:`poxscan.pipelines.distributed.
+tune_parallel` and records wall time and trials per minute. Writes
+``experiments/results/bench_distributed.json`` and ``.md``.
+
+Usage: ``python experiments/bench_distributed.py [--budget 40] [--families color,texture,hog]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "experiments" / "results"
+
+
+def _start_postgres() -> tuple[str, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="poxscan-pg-bench-"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = subprocess.run(
+        ["bash", str(REPO / ".ci" / "start-postgres"), str(folder), str(port)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1], folder
+
+
+def _stop_postgres(folder: Path) -> None:
+    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    cmd = [str(pg_ctl), "-D", str(folder / "data"), "-m", "fast", "stop"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    subprocess.run(cmd, capture_output=True, check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=40)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--families", default="color,texture,hog")
+    parser.add_argument("--classifiers", default="logreg,lda,svm,xgboost,adaboost,mlp")
+    parser.add_argument("--dataset", default="msld_v1")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--storage", default=None, help="PostgreSQL URL (default: start one)")
+    args = parser.parse_args()
+
+    import optuna
+    from poxscan.pipelines.distributed import audit_study, tune_parallel
+    from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.search_space import SearchSpace
+    from poxscan.pipelines.tuning import ObjectiveSpec
+
+    families = args.families.split(",")
+    space = SearchSpace(families=families, classifiers=args.classifiers.split(","))
+    spec = ObjectiveSpec(datasets=[args.dataset], space=space, data_root=args.data_root)
+    t0 = time.perf_counter()
+    load_experiment([args.dataset], spec.families_arg(), data_root=args.data_root, progress=False)
+    features_s = time.perf_counter() - t0
+
+    url, folder = (args.storage, None) if args.storage else _start_postgres()
+    runs = []
+    try:
+        for workers in map(int, args.workers.split(",")):
+            name = f"bench-{workers}w-{uuid.uuid4().hex[:6]}"
+            start = time.perf_counter()
+            study = tune_parallel(name, url, spec, budget=args.budget, workers=workers)
+            wall = time.perf_counter() - start
+            audit = audit_study(study)
+            per_worker = {}
+            for t in study.trials:
+                w = t.user_attrs.get("worker")
+                per_worker[w] = per_worker.get(w, 0) + 1
+            runs.append(
+                {
+                    "workers": workers,
+                    "budget": args.budget,
+                    "wall_s": round(wall, 1),
+                    "trials_per_min": round(60 * audit.finished / wall, 1),
+                    "finished": audit.finished,
+                    "complete": audit.complete,
+                    "pruned": audit.pruned,
+                    "failed": audit.failed,
+                    "trials_per_worker": {str(k): v for k, v in sorted(per_worker.items())},
+                    "best_value": round(study.best_value, 4),
+                    "budget_kept": audit.complete_for(args.budget),
+                }
+            )
+            print(json.dumps(runs[-1]), flush=True)
+    finally:
+        if folder is not None:
+            _stop_postgres(folder)
+
+    result = {
+        "what": "fixed trial budget on one PostgreSQL study, 1 vs 2 worker processes",
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "optuna": optuna.__version__,
+        "dataset": args.dataset,
+        "families": families,
+        "classifiers": args.classifiers.split(","),
+        "feature_load_s": round(features_s, 1),
+        "load_average_after": os.getloadavg(),
+        "runs": runs,
+        "note": "Each worker process loads the cached features itself (as on another machine); "
+        "that start-up cost is inside the wall time.",
+    }
+    if len(runs) >= 2:
+        result["speedup_2_vs_1"] = round(runs[0]["wall_s"] / runs[1]["wall_s"], 2)
+
+    from poxscan.atomic import atomic_write_text
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(RESULTS / "bench_distributed.json", json.dumps(result, indent=2) + "\n")
+    lines = [
+        "# Distributed tuning benchmark",
+        "",
+        f"{args.budget} trials on one PostgreSQL study ({args.dataset}, families "
+        f"{', '.join(families)}), on a {os.cpu_count()}-core machine.",
+        "",
+        "| workers | wall (s) | trials/min | complete | pruned | failed | per worker | budget |",
+        "|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r['workers']} | {r['wall_s']} | {r['trials_per_min']} | {r['complete']} | "
+            f"{r['pruned']} | {r['failed']} | {r['trials_per_worker']} | {r['budget_kept']} |"
+        )
+    if "speedup_2_vs_1" in result:
+        lines += ["", f"Speed-up with 2 workers: {result['speedup_2_vs_1']}x."]
+    atomic_write_text(RESULTS / "bench_distributed.md", "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

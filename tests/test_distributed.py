@@ -1,0 +1,148 @@
+"""Two workers on one PostgreSQL study: budget kept exactly, a dead worker's trial retried."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import uuid
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+from poxscan.pipelines.distributed import _worker_main, audit_study, make_storage, run_worker
+from poxscan.pipelines.experiment_data import load_experiment
+from poxscan.pipelines.search_space import SearchSpace
+from poxscan.pipelines.tuning import ObjectiveSpec
+
+pytest_plugins = ["postgres_server"]
+
+
+@pytest.fixture(scope="module")
+def small_data(data_root, tmp_path_factory):
+    """Colour features of all MSLD images, from a fresh cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    return load_experiment(["msld_v1"], ["color"], data_root=data_root, cache=cache, progress=False)
+
+
+def _spec(classifiers=("logreg", "lda")) -> ObjectiveSpec:
+    space = SearchSpace(families=["color"], classifiers=list(classifiers), selectors=["anova"])
+    return ObjectiveSpec(datasets=["msld_v1"], space=space, n_splits=3, seed=0)
+
+
+def _start(ctx, name, url, spec, budget, worker, data, interval=1, grace=3):
+    kwargs = {
+        "study_name": name,
+        "storage_url": url,
+        "objective_spec": spec.to_dict(),
+        "budget": budget,
+        "worker": worker,
+        "data": data,
+        "heartbeat_interval": interval,
+        "grace_period": grace,
+    }
+    proc = ctx.Process(target=_worker_main, args=(kwargs,))
+    proc.start()
+    return proc
+
+
+def test_two_workers_share_the_budget_exactly(postgres_url, small_data):
+    name = f"two-workers-{uuid.uuid4().hex[:8]}"
+    spec, budget = _spec(), 6
+    ctx = mp.get_context("spawn")
+    procs = [_start(ctx, name, postgres_url, spec, budget, w, small_data) for w in (0, 1)]
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    audit = audit_study(study)
+    assert audit.complete_for(budget), audit
+    assert audit.duplicate_params == 0
+    assert len(study.trials) == budget  # nothing extra was created, nothing lost
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert workers == {0, 1}  # both did work
+    assert len({t.number for t in study.trials}) == budget
+
+
+def test_killed_worker_trial_is_retried(postgres_url, small_data):
+    name = f"kill-{uuid.uuid4().hex[:8]}"
+    # The MLP makes trials last long enough to be killed in the middle of one.
+    spec, budget = _spec(classifiers=("mlp",)), 4
+    ctx = mp.get_context("spawn")
+    victim = _start(ctx, name, postgres_url, spec, budget, 0, small_data)
+    storage = make_storage(postgres_url, heartbeat_interval=1, grace_period=3)
+    killed_trial = None
+    deadline = time.monotonic() + 120
+    while killed_trial is None and time.monotonic() < deadline:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:  # the victim has not created the study yet
+            time.sleep(0.2)
+            continue
+        # Kill once a trial has drawn its parameters, so its retry must reuse them.
+        running = [
+            t
+            for t in study.get_trials(deepcopy=False)
+            if t.state == TrialState.RUNNING and t.params
+        ]
+        if running:
+            os.kill(victim.pid, signal.SIGKILL)
+            killed_trial = running[0].number
+        time.sleep(0.05)
+    victim.join(timeout=30)
+    assert killed_trial is not None, "the victim never started a trial"
+    assert victim.exitcode == -signal.SIGKILL
+
+    # The survivor finishes the budget, including a retry of the dead worker's trial.
+    run_worker(
+        name,
+        postgres_url,
+        spec,
+        budget,
+        worker=1,
+        data=small_data,
+        heartbeat_interval=1,
+        grace_period=3,
+    )
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    audit = audit_study(study)
+    assert audit.complete_for(budget), audit
+    dead = study.trials[killed_trial]
+    assert dead.state == TrialState.FAIL
+    retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed_trial]
+    assert len(retries) == 1
+    assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    # The retry reuses every parameter the dead trial had drawn (it draws the rest itself).
+    assert dead.params.items() <= retries[0].params.items()
+
+
+def test_worker_with_other_features_is_refused(postgres_url, small_data):
+    name = f"mismatch-{uuid.uuid4().hex[:8]}"
+    spec = _spec()
+    run_worker(name, postgres_url, spec, 2, data=small_data)
+    other = small_data.subset(np.arange(len(small_data.y) - 1))
+    with pytest.raises(ValueError, match="tuned on other features"):
+        run_worker(name, postgres_url, spec, 3, data=other)
+
+
+def test_cli_two_workers_then_trains_the_best(postgres_url, data_root, tmp_path, capsys):
+    from poxscan.cli import main
+
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    model_dir = tmp_path / "model"
+    argv = [
+        "tune", "--dataset", "msld_v1", "--data-root", str(data_root),
+        "--cache", str(tmp_path / "cache"), "--families", "color", "--classifiers", "logreg,lda",
+        "--selectors", "anova", "--n-splits", "3", "--storage", postgres_url,
+        "--study-name", name, "--workers", "2", "--budget", "4", "--heartbeat", "2",
+        "--out", str(tmp_path / "best.json"), "--train-out", str(model_dir), "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "budget 4: 4 finished" in out
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    assert audit_study(study).complete_for(4)
+    assert {t.user_attrs["worker"] for t in study.trials} <= {0, 1}
+    assert (model_dir / "manifest.json").is_file() and (model_dir / "model.joblib").is_file()
