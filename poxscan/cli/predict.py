@@ -1,0 +1,92 @@
+"""``poxscan predict``: classify images with a saved model and say which features decided."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+MODEL_ENV = "POXSCAN_MODEL"
+DEFAULT_MODEL = "models/default"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "predict",
+        help="predict mpox for images with a saved model",
+        description="Predict each image: label, calibrated probability of mpox, decision "
+        "threshold and the features that pushed the decision most (SHAP). A file that cannot "
+        "be read is reported with its problem and the others go on; the exit code is 1 if any "
+        "image failed. A screening aid, not a diagnosis.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help=f"model directory from `poxscan train` (default: ${MODEL_ENV}, else {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--top-k", type=int, default=5, help="features listed per image (default: 5; 0: none)"
+    )
+    parser.add_argument(
+        "--manifest-sha256", default=None, help="refuse the model unless its manifest has this hash"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=16, help="images analysed together (default: 16)"
+    )
+    parser.set_defaults(func=_predict)
+
+
+def _text(result: Any) -> str:
+    lines = [
+        f"{result.file}: {result.label}  (probability of mpox {result.probability:.3f}, "
+        f"threshold {result.threshold:.3f})"
+    ]
+    for f in result.top_features:
+        raw = f" = {f['raw_value']:.4g}" if "raw_value" in f else ""
+        lines.append(
+            f"    {f['contribution']:+.3f} {result.explanation_output:<11} {f['feature']}{raw}"
+            f"  ({f['direction']})"
+        )
+    return "\n".join(lines)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from poxscan.pipelines.persistence import IncompatibleModelError, ModelIntegrityError
+    from poxscan.predict import DISCLAIMER, Predictor
+
+    model_dir = args.model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    if args.top_k < 0:
+        raise ValueError(f"--top-k must be at least 0, got {args.top_k}")
+    try:
+        predictor = Predictor.load(
+            model_dir, manifest_sha256=args.manifest_sha256, explain=args.top_k > 0
+        )
+    except (ModelIntegrityError, IncompatibleModelError) as exc:
+        print(f"poxscan predict: error: {exc}", file=sys.stderr)
+        return 2
+    results = predictor.predict_paths(args.images, top_k=args.top_k, batch_size=args.batch_size)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        payload = {
+            "model": predictor.info(),
+            "results": [r.to_dict() for r in results],
+            "n_images": len(results),
+            "n_failed": len(failed),
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    for result in results:
+        if not result.ok:
+            # Errors go to stderr, in both modes, naming the file and the problem.
+            print(f"poxscan predict: error: {result.error}", file=sys.stderr)
+        elif not args.json:
+            print(_text(result))
+    if not args.json:
+        print(DISCLAIMER)
+        if failed:
+            print(f"{len(failed)} of {len(results)} images failed", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,259 @@
+"""``poxscan train``: fit the deployable model of a configuration and save a model directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from poxscan.cli._common import add_data_args
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train",
+        help="train a model from a config and save it (model directory)",
+        description="Train the final model of a pipeline configuration (the best-config JSON "
+        "of `poxscan tune`, or flags) on cached features, calibrate it on out-of-fold scores "
+        "of a grouped cross-validation, choose its decision threshold, explain it with SHAP, "
+        "and write a model directory atomically: model.joblib, manifest.json (sha256 of every "
+        "file), model_card.md, shap/.",
+    )
+    add_data_args(parser)
+    parser.add_argument("--out", required=True, help="model directory to create")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="pipeline config JSON: the output of `poxscan tune` (its best_config) or a "
+        "config itself; flags below override its entries",
+    )
+    parser.add_argument(
+        "--family",
+        action="append",
+        default=None,
+        metavar="F",
+        help="feature family (repeatable): color, texture, hog, deep",
+    )
+    parser.add_argument("--classifier", default=None, help="lda, adaboost, mlp, xgboost, ...")
+    parser.add_argument("--selector", default=None, help="none, anova, mutual_info, l1, tree, pca")
+    parser.add_argument("--k", type=int, default=None, help="features (or components) kept")
+    parser.add_argument("--scaler", default=None, help="standard, robust, none")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="classifier parameter (YAML value), e.g. max_depth=3 (repeatable)",
+    )
+    parser.add_argument(
+        "--calibration",
+        default="sigmoid",
+        choices=("sigmoid", "isotonic", "none"),
+        help="map from out-of-fold scores to probabilities (default: sigmoid, i.e. Platt)",
+    )
+    parser.add_argument(
+        "--threshold",
+        default="youden",
+        help="decision threshold: 'youden' (default; maximises sensitivity + specificity - 1 "
+        "on out-of-fold calibrated probabilities), 'sensitivity:0.90' (highest threshold "
+        "reaching that out-of-fold sensitivity) or a number",
+    )
+    parser.add_argument("--cv", type=int, default=5, help="grouped CV folds (default: 5)")
+    parser.add_argument("--seed", type=int, default=0, help="fold seed (default: 0)")
+    parser.add_argument(
+        "--n-boot", type=int, default=2000, help="group-bootstrap draws for the 95 %% CIs"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="feature cache folder (default: $POXSCAN_CACHE, else ~/.cache/poxscan)",
+    )
+    parser.add_argument("--no-shap", action="store_true", help="skip the SHAP explanation")
+    parser.add_argument(
+        "--background", type=int, default=100, help="SHAP background images (default: 100)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(func=_train)
+
+
+def _parse_threshold(text: str) -> str | float:
+    try:
+        value = float(text)
+    except ValueError:
+        from poxscan.pipelines.calibration import ThresholdRule
+
+        return str(ThresholdRule.parse(text))
+    if not 0 < value < 1:
+        raise ValueError(f"a fixed threshold must lie in (0, 1), got {value}")
+    return value
+
+
+def read_config(path: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Config and extra information (datasets, source) from a tune output or a config file."""
+    if path is None:
+        return {}, {}
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    info: dict[str, Any] = {"config_source": str(path)}
+    if "best_config" in payload:
+        if not payload["best_config"]:
+            raise ValueError(f"{path}: the study has no best config yet")
+        spec = payload.get("objective_spec") or {}
+        info["datasets"] = spec.get("datasets")
+        info["config_source"] = (
+            f"{path} (study {payload.get('study_name')}, trial {payload.get('best_trial')}, "
+            f"tuning {spec.get('metric', 'score')} {payload.get('best_value')})"
+        )
+        return dict(payload["best_config"]), info
+    return dict(payload.get("config", payload)), info
+
+
+def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    from poxscan.cli.features import _parse_value
+
+    config, info = read_config(args.config)
+    if args.family:
+        config["families"] = args.family
+    if args.classifier is not None and args.classifier != config.get("classifier"):
+        config["params"] = {}  # the config's parameters belong to its own classifier
+    for key in ("classifier", "selector", "k", "scaler"):
+        value = getattr(args, key)
+        if value is not None:
+            config[key] = value
+    if args.param:
+        params = dict(config.get("params") or {})
+        for item in args.param:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
+            params[key.strip()] = _parse_value(value)
+        config["params"] = params
+    if not config:
+        raise ValueError("give --config (from `poxscan tune`) or at least --family/--classifier")
+    config.setdefault("task", "binary")
+    return config, info
+
+
+def _train(args: argparse.Namespace) -> int:
+    from poxscan.data import load_manifest, resolve_data_root
+    from poxscan.pipelines.builder import config_families, normalize_config
+    from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.persistence import manifest_sha256, save_model
+    from poxscan.pipelines.training import check_cached_features, train_model
+
+    config, info = _config_from_args(args)
+    config = normalize_config(config)
+    if config["task"] != "binary":
+        raise ValueError("poxscan train builds binary mpox / not-mpox models (task 'binary')")
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} already exists; choose another --out or pass --force")
+    threshold = _parse_threshold(args.threshold)
+    manifest = load_manifest()
+    datasets = args.dataset or info.get("datasets") or list(manifest)
+    root = resolve_data_root(args.data_root)
+    families = config_families(config)
+    log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)
+    data = load_experiment(
+        datasets,
+        families,
+        task="binary",
+        data_root=root,
+        cache=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    ids = [str(i) for i in data.X.index]
+    result = train_model(
+        data.X,
+        data.y,
+        data.groups,
+        config,
+        calibration=args.calibration,
+        threshold=threshold,
+        cv=args.cv,
+        seed=args.seed,
+        n_boot=args.n_boot,
+        ids=ids,
+    )
+    paths = data.records["path"].tolist()
+    live_check = check_cached_features(result.model, data.X, paths)
+    training_data = describe_training_data(data, datasets, manifest)
+    extra = {
+        "config_source": info.get("config_source", "command-line flags"),
+        "feature_check": {
+            **live_check,
+            "what": "training images' features recomputed by the saved extractors match the "
+            "cached features the model was trained on",
+        },
+    }
+    save_model(
+        result,
+        out,
+        training_data=training_data,
+        features=data.X,
+        ids=ids,
+        explain=not args.no_shap,
+        overwrite=args.force,
+        background_size=args.background,
+        extra=extra,
+    )
+    metrics = result.metrics["metrics"]
+    auc, sens, spec = metrics["roc_auc"], metrics["sensitivity"], metrics["specificity"]
+    print(f"saved {out}")
+    print(
+        f"manifest sha256 {manifest_sha256(out)}  (pin it: Predictor.load(..., manifest_sha256=))"
+    )
+    print(
+        f"out-of-fold ROC AUC {auc['value']:.3f} [{auc['ci95'][0]:.3f}, {auc['ci95'][1]:.3f}], "
+        f"sensitivity {sens['value']:.3f}, specificity {spec['value']:.3f} at threshold "
+        f"{result.model.threshold_:.3f} ({result.model.threshold_rule_})"
+    )
+    return 0
+
+
+def describe_training_data(data: Any, datasets: list[str], manifest: dict) -> dict[str, Any]:
+    """What the manifest records about the training data: checksums, counts, groups."""
+    import hashlib
+    import os
+
+    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV, file_sha256
+
+    records = data.records
+    per_dataset = {}
+    for name in datasets:
+        spec = manifest[name]
+        sub = records[records["dataset"] == name]
+        per_dataset[name] = {
+            "checksum": spec.checksum,
+            "commit": spec.commit,
+            "n_images": len(sub),
+            "n_in_manifest": len(spec.files),
+        }
+    groups_path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)  # as load_groups reads
+    ids_text = "".join(f"{i}\n" for i in sorted(map(str, data.X.index)))
+    return {
+        "datasets": per_dataset,
+        "n_images": len(records),
+        "class_counts": {
+            "mpox": int((data.y == 1).sum()),
+            "not_mpox": int((data.y == 0).sum()),
+        },
+        "label_counts": {str(k): int(v) for k, v in records["label"].value_counts().items()},
+        "n_groups": len(set(map(str, data.groups))),
+        "groups_source": (
+            f"audit groups {groups_path.name} sha256 {file_sha256(groups_path)}"
+            if groups_path.is_file()
+            else "patient ids from file names (no leakage audit found)"
+        ),
+        "image_ids_sha256": hashlib.sha256(ids_text.encode()).hexdigest(),
+    }

@@ -1,0 +1,324 @@
+"""Predict with a saved model: calibrated probability of mpox, decision, and why.
+
+>>> from poxscan.predict import Predictor
+>>> predictor = Predictor.load("models/msld")            # verifies every file first
+>>> predictor.predict_image(open("lesion.jpg", "rb").read(), name="lesion.jpg").to_dict()
+{'file': 'lesion.jpg', 'ok': True, 'label': 'mpox', 'probability': 0.81, ...}
+
+:class:`Predictor` loads a model directory once (checking every sha256 before unpickling, see
+:mod:`poxscan.pipelines.persistence`) and warms it up, so each later call only decodes images,
+extracts features and runs the pipeline. It is meant to be shared by the threads of a WSGI
+server: decoding runs concurrently, inference is serialised by a lock (feature extractors and
+lazily built networks are not guaranteed thread-safe, and on a few cores a queue costs little).
+
+Each prediction carries the features that pushed the decision most: SHAP values of the image
+(see :mod:`poxscan.pipelines.explain`), positive towards mpox.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from poxscan.imageio import ImageLoadError, load_image
+
+__all__ = [
+    "DISCLAIMER",
+    "LABELS",
+    "Prediction",
+    "PredictionError",
+    "Predictor",
+]
+
+#: Class 0 and class 1 of every poxscan binary model.
+LABELS = ("not_mpox", "mpox")
+DISCLAIMER = (
+    "poxscan is a screening aid, not a diagnosis: whatever the result, see a clinician about a "
+    "rash that worries you."
+)
+
+
+@dataclass
+class Prediction:
+    """The model's answer for one image.
+
+    Attributes
+    ----------
+    file : str
+        The image's name (path, upload name or index).
+    label : str
+        ``"mpox"`` when ``probability >= threshold``, else ``"not_mpox"``.
+    probability : float
+        Calibrated probability of mpox.
+    threshold : float
+        The model's decision threshold.
+    top_features : list of dict
+        Features that pushed the decision most, by absolute SHAP value: ``feature``,
+        ``family``, ``contribution`` (signed, positive = towards mpox), ``direction``,
+        ``value`` (as the classifier saw it, e.g. standardised) and ``raw_value``.
+    explanation_output : str
+        Unit of ``contribution`` (``"log-odds"``, ``"margin"``, ``"probability"``).
+    """
+
+    file: str
+    label: str
+    probability: float
+    threshold: float
+    top_features: list[dict[str, Any]] = field(default_factory=list)
+    explanation_output: str = ""
+    ok: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+@dataclass
+class PredictionError:
+    """An image that could not be used.
+
+    Attributes
+    ----------
+    file : str
+        The image's name.
+    error : str
+        The message: the file's name and the problem.
+    problem : str
+        The problem alone (e.g. ``"file is empty (0 bytes)"``).
+    """
+
+    file: str
+    error: str
+    problem: str = ""
+    ok: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+class Predictor:
+    """A loaded model, ready to predict images. Build it with :meth:`load`.
+
+    Parameters
+    ----------
+    model : ImageModel
+        The fitted model.
+    manifest : dict
+        Its manifest.
+    model_dir : path-like
+        Where it was loaded from.
+    explainer : ModelExplainer, optional
+        Per-image SHAP explanations; ``None`` disables them.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        manifest: dict[str, Any],
+        model_dir: str | PathLike,
+        explainer: Any = None,
+    ) -> None:
+        self.model = model
+        self.manifest = manifest
+        self.model_dir = Path(model_dir)
+        self.explainer = explainer
+        self._lock = threading.Lock()
+        from poxscan.pipelines.persistence import manifest_sha256
+
+        self.manifest_sha256 = manifest_sha256(self.model_dir)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | PathLike,
+        *,
+        manifest_sha256: str | None = None,
+        explain: bool = True,
+        warmup: bool = True,
+    ) -> Predictor:
+        """Verify and load a model directory.
+
+        Parameters
+        ----------
+        model_dir : path-like
+            Written by ``poxscan train``.
+        manifest_sha256 : str, optional
+            Pin the model: refuse it unless ``manifest.json`` has this sha256.
+        explain : bool, default=True
+            Prepare per-image SHAP explanations (needs the directory's ``shap/background.npz``).
+        warmup : bool, default=True
+            Run one dummy image through the model now, so lazy initialisation (a network's
+            weights, SHAP's import) happens at load time rather than in the first request.
+
+        Raises
+        ------
+        ModelIntegrityError
+            A file of the directory does not match the manifest (nothing was unpickled).
+        IncompatibleModelError
+            The model needs a feature extractor that changed since training.
+        """
+        from poxscan.pipelines.persistence import load_model
+
+        model, manifest = load_model(model_dir, manifest_sha256=manifest_sha256)
+        explainer = None
+        background = Path(model_dir) / "shap" / "background.npz"
+        if explain and background.is_file():
+            from poxscan.pipelines.explain import ModelExplainer
+
+            # The file was checked against the manifest by load_model; no pickles allowed.
+            with np.load(background, allow_pickle=False) as data:
+                explainer = ModelExplainer.from_background(
+                    model, data["X"], [str(n) for n in data["feature_names"]]
+                )
+        predictor = cls(model, manifest, model_dir, explainer)
+        if warmup:
+            predictor.predict_images([np.full((64, 64, 3), 128, np.uint8)], top_k=1)
+        return predictor
+
+    # -- properties ----------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        """Decision threshold on the calibrated probability of mpox."""
+        return float(self.model.threshold_)
+
+    def info(self) -> dict[str, Any]:
+        """What a client should know about the model (for ``--json`` and the web app)."""
+        evaluation = self.manifest.get("evaluation", {}).get("metrics", {})
+        return {
+            "model_dir": str(self.model_dir),
+            "manifest_sha256": self.manifest_sha256,
+            "families": list(self.model.families_),
+            "threshold": self.threshold,
+            "threshold_rule": self.manifest.get("threshold", {}).get("description"),
+            "calibration": self.manifest.get("calibration", {}).get("method"),
+            "oof_metrics": {
+                k: {"value": v.get("value"), "ci95": v.get("ci95")}
+                for k, v in evaluation.items()
+                if k in ("roc_auc", "sensitivity", "specificity", "balanced_accuracy")
+            },
+            "explanations": self.explainer is not None,
+            "disclaimer": DISCLAIMER,
+        }
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _infer(
+        self, images: Sequence[np.ndarray], names: Sequence[str], top_k: int
+    ) -> list[Prediction]:
+        with self._lock:
+            table = self.model.extract(images)
+            proba = self.model.predict_proba_features(table)[:, 1]
+            explained = None
+            if self.explainer is not None and top_k > 0:
+                explained = self.explainer.explain(table).top_features(top_k, raw=table)
+        threshold = self.threshold
+        return [
+            Prediction(
+                file=str(name),
+                label=LABELS[int(p >= threshold)],
+                probability=float(p),
+                threshold=threshold,
+                top_features=explained[i] if explained is not None else [],
+                explanation_output=self.explainer.output if explained is not None else "",
+            )
+            for i, (name, p) in enumerate(zip(names, proba, strict=True))
+        ]
+
+    def predict_images(
+        self, images: Sequence[np.ndarray], names: Sequence[str] | None = None, top_k: int = 5
+    ) -> list[Prediction]:
+        """Predict decoded RGB uint8 images (any size).
+
+        Parameters
+        ----------
+        images : sequence of ndarray
+            As :func:`poxscan.imageio.load_image` returns them.
+        names : sequence of str, optional
+            Names for the results; default ``"image 0"``, ``"image 1"``, ...
+        top_k : int, default=5
+            Features listed per image (0: no explanation, faster).
+        """
+        if names is None:
+            names = [f"image {i}" for i in range(len(images))]
+        if len(names) != len(images):
+            raise ValueError(f"{len(images)} images but {len(names)} names")
+        if len(images) == 0:
+            return []
+        return self._infer(list(images), list(names), top_k)
+
+    def predict_image(
+        self, image: np.ndarray | bytes, name: str | None = None, top_k: int = 5
+    ) -> Prediction:
+        """Predict one image given as a decoded array or as the bytes of an image file.
+
+        Raises
+        ------
+        ImageLoadError
+            Bytes that are not a usable image (the message names ``name`` and the problem).
+        """
+        if isinstance(image, bytes | bytearray | memoryview):
+            label = name or "<upload>"
+            array = load_image(bytes(image), name=label)
+        else:
+            label = name or "image"
+            array = np.asarray(image)
+            if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+                raise ImageLoadError(
+                    label,
+                    f"expected an RGB uint8 array of shape (h, w, 3), got dtype {array.dtype} "
+                    f"and shape {array.shape}",
+                )
+        return self._infer([array], [label], top_k)[0]
+
+    def predict_paths(
+        self,
+        paths: Sequence[str | PathLike],
+        top_k: int = 5,
+        batch_size: int = 16,
+    ) -> list[Prediction | PredictionError]:
+        """Predict image files, in order; a file that fails becomes a :class:`PredictionError`.
+
+        A bad file (missing, not an image, truncated, too large, ...) is reported with its
+        name and problem, and the batch goes on.
+        """
+        results: list[Prediction | PredictionError | None] = [None] * len(paths)
+        pending: list[tuple[int, str, np.ndarray]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            idx, names, images = zip(*pending, strict=True)
+            try:
+                preds: Sequence[Prediction | PredictionError] = self._infer(
+                    list(images), list(names), top_k
+                )
+            except Exception:
+                # One image broke the batch: redo them one by one to name the culprit.
+                preds = [self._one(img, nm, top_k) for nm, img in zip(names, images, strict=True)]
+            for i, pred in zip(idx, preds, strict=True):
+                results[i] = pred
+            pending.clear()
+
+        for i, path in enumerate(paths):
+            name = str(path)
+            try:
+                pending.append((i, name, load_image(path, name=name)))
+            except ImageLoadError as exc:
+                results[i] = PredictionError(file=name, error=str(exc), problem=exc.problem)
+            if len(pending) >= max(int(batch_size), 1):
+                flush()
+        flush()
+        return [r for r in results if r is not None]
+
+    def _one(self, image: np.ndarray, name: str, top_k: int) -> Prediction | PredictionError:
+        try:
+            return self._infer([image], [name], top_k)[0]
+        except Exception as exc:
+            problem = f"could not be analysed ({type(exc).__name__}: {exc})"
+            return PredictionError(file=name, error=f"{name}: {problem}", problem=problem)

@@ -1,0 +1,156 @@
+"""Real models for the persistence, predict and explain tests, built once per test session.
+
+A small subset of MSLD v1 (whole patients, both classes) is described by its own data manifest
+(``$POXSCAN_MANIFEST``), so ``poxscan tune`` and ``poxscan train`` run end to end, unchanged,
+on real images in seconds. Colour features only: the handcrafted family that is cheapest to
+compute; results are memoised so the three test files share one feature cache and one model.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from poxscan.data import content_checksum, load_records
+
+REPO = Path(__file__).resolve().parents[1]
+N_PATIENTS_PER_CLASS = 22
+TRAIN_FLAGS = ["--cv", "4", "--n-boot", "200", "--background", "30", "--no-progress"]
+
+
+@lru_cache(maxsize=1)
+def workspace(root: str) -> dict[str, Path]:
+    """The subset manifest, its records and a feature cache under ``root`` (made once)."""
+    base = Path(root)
+    base.mkdir(parents=True, exist_ok=True)
+    full = yaml.safe_load((REPO / "data_manifest.yaml").read_text(encoding="utf-8"))
+    spec = full["datasets"]["msld_v1"]
+    by_patient: dict[str, list[str]] = {}
+    for rel in sorted(spec["files"]):
+        patient = Path(rel).name.split("_")[0]
+        by_patient.setdefault(patient, []).append(rel)
+    mpox = [p for p in by_patient if p.startswith("M")][:N_PATIENTS_PER_CLASS]
+    other = [p for p in by_patient if p.startswith("NM")][:N_PATIENTS_PER_CLASS]
+    files = {rel: spec["files"][rel] for p in mpox + other for rel in by_patient[p]}
+    counts: dict[str, int] = {}
+    for rel in files:
+        counts[rel.split("/")[0]] = counts.get(rel.split("/")[0], 0) + 1
+    subset = dict(spec, files=files, expected_counts=counts, checksum=content_checksum(files))
+    manifest = dict(full, datasets={"msld_v1": subset})
+    manifest_path = base / "subset_manifest.yaml"
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return {"manifest": manifest_path, "cache": base / "cache", "root": base}
+
+
+def env_for(ws: dict[str, Path]) -> dict[str, str]:
+    """Environment variables that point poxscan at the subset."""
+    return {"POXSCAN_MANIFEST": str(ws["manifest"])}
+
+
+def subset_records(ws: dict[str, Path], data_root: Path) -> pd.DataFrame:
+    """Records of the subset."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env_for(ws).items():
+            mp.setenv(key, value)
+        from poxscan.data import load_manifest
+
+        return load_records("msld_v1", root=data_root, manifest=load_manifest())
+
+
+@lru_cache(maxsize=1)
+def feature_data(root: str, data_root: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list]:
+    """Colour features (through the cache), labels, groups and image paths of the subset."""
+    import warnings
+
+    from poxscan.cache import load_feature_table
+    from poxscan.data import load_groups
+
+    ws = workspace(root)
+    records = subset_records(ws, Path(data_root))
+    table = load_feature_table(records, ["color"], cache=ws["cache"], progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no audit groups in a test: patient ids are fine
+        groups = load_groups(records).to_numpy(str)
+    return table, records["y"].to_numpy(int), groups, records["path"].tolist()
+
+
+@lru_cache(maxsize=1)
+def trained_model_dir(root: str, data_root: str) -> Path:
+    """A model directory made by ``poxscan tune`` (tiny budget) then ``poxscan train``."""
+    import warnings
+
+    from poxscan.cli import main
+
+    ws = workspace(root)
+    out = Path(root) / "model"
+    best = Path(root) / "best.json"
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, value in env_for(ws).items():
+            mp.setenv(key, value)
+        mp.chdir(root)  # tune's default study storage lives under the working directory
+        rc = main(
+            [
+                "tune",
+                "--data-root", data_root,
+                "--dataset", "msld_v1",
+                "--families", "color",
+                "--classifiers", "logreg",
+                "--selectors", "anova",
+                "--n-trials", "2",
+                "--n-splits", "3",
+                "--cache", str(ws["cache"]),
+                "--storage", f"sqlite:///{Path(root) / 'study.db'}",
+                "--out", str(best),
+                "--no-progress",
+            ]
+        )  # fmt: skip
+        assert rc == 0 and best.is_file()
+        assert json.loads(best.read_text())["best_config"]["classifier"] == "logreg"
+        rc = main(
+            [
+                "train",
+                "--config", str(best),
+                "--data-root", data_root,
+                "--dataset", "msld_v1",
+                "--cache-dir", str(ws["cache"]),
+                "--out", str(out),
+                *TRAIN_FLAGS,
+            ]
+        )  # fmt: skip
+        assert rc == 0
+    return out
+
+
+def copy_model(src: Path, dst: Path) -> Path:
+    """A copy of a model directory (tests tamper with copies, never with the shared one)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def flip_byte(path: Path, offset: int | None = None) -> None:
+    """Change one byte of a file in place."""
+    data = bytearray(path.read_bytes())
+    i = len(data) // 2 if offset is None else offset
+    data[i] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+__all__ = [
+    "TRAIN_FLAGS",
+    "copy_model",
+    "env_for",
+    "feature_data",
+    "flip_byte",
+    "subset_records",
+    "trained_model_dir",
+    "workspace",
+]
