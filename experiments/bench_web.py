@@ -1,0 +1,421 @@
+"""Load test of ``poxscan serve``: concurrent clients posting real photos to ``/api/predict``.
+
+For each model, the script starts the real server (``python -m poxscan serve``, waitress, 4
+threads) in a subprocess on 127.0.0.1 (a free port; nothing else is contacted) and drives it
+with concurrent clients, one thread each with its own keep-alive ``http.client`` connection,
+until a fixed number of requests has been answered:
+
+- **msld**: MSLD v1 photos (224x224 JPEG, a seeded sample cycled), the main figure (also
+  with a single client, for the latency of a request alone);
+- **phone**: the large ahsan2022 Normal phone photos (up to 4872 px, 0.5-2 MB), where upload,
+  decoding and resizing weigh more.
+
+Reported per run: requests per second (answered requests / wall time of the run), latency
+percentiles (p50/p95/p99, from sending the request to reading the whole answer, as a client
+sees it, queueing in the server included), failed requests (anything but a 200 JSON answer with
+a label; must be 0), the server's start-up time (spawn to first healthy ``/api/health``) and its
+peak resident memory (``VmHWM``). A few warm-up requests are not counted.
+
+Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
+
+- **handcrafted**: colour + texture + HOG (as in ``bench_predict.py``), ANOVA top-200,
+  logistic regression (no TensorFlow);
+- **deep+handcrafted**: the same plus frozen EfficientNet-Lite0 embeddings (``--skip-deep``
+  leaves it out).
+
+Writes ``experiments/results/bench_web.json`` and ``.md``. The machine (2 cores) is shared with
+other jobs: the load average is recorded next to the figures.
+
+Usage: ``python experiments/bench_web.py [--requests 200] [--clients 4] [--skip-deep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "experiments" / "results"
+SEED = 0
+HOST = "127.0.0.1"
+HANDCRAFTED = ["color", "texture", "hog"]
+
+
+# -- server ----------------------------------------------------------------------------------
+class Server:
+    """``poxscan serve`` in a subprocess on 127.0.0.1."""
+
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        self.model_dir = model_dir
+        self.threads = threads
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.startup_s = float("nan")
+        self.log: list[str] = []
+
+    def __enter__(self) -> Server:
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "poxscan",
+                "serve",
+                "--model",
+                str(self.model_dir),
+                "--host",
+                HOST,
+                "--port",
+                "0",
+                "--threads",
+                str(self.threads),
+                "--no-lime",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line)
+            if m := re.search(rf"serving on http://{re.escape(HOST)}:(\d+)/", line):
+                self.port = int(m.group(1))
+                break
+        if not self.port:
+            raise RuntimeError("poxscan serve did not start:\n" + "".join(self.log[-30:]))
+        # Drain the server's output so it never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+        status, body = self.request("GET", "/api/health")
+        if status != 200 or json.loads(body)["status"] != "ok":
+            raise RuntimeError(f"server unhealthy: {status} {body[:200]!r}")
+        self.startup_s = time.perf_counter() - start
+        self.health = json.loads(body)
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.log.append(line)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=300)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def peak_rss_mib(self) -> float:
+        assert self.proc is not None
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return float("nan")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# -- clients ---------------------------------------------------------------------------------
+def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
+    """A multipart/form-data body with the image in the ``file`` field."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    return (
+        head + data + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, clients: int) -> dict:
+    """``n_requests`` POSTs to /api/predict from ``clients`` threads; latencies and failures."""
+    lock = threading.Lock()
+    next_index = [0]
+    latencies: list[float] = []
+    failures: list[str] = []
+    labels: dict[str, int] = {}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=300)
+        while True:
+            with lock:
+                i = next_index[0]
+                if i >= n_requests:
+                    break
+                next_index[0] += 1
+            body, ctype = bodies[i % len(bodies)]
+            start = time.perf_counter()
+            try:
+                conn.request("POST", "/api/predict", body=body, headers={"Content-Type": ctype})
+                response = conn.getresponse()
+                payload = response.read()
+                elapsed = time.perf_counter() - start
+                result = json.loads(payload)
+                ok = response.status == 200 and result.get("label") in ("mpox", "not_mpox")
+                problem = "" if ok else f"{response.status}: {payload[:200]!r}"
+            except Exception as exc:  # a failed request is counted, the run goes on
+                elapsed = time.perf_counter() - start
+                ok, problem = False, f"{type(exc).__name__}: {exc}"
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=300)
+            with lock:
+                latencies.append(elapsed)
+                if ok:
+                    labels[result["label"]] = labels.get(result["label"], 0) + 1
+                else:
+                    failures.append(problem)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    ms = np.asarray(latencies) * 1000.0
+    return {
+        "requests": len(latencies),
+        "clients": clients,
+        "wall_s": wall,
+        "requests_per_s": len(latencies) / wall,
+        "latency_ms": {
+            "mean": float(ms.mean()),
+            "p50": float(np.percentile(ms, 50)),
+            "p95": float(np.percentile(ms, 95)),
+            "p99": float(np.percentile(ms, 99)),
+            "max": float(ms.max()),
+        },
+        "failed": len(failures),
+        "failures_sample": failures[:5],
+        "labels": labels,
+    }
+
+
+# -- orchestration ---------------------------------------------------------------------------
+def _train(out: Path, families: list[str], data_root: str | None, cache: str | None) -> dict:
+    from poxscan.cli import main
+
+    argv = ["train", "--dataset", "msld_v1", "--out", str(out), "--no-progress"]
+    argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200", "--cv", "5"]
+    argv += ["--background", "50"]
+    for family in families:
+        argv += ["--family", family]
+    if data_root:
+        argv += ["--data-root", data_root]
+    if cache:
+        argv += ["--cache-dir", cache]
+    start = time.perf_counter()
+    if main(argv) != 0:
+        raise RuntimeError(f"poxscan train failed for {families}")
+    metrics = json.loads((out / "manifest.json").read_text())["evaluation"]["metrics"]
+    return {
+        "families": families,
+        "train_s": time.perf_counter() - start,
+        "roc_auc_oof": metrics["roc_auc"]["value"],
+        "roc_auc_ci95": metrics["roc_auc"]["ci95"],
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("flask", "waitress", "numpy", "scikit-learn", "shap", "tensorflow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# Web load test (`poxscan serve`)",
+        "",
+        f"`poxscan serve` (waitress, {report['server_threads']} threads) on {HOST}, started by "
+        f"the script in a subprocess; {report['clients']} concurrent clients, and 1 for a "
+        "baseline (threads, keep-alive "
+        "`http.client` connections) POST real photos to `/api/predict` (multipart) until the "
+        "fixed number of requests is answered; the default top-8 SHAP explanation is in every "
+        "answer, LIME off. A few warm-up requests are not counted.",
+        "",
+        f"Photos: {report['images']}.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores shared with other jobs (load average "
+        f"{m['load_before']:.2f} before, {m['load_after']:.2f} after); "
+        + ", ".join(f"{k} {v}" for k, v in report["versions"].items())
+        + ".",
+        "",
+        "Generated by `experiments/bench_web.py`.",
+        "",
+        "| model | photos | clients | requests | failed | req/s | p50 ms | p95 ms | p99 ms | "
+        "max ms | server start (s) | server peak RSS (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in report["runs"]:
+        lat = run["latency_ms"]
+        lines.append(
+            f"| {run['model']} | {run['photos']} | {run['clients']} | {run['requests']} | "
+            f"{run['failed']} | "
+            f"{run['requests_per_s']:.2f} | {lat['p50']:.0f} | {lat['p95']:.0f} | "
+            f"{lat['p99']:.0f} | {lat['max']:.0f} | {run['server_startup_s']:.1f} | "
+            f"{run['server_peak_rss_mib']:.0f} |"
+        )
+    lines += [
+        "",
+        "Latency is what a client sees: from sending the request to reading the whole JSON "
+        "answer, including the time the request waits for the model. The predictor serialises "
+        "inference behind one lock (decoding runs in parallel), so with 4 clients on a 2-core "
+        "machine most of the latency is queueing: p50 is roughly clients / throughput; the "
+        "1-client run shows the latency of one request alone. Server "
+        "start is spawn to the first healthy `/api/health` (imports, sha256 checks, unpickling, "
+        "warm-up; for the deep model TensorFlow and the backbone). Peak RSS is the server "
+        "process's `VmHWM` after its runs.",
+        "",
+        "## Models",
+        "",
+        "| model | families | train (s) | out-of-fold ROC AUC [95 % CI] |",
+        "|---|---|---:|---|",
+    ]
+    for name, info in report["models"].items():
+        lo, hi = info["roc_auc_ci95"]
+        lines.append(
+            f"| {name} | {', '.join(info['families'])} | {info['train_s']:.1f} | "
+            f"{info['roc_auc_oof']:.3f} [{lo:.3f}, {hi:.3f}] |"
+        )
+    failures = [f for run in report["runs"] for f in run["failures_sample"]]
+    if failures:
+        lines += ["", "## Failures (sample)", "", *[f"- `{f}`" for f in failures]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="requests per MSLD run")
+    parser.add_argument("--phone-requests", type=int, default=40, help="requests per phone run")
+    parser.add_argument(
+        "--baseline-requests", type=int, default=20, help="requests of the 1-client MSLD run"
+    )
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
+    parser.add_argument("--n-images", type=int, default=40, help="MSLD photos cycled")
+    parser.add_argument("--warmup", type=int, default=8, help="uncounted requests first")
+    parser.add_argument("--skip-deep", action="store_true", help="handcrafted model only")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--cache", default=None, help="feature cache ($POXSCAN_CACHE)")
+    args = parser.parse_args()
+
+    from poxscan.data import load_records
+
+    records = load_records("msld_v1", root=args.data_root)
+    rng = np.random.default_rng(SEED)
+    picks = np.sort(rng.choice(len(records), size=min(args.n_images, len(records)), replace=False))
+    msld = [(Path(p).read_bytes(), Path(p).name) for p in records["path"].iloc[picks]]
+    ahsan = load_records("ahsan2022", root=args.data_root)
+    phone = [(Path(p).read_bytes(), Path(p).name) for p in ahsan[ahsan["cls"] == "Normal"]["path"]]
+    photo_sets = {"msld": msld, "phone": phone}
+    sizes = {k: [len(d) for d, _ in v] for k, v in photo_sets.items()}
+
+    report: dict = {
+        "host": HOST,
+        "clients": args.clients,
+        "server_threads": args.threads,
+        "images": (
+            f"msld: {len(msld)} MSLD v1 photos (seeded sample, seed {SEED}; 224x224 JPEG, "
+            f"median {np.median(sizes['msld']) / 1024:.0f} KB) cycled; phone: the "
+            f"{len(phone)} ahsan2022 Normal phone photos (median "
+            f"{np.median(sizes['phone']) / 1024:.0f} KB, up to "
+            f"{max(sizes['phone']) / 1024 / 1024:.1f} MB) cycled"
+        ),
+        "versions": _versions(),
+        "models": {},
+        "runs": [],
+    }
+    load_before = os.getloadavg()[0]
+    models = {"handcrafted": HANDCRAFTED}
+    if not args.skip_deep:
+        models["deep+handcrafted"] = [*HANDCRAFTED, "deep"]
+    with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
+        for name, families in models.items():
+            out = Path(tmp) / name.replace("+", "_")
+            report["models"][name] = _train(out, families, args.data_root, args.cache)
+            with Server(out, args.threads) as server:
+                plan = [
+                    ("msld", 1, args.baseline_requests),
+                    ("msld", args.clients, args.requests),
+                    ("phone", args.clients, args.phone_requests),
+                ]
+                for photos, clients, count in plan:
+                    if count <= 0:
+                        continue
+                    bodies = [multipart(d, n) for d, n in photo_sets[photos]]
+                    load_run(server.port, bodies, args.warmup, clients)
+                    run = load_run(server.port, bodies, count, clients)
+                    status, _ = server.request("GET", "/api/health")
+                    run.update(
+                        model=name,
+                        photos=photos,
+                        server_startup_s=server.startup_s,
+                        healthy_after=status == 200,
+                        server_peak_rss_mib=server.peak_rss_mib(),
+                        manifest_sha256=server.health["model"]["manifest_sha256"],
+                    )
+                    report["runs"].append(run)
+                    print(name, photos, json.dumps(run), flush=True)
+    report["machine"] = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "platform": platform.platform(),
+    }
+    from poxscan.atomic import atomic_write_text
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(RESULTS / "bench_web.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(RESULTS / "bench_web.md", _markdown(report))
+    print(_markdown(report))
+    failed = sum(run["failed"] for run in report["runs"])
+    return 1 if failed or not all(run["healthy_after"] for run in report["runs"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Uploaded images: read, sniff, name safely, optionally keep (metadata stripped).
+
+Nothing about an upload is trusted but its bytes. The file's type is sniffed from its content by
+:func:`poxscan.imageio.load_image` (the client's file name and content type are ignored); the
+client's file name is only ever *shown*, reduced to a short printable base name and escaped by
+the templates, and never used to name anything on disk. Uploads are not stored unless the app
+is configured with ``KEEP_UPLOADS_DIR``; then the decoded pixels are re-encoded as PNG (so EXIF,
+GPS positions and other metadata are dropped) under a name made from their hash.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
+
+from poxscan.atomic import atomic_write_bytes
+from poxscan.imageio import ImageLoadError, image_hash, load_image
+
+__all__ = [
+    "FIELD",
+    "Upload",
+    "display_name",
+    "error_for",
+    "keep_upload",
+    "read_upload",
+    "thumbnail_png",
+]
+
+#: Name of the multipart field holding the image, in the form and the API.
+FIELD = "file"
+_MAX_NAME = 80
+
+
+@dataclass
+class Upload:
+    """A decoded upload: the pixels and a name that is safe to show."""
+
+    name: str
+    image: np.ndarray
+    n_bytes: int
+
+
+def display_name(filename: str | None) -> str:
+    """A short printable base name for messages; never a path to use on disk.
+
+    Directory parts (``../../etc/passwd.jpg`` -> ``passwd.jpg``, either slash), control and
+    format characters are removed and the result is cut to 80 characters. Markup characters
+    are kept: templates escape them, JSON carries them as data.
+
+    Examples
+    --------
+    >>> display_name("../../etc/passwd.jpg")
+    'passwd.jpg'
+    >>> display_name("")
+    'upload'
+    """
+    name = str(filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    name = re.sub(r"\s+", " ", name).strip(" .")
+    if len(name) > _MAX_NAME:
+        name = name[: _MAX_NAME - 1] + "…"
+    return name or "upload"
+
+
+def error_for(exc: ImageLoadError) -> HTTPException:
+    """The HTTP error for an unusable upload: 415 for a non-image or unsupported format,
+    422 for an image that is empty, truncated, corrupt or too large."""
+    problem = exc.problem
+    if problem.startswith("unsupported image format") or problem.startswith("not an image"):
+        return UnsupportedMediaType(f"{exc}. Upload a photo as JPEG, PNG, WebP, BMP or TIFF.")
+    return UnprocessableEntity(f"{exc}.")
+
+
+def read_upload(files: dict, max_pixels: int) -> Upload:
+    """Decode the image in the request's ``file`` field.
+
+    Parameters
+    ----------
+    files : mapping
+        ``request.files``.
+    max_pixels : int
+        Refuse images with more pixels than this (decompression bombs).
+
+    Raises
+    ------
+    werkzeug.exceptions.HTTPException
+        400 when no file was sent, 415 or 422 (see :func:`error_for`) when it is not a
+        usable image; the description says what is wrong and names the file.
+    """
+    storage: FileStorage | None = files.get(FIELD)
+    if storage is None:
+        raise BadRequest(
+            f"No image was uploaded: send the photo as the multipart form field '{FIELD}'."
+        )
+    data = storage.read()
+    if not storage.filename and not data:
+        raise BadRequest("No file was chosen: pick a photo of the skin lesion, then submit.")
+    name = display_name(storage.filename)
+    try:
+        image = load_image(data, name=name, max_pixels=max_pixels)
+    except ImageLoadError as exc:
+        raise error_for(exc) from None
+    return Upload(name=name, image=image, n_bytes=len(data))
+
+
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def thumbnail_png(image: np.ndarray, max_side: int = 320) -> bytes:
+    """A small PNG of the decoded pixels, for showing the upload back on the result page."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return _png(image)
+
+
+def keep_upload(image: np.ndarray, folder: str | PathLike) -> Path:
+    """Save the decoded pixels as ``<pixel sha256>.png`` in ``folder`` (atomically).
+
+    The name comes from the pixels, never from the client, and PNG re-encoding drops every
+    piece of metadata the original file carried.
+    """
+    target = Path(folder) / f"{image_hash(image)}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        atomic_write_bytes(target, _png(image))
+    return target
