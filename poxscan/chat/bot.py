@@ -1,0 +1,261 @@
+"""``MpoxChatbot``: answers general questions about mpox from the knowledge base, offline.
+
+The reply to a text is decided in this order:
+
+1. empty text -> ``unknown`` (asks for a question);
+2. a request for a diagnosis (:mod:`poxscan.chat.diagnosis`) -> ``refusal`` that points to a
+   clinician and to the image screening tool;
+3. a question naming another disease or topic and not mpox (:mod:`poxscan.chat.scope`) ->
+   ``unknown``;
+4. otherwise the best-scoring entry (:mod:`poxscan.chat.retrieval`) is the ``answer`` if its
+   score reaches the confidence threshold, else ``unknown`` with suggested questions.
+
+The threshold is lower when the text names mpox (the question is surely in the domain, only the
+entry is in doubt) than when it does not. The thresholds and retrieval weights were tuned on the
+main set of ``experiments/chat_eval.yaml`` by ``experiments/chat_eval.py``, which also reports
+cross-validated and held-out figures (``experiments/results/chat_eval.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any, Literal
+
+import numpy as np
+
+from poxscan.chat.diagnosis import detect_diagnosis_request
+from poxscan.chat.knowledge import KnowledgeBase, Source, load_knowledge_base
+from poxscan.chat.retrieval import TfidfRetriever
+from poxscan.chat.scope import mentions_mpox, mentions_other_topic
+from poxscan.chat.text import normalize
+
+__all__ = [
+    "DEFAULT_RETRIEVER_PARAMS",
+    "DEFAULT_THRESHOLDS",
+    "ChatReply",
+    "MpoxChatbot",
+]
+
+ReplyKind = Literal["answer", "refusal", "unknown"]
+
+#: Retrieval weights tuned on the evaluation set's main questions (experiments/chat_eval.py).
+DEFAULT_RETRIEVER_PARAMS: dict[str, float] = {
+    "char_weight": 0.7,
+    "answer_weight": 0.3,
+    "centroid_weight": 0.2,
+}
+#: Minimum retrieval score to answer: when the text names mpox, and when it does not.
+DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.11, "unnamed": 0.42}
+
+#: Entries whose sources back the refusal message.
+_REFUSAL_SOURCE_ENTRIES = ("seek_care", "testing")
+#: Suggested when nothing matches at all.
+_FALLBACK_SUGGESTIONS = (
+    "What are the symptoms of mpox?",
+    "How does mpox spread?",
+    "How can I prevent mpox?",
+    "How is mpox treated?",
+)
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The chatbot's structured reply.
+
+    Attributes
+    ----------
+    kind
+        ``"answer"`` (from a knowledge-base entry), ``"refusal"`` (a diagnosis was asked for) or
+        ``"unknown"`` (out of scope or not confident enough).
+    text
+        What to show the user; answers and refusals end with their sources and the date the
+        facts are valid for.
+    entry_id
+        The entry answered from (``None`` for refusals and unknowns).
+    score
+        Retrieval score of the best entry (for a refusal: 1.0, the rules are not graded).
+    sources
+        Pages the text paraphrases.
+    suggestions
+        Questions the user may have meant (for ``unknown`` replies).
+    reason
+        Why this kind was chosen: the diagnosis rule, ``"other_topic:<name>"``,
+        ``"low_confidence"``, ``"empty"`` or ``"retrieved"``.
+    """
+
+    kind: ReplyKind
+    text: str
+    entry_id: str | None
+    score: float
+    sources: tuple[Source, ...] = ()
+    suggestions: tuple[str, ...] = field(default=())
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (sources as ``{"title", "url"}`` dicts)."""
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "entry_id": self.entry_id,
+            "score": round(float(self.score), 4),
+            "sources": [s.to_dict() for s in self.sources],
+            "suggestions": list(self.suggestions),
+            "reason": self.reason,
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def _fitted_retriever(kb: KnowledgeBase, params: tuple[tuple[str, float], ...]) -> TfidfRetriever:
+    # One fit per knowledge base and parameters, shared by every MpoxChatbot instance, so a web
+    # page may create bots freely.
+    return TfidfRetriever(**dict(params)).fit(kb.entries)
+
+
+class MpoxChatbot:
+    """Retrieval chatbot over the mpox knowledge base. No network, no model download.
+
+    Parameters
+    ----------
+    kb_path
+        Knowledge base YAML (default: the one shipped with poxscan).
+    thresholds
+        ``{"named": float, "unnamed": float}``: minimum score to answer when the text does /
+        does not name mpox (default :data:`DEFAULT_THRESHOLDS`).
+    retriever_params
+        Keyword arguments of :class:`~poxscan.chat.retrieval.TfidfRetriever`.
+
+    Examples
+    --------
+    >>> bot = MpoxChatbot()
+    >>> bot.reply("how does mpox spread?").entry_id
+    'transmission_overview'
+    """
+
+    def __init__(
+        self,
+        kb_path: str | PathLike | None = None,
+        thresholds: dict[str, float] | None = None,
+        retriever_params: dict[str, float] | None = None,
+    ) -> None:
+        self.kb: KnowledgeBase = load_knowledge_base(kb_path)
+        self.thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+        missing = {"named", "unnamed"} - set(self.thresholds)
+        if missing:
+            raise ValueError(f"thresholds lack {sorted(missing)}")
+        params = dict(DEFAULT_RETRIEVER_PARAMS if retriever_params is None else retriever_params)
+        self.retriever = _fitted_retriever(self.kb, tuple(sorted(params.items())))
+
+    # ------------------------------------------------------------------ replies
+    def reply(self, text: str) -> ChatReply:
+        """Reply to one message.
+
+        Parameters
+        ----------
+        text
+            The user's message.
+
+        Returns
+        -------
+        ChatReply
+            See :class:`ChatReply`.
+        """
+        return self.reply_many([text])[0]
+
+    def reply_many(self, texts: list[str]) -> list[ChatReply]:
+        """Replies to several messages (one vectorisation pass; used by the evaluation)."""
+        normalized = [normalize(t if isinstance(t, str) else str(t)) for t in texts]
+        scores = self.retriever.score(normalized) if texts else np.zeros((0, len(self.kb)))
+        return [self._decide(n, s) for n, s in zip(normalized, scores, strict=True)]
+
+    def _decide(self, text: str, scores: np.ndarray) -> ChatReply:
+        if not text.strip(" ?!.,"):
+            return self._unknown("Please type a question about mpox.", 0.0, (), reason="empty")
+        rule = detect_diagnosis_request(text)
+        if rule is not None:
+            return self._refusal(rule)
+        order = np.argsort(-scores)
+        best = int(order[0])
+        best_score = float(scores[best])
+        suggestions = tuple(self.kb.entries[int(i)].questions[0] for i in order[:3])
+        named = mentions_mpox(text)
+        other = mentions_other_topic(text)
+        if other and not named:
+            return self._unknown(
+                f"I can only answer questions about mpox, not about {other}. "
+                "For other health questions, please ask a healthcare provider or see the WHO "
+                "or CDC websites.",
+                best_score,
+                (),
+                reason=f"other_topic:{other}",
+            )
+        threshold = self.thresholds["named" if named else "unnamed"]
+        if best_score < threshold:
+            return self._unknown(
+                "Sorry, I don't know the answer to that. I can answer general questions about "
+                "mpox: " + self._topic_list() + ".",
+                best_score,
+                suggestions if best_score >= 0.5 * threshold else _FALLBACK_SUGGESTIONS,
+                reason="low_confidence",
+            )
+        entry = self.kb.entries[best]
+        return ChatReply(
+            kind="answer",
+            text=entry.answer + "\n\n" + self._footer(entry.sources),
+            entry_id=entry.id,
+            score=best_score,
+            sources=entry.sources,
+            reason="retrieved",
+        )
+
+    # ----------------------------------------------------------------- messages
+    def _footer(self, sources: tuple[Source, ...]) -> str:
+        cited = "\n".join(f"- {s.title}: {s.url}" for s in sources)
+        return (
+            f"Sources:\n{cited}\nInformation as of {self.kb.as_of}. {self.kb.disclaimer}".rstrip()
+        )
+
+    def _topic_list(self) -> str:
+        return "; ".join(v.lower() for v in self.kb.topics.values())
+
+    def _unknown(
+        self, message: str, score: float, suggestions: tuple[str, ...], reason: str
+    ) -> ChatReply:
+        text = message
+        if suggestions:
+            text += "\nYou could ask, for example:\n" + "\n".join(f"- {q}" for q in suggestions)
+        return ChatReply(
+            kind="unknown",
+            text=text,
+            entry_id=None,
+            score=score,
+            suggestions=suggestions,
+            reason=reason,
+        )
+
+    def _refusal(self, rule: str) -> ChatReply:
+        sources: list[Source] = []
+        for entry_id in _REFUSAL_SOURCE_ENTRIES:
+            for src in self.kb.get(entry_id).sources:
+                if src not in sources:
+                    sources.append(src)
+        message = (
+            "I can't tell whether you, or anyone, has mpox: no chatbot can. A diagnosis needs a "
+            "clinician, who can examine the skin and, if needed, test a swab from a sore by PCR. "
+            "Please contact a doctor, nurse or sexual health clinic; call ahead, cover any sores "
+            "and avoid close contact with others until you have been checked.\n"
+            "If you would like a rough screen of a photo, poxscan's image screening tool "
+            "(`poxscan predict PHOTO`, or the upload page of the poxscan web app) can give one, "
+            "but its result is not a diagnosis either.\n"
+            "Get urgent care for sores in or near the eye, trouble breathing, confusion or "
+            "severe pain."
+        )
+        return ChatReply(
+            kind="refusal",
+            text=message + "\n\n" + self._footer(tuple(sources)),
+            entry_id=None,
+            score=1.0,
+            sources=tuple(sources),
+            reason=f"diagnosis:{rule}",
+        )

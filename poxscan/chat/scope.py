@@ -1,0 +1,82 @@
+"""Is a question about mpox at all? Vocabulary checks used beside the retrieval score.
+
+Two signals: whether the text names mpox (or something only mpox questions name: its vaccines,
+its antiviral, this tool), and whether it names another disease or health topic the knowledge base
+does not cover ("symptoms of covid", "how is HIV transmitted"). A question naming another topic
+and not mpox is out of scope however well its wording matches an entry.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["OTHER_TOPICS", "mentions_mpox", "mentions_other_topic"]
+
+# Chickenpox, measles and smallpox are covered (comparisons, old vaccine); HIV only with mpox.
+_MPOX_TERMS = re.compile(
+    r"\b(?:mpox|jynneos|mva-?bn|imvanex|imvamune|acam2000|lc16\w*|tecovirimat|tecovir\w*|tpoxx|"
+    r"orthopox\w*|poxscan|clade\w*|poxvirus\w*)\b"
+)
+
+#: Other diseases and health topics the knowledge base does not answer about.
+OTHER_TOPICS = (
+    "covid",
+    "covid-19",
+    "coronavirus",
+    "sars-cov-2",
+    "sars",
+    "flu",
+    "influenza",
+    "cold",
+    "hiv",
+    "aids",
+    "diabetes",
+    "cancer",
+    "ebola",
+    "malaria",
+    "dengue",
+    "cholera",
+    "tuberculosis",
+    "tb",
+    "polio",
+    "hepatitis",
+    "zika",
+    "rabies",
+    "shingles",
+    "herpes",
+    "syphilis",
+    "gonorrhea",
+    "chlamydia",
+    "hpv",
+    "scabies",
+    "acne",
+    "psoriasis",
+    "sunburn",
+    "migraine",
+    "migraines",
+    "asthma",
+    "allergy",
+    "allergies",
+    "rsv",
+    "strep",
+    "norovirus",
+    "mumps",
+    "rubella",
+    "lyme",
+    "obesity",
+    "depression",
+    "anxiety",
+    "pneumonia",
+)
+_OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
+
+
+def mentions_mpox(normalized_text: str) -> bool:
+    """Whether the (normalised) text names mpox or a term only mpox questions use."""
+    return bool(_MPOX_TERMS.search(normalized_text))
+
+
+def mentions_other_topic(normalized_text: str) -> str | None:
+    """The first other disease/topic the text names, or ``None``."""
+    match = _OTHER_RE.search(normalized_text)
+    return match.group(0) if match else None
