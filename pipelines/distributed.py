@@ -41,7 +41,7 @@ import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import TrialState
-from poxscan.pipelines.tuning import TRIAL_ERRORS, CVObjective, ObjectiveSpec, make_study
+from poxscan.pipelines.tuning import TRIAL_ERRORS, ObjectiveSpec, make_study, open_study
 
 __all__ = [
     "StudyAudit",
@@ -211,40 +211,11 @@ def run_worker(
     int
         Trials this worker finished.
     """
-    spec = (
-        objective_spec
-        if isinstance(objective_spec, ObjectiveSpec)
-        else ObjectiveSpec.from_dict(objective_spec)
-    )
     storage = make_storage(storage_url, heartbeat_interval, grace_period)
-    study = make_study(study_name, storage, seed=spec.seed, worker=worker)
-    stored = study.user_attrs.get("objective_spec")
-    if stored is None:
-        study.set_user_attr("objective_spec", spec.identity())
-    elif stored != spec.identity():
-        raise ValueError(f"study {study_name!r} was created with a different objective ({stored})")
-    if data is None:
-        from poxscan.pipelines.experiment_data import load_experiment
-
-        data = load_experiment(
-            spec.datasets,
-            spec.families_arg(),
-            task=spec.space.task,
-            data_root=spec.data_root,
-            cache=spec.cache,
-            progress=False,
-        )
-    _check_data(study, data_fingerprint(data.X, data.y, data.groups))
-    objective = CVObjective(
-        data.X,
-        data.y,
-        data.groups,
-        spec.space,
-        n_splits=spec.n_splits,
-        seed=spec.seed,
-        metric=spec.metric,
-        family_params=spec.family_params,
+    study, objective = open_study(
+        study_name, storage, objective_spec, worker=worker, data=data, progress=False
     )
+    _check_data(study, data_fingerprint(objective.X, objective.y, objective.groups))
     done = 0
     while True:
         # Dead workers' trials fail here and come back as WAITING copies (the retry callback).

@@ -69,6 +69,7 @@ __all__ = [
     "best_config",
     "default_storage",
     "make_study",
+    "open_study",
     "run_study",
     "study_summary",
     "tune_in_memory",
@@ -295,6 +296,58 @@ def _optimize(
         optuna.logging.set_verbosity(verbosity)
 
 
+def open_study(
+    study_name: str,
+    storage: str | optuna.storages.BaseStorage | None,
+    objective_spec: ObjectiveSpec | dict[str, Any],
+    worker: int = 0,
+    data: Any = None,
+    progress: bool = True,
+) -> tuple[optuna.Study, CVObjective]:
+    """Create or load a study, check its stored objective, and build that objective.
+
+    Shared by :func:`run_study` and the distributed workers
+    (:func:`poxscan.pipelines.distributed.run_worker`). A study resumed with a different
+    objective raises ``ValueError``, since its trials would not be comparable.
+    """
+    spec = (
+        objective_spec
+        if isinstance(objective_spec, ObjectiveSpec)
+        else ObjectiveSpec.from_dict(objective_spec)
+    )
+    study = make_study(study_name, storage, seed=spec.seed, worker=worker)
+    stored = study.user_attrs.get("objective_spec")
+    if stored is None:
+        study.set_user_attr("objective_spec", spec.identity())
+    elif stored != json.loads(json.dumps(spec.identity())):
+        raise ValueError(
+            f"study {study_name!r} in {storage} was created with a different objective "
+            f"({stored}); use another --study-name"
+        )
+    if data is None:
+        from poxscan.pipelines.experiment_data import load_experiment
+
+        data = load_experiment(
+            spec.datasets,
+            spec.families_arg(),
+            task=spec.space.task,
+            data_root=spec.data_root,
+            cache=spec.cache,
+            progress=progress,
+        )
+    objective = CVObjective(
+        data.X,
+        data.y,
+        data.groups,
+        spec.space,
+        n_splits=spec.n_splits,
+        seed=spec.seed,
+        metric=spec.metric,
+        family_params=spec.family_params,
+    )
+    return study, objective
+
+
 def run_study(
     study_name: str,
     storage: str | optuna.storages.BaseStorage | None,
@@ -334,40 +387,8 @@ def run_study(
     -------
     optuna.Study
     """
-    spec = (
-        objective_spec
-        if isinstance(objective_spec, ObjectiveSpec)
-        else ObjectiveSpec.from_dict(objective_spec)
-    )
-    study = make_study(study_name, storage, seed=spec.seed, worker=worker)
-    stored = study.user_attrs.get("objective_spec")
-    if stored is None:
-        study.set_user_attr("objective_spec", spec.identity())
-    elif stored != json.loads(json.dumps(spec.identity())):
-        raise ValueError(
-            f"study {study_name!r} in {storage} was created with a different objective "
-            f"({stored}); use another --study-name"
-        )
-    if data is None:
-        from poxscan.pipelines.experiment_data import load_experiment
-
-        data = load_experiment(
-            spec.datasets,
-            spec.families_arg(),
-            task=spec.space.task,
-            data_root=spec.data_root,
-            cache=spec.cache,
-            progress=show_progress_bar,
-        )
-    objective = CVObjective(
-        data.X,
-        data.y,
-        data.groups,
-        spec.space,
-        n_splits=spec.n_splits,
-        seed=spec.seed,
-        metric=spec.metric,
-        family_params=spec.family_params,
+    study, objective = open_study(
+        study_name, storage, objective_spec, worker=worker, data=data, progress=show_progress_bar
     )
     _optimize(study, objective, n_trials, timeout, show_progress_bar)
     return study
@@ -384,9 +405,17 @@ def tune_in_memory(
     timeout: float | None = None,
     metric: str = DEFAULT_METRIC,
     show_progress_bar: bool = False,
+    family_params: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], optuna.Study]:
-    """A throw-away study on the given rows (nested CV's inner loop): best config and study."""
-    objective = CVObjective(X, y, groups, space, n_splits=n_splits, seed=seed, metric=metric)
+    """A throw-away study on the given rows (nested CV's inner loop): best config and study.
+
+    ``family_params`` (e.g. ``{"deep": {"backbone": "efficientnet-lite2"}}``) is written into
+    the configs' ``families``, as in :class:`CVObjective`.
+    """
+    objective = CVObjective(
+        X, y, groups, space, n_splits=n_splits, seed=seed, metric=metric,
+        family_params=family_params,
+    )  # fmt: skip
     study = make_study(None, None, seed=seed, n_startup_trials=min(8, max(2, n_trials // 3)))
     _optimize(study, objective, n_trials, timeout, show_progress_bar)
     return best_config(study), study

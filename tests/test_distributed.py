@@ -32,7 +32,13 @@ def _spec(classifiers=("logreg", "lda")) -> ObjectiveSpec:
     return ObjectiveSpec(datasets=["msld_v1"], space=space, n_splits=3, seed=0)
 
 
-def _start(ctx, name, url, spec, budget, worker, data, interval=1, grace=3):
+def _after_barrier(barrier, kwargs) -> None:
+    # Both workers start their first trial together, whatever their start-up times.
+    barrier.wait(timeout=300)
+    _worker_main(kwargs)
+
+
+def _start(ctx, name, url, spec, budget, worker, data, interval=1, grace=3, barrier=None):
     kwargs = {
         "study_name": name,
         "storage_url": url,
@@ -43,7 +49,10 @@ def _start(ctx, name, url, spec, budget, worker, data, interval=1, grace=3):
         "heartbeat_interval": interval,
         "grace_period": grace,
     }
-    proc = ctx.Process(target=_worker_main, args=(kwargs,))
+    if barrier is None:
+        proc = ctx.Process(target=_worker_main, args=(kwargs,))
+    else:
+        proc = ctx.Process(target=_after_barrier, args=(barrier, kwargs))
     proc.start()
     return proc
 
@@ -52,7 +61,11 @@ def test_two_workers_share_the_budget_exactly(postgres_url, small_data):
     name = f"two-workers-{uuid.uuid4().hex[:8]}"
     spec, budget = _spec(), 6
     ctx = mp.get_context("spawn")
-    procs = [_start(ctx, name, postgres_url, spec, budget, w, small_data) for w in (0, 1)]
+    barrier = ctx.Barrier(2)
+    procs = [
+        _start(ctx, name, postgres_url, spec, budget, w, small_data, barrier=barrier)
+        for w in (0, 1)
+    ]
     for p in procs:
         p.join(timeout=300)
         assert p.exitcode == 0

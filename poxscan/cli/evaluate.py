@@ -1,0 +1,387 @@
+"""``poxscan evaluate``: nested CV of the tuning procedure, family ablations, cross-dataset tests.
+
+Writes ``<out-dir>/<name>.json`` and ``.md`` (metrics with 95 % intervals) and PNG figures
+(ROC curves, calibration curves, confusion matrices), all atomically; the protocol is in
+:mod:`poxscan.pipelines.evaluation`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from poxscan.cli._common import add_data_args
+from poxscan.cli.tune import add_space_args
+
+log = logging.getLogger(__name__)
+
+#: The fixed pipeline of the ablations and the cross-dataset reference: scaled features, the
+#: 256 best by ANOVA F, strongly L2-regularised logistic regression. Chosen a priori (no
+#: tuning), as a plain, regularised baseline that every family can be fed to.
+REFERENCE_CONFIG: dict[str, Any] = {
+    "selector": "anova",
+    "k": 256,
+    "classifier": "logreg",
+    "params": {"C": 0.01},
+}
+#: Family subsets of the ablations (those whose families are all available).
+ABLATIONS = {
+    "all": ["color", "texture", "hog", "deep"],
+    "handcrafted": ["color", "texture", "hog"],
+    "deep": ["deep"],
+    "color": ["color"],
+    "texture": ["texture"],
+    "hog": ["hog"],
+    "deep+color": ["color", "deep"],
+}
+PARTS = ("nested", "ablations", "cross")
+
+
+def _json_arg(value: str) -> dict[str, Any]:
+    path = Path(value)
+    text = path.read_text(encoding="utf-8") if path.is_file() else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not a JSON object or JSON file: {value}") from exc
+    # A best-config file from `poxscan tune` holds the config under "best_config".
+    return data.get("best_config", data) if isinstance(data, dict) else data
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "evaluate",
+        help="nested grouped CV with confidence intervals, ablations, cross-dataset tests",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_data_args(parser)
+    add_space_args(parser)
+    parser.add_argument("--outer-splits", type=int, default=5, help="outer folds (default 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="outer CV repeats (default 3)")
+    parser.add_argument("--inner-splits", type=int, default=3, help="inner folds (default 3)")
+    parser.add_argument("--n-trials", type=int, default=25, help="trials per inner study")
+    parser.add_argument(
+        "--inner-timeout", type=float, default=60.0, help="seconds per inner study (default 60)"
+    )
+    parser.add_argument("--metric", choices=("roc_auc", "balanced_accuracy"), default="roc_auc")
+    parser.add_argument(
+        "--reference-config",
+        type=_json_arg,
+        default=None,
+        help="JSON object or file: the fixed pipeline of ablations and cross-dataset tests",
+    )
+    parser.add_argument(
+        "--cross-dataset",
+        default="auto",
+        help="the other dataset for cross-dataset tests ('auto': the other of msld_v1 and "
+        "ahsan2022; 'none' to skip)",
+    )
+    parser.add_argument(
+        "--skip",
+        type=lambda v: [p for p in v.split(",") if p],
+        default=[],
+        help=f"comma-separated parts to skip: {','.join(PARTS)}",
+    )
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws (default 1000)")
+    parser.add_argument(
+        "--out-dir", default="experiments/results/evaluation", help="where results go"
+    )
+    parser.add_argument("--name", default=None, help="file name stem (default <dataset>-<task>)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_evaluate)
+
+
+def _chosen(folds: list[Any]) -> list[tuple[str, int]]:
+    keys = [
+        f"{f.config['classifier']} | {f.config['selector']}"
+        + (f" k={f.config['k']}" if f.config["selector"] != "none" else "")
+        + f" | {'+'.join(f.config['families'])}"
+        for f in folds
+    ]
+    return Counter(keys).most_common()
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import os
+
+    import numpy as np
+
+    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.pipelines import evaluation as ev
+    from poxscan.pipelines import plots
+    from poxscan.pipelines.builder import normalize_config
+    from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.report import PUBLISHED_MSLD
+    from poxscan.pipelines.search_space import SearchSpace
+    from poxscan.pipelines.tuning import tune_in_memory
+
+    bad = set(args.skip) - set(PARTS)
+    if bad:
+        raise ValueError(f"unknown parts to skip {sorted(bad)}; use {PARTS}")
+    started = time.perf_counter()
+    datasets = args.dataset or ["msld_v1"]
+    space = SearchSpace(
+        task=args.task,
+        families=args.families,
+        classifiers=args.classifiers,
+        selectors=args.selectors,
+        seed=args.seed,
+    )
+    reference = normalize_config(
+        {**REFERENCE_CONFIG, **(args.reference_config or {}), "task": args.task}
+    )
+    other = args.cross_dataset
+    if other == "auto":
+        pair = {"msld_v1": "ahsan2022", "ahsan2022": "msld_v1"}
+        other = pair.get(datasets[0]) if len(datasets) == 1 else None
+    if other in (None, "none") or "cross" in args.skip or args.task != "binary":
+        other = None
+    families = sorted(
+        set(space.families) | set(reference["families"]) | set().union(*ABLATIONS.values()),
+        key=["color", "texture", "hog", "deep"].index,
+    )
+    fam_arg = {
+        f: ({"backbone": args.backbone} if f == "deep" and args.backbone else {}) for f in families
+    }
+    family_params = {f: p for f, p in fam_arg.items() if p}
+
+    def with_params(cfg: dict[str, Any]) -> dict[str, Any]:
+        # Configs name the extractor parameters (e.g. the backbone) so they rebuild the features.
+        fams = list(cfg["families"])
+        if any(f in family_params for f in fams):
+            return {**cfg, "families": {f: family_params.get(f, {}) for f in fams}}
+        return cfg
+
+    reference = with_params(reference)
+    names = datasets + ([other] if other else [])
+    data_all = load_experiment(
+        names,
+        fam_arg,
+        task=args.task,
+        data_root=args.data_root,
+        cache=args.cache,
+        progress=not args.no_progress,
+    )
+    in_primary = data_all.records["dataset"].isin(datasets).to_numpy()
+    data = data_all.subset(in_primary)
+    name = args.name or f"{'+'.join(datasets)}-{args.task}"
+    out_dir = Path(args.out_dir)
+    pos = data.class_names.index("mpox")
+    report: dict[str, Any] = {
+        "name": name,
+        "title": f"{'+'.join(datasets)}, {args.task}",
+        "commands": ["poxscan " + shlex.join(sys.argv[1:])] if sys.argv[1:] else [],
+        "protocol": ev.__doc__.split("Metrics and intervals")[0].strip().split("\n", 1)[1].strip()
+        if ev.__doc__
+        else "",
+        "datasets": datasets,
+        "task": args.task,
+        "class_names": data.class_names,
+        "search_space": space.to_dict(),
+        "configs": {"reference": reference},
+        "figures": [],
+        "notes": [],
+    }
+    groups_file = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+    report["notes"] += [
+        f"Split groups: {len(np.unique(data.groups))} groups over {len(data.y)} images, from "
+        + (
+            f"the leakage audit's {groups_file} (patients merged with near-duplicates)"
+            if groups_file.is_file()
+            else "patient ids only (no audit groups file found: near-duplicates may leak)"
+        )
+        + ".",
+        "Binary decisions at mpox probability 0.5 (no threshold tuning); ROC-AUC and Brier "
+        "score use the probabilities.",
+        "Intervals: 't' = mean over outer folds x repeats +/- t quantile x Nadeau-Bengio "
+        "corrected standard error; 'group bootstrap' = percentiles of 1000 resamples of whole "
+        "groups of the pooled out-of-fold predictions (averaged over repeats).",
+    ]
+    if datasets == ["msld_v1"] and args.task == "binary":
+        report["notes"].append(
+            "Published reference: Ali et al. 2022 (arXiv 2207.03342), fine-tuned ResNet50, "
+            "patient-aware 3-fold CV on MSLD v1, accuracy 82.96 +/- 4.57 % (a different "
+            "protocol: fine-tuned CNN, 3 folds, patient ids only)."
+        )
+        report["published"] = PUBLISHED_MSLD
+    progress = not args.no_progress
+    roc_curves: dict[str, tuple[Any, Any]] = {}
+    cal_curves: dict[str, tuple[Any, Any]] = {}
+
+    def add_curves(label: str, result: ev.CVResult, calib: bool = False) -> None:
+        ys = (result.y == result.positive).astype(int)
+        ps = [o[:, result.positive] for o in result.oof]
+        roc_curves[label] = (ys, ps)
+        if calib:
+            cal_curves[label] = (ys, ps)
+
+    if "nested" not in args.skip:
+        log.info("nested CV: %d repeats x %d folds", args.repeats, args.outer_splits)
+        result = ev.nested_cv(
+            data,
+            space,
+            n_splits=args.outer_splits,
+            repeats=args.repeats,
+            inner_splits=args.inner_splits,
+            n_trials=args.n_trials,
+            inner_timeout=args.inner_timeout,
+            seed=args.seed,
+            metric=args.metric,
+            family_params=family_params,
+            name="nested",
+            progress=progress,
+        )
+        summary = ev.summarize(result, n_boot=args.n_boot, seed=args.seed)
+        report["nested"] = {
+            "summary": summary,
+            "inner": f"inner: {args.inner_splits}-fold grouped CV, up to {args.n_trials} TPE "
+            f"trials or {args.inner_timeout:.0f} s per outer fold, median pruning, maximising "
+            f"{args.metric}",
+            "chosen": _chosen(result.folds),
+            "folds": [
+                {
+                    "repeat": f.repeat,
+                    "fold": f.fold,
+                    "n_train": f.n_train,
+                    "n_test": f.n_test,
+                    "metrics": f.metrics,
+                    "config": f.config,
+                    "inner": f.inner,
+                    "seconds": f.seconds,
+                }
+                for f in result.folds
+            ],
+        }
+        add_curves("nested CV (tuned)", result, calib=True)
+        pooled_y = np.concatenate([result.y] * len(result.oof))
+        pooled_p = np.concatenate(result.oof)
+        pred = (
+            (pooled_p[:, pos] >= 0.5).astype(int) * pos
+            + (pooled_p[:, pos] < 0.5).astype(int) * (1 - pos)
+            if pooled_p.shape[1] == 2
+            else pooled_p.argmax(axis=1)
+        )
+        path = plots.plot_confusion(
+            pooled_y,
+            pred,
+            data.class_names,
+            out_dir / f"{name}_nested_confusion.png",
+            title=f"Nested CV, {len(result.oof)} repeats pooled",
+        )
+        report["figures"].append(str(path))
+        _write(report, out_dir, name)
+
+    if "ablations" not in args.skip:
+        results = {}
+        available = {str(c).split("__", 1)[0] for c in data.X.columns}
+        for label, fams in ABLATIONS.items():
+            if not set(fams) <= available:
+                continue
+            cfg = with_params({**reference, "families": fams})
+            res = ev.cross_validate_config(
+                data,
+                cfg,
+                n_splits=args.outer_splits,
+                repeats=args.repeats,
+                seed=args.seed,
+                name=label,
+                progress=progress,
+            )
+            results[label] = ev.summarize(res, n_boot=args.n_boot, seed=args.seed)
+            if label in ("all", "handcrafted", "deep"):
+                add_curves(f"reference, {label}", res, calib=label == "all")
+        report["ablations"] = {
+            "description": "Fixed reference pipeline (no tuning; config 'reference' below) on "
+            f"each family subset; same {args.repeats} x {args.outer_splits} grouped folds as "
+            "the nested CV. Cells: mean over folds, 95 % corrected t interval.",
+            "results": results,
+        }
+        _write(report, out_dir, name)
+
+    if roc_curves:
+        report["figures"].append(
+            str(plots.plot_roc(roc_curves, out_dir / f"{name}_roc.png", title=f"{name}: ROC"))
+        )
+        report["figures"].append(
+            str(
+                plots.plot_calibration(
+                    cal_curves, out_dir / f"{name}_calibration.png", title=f"{name}: calibration"
+                )
+            )
+        )
+
+    if other:
+        source_mask = data_all.records["dataset"].isin(datasets).to_numpy()
+        primary_name = "+".join(datasets)
+        sides = {
+            primary_name: data_all.subset(source_mask),
+            other: data_all.subset(~source_mask),
+        }
+        cross, cross_roc = [], {}
+        for src, dst in ((primary_name, other), (other, primary_name)):
+            train, test = sides[src], sides[dst]
+            log.info("cross-dataset %s -> %s: tuning on %s", src, dst, src)
+            tuned, _ = tune_in_memory(
+                train.X,
+                train.y,
+                train.groups,
+                space,
+                n_trials=args.n_trials,
+                n_splits=args.inner_splits,
+                seed=args.seed,
+                timeout=args.inner_timeout,
+                metric=args.metric,
+                family_params=family_params,
+            )
+            report["configs"][f"tuned on {src}"] = tuned
+            for cfg_name, cfg in ((f"tuned on {src}", tuned), ("reference", reference)):
+                r = ev.cross_dataset(train, test, cfg, n_boot=args.n_boot, seed=args.seed)
+                r.update(direction=f"{src} -> {dst}", config_name=cfg_name)
+                cross_roc[f"{src} -> {dst}, {cfg_name}"] = (r["y"], r["proba"][:, 1])
+                path = plots.plot_confusion(
+                    r["y"],
+                    (r["proba"][:, 1] >= 0.5).astype(int),
+                    ["not mpox", "mpox"],
+                    out_dir / f"{name}_cross_{src}_to_{dst}_{cfg_name.split()[0]}_confusion.png",
+                    title=f"{src} -> {dst} ({cfg_name})",
+                )
+                report["figures"].append(str(path))
+                for key in ("y", "proba", "label"):
+                    r.pop(key)
+                cross.append(r)
+        report["cross_dataset"] = cross
+        report["figures"].append(
+            str(
+                plots.plot_roc(
+                    cross_roc, out_dir / f"{name}_cross_roc.png", title="Cross-dataset ROC"
+                )
+            )
+        )
+        report["figures"].append(
+            str(
+                plots.plot_calibration(
+                    cross_roc,
+                    out_dir / f"{name}_cross_calibration.png",
+                    title="Cross-dataset calibration",
+                )
+            )
+        )
+    report["seconds"] = time.perf_counter() - started
+    json_path, md_path = _write(report, out_dir, name)
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path} ({report['seconds'] / 60:.1f} min)")
+    return 0
+
+
+def _write(report: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
+    from poxscan.pipelines.report import write_report
+
+    return write_report(report, out_dir, name)
