@@ -9,6 +9,25 @@ The Keras model is built on first use and cached per process, keyed by backbone 
 fingerprint; it is never pickled, so a saved pipeline holding a :class:`DeepFeatures` stays
 small and rebuilds the model where it is loaded. TensorFlow is imported only when features are
 computed.
+
+The same embedding can come from a TensorFlow Lite export of the backbone
+(``runtime="tflite-float32" | "tflite-float16" | "tflite-int8"`` with ``tflite_model`` the
+``.tflite`` file written by ``poxscan export-tflite --backbone``), run by the LiteRT interpreter
+(no TensorFlow): the feature names stay the same, the file's sha256 enters the fingerprint, so
+the cache and saved models keep the two apart. An int8 file must have been calibrated on
+training images only.
+
+Two options change what is computed (their defaults keep the embedding, names and fingerprint
+described above):
+
+* ``layers="multi"`` pools, besides the head, the outputs of the last four MBConv stages
+  (EfficientNet-Lite stages 4-7: 80/112/192/320 channels for Lite0, before the 1280-channel
+  head convolution), from one multi-output model built on the same Keras graph; the columns are
+  ``deep__<backbone>_<layer>_<i>`` with ``<layer>`` in ``stage4`` ... ``stage7``, ``head``.
+  ``pooling="avgmax"`` adds the global maximum of each map (``<layer>max``; ``max`` for the
+  head alone).
+* ``tta=1`` averages each image's features with those of its horizontal mirror, ``tta=2``
+  also with its vertical mirror (deterministic test-time augmentation of the embedding).
 """
 
 from __future__ import annotations
@@ -22,13 +41,35 @@ import numpy as np
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
 
+from poxscan.imageio import to_square
+
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["DeepFeatures", "clear_model_cache"]
+__all__ = [
+    "LAYERS",
+    "MULTI_STAGES",
+    "POOLINGS",
+    "RUNTIMES",
+    "TTAS",
+    "DeepFeatures",
+    "clear_model_cache",
+]
 
-# (backbone, weights fingerprint) -> built model; one per process, shared by all instances.
-_MODELS: dict[tuple[str, str], keras.Model] = {}
+#: Where the embedding is computed: None = the Keras model; else a TensorFlow Lite file.
+RUNTIMES = (None, "tflite-float32", "tflite-float16", "tflite-int8")
+#: Which activations are pooled: the head only, or the last stages and the head.
+LAYERS = ("head", "multi")
+#: Global pooling of each pooled map: average, or average and maximum side by side.
+POOLINGS = ("avg", "avgmax")
+#: Test-time augmentation: 0 none, 1 + horizontal mirror, 2 + horizontal and vertical mirrors.
+TTAS = (0, 1, 2)
+#: Stages (1-based, of seven) whose outputs ``layers="multi"`` pools besides the head.
+MULTI_STAGES = (4, 5, 6, 7)
+
+# (backbone, weights fingerprint[, layers, pooling]) -> built model; one per process, shared by
+# all instances.
+_MODELS: dict[tuple[str, ...], keras.Model] = {}
 _LOCK = threading.Lock()
 
 
@@ -50,6 +91,23 @@ class DeepFeatures(ImageFeatureExtractor):
         becomes part of :meth:`fingerprint`).
     batch_size : int, default=32
         Images per forward pass.
+    runtime : {None, "tflite-float32", "tflite-float16", "tflite-int8"}, default=None
+        None: the Keras model. Otherwise the LiteRT interpreter runs ``tflite_model``, which
+        must hold that quantisation.
+    tflite_model : str or path-like, optional
+        A backbone exported by ``poxscan export-tflite --backbone`` (RGB in [0, 255], pooled
+        embedding out); required with a ``tflite-*`` runtime.
+    num_threads : int, default=1
+        LiteRT interpreter threads (does not change the features).
+    layers : {"head", "multi"}, default="head"
+        ``"head"``: the pooled head (``feature_dim`` columns). ``"multi"``: the pooled outputs
+        of the stages :data:`MULTI_STAGES` and of the head, concatenated (EfficientNet-Lite
+        only; Keras runtime only).
+    pooling : {"avg", "avgmax"}, default="avg"
+        Global average pooling, or average and max pooling concatenated (Keras runtime only).
+    tta : {0, 1, 2}, default=0
+        Average the features over the image and its horizontal mirror (1), and its vertical
+        mirror too (2). Mirrors are taken of the network's square input.
 
     Examples
     --------
@@ -67,10 +125,22 @@ class DeepFeatures(ImageFeatureExtractor):
         backbone: str = "efficientnet-lite0",
         weights: str | PathLike | None = None,
         batch_size: int = 32,
+        runtime: str | None = None,
+        tflite_model: str | PathLike | None = None,
+        num_threads: int = 1,
+        layers: str = "head",
+        pooling: str = "avg",
+        tta: int = 0,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
         self.batch_size = batch_size
+        self.runtime = runtime
+        self.tflite_model = tflite_model
+        self.num_threads = num_threads
+        self.layers = layers
+        self.pooling = pooling
+        self.tta = tta
 
     # -- helpers ----------------------------------------------------------------------------
     def _spec(self) -> BackboneSpec:
@@ -79,41 +149,175 @@ class DeepFeatures(ImageFeatureExtractor):
     def _keras_weights(self) -> str:
         return "imagenet" if self.weights is None else str(self.weights)
 
+    def _is_default_embedding(self) -> bool:
+        return self.layers == "head" and self.pooling == "avg"
+
+    def _pooled_layers(self) -> list[tuple[str, str | None, int]]:
+        """``(name tag, Keras layer or None for the head, channels)`` of each pooled map."""
+        spec = self._spec()
+        if self.layers == "head":
+            return [("", None, spec.feature_dim)]
+        if not spec.stages:
+            raise ValueError(f"layers='multi' is not available for backbone {spec.name!r}")
+        out: list[tuple[str, str | None, int]] = [
+            (f"stage{s}", spec.stages[s - 1][0], spec.stages[s - 1][1]) for s in MULTI_STAGES
+        ]
+        return [*out, ("head", None, spec.feature_dim)]
+
     def _model(self) -> keras.Model:
         spec = self._spec()
         weights = self._keras_weights()
-        key = (spec.name, spec.weights_fingerprint(weights))
+        key: tuple[str, ...] = (spec.name, spec.weights_fingerprint(weights))
+        if not self._is_default_embedding():
+            key = (*key, str(self.layers), str(self.pooling))
         with _LOCK:
             model = _MODELS.get(key)
             if model is None:
-                model = spec.build(include_top=False, weights=weights, pooling="avg")
+                if self._is_default_embedding():
+                    model = spec.build(include_top=False, weights=weights, pooling="avg")
+                else:
+                    model = self._build_pooled(spec, weights)
                 model.trainable = False
                 _MODELS[key] = model
         return model
 
+    def _build_pooled(self, spec: BackboneSpec, weights: str) -> keras.Model:
+        """One model on the backbone's graph whose outputs are the pooled maps, in name order."""
+        import keras
+
+        base = spec.build(include_top=False, weights=weights, pooling=None)
+        outputs = []
+        for tag, layer, _channels in self._pooled_layers():
+            fmap = base.output if layer is None else base.get_layer(layer).output
+            label = tag or "head"
+            outputs.append(keras.layers.GlobalAveragePooling2D(name=f"{label}_avg")(fmap))
+            if self.pooling == "avgmax":
+                outputs.append(keras.layers.GlobalMaxPooling2D(name=f"{label}_max")(fmap))
+        merged = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate()(outputs)
+        return keras.Model(base.input, merged, name=f"{base.name}_{self.layers}_{self.pooling}")
+
+    def _check_options(self) -> None:
+        if self.layers not in LAYERS:
+            raise ValueError(f"unknown layers {self.layers!r}; use one of {LAYERS}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; use one of {POOLINGS}")
+        if isinstance(self.tta, bool) or self.tta not in TTAS:
+            raise ValueError(f"tta must be one of {TTAS}, got {self.tta!r}")
+        if self.runtime is not None and not self._is_default_embedding():
+            raise ValueError(
+                f"runtime {self.runtime!r} computes the head's average-pooled embedding only; "
+                "layers='multi' and pooling='avgmax' need the Keras runtime (runtime=None)"
+            )
+
+    def _check_runtime(self) -> None:
+        self._check_options()
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {self.runtime!r}; use one of {RUNTIMES}")
+        if self.runtime is None and self.tflite_model is not None:
+            raise ValueError("tflite_model is given but runtime is None; name a 'tflite-*' runtime")
+        if self.runtime is not None and self.tflite_model is None:
+            raise ValueError(
+                f"runtime {self.runtime!r} needs tflite_model: a backbone exported with "
+                "`poxscan export-tflite --backbone ...` (int8: calibrated on training images)"
+            )
+
+    def _tflite(self):
+        from poxscan.features.backbones import weights_file_sha256
+        from poxscan.features.litert_runtime import LiteRTModel
+
+        spec = self._spec()
+        key = (spec.name, f"{self.runtime}:{weights_file_sha256(self.tflite_model)}")
+        key = (*key, f"threads={int(self.num_threads)}")
+        with _LOCK:
+            runner = _MODELS.get(key)
+            if runner is None:
+                runner = LiteRTModel(self.tflite_model, num_threads=int(self.num_threads))
+                want = str(self.runtime).removeprefix("tflite-")
+                problems = []
+                if runner.quantization != want:
+                    problems.append(f"holds a {runner.quantization} model, runtime wants {want}")
+                # The input size is the file's (a phone model may use fewer pixels; its hash
+                # keeps its features apart); the embedding must be the backbone's.
+                if runner.output_dim != spec.feature_dim:
+                    problems.append(
+                        f"gives {runner.output_dim} values per image, {spec.name}'s embedding "
+                        f"has {spec.feature_dim}"
+                    )
+                if problems:
+                    raise ValueError(f"{self.tflite_model}: {'; '.join(problems)}")
+                _MODELS[key] = runner
+        return runner
+
     # -- ImageFeatureExtractor --------------------------------------------------------------
     def _feature_names(self) -> list[str]:
+        self._check_options()
         spec = self._spec()
-        return [f"{spec.name}_{i}" for i in range(spec.feature_dim)]
+        names: list[str] = []
+        for tag, _layer, channels in self._pooled_layers():
+            kinds = [tag] + ([f"{tag}max" if tag else "max"] if self.pooling == "avgmax" else [])
+            for kind in kinds:
+                prefix = f"{spec.name}_{kind}_" if kind else f"{spec.name}_"
+                names.extend(f"{prefix}{i}" for i in range(channels))
+        return names
+
+    def _views(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The batch and, for TTA, its mirrors (axis 1 = rows, axis 2 = columns)."""
+        views = [batch]
+        if self.tta >= 1:
+            views.append(np.ascontiguousarray(batch[:, :, ::-1]))  # horizontal mirror
+        if self.tta >= 2:
+            views.append(np.ascontiguousarray(batch[:, ::-1]))  # vertical mirror
+        return views
 
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        self._check_runtime()
         spec = self._spec()
+        if self.runtime is not None:
+            # The exported model scales pixels itself: feed the uint8 centre squares.
+            runner = self._tflite()
+            size = runner.image_size
+            squares = np.stack([to_square(np.asarray(img), size) for img in images])
+            views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
+            return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
-        out = np.empty((len(images), spec.feature_dim), dtype=np.float32)
+        width = sum(c for _t, _l, c in self._pooled_layers()) * (
+            2 if self.pooling == "avgmax" else 1
+        )
+        out = np.empty((len(images), width), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
             x = spec.prepare([np.asarray(img) for img in chunk])
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
-            out[start : start + len(chunk)] = np.asarray(model.predict_on_batch(x))
+            # Each mirror is its own call, so every call keeps the batch shape of tta=0.
+            views = [np.asarray(model.predict_on_batch(v)) for v in self._views(x)]
+            out[start : start + len(chunk)] = views[0] if len(views) == 1 else np.mean(views, 0)
         return out
 
     def _fingerprint_params(self) -> dict[str, Any]:
+        self._check_runtime()
         params = self.get_params(deep=False)
-        # batch_size does not change what is computed.
+        # batch_size and num_threads do not change what is computed.
         params.pop("batch_size", None)
+        params.pop("num_threads", None)
+        # The default options keep the fingerprint they had before the options existed, so the
+        # cached default features and saved models stay valid.
+        for name, default in (("layers", "head"), ("pooling", "avg"), ("tta", 0)):
+            if params.get(name) == default and not isinstance(params.get(name), bool):
+                params.pop(name)
+        if "tta" in params:
+            params["tta"] = int(params["tta"])  # np.int64(1) and 1 compute the same
+        tflite = params.pop("tflite_model", None)
+        if params.get("runtime") is None:
+            # The Keras runtime keeps the fingerprint it had before runtimes existed.
+            params.pop("runtime", None)
+        else:
+            from poxscan.features.backbones import weights_file_sha256
+
+            # The exported file is what computes the features: identified by its hash.
+            params["tflite_sha256"] = weights_file_sha256(tflite)
         params["backbone"] = self._spec().name  # one spelling per backbone
         # The weights are identified by their hash, not by where the file happens to lie.
         params["weights"] = "default" if self.weights is None else "file"

@@ -45,6 +45,10 @@ class BackboneSpec:
         Side of the square RGB input it was trained at.
     feature_dim : int
         Width of the globally average-pooled embedding.
+    stages : tuple of (str, int)
+        ``(layer name, channels)`` of the output of each stage of the network before its head,
+        in order (empty where the backbone does not name them); multi-level deep features pool
+        some of them.
     """
 
     name: str
@@ -53,6 +57,7 @@ class BackboneSpec:
     _builder: Callable[..., Any]
     _preprocess: Callable[[np.ndarray], np.ndarray]
     _fingerprint: Callable[[Weights], str]
+    stages: tuple[tuple[str, int], ...] = ()
 
     def build(
         self,
@@ -176,6 +181,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             _builder=_lite_builder(variant),
             _preprocess=efficientnet_lite.preprocess_input,
             _fingerprint=_lite_fingerprint(variant),
+            stages=tuple(efficientnet_lite.stage_outputs(variant)),
         )
         for variant in efficientnet_lite.VARIANTS
     },

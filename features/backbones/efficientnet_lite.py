@@ -48,6 +48,7 @@ __all__ = [
     "default_weights_path",
     "input_size",
     "preprocess_input",
+    "stage_outputs",
 ]
 
 #: variant -> (width coefficient, depth coefficient, input size, dropout rate)
@@ -120,20 +121,22 @@ def _round_filters(filters: int, width: float, divisor: int = 8) -> int:
     return int(new)
 
 
-def block_specs(variant: str) -> list[BlockSpec]:
-    """The MBConv blocks of a variant, in order (``index`` = PyTorch ``_blocks.<index>``)."""
+def _stage_blocks(variant: str) -> list[list[BlockSpec]]:
+    """The MBConv blocks of a variant, grouped by stage (seven stages, in order)."""
     width, depth, _size, _dropout = VARIANTS[_variant(variant)]
-    specs: list[BlockSpec] = []
+    stages: list[list[BlockSpec]] = []
+    index = 0
     last = len(_STAGES) - 1
     for stage, (repeats, kernel, stride, expand, f_in, f_out) in enumerate(_STAGES):
         f_in = _STEM_FILTERS if stage == 0 else _round_filters(f_in, width)
         f_out = _round_filters(f_out, width)
         # fix_head_stem: the first and last stages keep their depth.
         n = repeats if stage in (0, last) else math.ceil(depth * repeats)
+        blocks = []
         for r in range(n):
-            specs.append(
+            blocks.append(
                 BlockSpec(
-                    index=len(specs),
+                    index=index,
                     filters_in=f_in if r == 0 else f_out,
                     filters_out=f_out,
                     kernel=kernel,
@@ -141,7 +144,28 @@ def block_specs(variant: str) -> list[BlockSpec]:
                     expand_ratio=expand,
                 )
             )
-    return specs
+            index += 1
+        stages.append(blocks)
+    return stages
+
+
+def block_specs(variant: str) -> list[BlockSpec]:
+    """The MBConv blocks of a variant, in order (``index`` = PyTorch ``_blocks.<index>``)."""
+    return [block for stage in _stage_blocks(variant) for block in stage]
+
+
+def stage_outputs(variant: str) -> list[tuple[str, int]]:
+    """Output of each of the seven MBConv stages: ``(Keras layer name, channels)``.
+
+    The layer is the last block's ``_add`` (identity shortcut) or ``_project_bn``; its output is
+    the stage's linear bottleneck (no activation), before the 1280-channel head convolution.
+    """
+    out = []
+    for stage in _stage_blocks(variant):
+        block = stage[-1]
+        layer = f"block{block.index}_add" if block.has_skip else f"block{block.index}_project_bn"
+        out.append((layer, block.filters_out))
+    return out
 
 
 def input_size(variant: str) -> int:
