@@ -26,6 +26,8 @@ def atomic_path(path: str | PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix + ".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes the file owner-only; results and shared caches should read like any file.
+    os.chmod(tmp_path, 0o644)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
