@@ -103,7 +103,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
         return np.stack([self._transform_one(np.asarray(img)) for img in images])
 
-    def __sklearn_tags__(self):  # noqa: D105
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.input_tags.two_d_array = False
