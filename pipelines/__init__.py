@@ -6,8 +6,11 @@
 - :mod:`~poxscan.pipelines.targets`: integer labels for the binary and multi-class tasks.
 - :mod:`~poxscan.pipelines.search_space`, :mod:`~poxscan.pipelines.splits`,
   :mod:`~poxscan.pipelines.tuning`: the Optuna study (``poxscan tune``).
-- :mod:`~poxscan.pipelines.evaluation`, :mod:`~poxscan.pipelines.metrics`: nested
-  cross-validation, ablations, cross-dataset tests (``poxscan evaluate``).
+- :mod:`~poxscan.pipelines.experiment_data`: cached features, labels and groups of datasets.
+- :mod:`~poxscan.pipelines.evaluation`, :mod:`~poxscan.pipelines.metrics`,
+  :mod:`~poxscan.pipelines.intervals`, :mod:`~poxscan.pipelines.plots`,
+  :mod:`~poxscan.pipelines.report`: nested cross-validation, ablations, cross-dataset tests,
+  confidence intervals, figures and reports (``poxscan evaluate``).
 """
 
 from poxscan.pipelines.builder import (
