@@ -22,6 +22,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     checksum.add_argument("folder")
     checksum.set_defaults(func=_checksum)
 
+    audit = data_sub.add_parser(
+        "audit",
+        help="find near-duplicates within and across datasets; write groups.csv for splits",
+    )
+    add_data_args(audit)
+    audit.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: experiments/results/audit in the repository)",
+    )
+    audit.add_argument(
+        "--embedding",
+        default=None,
+        choices=("deep", "color", "texture"),
+        help="also verify each image's nearest neighbours in this feature family",
+    )
+    audit.add_argument("--no-sheets", action="store_true", help="skip the contact sheets")
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.set_defaults(func=_audit)
+
 
 def _verify(args: argparse.Namespace) -> int:
     from poxscan.data import load_manifest, resolve_data_root, verify_dataset
@@ -51,4 +71,30 @@ def _checksum(args: argparse.Namespace) -> int:
     yaml.safe_dump(
         {"checksum": content_checksum(files), "files": files}, sys.stdout, sort_keys=False
     )
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from tqdm import tqdm
+
+    from poxscan.audit import DEFAULT_OUT, run_audit, write_audit
+    from poxscan.data import load_manifest, load_records
+
+    manifest = load_manifest()
+    names = args.dataset or list(manifest)
+    records = load_records(names, args.data_root, manifest=manifest)
+    progress = None if args.quiet else partial(tqdm, leave=False, file=sys.stderr)
+    result = run_audit(
+        records=records, manifest=manifest, progress=progress, embedding=args.embedding
+    )
+    out = args.out or DEFAULT_OUT
+    written = write_audit(
+        result, out, dict(zip(records["id"], records["path"], strict=True)),
+        sheets=not args.no_sheets,
+    )  # fmt: skip
+    print(result.summary_text())
+    print(f"timings (s): {result.timings}")
+    print(f"wrote {', '.join(str(path) for path in written.values())}")
     return 0
