@@ -19,6 +19,16 @@ from poxscan import __version__
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
     "data",
+    "features",
+    "train",
+    "predict",
+    "tune",
+    "evaluate",
+    "chat",
+    "serve",
+    "compare",
+    "export_tflite",
+    "explain",
 )
 
 

@@ -1,0 +1,166 @@
+"""Run a TensorFlow Lite (LiteRT) model: the backbones and CNNs exported by poxscan.
+
+Every ``.tflite`` file poxscan exports (:mod:`poxscan.pipelines.tflite`) has one float32 input
+``(1, s, s, 3)``: RGB in ``[0, 255]``, the image's centre square; the backbone's own input
+scaling is inside the model. Its output is the pooled embedding (backbones) or P(mpox) (CNNs),
+float32. Full-integer models keep float32 input and output with int8 inside; a model with int8
+or uint8 input/output (from elsewhere) is handled too, by (de)quantising with its tensors'
+scale and zero point.
+
+:class:`LiteRTModel` wraps ``ai_edge_litert.interpreter.Interpreter`` with an explicit
+thread count, runs batches one image at a time (the exported batch size), and is safe to
+share between threads (calls are serialised: an interpreter is not re-entrant). Only the
+LiteRT package is imported, never TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LiteRTModel", "tflite_quantization"]
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:  # pragma: no cover - an install problem, not a code path
+        raise ImportError(
+            "running TensorFlow Lite models needs the ai-edge-litert package "
+            "(pip install 'poxscan[deep]')"
+        ) from exc
+    return Interpreter
+
+
+def tflite_quantization(interpreter) -> str:
+    """``"int8"``, ``"float16"`` or ``"float32"``: how a loaded model stores its weights.
+
+    int8: it holds int8 (or uint8) tensors; float16: float16 constants (dequantised at run
+    time); float32 otherwise.
+    """
+    dtypes = {np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
+    if np.dtype(np.int8) in dtypes or np.dtype(np.uint8) in dtypes:
+        return "int8"
+    if np.dtype(np.float16) in dtypes:
+        return "float16"
+    return "float32"
+
+
+class LiteRTModel:
+    """A ``.tflite`` model ready to run.
+
+    Parameters
+    ----------
+    model : path-like or bytes
+        The ``.tflite`` file or its content.
+    num_threads : int, default=1
+        Threads of the interpreter's CPU kernels (XNNPACK), set explicitly.
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        ``(1, s, s, 3)``.
+    output_dim : int
+        Width of the output (embedding size, or 1 for P(mpox)).
+    quantization : str
+        See :func:`tflite_quantization`.
+    sha256 : str
+        Of the model's bytes.
+    size_bytes : int
+    """
+
+    def __init__(self, model: str | PathLike | bytes, num_threads: int = 1) -> None:
+        if isinstance(model, bytes | bytearray):
+            content = bytes(model)
+            self.path = None
+        else:
+            self.path = Path(model)
+            if not self.path.is_file():
+                raise FileNotFoundError(f"{self.path}: TensorFlow Lite model not found")
+            content = self.path.read_bytes()
+        if int(num_threads) < 1:
+            raise ValueError(f"num_threads must be at least 1, got {num_threads}")
+        self.num_threads = int(num_threads)
+        self.size_bytes = len(content)
+        self.sha256 = hashlib.sha256(content).hexdigest()
+        try:
+            self._interpreter = _interpreter_class()(
+                model_content=content, num_threads=self.num_threads
+            )
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            where = self.path or "<bytes>"
+            raise ValueError(f"{where}: not a usable TensorFlow Lite model ({exc})") from None
+        inputs = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(
+                f"{self.path or '<bytes>'}: expected one input and one output, got "
+                f"{len(inputs)} and {len(outputs)}"
+            )
+        self._in, self._out = inputs[0], outputs[0]
+        self.input_shape = tuple(int(d) for d in self._in["shape"])
+        if len(self.input_shape) != 4 or self.input_shape[-1] != 3:
+            raise ValueError(
+                f"{self.path or '<bytes>'}: expected an image input (1, s, s, 3), got "
+                f"{self.input_shape}"
+            )
+        self.output_dim = int(np.prod(self._out["shape"][1:]))
+        self.quantization = tflite_quantization(self._interpreter)
+        self._lock = threading.Lock()
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square input."""
+        return self.input_shape[1]
+
+    @property
+    def io_types(self) -> tuple[str, str]:
+        """dtype names of the input and the output tensors."""
+        return np.dtype(self._in["dtype"]).name, np.dtype(self._out["dtype"]).name
+
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        dtype = np.dtype(self._in["dtype"])
+        if dtype.kind == "f":
+            return x.astype(dtype)
+        scale, zero = self._in["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        if np.dtype(self._out["dtype"]).kind == "f":
+            return y.astype(np.float32)
+        scale, zero = self._out["quantization"]
+        return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Outputs of a batch of images, one forward pass per image.
+
+        Parameters
+        ----------
+        batch : ndarray, shape (n, s, s, 3)
+            RGB in ``[0, 255]`` (uint8 or float), already fitted to the input square.
+
+        Returns
+        -------
+        ndarray of float32, shape (n, output_dim)
+        """
+        batch = np.asarray(batch)
+        expected = self.input_shape[1:]
+        if batch.ndim != 4 or batch.shape[1:] != expected:
+            raise ValueError(
+                f"expected images of shape (n, {', '.join(map(str, expected))}), got {batch.shape}"
+            )
+        out = np.empty((len(batch), self.output_dim), dtype=np.float32)
+        with self._lock:
+            for i in range(len(batch)):
+                x = self._quantize(batch[i : i + 1].astype(np.float32))
+                self._interpreter.set_tensor(self._in["index"], x)
+                self._interpreter.invoke()
+                y = self._interpreter.get_tensor(self._out["index"])
+                out[i] = self._dequantize(y).reshape(-1)
+        return out
