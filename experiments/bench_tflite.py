@@ -42,6 +42,7 @@ import logging
 import os
 import platform
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -261,6 +262,7 @@ def bench_backbone(backbone: str, data, folds, args, work: Path) -> dict[str, An
 # -- fine-tuned CNN -------------------------------------------------------------------------
 def bench_cnn(report_path: Path, data, folds, args, work: Path) -> dict[str, Any]:
     import keras
+    from poxscan.pipelines.cnn_model import save_inference_model
     from poxscan.pipelines.persistence import _sha256
     from poxscan.pipelines.tflite import convert_keras_many, representative_images
 
@@ -306,7 +308,10 @@ def bench_cnn(report_path: Path, data, folds, args, work: Path) -> dict[str, Any
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
         keras_p = np.asarray(model.predict_on_batch(squares[te].astype(np.float32))).reshape(-1)
         probas["keras-float32"].append(keras_p)
-        sizes["keras"].append(path.stat().st_size)
+        # The size to ship: the .keras file without the optimizer state the CV saved with it.
+        with tempfile.TemporaryDirectory() as tmp:
+            save_inference_model(model, Path(tmp) / "model.keras")
+            sizes["keras"].append((Path(tmp) / "model.keras").stat().st_size)
         log.info("CNN fold %d: converting (%d representative training images)", f, len(tr))
         rep = representative_images([squares[i] for i in tr], size)
         contents = convert_keras_many(model, ("float32", "float16", "int8"), rep)
@@ -457,8 +462,7 @@ def markdown(report: dict[str, Any]) -> str:
             + ".",
             "",
         ]
-    if report.get("cnn"):
-        c = report["cnn"]
+    for c in report.get("cnns", []):
         block(
             f"Fine-tuned CNN {c['name']}",
             c,
@@ -487,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--cache", default=None, help="feature cache (default: the cache's own)")
     parser.add_argument("--backbones", nargs="*", default=["efficientnet-lite0"])
-    parser.add_argument("--cnn", default=None, help="fine-tune CV result JSON")
+    parser.add_argument("--cnn", nargs="*", default=[], help="fine-tune CV result JSON(s)")
     parser.add_argument("--n-splits", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=5)
@@ -496,10 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", default=str(REPO / "models" / "tflite-bench"))
     parser.add_argument("--out-dir", default=str(RESULTS))
     parser.add_argument(
-        "--keep-backbones",
+        "--keep",
         action="store_true",
-        help="keep the backbone results already in the output JSON (same folds) and run only "
-        "what is asked now (e.g. --backbones with no names --cnn ...)",
+        help="keep the results already in the output JSON (same folds) for what is not run "
+        "now (e.g. --backbones with no names, --cnn ...: re-run the CNNs only)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -535,16 +539,20 @@ def main(argv: list[str] | None = None) -> int:
             "expected).",
         ],
         "backbones": [],
+        "cnns": [],
     }
     out_dir = Path(args.out_dir)
     previous = out_dir / "bench_tflite.json"
-    if args.keep_backbones and previous.is_file():
+    if args.keep and previous.is_file():
         old = json.loads(previous.read_text(encoding="utf-8"))
         if old.get("fold_test_ids") != report["fold_test_ids"]:
-            raise RuntimeError(f"{previous}: other folds; rerun its backbones")
+            raise RuntimeError(f"{previous}: other folds; rerun everything")
         report["backbones"] = [
             b for b in old.get("backbones", []) if b["backbone"] not in args.backbones
         ]
+        names = {json.loads(Path(c).read_text(encoding="utf-8"))["name"] for c in args.cnn}
+        earlier = old.get("cnns", []) + ([old["cnn"]] if old.get("cnn") else [])
+        report["cnns"] = [c for c in earlier if c["name"] not in names]
         report["commands_before"] = [old["command"], *old.get("commands_before", [])]
         report["load_start"] = old.get("load_start", report["load_start"])
 
@@ -561,10 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         report["backbones"].append(b)
         report["load_end"] = _load()
         write()
-    if args.cnn:
+    for cnn_json in args.cnn:
         t0 = time.perf_counter()
-        report["cnn"] = bench_cnn(Path(args.cnn), data, folds, args, work)
-        report["cnn"]["seconds"] = time.perf_counter() - t0
+        c = bench_cnn(Path(cnn_json), data, folds, args, work)
+        c["seconds"] = time.perf_counter() - t0
+        report["cnns"].append(c)
+        report["load_end"] = _load()
+        write()
     report["load_end"] = _load()
     write()
     print(markdown(jsonable(report)))

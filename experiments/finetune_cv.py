@@ -74,7 +74,8 @@ def markdown(report: dict) -> str:
         f"(groups: {report['groups_source']['file'] or 'patient ids'}, sha256 "
         f"{str(report['groups_source']['sha256'])[:12]}); "
         f"about {s['n_train_mean']:.0f} train / {s['n_test_mean']:.0f} test images per fold. "
-        f"Wall time {s['seconds'] / 60:.1f} min on {report['machine']}.",
+        f"Fine-tuning time {sum(f['seconds'] for f in report['folds']) / 60:.1f} min over "
+        f"the folds on {report['machine']}.",
         "",
         "| metric | mean over folds [95 % t CI] | fold SD | pooled OOF [95 % group bootstrap] |",
         "|---|---|---|---|",

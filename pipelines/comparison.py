@@ -308,8 +308,7 @@ def tflite_rows(bench_json: str | PathLike, fold_ids: list[list[str]]) -> list[d
     bench = json.loads(path.read_text(encoding="utf-8"))
     same = bench.get("fold_test_ids") == fold_ids
     rows = []
-    cnn = bench.get("cnn")
-    if cnn:
+    for cnn in bench.get("cnns", []) + ([bench["cnn"]] if bench.get("cnn") else []):
         for q in ("int8", "float16"):
             s = cnn["accuracy"][f"tflite-{q}"]
             rows.append(

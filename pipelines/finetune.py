@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from poxscan.features.backbones import BackboneSpec, get_backbone
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
-from poxscan.pipelines.cnn_model import FineTunedCNN
+from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
 from poxscan.pipelines.evaluation import CVResult, FoldResult
 from poxscan.pipelines.metrics import compute_metrics
 from poxscan.pipelines.splits import check_group_split, grouped_folds
@@ -542,7 +542,7 @@ load_experiment` gives them for the same records.
 
                 model_path = work / f"fold{f}.keras"
                 tmp = work / f".fold{f}.tmp.keras"
-                cnn.model.save(tmp)
+                save_inference_model(cnn.model, tmp)
                 tmp.replace(model_path)
                 inner["model_file"] = model_path.name
                 inner["model_sha256"] = _sha256(model_path)
