@@ -300,17 +300,83 @@ def cnn_rows(
     return rows, notes
 
 
-def tflite_rows(bench_json: str | PathLike, fold_ids: list[list[str]]) -> list[dict[str, Any]]:
-    """Rows of the TFLite benchmark: int8/float16 CNNs and the int8-backbone pipeline."""
+def _tflite_predictor(path: Path, images: Sequence[np.ndarray]) -> Any:
+    """``predict_one`` for a CNN ``.tflite`` file: decoded image in, P(mpox) out."""
+    from poxscan.features.litert_runtime import LiteRTModel
+
+    from poxscan.imageio import to_square
+
+    runner = LiteRTModel(path, num_threads=2)
+    counter = iter(range(1 << 30))
+
+    def predict_one() -> float:
+        img = images[next(counter) % len(images)]
+        return float(runner.run(to_square(img, runner.image_size)[None])[0, 0])
+
+    return predict_one
+
+
+def _int8_pipeline_predictor(
+    path: Path, data: Any, images: Sequence[np.ndarray], config: dict[str, Any]
+) -> Any:
+    """``predict_one`` for the reference pipeline on features of an int8 backbone file.
+
+    For timing only, the pipeline is fitted on the float features (same columns): its cost
+    is the same, and the backbone's forward pass dominates anyway.
+    """
+    import pandas as pd
+    from poxscan.features.deep import DeepFeatures
+    from poxscan.pipelines.builder import build_pipeline
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    fx = DeepFeatures(runtime="tflite-int8", tflite_model=str(path), num_threads=2)
+    fx.fit(images[:1])
+    names = [str(n) for n in fx.get_feature_names_out()]
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe = build_pipeline(config).fit(data.X[names], data.y)
+    counter = iter(range(1 << 30))
+
+    def predict_one() -> float:
+        img = images[next(counter) % len(images)]
+        row = pd.DataFrame(fx.transform([img]), columns=names)
+        return float(pipe.predict_proba(row)[0, 1])
+
+    return predict_one
+
+
+def tflite_rows(
+    bench_json: str | PathLike,
+    fold_ids: list[list[str]],
+    *,
+    data: Any = None,
+    images: Sequence[np.ndarray] = (),
+    tflite_dir: str | PathLike | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of the TFLite benchmark: int8/float16 CNNs and the int8-backbone pipeline.
+
+    Metrics and sizes come from the benchmark's JSON. Where its fold-0 ``.tflite`` files are
+    still in ``tflite_dir`` (and ``images`` are given), the row gets a ``predict_one`` so its
+    latency is timed here, interleaved with the other rows; otherwise the benchmark's own
+    latency is shown.
+    """
+    from poxscan.pipelines.builder import normalize_config
+
+    from poxscan.cli.evaluate import REFERENCE_CONFIG
+
     path = Path(bench_json)
     if not path.is_file():
         return []
     bench = json.loads(path.read_text(encoding="utf-8"))
     same = bench.get("fold_test_ids") == fold_ids
+    folder = Path(tflite_dir) if tflite_dir is not None else None
     rows = []
     for cnn in bench.get("cnns", []) + ([bench["cnn"]] if bench.get("cnn") else []):
         for q in ("int8", "float16"):
             s = cnn["accuracy"][f"tflite-{q}"]
+            file = folder / f"{cnn['name']}-fold0-{q}.tflite" if folder else None
+            here = file is not None and file.is_file() and len(images) > 0
             rows.append(
                 {
                     "name": f"fine-tuned CNN, {cnn['backbone']}, TFLite {q}",
@@ -320,14 +386,19 @@ def tflite_rows(bench_json: str | PathLike, fold_ids: list[list[str]]) -> list[d
                     "summary": s,
                     "fold_metrics": s["fold_metrics"],
                     "train_seconds_per_fold": None,
-                    "latency": cnn["latency"][f"tflite-{q} (2 threads)"],
+                    "latency": None if here else cnn["latency"][f"tflite-{q} (2 threads)"],
+                    "predict_one": _tflite_predictor(file, images) if here else None,
+                    "latency_source": "timed here" if here else f"{path} (file not found here)",
                     "size_mb": cnn["files"][q] / 1e6,
-                    "size_note": f".tflite ({q}; fold 0's model for latency)",
+                    "size_note": f".tflite ({q}); latency of fold 0's file, 2 threads",
                     "source": str(path),
                 }
             )
     for b in bench.get("backbones", []):
         s = b["accuracy"]["tflite-int8"]
+        file = folder / f"{b['backbone']}-fold0-int8.tflite" if folder else None
+        here = file is not None and file.is_file() and data is not None and len(images) > 0
+        config = normalize_config({**REFERENCE_CONFIG, "families": ["deep"], "task": "binary"})
         rows.append(
             {
                 "name": f"classical, deep from TFLite int8 {b['backbone']}, reference pipeline",
@@ -337,10 +408,14 @@ def tflite_rows(bench_json: str | PathLike, fold_ids: list[list[str]]) -> list[d
                 "summary": s,
                 "fold_metrics": s["fold_metrics"],
                 "train_seconds_per_fold": None,
-                "latency": b["latency"]["tflite-int8 (2 threads)"],
+                "latency": None if here else b["latency"]["tflite-int8 (2 threads)"],
+                "predict_one": _int8_pipeline_predictor(file, data, images, config)
+                if here
+                else None,
+                "latency_source": "timed here" if here else f"{path} (file not found here)",
                 "size_mb": b["files"]["int8"] / 1e6,
-                "size_note": "int8 .tflite backbone (+ a pipeline of ~100 KB); latency: "
-                "backbone forward only",
+                "size_note": "int8 .tflite backbone (+ a pipeline of ~100 KB); latency: int8 "
+                "features (LiteRT, 2 threads) + pipeline",
                 "source": str(path),
             }
         )
@@ -454,8 +529,9 @@ def plot_metric_bars(
 def plot_latency_accuracy(rows: list[dict[str, Any]], path: str | PathLike) -> Path:
     """Accuracy (95 % t CI) against latency per image (log scale); marker area ~ model size."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     colors = {"classical": "C0", "nested": "C2", "cnn": "C3", "tflite": "C1"}
+    legend = []
     for row in rows:
         if not row.get("latency"):
             continue
@@ -474,13 +550,18 @@ def plot_latency_accuracy(rows: list[dict[str, Any]], path: str | PathLike) -> P
         ax.scatter(
             x, s["mean"], s=30 + 8 * size, color=colors.get(row["kind"], "C7"), alpha=0.8, zorder=3
         )
+        # Numbers on the plot, names beside it: long names overlap where points crowd.
+        legend.append(f"{len(legend) + 1}  {_short(row['name'])} ({size:.1f} MB)")
         ax.annotate(
-            _short(row["name"]),
+            str(len(legend)),
             (x, s["mean"]),
-            fontsize=7,
-            xytext=(5, 4),
+            fontsize=8,
+            fontweight="bold",
+            xytext=(4, 4 + 8 * (len(legend) % 2)),
             textcoords="offset points",
         )
+    fig.text(0.66, 0.5, "\n".join(legend), fontsize=7.5, va="center", family="monospace")
+    fig.subplots_adjust(right=0.64)
     ax.set_xscale("log")
     ax.set_ylim(0.3, 1.02)  # accuracy; a t interval may run past 1
     ax.set(
@@ -543,8 +624,8 @@ def markdown(report: dict[str, Any]) -> str:
         "cached features + extracting the fold's training features (batched throughput x "
         "training images); CNN = the recorded fine-tuning time (both phases, early stopping). "
         "Latency: one decoded image in, P(mpox) out, batch 1, median of "
-        f"{report['latency_runs']} calls after a warm-up, timed interleaved across the rows "
-        "measured here (TFLite rows: from the TFLite benchmark, timed the same way). Size: "
+        f"{report['latency_runs']} calls after a warm-up, all rows timed here, interleaved "
+        "(one call of each per round, so load changes hit all alike). Size: "
         "see the notes per row in the JSON (deep-feature pipelines include the backbone's "
         "weights file).",
         "",

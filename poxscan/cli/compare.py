@@ -104,8 +104,14 @@ def _compare(args: argparse.Namespace) -> int:
     )
     rows += cnn
     notes += cnn_notes
+    rows += cmp.tflite_rows(
+        args.tflite_json,
+        fold_ids,
+        data=data,
+        images=images,
+        tflite_dir=Path(args.models_dir) / "tflite-bench",
+    )
     cmp.measure_latencies(rows, warmup=3, runs=args.latency_runs)
-    rows += cmp.tflite_rows(args.tflite_json, fold_ids)
     if not cnn:
         notes.append(f"no finished fine-tune CV under {args.finetune_dir}")
 
