@@ -1,4 +1,4 @@
-"""How much does the leakage audit miss? Two checks of ``poxscan.audit``'s recall.
+"""How much does the leakage audit miss? Two checks of ``poxscan.core.audit``'s recall.
 
 1. Candidate recall: verify *every* pair of images (about 83 000 for both sets, tens of minutes
    on one core) with the same verifier as the audit, and count links that the audit's candidate
@@ -25,15 +25,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from poxscan.atomic import atomic_write_text
-from poxscan.audit import (
+from poxscan.core.atomic import atomic_write_text
+from poxscan.core.audit import (
     AuditParams,
     extract_features,
     find_candidates,
     verify_pair,
 )
-from poxscan.data import load_records
-from poxscan.imageio import load_image
+from poxscan.core.data import load_records
+from poxscan.core.imageio import load_image
 
 OUT = Path(__file__).resolve().parent / "results" / "audit"
 

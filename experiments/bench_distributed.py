@@ -63,6 +63,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import optuna
+
     from poxscan.pipelines.distributed import audit_study, tune_parallel
     from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.search_space import SearchSpace
@@ -124,7 +125,7 @@ def main() -> int:
     if len(runs) >= 2:
         result["speedup_2_vs_1"] = round(runs[0]["wall_s"] / runs[1]["wall_s"], 2)
 
-    from poxscan.atomic import atomic_write_text
+    from poxscan.core.atomic import atomic_write_text
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS / "bench_distributed.json", json.dumps(result, indent=2) + "\n")

@@ -2,9 +2,10 @@
 
 Measures, on this machine:
 
-- decoding (:func:`poxscan.imageio.load_image` + :func:`~poxscan.imageio.image_hash`) and each
-  family's milliseconds per image (``transform`` in batches of 32 on decoded images, after a
-  warm-up): color, texture, hog, and deep with EfficientNet-Lite0 and -Lite2;
+- decoding (:func:`poxscan.core.imageio.load_image` +
+  :func:`~poxscan.core.imageio.image_hash`) and each family's milliseconds per image
+  (``transform`` in batches of 32 on decoded images, after a warm-up): color, texture, hog,
+  and deep with EfficientNet-Lite0 and -Lite2;
 - backbone throughput (images/s) at batch sizes 1 and 32;
 - the feature cache: a cold first run of ``load_feature_table`` with every family into an empty
   cache, then a second run, each in a fresh process (so the first includes importing
@@ -38,7 +39,7 @@ SEED = 0
 
 
 def _records(n: int, data_root: str | None):
-    from poxscan.data import load_records
+    from poxscan.core.data import load_records
 
     records = load_records("msld_v1", root=data_root)
     picks = np.sort(np.random.default_rng(SEED).choice(len(records), size=n, replace=False))
@@ -90,8 +91,7 @@ def _cache_run(cache_dir: str, n: int, data_root: str | None, families: list[str
     """One ``load_feature_table`` call with every family (run in a fresh process)."""
     start = time.perf_counter()
     from poxscan.features import DEFAULT_PARAMS, make_extractor
-
-    from poxscan.cache import FeatureCache, extract_many
+    from poxscan.features.cache import FeatureCache, extract_many
 
     import_s = time.perf_counter() - start
     records = _records(n, data_root)
@@ -136,9 +136,8 @@ def _deep_available() -> bool:
 
 
 def run(n: int, data_root: str | None, deep: bool) -> dict:
+    from poxscan.core.imageio import image_hash, load_image
     from poxscan.features import make_extractor
-
-    from poxscan.imageio import image_hash, load_image
 
     records = _records(n, data_root)
     load_before = os.getloadavg()
@@ -276,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    from poxscan.atomic import atomic_write_text
+    from poxscan.core.atomic import atomic_write_text
 
     deep = not args.no_deep and _deep_available()
     res = run(args.n, args.data_root, deep)

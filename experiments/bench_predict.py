@@ -84,7 +84,7 @@ def _timed(fn, items: list, passes: int) -> dict[str, float]:
 def worker_predict(model_dir: str, paths: list[str], big_paths: list[str], passes: int) -> dict:
     """Load a model and time its predictions; report peak memory and heavy imports."""
     t0 = time.perf_counter()
-    from poxscan.imageio import load_image
+    from poxscan.core.imageio import load_image
     from poxscan.predict import Predictor
 
     t_import = time.perf_counter() - t0
@@ -134,9 +134,8 @@ def worker_predict(model_dir: str, paths: list[str], big_paths: list[str], passe
 def worker_backbone(backbone: str, path: str, repeats: int) -> dict:
     """Bare forward time of the backbone on one prepared image (model built beforehand)."""
     t0 = time.perf_counter()
+    from poxscan.core.imageio import load_image
     from poxscan.features.deep import DeepFeatures
-
-    from poxscan.imageio import load_image
 
     extractor = DeepFeatures(backbone=backbone)
     spec = extractor._spec()
@@ -339,7 +338,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
 
-    from poxscan.data import load_records
+    from poxscan.core.data import load_records
 
     records = load_records("msld_v1", root=args.data_root)
     picks = np.sort(np.random.default_rng(SEED).choice(len(records), size=args.n, replace=False))
@@ -376,7 +375,7 @@ def main() -> int:
         "platform": platform.platform(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    from poxscan.atomic import atomic_write_text
+    from poxscan.core.atomic import atomic_write_text
 
     atomic_write_text(RESULTS / "bench_predict.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(RESULTS / "bench_predict.md", _markdown(report))

@@ -52,7 +52,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results" / "tflite"
-#: The evaluation's fixed reference pipeline (poxscan.cli.evaluate.REFERENCE_CONFIG).
+#: The evaluation's fixed reference pipeline (poxscan.pipelines.builder.REFERENCE_CONFIG).
 log = logging.getLogger("bench_tflite")
 
 
@@ -109,9 +109,10 @@ def _summary(cv, n_boot: int, seed: int) -> dict[str, Any]:
 
 
 def _fit_fixed(config: dict, X_train, y_train, X_test) -> np.ndarray:
-    from poxscan.pipelines.builder import build_pipeline
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
+
+    from poxscan.pipelines.builder import build_pipeline
 
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -145,13 +146,11 @@ def _latencies(keras_model, tflite_files: dict[str, Path], x: np.ndarray, args) 
 
 # -- backbone ---------------------------------------------------------------------------------
 def bench_backbone(backbone: str, data, folds, args, work: Path) -> dict[str, Any]:
+    from poxscan.core.imageio import load_image, to_square
     from poxscan.features.backbones import efficientnet_lite, get_backbone
-    from poxscan.pipelines.builder import normalize_config
+    from poxscan.pipelines.builder import REFERENCE_CONFIG, normalize_config
     from poxscan.pipelines.experiment_data import feature_table
     from poxscan.pipelines.tflite import backbone_model, export_backbone
-
-    from poxscan.cli.evaluate import REFERENCE_CONFIG
-    from poxscan.imageio import load_image, to_square
 
     spec = get_backbone(backbone)
     size = spec.input_size
@@ -262,12 +261,12 @@ def bench_backbone(backbone: str, data, folds, args, work: Path) -> dict[str, An
 # -- fine-tuned CNN -------------------------------------------------------------------------
 def bench_cnn(report_path: Path, data, folds, args, work: Path) -> dict[str, Any]:
     import keras
+
+    from poxscan.core.atomic import atomic_write_bytes
+    from poxscan.core.imageio import load_image, to_square
     from poxscan.pipelines.cnn_model import save_inference_model
     from poxscan.pipelines.persistence import _sha256
     from poxscan.pipelines.tflite import convert_keras_many, representative_images
-
-    from poxscan.atomic import atomic_write_bytes
-    from poxscan.imageio import load_image, to_square
 
     report = json.loads(report_path.read_text(encoding="utf-8"))
     if report.get("status") != "done":
@@ -508,11 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+    from poxscan.core.atomic import atomic_write_text
     from poxscan.pipelines.finetune import configure_threads
     from poxscan.pipelines.report import jsonable
     from poxscan.pipelines.splits import grouped_folds
-
-    from poxscan.atomic import atomic_write_text
 
     configure_threads(2, 1)
     work = Path(args.work_dir)

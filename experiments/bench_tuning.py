@@ -25,11 +25,11 @@ from pathlib import Path
 import optuna
 import sklearn
 import xgboost
+
+from poxscan.core.atomic import atomic_write_text
 from poxscan.pipelines.experiment_data import load_experiment
 from poxscan.pipelines.search_space import SearchSpace
 from poxscan.pipelines.tuning import ObjectiveSpec, run_study
-
-from poxscan.atomic import atomic_write_text
 
 OUT = Path("experiments") / "results"
 

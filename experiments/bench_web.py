@@ -343,7 +343,7 @@ def main() -> int:
     parser.add_argument("--cache", default=None, help="feature cache ($POXSCAN_CACHE)")
     args = parser.parse_args()
 
-    from poxscan.data import load_records
+    from poxscan.core.data import load_records
 
     records = load_records("msld_v1", root=args.data_root)
     rng = np.random.default_rng(SEED)
@@ -407,7 +407,7 @@ def main() -> int:
         "load_after": os.getloadavg()[0],
         "platform": platform.platform(),
     }
-    from poxscan.atomic import atomic_write_text
+    from poxscan.core.atomic import atomic_write_text
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS / "bench_web.json", json.dumps(report, indent=2) + "\n")

@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from poxscan.atomic import atomic_write_text
 from poxscan.chat import bot as bot_module
 from poxscan.chat.bot import DEFAULT_RETRIEVER_PARAMS, DEFAULT_THRESHOLDS, MpoxChatbot
 from poxscan.chat.knowledge import load_knowledge_base
 from poxscan.chat.scope import mentions_mpox
 from poxscan.chat.text import normalize
+from poxscan.core.atomic import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SPECIAL = ("refusal", "unknown")

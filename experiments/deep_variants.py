@@ -14,7 +14,7 @@ Protocol
 - **Grouped CV** on msld_v1 (binary): :func:`~poxscan.pipelines.evaluation
   .cross_validate_config`, 3 repeats x 5 outer folds of
   :func:`~poxscan.pipelines.splits.grouped_folds` (seed 0, groups from
-  :func:`~poxscan.data.load_groups`): the folds of the main evaluation. Every scaler, selector
+  :func:`~poxscan.core.data.load_groups`): the folds of the main evaluation. Every scaler, selector
   and model is fitted inside the training fold.
 - **Paired comparison** with the default: per fold, variant minus default (same folds), mean
   with the Nadeau-Bengio corrected 95 % t interval.
@@ -151,8 +151,9 @@ def _paired(result, base, metric: str) -> dict[str, float]:
 
 def _auc_gain(y, p_variant, p_default, groups, n_boot: int) -> dict[str, float]:
     """Paired group bootstrap of ROC-AUC(variant) - ROC-AUC(default) on the same test images."""
-    from poxscan.pipelines.intervals import group_bootstrap_ci
     from sklearn.metrics import roc_auc_score
+
+    from poxscan.pipelines.intervals import group_bootstrap_ci
 
     both = np.column_stack([p_variant[:, 1], p_default[:, 1]])
 
@@ -167,10 +168,9 @@ def _auc_gain(y, p_variant, p_default, groups, n_boot: int) -> dict[str, float]:
 
 def _timing(args: argparse.Namespace) -> dict[str, Any]:
     """ms/image of each variant's transform, interleaved rounds on the same decoded images."""
+    from poxscan.core.data import load_records
+    from poxscan.core.imageio import load_image
     from poxscan.features.deep import DeepFeatures
-
-    from poxscan.data import load_records
-    from poxscan.imageio import load_image
 
     records = load_records(TRAIN, root=args.data_root)
     picks = np.sort(
@@ -206,9 +206,8 @@ def _timing(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
     from poxscan.pipelines import evaluation as ev
-
-    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV
 
     groups_path = Path(args.groups or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
     if not groups_path.is_file():
@@ -526,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     warnings.filterwarnings("ignore", category=FutureWarning)
 
-    from poxscan.atomic import atomic_write_text
+    from poxscan.core.atomic import atomic_write_text
 
     report = run(args)
     out = Path(args.out)

@@ -37,9 +37,8 @@ RESULTS = REPO / "experiments" / "results" / "finetune"
 
 def load_data(dataset: str, data_root: str | None):
     """Records, labels, groups as the classical evaluation sees them."""
+    from poxscan.core.data import load_groups, load_records
     from poxscan.pipelines.targets import make_target
-
-    from poxscan.data import load_groups, load_records
 
     if data_root is None and not os.environ.get("POXSCAN_DATA"):
         shared = REPO.parent / "shared" / "datasets"
@@ -154,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.core.data import load_manifest
+    from poxscan.core.imageio import load_image
     from poxscan.pipelines.comparison import groups_source
     from poxscan.pipelines.evaluation import summarize
     from poxscan.pipelines.finetune import (
@@ -164,10 +166,6 @@ def main(argv: list[str] | None = None) -> int:
         prepare_images,
     )
     from poxscan.pipelines.report import jsonable
-
-    from poxscan.atomic import atomic_write_text
-    from poxscan.data import load_manifest
-    from poxscan.imageio import load_image
 
     configure_threads(args.threads, 1)
     overrides = {

@@ -1,12 +1,12 @@
 """How much the split protocol moves the figures: image, patient and audit-group splits.
 
-The fixed reference pipeline (``poxscan.cli.evaluate.REFERENCE_CONFIG``) on one feature set,
+The fixed reference pipeline (``poxscan.pipelines.builder.REFERENCE_CONFIG``) on one feature set,
 3 x 5-fold stratified CV on msld_v1, with three definitions of the group a fold must not split:
 
 - ``image``: every image its own group (what most published image-level splits do);
 - ``patient``: MSLD's patient ids from the file names;
 - ``audit``: patient ids merged with the leakage audit's near-duplicate links
-  (:func:`poxscan.data.load_groups`), the protocol of every poxscan evaluation.
+  (:func:`poxscan.core.data.load_groups`), the protocol of every poxscan evaluation.
 
 Writes ``experiments/results/evaluation/split_protocol.json`` and ``.md``. Run from the
 repository root::
@@ -24,12 +24,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from poxscan.core.atomic import atomic_write_text
+from poxscan.core.data import load_groups
+from poxscan.pipelines.builder import REFERENCE_CONFIG
 from poxscan.pipelines.evaluation import cross_validate_config, summarize
 from poxscan.pipelines.experiment_data import load_experiment
-
-from poxscan.atomic import atomic_write_text
-from poxscan.cli.evaluate import REFERENCE_CONFIG
-from poxscan.data import load_groups
 
 OUT = Path("experiments") / "results" / "evaluation" / "split_protocol"
 SHOWN = ("accuracy", "balanced_accuracy", "sensitivity", "specificity", "roc_auc", "brier")

@@ -1,9 +1,9 @@
 """What every poxscan feature extractor shares: the scikit-learn transformer contract over images.
 
 An extractor is a stateless transformer. Its input ``X`` is a sequence of RGB ``uint8`` images
-as :func:`poxscan.imageio.load_image` returns them, of any size (a list of arrays, or one array
+as :func:`poxscan.core.imageio.load_image` returns them, of any size (a list of arrays, or one array
 of shape ``(n, h, w, 3)``); each extractor fits them to its own input with
-:func:`poxscan.imageio.to_square`. Its output is a ``float32`` matrix whose columns
+:func:`poxscan.core.imageio.to_square`. Its output is a ``float32`` matrix whose columns
 :meth:`get_feature_names_out` names ``"<family>__<feature>"``.
 
 :meth:`fingerprint` identifies what the extractor computes (class, parameters, code version,

@@ -2,7 +2,7 @@
 
 Mpox, chickenpox and measles lesions differ in redness, pallor and the colour of their centres,
 which RGB mixes with brightness. Each image is fitted to ``image_size`` with
-:func:`poxscan.imageio.to_square` and converted with OpenCV
+:func:`poxscan.core.imageio.to_square` and converted with OpenCV
 (float input for HSV and YCrCb; 8-bit for Lab, whose float conversion is 15 times slower,
 rescaled to CIE units, within about 2 units of the float conversion) to the requested spaces:
 
@@ -27,9 +27,9 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from poxscan.features._base import ImageFeatureExtractor
 
-from poxscan.imageio import to_square
+from poxscan.core.imageio import to_square
+from poxscan.features._base import ImageFeatureExtractor
 
 __all__ = ["SPACES", "ColorFeatures"]
 
@@ -82,7 +82,7 @@ class ColorFeatures(ImageFeatureExtractor):
     Parameters
     ----------
     image_size : int, default=224
-        Side of the square (see :func:`poxscan.imageio.to_square`) the statistics are taken on.
+        Side of the square (see :func:`poxscan.core.imageio.to_square`) the statistics are taken on.
     bins : int, default=16
         Histogram bins per channel, over the channel's fixed range.
     spaces : sequence of {"hsv", "lab", "ycrcb"}, default=("hsv", "lab")

@@ -1,6 +1,6 @@
 """Frozen deep features: the globally average-pooled embedding of an ImageNet backbone.
 
-Each image is fitted to the backbone's input with :func:`poxscan.imageio.to_square`, scaled by
+Each image is fitted to the backbone's input with :func:`poxscan.core.imageio.to_square`, scaled by
 the backbone's own preprocessing, and run through the backbone without its classifier; the
 1280 (EfficientNet-Lite) or 2048 (ResNet50V2) pooled activations are the features, named
 ``deep__<backbone>_<i>``.
@@ -38,10 +38,10 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan.core.imageio import to_square
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
-
-from poxscan.imageio import to_square
 
 if TYPE_CHECKING:
     import keras

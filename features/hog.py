@@ -2,7 +2,7 @@
 
 HOG describes where edges run and how strongly: lesion borders, rings around umbilicated
 centres, the layout of several lesions. Each image is fitted to an ``image_size`` square with
-:func:`poxscan.imageio.to_square`, converted to grey and described by
+:func:`poxscan.core.imageio.to_square`, converted to grey and described by
 :func:`skimage.feature.hog`. With the defaults (128 px, 16 px cells, 2 x 2-cell blocks, 9
 orientations, L2-Hys) that is 7 x 7 blocks x 4 cells x 9 orientations = 1764 features, named
 ``hog__block<row>_<col>_cell<i>_<j>_ori<k>``.
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from poxscan.features._base import ImageFeatureExtractor
 from skimage.feature import hog
 
-from poxscan.imageio import to_square
+from poxscan.core.imageio import to_square
+from poxscan.features._base import ImageFeatureExtractor
 
 __all__ = ["HOGFeatures"]
 

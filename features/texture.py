@@ -1,7 +1,7 @@
 """Texture features: grey-level co-occurrence (Haralick) statistics and uniform LBP histograms.
 
 Vesicles, pustules, crusts and umbilicated centres give lesions textures that colour alone
-misses. Each image is fitted to ``image_size`` with :func:`poxscan.imageio.to_square` and
+misses. Each image is fitted to ``image_size`` with :func:`poxscan.core.imageio.to_square` and
 converted to grey (ITU-R BT.601 luma, as OpenCV does).
 
 - **GLCM**: the grey image is quantised to ``levels`` levels and a symmetric, normalised
@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from poxscan.features._base import ImageFeatureExtractor
 from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
 
-from poxscan.imageio import to_square
+from poxscan.core.imageio import to_square
+from poxscan.features._base import ImageFeatureExtractor
 
 __all__ = ["GLCM_PROPS", "TextureFeatures"]
 

@@ -121,7 +121,7 @@ def make_dataset(
     Parameters
     ----------
     images : ndarray of uint8, shape (n, s, s, 3)
-        Images already fitted to the model's input (:func:`poxscan.imageio.to_square`).
+        Images already fitted to the model's input (:func:`poxscan.core.imageio.to_square`).
     y : array of {0, 1}, optional
         Labels (omit for prediction).
     training : bool

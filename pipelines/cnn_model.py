@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan import __version__
+from poxscan.core.atomic import atomic_write_text
+from poxscan.core.imageio import to_square
 from poxscan.features.backbones import get_backbone
 from poxscan.pipelines.persistence import (
     IncompatibleModelError,
@@ -39,10 +43,6 @@ from poxscan.pipelines.persistence import (
     environment,
 )
 from poxscan.pipelines.persistence import manifest_sha256 as _manifest_sha256
-
-from poxscan import __version__
-from poxscan.atomic import atomic_write_text
-from poxscan.imageio import to_square
 
 if TYPE_CHECKING:
     import keras
@@ -166,7 +166,8 @@ class FineTunedCNN:
                 "backbone_weights": spec.weights_fingerprint("imagenet"),
                 "image_size": self.image_size,
                 "input": f"float32 RGB in [0, 255], shape (n, {self.image_size}, "
-                f"{self.image_size}, 3): the image's centre square (poxscan.imageio.to_square)",
+                f"{self.image_size}, 3): the image's centre square "
+                "(poxscan.core.imageio.to_square)",
                 "output": "P(mpox), shape (n, 1)",
                 "n_params": int(self.model.count_params()),
             },

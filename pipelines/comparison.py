@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from poxscan.core.atomic import atomic_path
 from poxscan.pipelines.intervals import t_interval
 from poxscan.pipelines.report import format_ci
-
-from poxscan.atomic import atomic_path
 
 __all__ = [
     "CLASSICAL_SETS",
@@ -78,7 +78,7 @@ def groups_source(groups: np.ndarray) -> dict[str, Any]:
     its sha256 (``None`` when patient ids are used) and the number of groups."""
     import hashlib
 
-    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
 
     path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
     present = path.is_file()
@@ -133,14 +133,13 @@ def classical_rows(
     """
     import joblib
     import pandas as pd
-    from poxscan.features import DEFAULT_PARAMS
-    from poxscan.features.backbones import efficientnet_lite, get_backbone
-    from poxscan.pipelines.builder import build_pipeline, normalize_config
-    from poxscan.pipelines.evaluation import cross_validate_config, summarize
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
-    from poxscan.cli.evaluate import REFERENCE_CONFIG
+    from poxscan.features import DEFAULT_PARAMS
+    from poxscan.features.backbones import efficientnet_lite, get_backbone
+    from poxscan.pipelines.builder import REFERENCE_CONFIG, build_pipeline, normalize_config
+    from poxscan.pipelines.evaluation import cross_validate_config, summarize
 
     sets = sets or CLASSICAL_SETS
     family_params = family_params or {}
@@ -302,9 +301,8 @@ def cnn_rows(
 
 def _tflite_predictor(path: Path, images: Sequence[np.ndarray]) -> Any:
     """``predict_one`` for a CNN ``.tflite`` file: decoded image in, P(mpox) out."""
+    from poxscan.core.imageio import to_square
     from poxscan.features.litert_runtime import LiteRTModel
-
-    from poxscan.imageio import to_square
 
     runner = LiteRTModel(path, num_threads=2)
     counter = iter(range(1 << 30))
@@ -325,10 +323,11 @@ def _int8_pipeline_predictor(
     is the same, and the backbone's forward pass dominates anyway.
     """
     import pandas as pd
-    from poxscan.features.deep import DeepFeatures
-    from poxscan.pipelines.builder import build_pipeline
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
+
+    from poxscan.features.deep import DeepFeatures
+    from poxscan.pipelines.builder import build_pipeline
 
     fx = DeepFeatures(runtime="tflite-int8", tflite_model=str(path), num_threads=2)
     fx.fit(images[:1])
@@ -361,9 +360,7 @@ def tflite_rows(
     latency is timed here, interleaved with the other rows; otherwise the benchmark's own
     latency is shown.
     """
-    from poxscan.pipelines.builder import normalize_config
-
-    from poxscan.cli.evaluate import REFERENCE_CONFIG
+    from poxscan.pipelines.builder import REFERENCE_CONFIG, normalize_config
 
     path = Path(bench_json)
     if not path.is_file():

@@ -41,6 +41,7 @@ import numpy as np
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import TrialState
+
 from poxscan.pipelines.tuning import TRIAL_ERRORS, ObjectiveSpec, make_study, open_study
 
 __all__ = [

@@ -41,6 +41,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
 from poxscan.pipelines.builder import build_pipeline, normalize_config
 from poxscan.pipelines.experiment_data import ExperimentData
 from poxscan.pipelines.intervals import group_bootstrap, t_interval
@@ -48,8 +51,6 @@ from poxscan.pipelines.metrics import METRICS, compute_metrics
 from poxscan.pipelines.search_space import SearchSpace
 from poxscan.pipelines.splits import check_group_split, grouped_folds
 from poxscan.pipelines.tuning import DEFAULT_METRIC, tune_in_memory
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 __all__ = [
     "CVResult",

@@ -1,8 +1,8 @@
 """What tuning and evaluation run on: a feature table, labels and split groups of some datasets.
 
-Features come from the feature cache (:func:`poxscan.cache.load_feature_table`), so a study or
-an evaluation computes each image's features once. Groups come from
-:func:`poxscan.data.load_groups` (patients merged with the audit's near-duplicate links).
+Features come from the feature cache (:func:`poxscan.features.cache.load_feature_table`), so
+a study or an evaluation computes each image's features once. Groups come from
+:func:`poxscan.core.data.load_groups` (patients merged with the audit's near-duplicate links).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from poxscan.pipelines.targets import make_target
 
-from poxscan.data import load_groups, load_records
+from poxscan.core.data import load_groups, load_records
+from poxscan.pipelines.targets import make_target
 
 __all__ = ["ExperimentData", "feature_table", "load_experiment"]
 
@@ -66,7 +66,7 @@ def feature_table(
     progress: bool = True,
 ) -> pd.DataFrame:
     """Feature table of ``records`` through the cache, rows in ``records`` order."""
-    from poxscan.cache import load_feature_table
+    from poxscan.features.cache import load_feature_table
 
     table = load_feature_table(records, families, cache=cache, progress=progress)
     # Images the extractors could not read are absent from the table; keep the rest in order.

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from poxscan.pipelines.image_model import ImageModel, positive_scores
 
-from poxscan.atomic import atomic_path, atomic_write_text
+from poxscan.core.atomic import atomic_path, atomic_write_text
+from poxscan.pipelines.image_model import ImageModel, positive_scores
 
 __all__ = [
     "BACKGROUND_FILE",

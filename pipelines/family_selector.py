@@ -1,6 +1,6 @@
 """Pick the columns of chosen feature families out of a feature table.
 
-A feature table (:func:`poxscan.cache.load_feature_table`) names its columns
+A feature table (:func:`poxscan.features.cache.load_feature_table`) names its columns
 ``"<family>__<feature>"``. :class:`FamilyColumnSelector` is the first step of every poxscan
 pipeline: it keeps the columns whose family is one of ``families``, in the table's order, so
 a pipeline tuned on ``["color", "deep"]`` can be fitted on a table that holds every family.

@@ -62,15 +62,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan.core.atomic import atomic_write_text
+from poxscan.core.imageio import to_square
 from poxscan.features.backbones import BackboneSpec, get_backbone
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
 from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
 from poxscan.pipelines.evaluation import CVResult, FoldResult
 from poxscan.pipelines.metrics import compute_metrics
 from poxscan.pipelines.splits import check_group_split, grouped_folds
-
-from poxscan.atomic import atomic_write_text
-from poxscan.imageio import to_square
 
 if TYPE_CHECKING:
     import keras

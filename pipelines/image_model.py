@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
 from poxscan.features import DEFAULT_PARAMS, FAMILIES, check_images, make_extractor
 from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold
 from poxscan.pipelines.splits import grouped_folds
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["ImageModel", "normalize_families", "positive_scores"]
 

@@ -15,7 +15,7 @@ Any model that maps images to ``[P(not mpox), P(mpox)]`` can be explained, as a 
   ``batch_size`` (one backbone forward pass per batch for the deep family).
 
 The image explained is the model's view of the photo: its centre square at the model's input
-size (:func:`poxscan.imageio.to_square`; 224 px for classical models), so superpixels are
+size (:func:`poxscan.core.imageio.to_square`; 224 px for classical models), so superpixels are
 drawn on exactly what the model saw. The same ``seed`` gives the same segmentation, the same
 samples and hence the same mask.
 
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from poxscan.atomic import atomic_write_bytes
-from poxscan.imageio import to_square
+from poxscan.core.atomic import atomic_write_bytes
+from poxscan.core.imageio import to_square
 
 __all__ = [
     "LimeExplanation",
@@ -322,13 +322,13 @@ def lime_overlay(
     model : FineTunedCNN, Predictor or ImageModel
     image : ndarray or bytes
         A decoded RGB uint8 image, or the bytes of an image file (decoded by
-        :func:`poxscan.imageio.load_image`, which raises ``ImageLoadError`` naming ``name``).
+        :func:`poxscan.core.imageio.load_image`, which raises ``ImageLoadError`` naming ``name``).
     name : str, optional
         The upload's name, for error messages.
     **kwargs
         For :func:`explain_lime` (``num_samples``, ``seed``, ...).
     """
-    from poxscan.imageio import load_image
+    from poxscan.core.imageio import load_image
 
     if isinstance(image, bytes | bytearray | memoryview):
         image = load_image(bytes(image), name=name or "<upload>")

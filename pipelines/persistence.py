@@ -41,10 +41,10 @@ from typing import Any
 
 import joblib
 import numpy as np
-from poxscan.pipelines.image_model import ImageModel
 
 from poxscan import __version__
-from poxscan.atomic import atomic_path, atomic_write_text
+from poxscan.core.atomic import atomic_path, atomic_write_text
+from poxscan.pipelines.image_model import ImageModel
 
 __all__ = [
     "FORMAT",

@@ -1,7 +1,7 @@
 """Evaluation figures: ROC curves, calibration (reliability) curves, confusion matrices.
 
 Each function draws with matplotlib's Agg backend (no display needed) and writes a PNG
-atomically (:func:`poxscan.atomic.atomic_path`). Curves take a dict ``label -> (y, p)`` of
+atomically (:func:`poxscan.core.atomic.atomic_path`). Curves take a dict ``label -> (y, p)`` of
 true binary labels and predicted mpox probabilities; several repeats of one evaluation are
 passed as a list of ``p`` arrays and drawn thin, with their mean thick.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poxscan.atomic import atomic_path
+from poxscan.core.atomic import atomic_path
 
 __all__ = ["plot_calibration", "plot_confusion", "plot_roc"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from poxscan.pipelines.metrics import METRICS
 
-from poxscan.atomic import atomic_write_text
+from poxscan.core.atomic import atomic_write_text
+from poxscan.pipelines.metrics import METRICS
 
 __all__ = ["format_ci", "jsonable", "markdown_report", "write_report"]
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+
 from poxscan.pipelines.builder import FAMILY_NAMES, SELECTORS, TASKS
 from poxscan.pipelines.classifiers import CLASSIFIERS
 

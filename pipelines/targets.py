@@ -2,7 +2,7 @@
 
 Pipelines take integer labels ``0..n_classes-1`` (XGBoost insists), so a model's class ``i``
 is ``class_names[i]``. Binary: ``0 = "not mpox"``, ``1 = "mpox"``. Multi-class: the labels of
-:data:`poxscan.data.MULTICLASS_LABELS` that occur in the records, in that order.
+:data:`poxscan.core.data.MULTICLASS_LABELS` that occur in the records, in that order.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from poxscan.data import MULTICLASS_LABELS
+from poxscan.core.data import MULTICLASS_LABELS
 
 __all__ = ["BINARY_CLASSES", "make_target"]
 
@@ -23,7 +23,7 @@ def make_target(records: pd.DataFrame, task: str = "binary") -> tuple[np.ndarray
     Parameters
     ----------
     records : DataFrame
-        From :func:`poxscan.data.load_records` (columns ``y`` and ``label``).
+        From :func:`poxscan.core.data.load_records` (columns ``y`` and ``label``).
     task : {"binary", "multiclass"}
 
     Returns

@@ -11,7 +11,7 @@ What is exported
   ``[0, 255]`` -> P(mpox).
 
 Input ``(1, s, s, 3)`` float32 (batch 1: one photo at a time, as on a phone), the image's
-centre square (:func:`poxscan.imageio.to_square`); output float32. Builtin TFLite ops only, so
+centre square (:func:`poxscan.core.imageio.to_square`); output float32. Builtin TFLite ops only, so
 the plain LiteRT interpreter (and a phone's) runs them without the Flex delegate.
 
 Quantisation
@@ -48,15 +48,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan import __version__
+from poxscan.core.atomic import atomic_write_bytes, atomic_write_text
+from poxscan.core.imageio import to_square
 from poxscan.features.backbones import get_backbone
 from poxscan.features.litert_runtime import LiteRTModel
 
-from poxscan import __version__
-from poxscan.atomic import atomic_write_bytes, atomic_write_text
-from poxscan.imageio import to_square
-
 if TYPE_CHECKING:
     import keras
+
     from poxscan.pipelines.cnn_model import FineTunedCNN
 
 __all__ = [
@@ -82,6 +83,7 @@ def backbone_model(
 ) -> keras.Model:
     """The backbone as exported: RGB ``[0, 255]`` -> scaling -> backbone -> pooled embedding."""
     import keras
+
     from poxscan.pipelines.finetune import input_rescaling
 
     spec = get_backbone(backbone)
@@ -207,7 +209,8 @@ def _write(content: bytes, out_path: str | PathLike, info: dict[str, Any]) -> di
         "input": {
             "shape": list(runner.input_shape),
             "dtype": runner.io_types[0],
-            "meaning": "RGB in [0, 255], the image's centre square (poxscan.imageio.to_square)",
+            "meaning": "RGB in [0, 255], the image's centre square "
+            "(poxscan.core.imageio.to_square)",
         },
         "output": {"shape": [1, runner.output_dim], "dtype": runner.io_types[1]},
         **info,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold
 from poxscan.pipelines.image_model import ImageModel
 
@@ -315,7 +316,7 @@ def check_cached_features(
     RuntimeError
         If a recomputed feature differs beyond the tolerance.
     """
-    from poxscan.imageio import load_image
+    from poxscan.core.imageio import load_image
 
     n = min(int(n), len(paths))
     live = model.extract([load_image(p) for p in paths[:n]]).to_numpy(np.float64)

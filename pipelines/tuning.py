@@ -3,7 +3,7 @@
 Objective
 ---------
 A trial's score is the mean over a grouped, stratified k-fold split
-(:func:`~poxscan.pipelines.splits.grouped_folds`, groups from :func:`poxscan.data.load_groups`)
+(:func:`~poxscan.pipelines.splits.grouped_folds`, groups from :func:`poxscan.core.data.load_groups`)
 of the validation **ROC-AUC** (macro one-vs-rest for multi-class). ROC-AUC rather than balanced
 accuracy because:
 
@@ -53,14 +53,14 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from poxscan.core.atomic import atomic_write_text
 from poxscan.pipelines.builder import build_pipeline
 from poxscan.pipelines.metrics import TUNING_METRICS, tuning_score
 from poxscan.pipelines.search_space import SearchSpace
 from poxscan.pipelines.splits import grouped_folds
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
-
-from poxscan.atomic import atomic_write_text
 
 __all__ = [
     "DEFAULT_METRIC",

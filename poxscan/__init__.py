@@ -1,7 +1,7 @@
 """poxscan: mpox screening from skin-lesion photos with explained classical and deep models.
 
-Public entry points live in their modules: :mod:`poxscan.imageio` (the one image loader),
-:mod:`poxscan.data` (datasets and groups), :mod:`poxscan.features` (feature extractors),
+Public entry points live in their modules: :mod:`poxscan.core.imageio` (the one image loader),
+:mod:`poxscan.core.data` (datasets and groups), :mod:`poxscan.features` (feature extractors),
 :mod:`poxscan.pipelines` (tuned classical pipelines). The ``poxscan`` command wraps them.
 """
 

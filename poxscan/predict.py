@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from poxscan.imageio import ImageLoadError, load_image
+from poxscan.core.imageio import ImageLoadError, load_image
 
 __all__ = [
     "DISCLAIMER",
@@ -238,7 +238,7 @@ class Predictor:
         Parameters
         ----------
         images : sequence of ndarray
-            As :func:`poxscan.imageio.load_image` returns them.
+            As :func:`poxscan.core.imageio.load_image` returns them.
         names : sequence of str, optional
             Names for the results; default ``"image 0"``, ``"image 1"``, ...
         top_k : int, default=5

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from poxscan.core.data import load_records
+from poxscan.features.cache import load_feature_table
 from poxscan.pipelines.experiment_data import ExperimentData
 from poxscan.pipelines.targets import make_target
-
-from poxscan.cache import load_feature_table
-from poxscan.data import load_records
 
 HANDCRAFTED = ["color", "texture", "hog"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from poxscan.data import content_checksum, load_records
+from poxscan.core.data import content_checksum, load_records
 
 REPO = Path(__file__).resolve().parents[1]
 N_PATIENTS_PER_CLASS = 22
@@ -58,7 +58,7 @@ def subset_records(ws: dict[str, Path], data_root: Path) -> pd.DataFrame:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env_for(ws).items():
             mp.setenv(key, value)
-        from poxscan.data import load_manifest
+        from poxscan.core.data import load_manifest
 
         return load_records("msld_v1", root=data_root, manifest=load_manifest())
 
@@ -68,8 +68,8 @@ def feature_data(root: str, data_root: str) -> tuple[pd.DataFrame, np.ndarray, n
     """Colour features (through the cache), labels, groups and image paths of the subset."""
     import warnings
 
-    from poxscan.cache import load_feature_table
-    from poxscan.data import load_groups
+    from poxscan.core.data import load_groups
+    from poxscan.features.cache import load_feature_table
 
     ws = workspace(root)
     records = subset_records(ws, Path(data_root))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poxscan.data import load_records
-from poxscan.imageio import load_image
+from poxscan.core.data import load_records
+from poxscan.core.imageio import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,7 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def msld_records(data_root):
-    """All MSLD v1 records (DataFrame from :func:`poxscan.data.load_records`)."""
+    """All MSLD v1 records (DataFrame from :func:`poxscan.core.data.load_records`)."""
     return load_records("msld_v1", root=data_root)
 
 

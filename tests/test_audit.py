@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from poxscan.audit import (
+from poxscan.cli import build_parser
+from poxscan.core.audit import (
     AuditParams,
     dhash,
     extract_features,
@@ -19,9 +20,8 @@ from poxscan.audit import (
     verify_pair,
     write_audit,
 )
-from poxscan.cli import build_parser
-from poxscan.data import load_groups
-from poxscan.imageio import load_image
+from poxscan.core.data import load_groups
+from poxscan.core.imageio import load_image
 
 #: One image from each of twelve MSLD patients (six mpox, six others) that the full audit
 #: does not link to one another.

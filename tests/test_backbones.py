@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+
+from poxscan.core.imageio import image_hash, load_image, to_square
 from poxscan.features.backbones import BACKBONES, get_backbone, resnet50v2
 from poxscan.features.backbones import efficientnet_lite as lite
 from poxscan.features.backbones.torch_legacy import (
@@ -31,8 +33,6 @@ from poxscan.features.backbones.torch_legacy import (
     load_state_dict,
     name_hash_prefix,
 )
-
-from poxscan.imageio import image_hash, load_image, to_square
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "efficientnet_lite_reference.npz"

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from poxscan.features import ColorFeatures, HOGFeatures, make_extractor
 
-import poxscan.cache as cache_mod
-from poxscan.cache import FeatureCache, extract_features, extract_many, load_feature_table
+import poxscan.features.cache as cache_mod
 from poxscan.cli import main
-from poxscan.data import file_sha256
+from poxscan.core.data import file_sha256
+from poxscan.features import ColorFeatures, HOGFeatures, make_extractor
+from poxscan.features.cache import FeatureCache, extract_features, extract_many, load_feature_table
 
 N = 8
 
@@ -259,7 +259,7 @@ def test_unreadable_chunk_is_ignored_and_recomputed(tmp_path, records, caplog):
     first = extract_features(records, HOGFeatures(), cache=cache, progress=False)
     (chunk,) = first.location.glob("chunk-*.npz")
     chunk.write_bytes(b"garbage")
-    with caplog.at_level(logging.WARNING, logger="poxscan.cache"):
+    with caplog.at_level(logging.WARNING, logger="poxscan.features.cache"):
         again = extract_features(records, HOGFeatures(), cache=cache, progress=False)
     assert again.n_computed == N
     assert any("unreadable cache chunk" in r.getMessage() for r in caplog.records)
@@ -279,7 +279,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path, records, caplog):
     )
     recs = pd.concat([records[:3], bad, records[3:]], ignore_index=True)
     cache = FeatureCache(tmp_path / "cache")
-    with caplog.at_level(logging.WARNING, logger="poxscan.cache"):
+    with caplog.at_level(logging.WARNING, logger="poxscan.features.cache"):
         result = extract_features(recs, HOGFeatures(), cache=cache, progress=False, batch_size=2)
     assert [rid for rid, _ in result.failures] == ["bad/broken", "bad/truncated", "bad/missing"]
     assert list(result.table.index) == list(records["id"])

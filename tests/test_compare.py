@@ -7,12 +7,12 @@ import warnings
 
 import numpy as np
 import pytest
+
+from poxscan.core.data import load_groups
 from poxscan.pipelines import comparison as cmp
 from poxscan.pipelines.evaluation import CVResult, FoldResult, summarize
 from poxscan.pipelines.metrics import compute_metrics
 from poxscan.pipelines.splits import grouped_folds
-
-from poxscan.data import load_groups
 
 
 @pytest.fixture(scope="module")

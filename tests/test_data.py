@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from poxscan.cli import main
-from poxscan.data import content_checksum, load_groups, load_manifest, load_records, verify_dataset
+from poxscan.core.data import (
+    content_checksum,
+    load_groups,
+    load_manifest,
+    load_records,
+    verify_dataset,
+)
 
 
 def test_manifest_describes_both_datasets():

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from poxscan.core.imageio import load_image, to_square
 from poxscan.features import make_extractor
 from poxscan.features.backbones import efficientnet_lite as lite
 from poxscan.features.deep import DeepFeatures
-
-from poxscan.imageio import load_image, to_square
 
 REFERENCE = Path(__file__).parent / "fixtures" / "efficientnet_lite_reference.npz"
 

@@ -12,6 +12,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
+
 from poxscan.pipelines.distributed import _worker_main, audit_study, make_storage, run_worker
 from poxscan.pipelines.experiment_data import load_experiment
 from poxscan.pipelines.search_space import SearchSpace

@@ -7,6 +7,10 @@ import json
 import numpy as np
 import pytest
 from _pipeline_data import shared_cache, small_experiment
+from scipy import stats
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from poxscan.cli import main
 from poxscan.pipelines import evaluation, tuning
 from poxscan.pipelines.evaluation import (
     cross_dataset,
@@ -19,10 +23,6 @@ from poxscan.pipelines.metrics import METRICS, compute_metrics
 from poxscan.pipelines.plots import plot_calibration, plot_confusion, plot_roc
 from poxscan.pipelines.report import markdown_report, write_report
 from poxscan.pipelines.search_space import SearchSpace
-from scipy import stats
-from sklearn.metrics import brier_score_loss, roc_auc_score
-
-from poxscan.cli import main
 
 SPACE = SearchSpace(
     families=["color", "texture"], classifiers=["logreg", "lda"], selectors=["anova"]

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from _trained_models import feature_data
+
 from poxscan.pipelines.explain import (
     ModelExplainer,
     family_of,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from poxscan.core.data import load_groups
+from poxscan.core.imageio import load_image
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
 from poxscan.pipelines.finetune import (
     FineTuneConfig,
@@ -14,9 +17,6 @@ from poxscan.pipelines.finetune import (
     top_block_layers,
 )
 from poxscan.pipelines.persistence import ModelIntegrityError
-
-from poxscan.data import load_groups
-from poxscan.imageio import load_image
 
 pytestmark = [pytest.mark.deep, pytest.mark.slow]
 
@@ -108,6 +108,7 @@ def test_inner_validation_split_is_grouped(msld_records):
 
 def test_top_blocks_are_read_from_layer_names():
     import keras
+
     from poxscan.features.backbones import get_backbone
 
     lite = get_backbone("efficientnet-lite0").build(weights=None, input_shape=(SIZE, SIZE, 3))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from poxscan.features import ColorFeatures, HOGFeatures, TextureFeatures, make_extractor
 from sklearn.base import clone
+
+from poxscan.features import ColorFeatures, HOGFeatures, TextureFeatures, make_extractor
 
 FAMILIES = {"color": ColorFeatures, "texture": TextureFeatures, "hog": HOGFeatures}
 #: Parameter changes that must change both the fingerprint and the output.

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poxscan.imageio import ImageLoadError, image_hash, load_image, to_square
+from poxscan.core.imageio import ImageLoadError, image_hash, load_image, to_square
 
 
 def _save(img: Image.Image, fmt: str, **kwargs) -> bytes:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _trained_models import feature_data, trained_model_dir
-from poxscan.pipelines.lime_explain import explain_model, overlay_png, write_overlay
 
 from poxscan.cli import main
-from poxscan.imageio import load_image
+from poxscan.core.imageio import load_image
+from poxscan.pipelines.lime_explain import explain_model, overlay_png, write_overlay
 from poxscan.predict import Predictor
 
 N_SAMPLES = 60  # small: the test is about the mechanics, not the quality of the explanation
@@ -91,9 +91,8 @@ def test_overlay_png(explained, tmp_path):
 
 
 def test_overlay_for_an_upload(predictor, image_path):
+    from poxscan.core.imageio import ImageLoadError
     from poxscan.pipelines.lime_explain import lime_overlay
-
-    from poxscan.imageio import ImageLoadError
 
     png, summary = lime_overlay(
         predictor, Path(image_path).read_bytes(), name="up.jpg", num_samples=20, seed=1

@@ -11,6 +11,9 @@ import joblib
 import numpy as np
 import pytest
 from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir, workspace
+
+from poxscan.core.data import load_manifest
+from poxscan.core.imageio import load_image
 from poxscan.features import make_extractor
 from poxscan.pipelines.calibration import ScoreCalibrator, choose_threshold
 from poxscan.pipelines.image_model import ImageModel
@@ -23,9 +26,6 @@ from poxscan.pipelines.persistence import (
     save_model,
 )
 from poxscan.pipelines.training import train_model
-
-from poxscan.data import load_manifest
-from poxscan.imageio import load_image
 
 
 @pytest.fixture(scope="module")

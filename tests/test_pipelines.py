@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _pipeline_data import shared_cache, small_experiment
+
 from poxscan.pipelines.builder import (
     SELECTORS,
     build_pipeline,

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir
-from poxscan.pipelines.persistence import ModelIntegrityError, load_model
 
 from poxscan.cli import main
-from poxscan.imageio import ImageLoadError, load_image
+from poxscan.core.imageio import ImageLoadError, load_image
+from poxscan.pipelines.persistence import ModelIntegrityError, load_model
 from poxscan.predict import LABELS, Prediction, PredictionError, Predictor
 
 
@@ -198,8 +198,9 @@ def test_handcrafted_model_predicts_without_tensorflow(model_dir, paths):
 
 
 def test_image_model_is_an_sklearn_classifier_over_images(root, data_root):
-    from poxscan.pipelines.image_model import ImageModel
     from sklearn.base import clone
+
+    from poxscan.pipelines.image_model import ImageModel
 
     _, y, groups, all_paths = feature_data(root, str(data_root))
     pick = np.r_[np.flatnonzero(y == 1)[:15], np.flatnonzero(y == 0)[:15]]

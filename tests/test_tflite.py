@@ -24,11 +24,11 @@ import shutil
 
 import numpy as np
 import pytest
+
+from poxscan.core.imageio import load_image, to_square
 from poxscan.features.deep import DeepFeatures
 from poxscan.features.litert_runtime import LiteRTModel
 from poxscan.pipelines.tflite import backbone_model, export_backbone, load_tflite
-
-from poxscan.imageio import load_image, to_square
 
 pytestmark = [pytest.mark.deep, pytest.mark.slow]
 

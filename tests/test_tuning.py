@@ -8,14 +8,14 @@ import numpy as np
 import optuna
 import pytest
 from _pipeline_data import group_sets, shared_cache, small_experiment
+
+from poxscan.cli import main
 from poxscan.pipelines import tuning
 from poxscan.pipelines.builder import build_pipeline
 from poxscan.pipelines.metrics import tuning_score
 from poxscan.pipelines.search_space import SearchSpace, suggest_config
 from poxscan.pipelines.splits import check_group_split, grouped_folds
 from poxscan.pipelines.tuning import CVObjective, ObjectiveSpec, run_study, tune_in_memory
-
-from poxscan.cli import main
 
 #: A small, fast space: handcrafted colour and texture, linear models, ANOVA or PCA.
 SPACE = SearchSpace(

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir
 from PIL import Image
-from poxscan.pipelines.persistence import manifest_sha256
 
-from poxscan.imageio import load_image
+from poxscan.core.imageio import load_image
+from poxscan.pipelines.persistence import manifest_sha256
 from poxscan.predict import LABELS
 from poxscan.web import create_app
 from poxscan.web.feature_names import group_by_family, readable_feature
@@ -225,7 +225,7 @@ def test_hostile_file_names_are_only_shown_escaped_and_never_used_on_disk(
     r = upload(client, "/api/predict", jpeg, filename=filename)
     assert r.status_code == 200 and "/" not in r.get_json()["file"]
     # The only file written is the kept upload, named by its pixels' hash, as a PNG.
-    from poxscan.imageio import image_hash
+    from poxscan.core.imageio import image_hash
 
     assert sorted(p.name for p in keep.iterdir()) == [f"{image_hash(load_image(jpeg))}.png"]
     assert list(work.iterdir()) == []
@@ -512,9 +512,8 @@ def test_without_lime_the_option_is_hidden_and_the_api_says_501(client, jpeg):
 
 # -- the command -----------------------------------------------------------------------------------
 def test_serve_refuses_a_tampered_or_unpinned_model(model_dir, tmp_path, capsys):
-    from poxscan.pipelines.persistence import ModelIntegrityError
-
     from poxscan.cli import main
+    from poxscan.pipelines.persistence import ModelIntegrityError
 
     bad = copy_model(model_dir, tmp_path / "tampered")
     flip_byte(bad / "model_card.md")

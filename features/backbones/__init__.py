@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan.core.imageio import to_square
 from poxscan.features.backbones import efficientnet_lite, resnet50v2
 from poxscan.features.backbones.torch_legacy import file_sha256
-
-from poxscan.imageio import to_square
 
 if TYPE_CHECKING:
     import keras
@@ -99,7 +99,7 @@ class BackboneSpec:
         return self._preprocess(batch)
 
     def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Fit images of any size with :func:`~poxscan.imageio.to_square`, then preprocess."""
+        """Fit images of any size with :func:`~poxscan.core.imageio.to_square`, then preprocess."""
         return self.preprocess(np.stack([to_square(img, self.input_size) for img in images]))
 
     def weights_fingerprint(self, weights: Weights = "imagenet") -> str:

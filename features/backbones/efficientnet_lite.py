@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from poxscan.features.backbones.torch_legacy import file_sha256, load_state_dict
 
 if TYPE_CHECKING:

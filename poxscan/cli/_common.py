@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from poxscan.data import DATA_ENV
+from poxscan.core.data import DATA_ENV
 
 
 def add_data_args(parser: argparse.ArgumentParser, datasets: bool = True) -> None:

@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _compare(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from poxscan.atomic import atomic_write_text
-    from poxscan.imageio import load_image
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.core.imageio import load_image
     from poxscan.pipelines import comparison as cmp
     from poxscan.pipelines import plots
     from poxscan.pipelines.experiment_data import load_experiment

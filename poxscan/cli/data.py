@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from poxscan.data import load_manifest, resolve_data_root, verify_dataset
+    from poxscan.core.data import load_manifest, resolve_data_root, verify_dataset
 
     manifest = load_manifest()
     root = resolve_data_root(args.data_root)
@@ -64,7 +64,7 @@ def _checksum(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from poxscan.data import _list_images, content_checksum, file_sha256
+    from poxscan.core.data import _list_images, content_checksum, file_sha256
 
     folder = Path(args.folder)
     files = {rel: file_sha256(folder / rel) for rel in _list_images(folder)}
@@ -79,16 +79,22 @@ def _audit(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from poxscan.audit import DEFAULT_OUT, run_audit, write_audit
-    from poxscan.data import load_manifest, load_records
+    from poxscan.core.audit import DEFAULT_OUT, run_audit, write_audit
+    from poxscan.core.data import load_manifest, load_records
 
     manifest = load_manifest()
     names = args.dataset or list(manifest)
     records = load_records(names, args.data_root, manifest=manifest)
     progress = None if args.quiet else partial(tqdm, leave=False, file=sys.stderr)
+    embed = None
+    if args.embedding:
+        from poxscan.features import make_extractor
+
+        embed = make_extractor(args.embedding).fit_transform
     result = run_audit(
-        records=records, manifest=manifest, progress=progress, embedding=args.embedding
-    )
+        records=records, manifest=manifest, progress=progress, embedding=args.embedding,
+        embed=embed,
+    )  # fmt: skip
     out = args.out or DEFAULT_OUT
     written = write_audit(
         result, out, dict(zip(records["id"], records["path"], strict=True)),

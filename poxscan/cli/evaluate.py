@@ -19,18 +19,10 @@ from typing import Any
 
 from poxscan.cli._common import add_data_args
 from poxscan.cli.tune import add_space_args
+from poxscan.pipelines.builder import REFERENCE_CONFIG
 
 log = logging.getLogger(__name__)
 
-#: The fixed pipeline of the ablations and the cross-dataset reference: scaled features, the
-#: 256 best by ANOVA F, strongly L2-regularised logistic regression. Chosen a priori (no
-#: tuning), as a plain, regularised baseline that every family can be fed to.
-REFERENCE_CONFIG: dict[str, Any] = {
-    "selector": "anova",
-    "k": 256,
-    "classifier": "logreg",
-    "params": {"C": 0.01},
-}
 #: Family subsets of the ablations (those whose families are all available).
 ABLATIONS = {
     "all": ["color", "texture", "hog", "deep"],
@@ -114,7 +106,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
     from poxscan.pipelines import evaluation as ev
     from poxscan.pipelines import plots
     from poxscan.pipelines.builder import normalize_config

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from poxscan.imageio import ImageLoadError, load_image
+    from poxscan.core.imageio import ImageLoadError, load_image
     from poxscan.pipelines.lime_explain import explain_model, write_overlay
     from poxscan.pipelines.persistence import IncompatibleModelError, ModelIntegrityError
 

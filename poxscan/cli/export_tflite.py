@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _representative(args: argparse.Namespace, default: list[str] | None):
-    from poxscan.data import load_records
-    from poxscan.imageio import ImageLoadError, load_image
+    from poxscan.core.data import load_records
+    from poxscan.core.imageio import ImageLoadError, load_image
 
     datasets = args.dataset or default
     if not datasets:

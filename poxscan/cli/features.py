@@ -96,9 +96,9 @@ def _default_families() -> list[str]:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from poxscan.cache import FeatureCache, extract_many
-    from poxscan.data import load_manifest, load_records
+    from poxscan.core.data import load_manifest, load_records
     from poxscan.features import DEFAULT_PARAMS, FAMILIES, make_extractor
+    from poxscan.features.cache import FeatureCache, extract_many
 
     families = list(dict.fromkeys(args.family or _default_families()))
     for family in families:

@@ -145,7 +145,7 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
 
 
 def _train(args: argparse.Namespace) -> int:
-    from poxscan.data import load_manifest, resolve_data_root
+    from poxscan.core.data import load_manifest, resolve_data_root
     from poxscan.pipelines.builder import config_families, normalize_config
     from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.persistence import manifest_sha256, save_model
@@ -226,7 +226,7 @@ def describe_training_data(data: Any, datasets: list[str], manifest: dict) -> di
     import hashlib
     import os
 
-    from poxscan.data import DEFAULT_GROUPS, GROUPS_ENV, file_sha256
+    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV, file_sha256
 
     records = data.records
     per_dataset = {}

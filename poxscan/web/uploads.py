@@ -1,7 +1,7 @@
 """Uploaded images: read, sniff, name safely, optionally keep (metadata stripped).
 
 Nothing about an upload is trusted but its bytes. The file's type is sniffed from its content by
-:func:`poxscan.imageio.load_image` (the client's file name and content type are ignored); the
+:func:`poxscan.core.imageio.load_image` (the client's file name and content type are ignored); the
 client's file name is only ever *shown*, reduced to a short printable base name and escaped by
 the templates, and never used to name anything on disk. Uploads are not stored unless the app
 is configured with ``KEEP_UPLOADS_DIR``; then the decoded pixels are re-encoded as PNG (so EXIF,
@@ -21,8 +21,8 @@ import numpy as np
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity, UnsupportedMediaType
 
-from poxscan.atomic import atomic_write_bytes
-from poxscan.imageio import ImageLoadError, image_hash, load_image
+from poxscan.core.atomic import atomic_write_bytes
+from poxscan.core.imageio import ImageLoadError, image_hash, load_image
 
 __all__ = [
     "FIELD",

@@ -39,9 +39,12 @@ __all__ = [
 DATA_ENV = "POXSCAN_DATA"
 MANIFEST_ENV = "POXSCAN_MANIFEST"
 GROUPS_ENV = "POXSCAN_GROUPS"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MANIFEST = REPO_ROOT / "data_manifest.yaml"
-DEFAULT_GROUPS = REPO_ROOT / "experiments" / "results" / "audit" / "groups.csv"
+#: Shipped with the package (in a checkout, links to the repository's ``data_manifest.yaml``
+#: and to the committed audit's ``experiments/results/audit/groups.csv``), so that an
+#: installed wheel needs nothing from the checkout.
+RESOURCES = Path(__file__).resolve().parent / "resources"
+DEFAULT_MANIFEST = RESOURCES / "data_manifest.yaml"
+DEFAULT_GROUPS = RESOURCES / "groups.csv"
 MULTICLASS_LABELS = ("mpox", "chickenpox", "measles", "normal", "other")
 BINARY_POSITIVE = "mpox"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -89,6 +92,10 @@ def resolve_data_root(root: str | PathLike | None = None) -> Path:
 def load_manifest(path: str | PathLike | None = None) -> dict[str, DatasetSpec]:
     """Read ``data_manifest.yaml`` into one :class:`DatasetSpec` per dataset."""
     path = Path(path or os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFEST)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"data manifest {path} not found: pass its path or set ${MANIFEST_ENV}"
+        )
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     specs = {}
     known = {f.name for f in DatasetSpec.__dataclass_fields__.values()}
@@ -243,9 +250,10 @@ def load_records(
 def load_groups(records: pd.DataFrame, path: str | PathLike | None = None) -> pd.Series:
     """Group id per record: patient ids merged with the audit's near-duplicate links.
 
-    Reads the ``groups.csv`` written by ``poxscan data audit`` (columns ``id``, ``group``).
-    Records the file does not cover keep their patient id, with a warning, because splitting
-    them without the audit may leak near-duplicates across folds.
+    Reads the ``groups.csv`` written by ``poxscan data audit`` (columns ``id``, ``group``):
+    ``path``, else ``$POXSCAN_GROUPS``, else the groups shipped with the package (the audit
+    of the two shared sets). Records the file does not cover keep their patient id, with a
+    warning, because splitting them without the audit may leak near-duplicates across folds.
 
     Returns
     -------
@@ -254,6 +262,8 @@ def load_groups(records: pd.DataFrame, path: str | PathLike | None = None) -> pd
     path = Path(path or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
     groups = records["patient"].copy()
     if not path.is_file():
+        if path != DEFAULT_GROUPS:
+            raise FileNotFoundError(f"groups file {path} not found (from `poxscan data audit`)")
         warnings.warn(
             f"{path} not found: splitting by patient id only; run `poxscan data audit` "
             "to merge near-duplicates into groups",

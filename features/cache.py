@@ -6,12 +6,12 @@ Layout under the cache root (``$POXSCAN_CACHE``, else ``~/.cache/poxscan``)::
     features/<fingerprint>/chunk-*.npz        content hashes + float32 matrix + feature names
     paths.json                                (path, size, mtime_ns) -> content hash
 
-- Rows are keyed by :func:`poxscan.imageio.image_hash` of the decoded pixels, so a renamed or
+- Rows are keyed by :func:`poxscan.core.imageio.image_hash` of the decoded pixels, so a renamed or
   re-saved copy of an image (same pixels) is not computed twice, and by the extractor's
   :meth:`~poxscan.features.ImageFeatureExtractor.fingerprint` (family, parameters, code version,
   weights), so a changed parameter recomputes only that family.
 - Newly computed rows are written as a chunk every ``chunk_size`` images, atomically
-  (:mod:`poxscan.atomic`), and once more when a run stops on an error: an interrupted run loses
+  (:mod:`poxscan.core.atomic`), and once more when a run stops on an error: an interrupted run loses
   at most the chunk in progress, and the next run computes only what is missing. Chunks hold
   only strings and numbers and are read with ``allow_pickle=False``.
 - ``paths.json`` remembers the content hash of each file by its path, size and modification
@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from poxscan import __version__
-from poxscan.atomic import atomic_write, atomic_write_text
-from poxscan.imageio import ImageLoadError, image_hash, load_image
+from poxscan.core.atomic import atomic_write, atomic_write_text
+from poxscan.core.imageio import ImageLoadError, image_hash, load_image
 
 __all__ = [
     "CACHE_ENV",
@@ -467,7 +467,7 @@ def extract_features(
     Parameters
     ----------
     records : DataFrame
-        Needs columns ``id`` (unique) and ``path``, as :func:`poxscan.data.load_records`
+        Needs columns ``id`` (unique) and ``path``, as :func:`poxscan.core.data.load_records`
         returns.
     extractor : ImageFeatureExtractor
         What to compute; its fingerprint chooses the cache folder.
@@ -522,7 +522,7 @@ def load_feature_table(
     Parameters
     ----------
     records : DataFrame
-        Needs columns ``id`` and ``path`` (see :func:`poxscan.data.load_records`).
+        Needs columns ``id`` and ``path`` (see :func:`poxscan.core.data.load_records`).
     families : list of str or dict of str -> dict
         Family names (default parameters, :data:`poxscan.features.DEFAULT_PARAMS`), or family
         -> parameters (merged over the defaults).
