@@ -108,6 +108,8 @@ class DeepFeatures(ImageFeatureExtractor):
     tta : {0, 1, 2}, default=0
         Average the features over the image and its horizontal mirror (1), and its vertical
         mirror too (2). Mirrors are taken of the network's square input.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -131,6 +133,7 @@ class DeepFeatures(ImageFeatureExtractor):
         layers: str = "head",
         pooling: str = "avg",
         tta: int = 0,
+        color_constancy: str | None = None,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -141,6 +144,7 @@ class DeepFeatures(ImageFeatureExtractor):
         self.layers = layers
         self.pooling = pooling
         self.tta = tta
+        self.color_constancy = color_constancy
 
     # -- helpers ----------------------------------------------------------------------------
     def _spec(self) -> BackboneSpec:
@@ -304,7 +308,12 @@ class DeepFeatures(ImageFeatureExtractor):
         params.pop("num_threads", None)
         # The default options keep the fingerprint they had before the options existed, so the
         # cached default features and saved models stay valid.
-        for name, default in (("layers", "head"), ("pooling", "avg"), ("tta", 0)):
+        for name, default in (
+            ("layers", "head"),
+            ("pooling", "avg"),
+            ("tta", 0),
+            ("color_constancy", None),
+        ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)
         if "tta" in params:
