@@ -63,6 +63,7 @@ __all__ = [
     "Candidate",
     "fit_scores",
     "leave_one_dataset_out",
+    "lodo_row",
     "lodo_split",
     "operating_point",
     "per_dataset_metrics",
@@ -214,9 +215,14 @@ def _metrics_with_ci(
     return {m: _ci(v) for m, v in boot.items()}
 
 
-def _lodo_row(
-    data: ExperimentData, held_out: str, scores: np.ndarray, n_boot: int, seed: int
+def lodo_row(
+    data: ExperimentData, held_out: str, scores: np.ndarray, n_boot: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
+    """Metrics of one leave-one-dataset-out direction from its test scores.
+
+    ``scores`` are the mpox scores of the test rows of :func:`lodo_split` ``(data,
+    held_out)``, in that order.
+    """
     train, test, n_removed, n_shared = lodo_split(data, held_out)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != test.shape:
@@ -254,7 +260,7 @@ def leave_one_dataset_out(
     for held_out in sorted(set(data.records["dataset"])):
         train, test, _, _ = lodo_split(data, held_out)
         scores = fit_scores(candidate, data.subset(train), data.X.iloc[test])
-        rows.append(_lodo_row(data, held_out, scores, n_boot, seed))
+        rows.append(lodo_row(data, held_out, scores, n_boot, seed))
     return rows
 
 
@@ -296,7 +302,8 @@ def operating_point(
     For each repeat, each fold's calibrator and threshold are fitted on the *other* folds'
     out-of-fold scores (:func:`~poxscan.pipelines.training.crossfit_decisions`), then applied to
     the fold; the decisions are pooled and measured, overall and per source dataset, with
-    group-bootstrap intervals (averaged over repeats).
+    group-bootstrap intervals (averaged over repeats). Scores that do not rank the classes
+    cannot be calibrated: the result then holds ``error`` instead of figures.
     """
     from poxscan.pipelines.training import crossfit_decisions
 
@@ -304,7 +311,10 @@ def operating_point(
     decisions, thresholds = [], []
     for scores, split in zip(oof, folds, strict=True):
         ids = _fold_ids(split, len(data.y))
-        _, d, thr = crossfit_decisions(np.asarray(scores), data.y, ids, calibration, rule)
+        try:
+            _, d, thr = crossfit_decisions(np.asarray(scores), data.y, ids, calibration, rule)
+        except ValueError as exc:
+            return {"rule": rule, "calibration": calibration, "error": str(exc)}
         decisions.append(d.astype(np.float64))
         thresholds += [float(t) for t in thr]
 
@@ -440,13 +450,10 @@ def transfer_row_from_scores(
     """
     summary = summarize(_cv_result(name, data, oof, folds), n_boot=n_boot, seed=seed)
     lodo = [
-        _lodo_row(data, held_out, scores, n_boot, seed)
+        lodo_row(data, held_out, scores, n_boot, seed)
         for held_out, scores in sorted(lodo_scores.items())
     ]
-    try:
-        op = operating_point(data, oof, folds, target, n_boot=n_boot, seed=seed)
-    except ValueError as exc:  # scores that do not rank the classes cannot be calibrated
-        op = {"rule": f"sensitivity:{target:.2f}", "error": str(exc)}
+    op = operating_point(data, oof, folds, target, n_boot=n_boot, seed=seed)
     return {
         "name": name,
         "cost_rank": cost_rank,

@@ -128,3 +128,50 @@ def test_transfer_scores_of_a_factory_and_of_precomputed_scores():
     assert "error" in bad["operating_point"] or "pooled" in bad["operating_point"]
     with pytest.raises(ValueError, match="scores for"):
         transfer.transfer_row_from_scores("bad", data, oof, folds, {"A": np.zeros(3)}, 1)
+
+
+class _Loaded(RuntimeError):
+    """Raised by the stand-in loader: the command got as far as loading its data."""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["tune", "--n-trials", "1", "--families", "color", "--no-progress"],
+        ["train", "--family", "color", "--no-progress"],
+        ["evaluate", "--no-progress", "--families", "color"],
+        ["compare"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_default_to_every_dataset(argv, monkeypatch, tmp_path, data_root):
+    """Without --dataset, tune/train/evaluate/compare load every dataset of the manifest."""
+    from poxscan.cli import main
+    from poxscan.core.data import load_manifest
+    from poxscan.pipelines import experiment_data
+
+    seen = []
+
+    def loader(datasets, *args, **kwargs):
+        seen.append(list(datasets))
+        raise _Loaded
+
+    monkeypatch.setattr(experiment_data, "load_experiment", loader)
+    monkeypatch.chdir(tmp_path)
+    extra = {
+        "tune": ["--storage", f"sqlite:///{tmp_path / 's.db'}"],
+        "train": ["--out", str(tmp_path / "model")],
+        "evaluate": ["--out-dir", str(tmp_path / "ev")],
+        "compare": ["--out-dir", str(tmp_path / "cmp")],
+    }[argv[0]]
+    with pytest.raises(_Loaded):
+        main([*argv, *extra, "--data-root", str(data_root)])
+    assert seen == [["msld_v1", "ahsan2022"]] == [list(load_manifest())]
+    # --dataset narrows it (evaluate would add the other set for its cross-dataset test)
+    seen.clear()
+    narrow = ["--dataset", "msld_v1"] + (
+        ["--cross-dataset", "none"] if argv[0] == "evaluate" else []
+    )
+    with pytest.raises(_Loaded):
+        main([*argv, *extra, "--data-root", str(data_root), *narrow])
+    assert seen == [["msld_v1"]]

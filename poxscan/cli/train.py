@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import add_data_args, selected_datasets
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def _train(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{out} already exists; choose another --out or pass --force")
     threshold = _parse_threshold(args.threshold)
     manifest = load_manifest()
-    datasets = args.dataset or info.get("datasets") or list(manifest)
+    datasets = (args.dataset and selected_datasets(args)) or info.get("datasets") or list(manifest)
     root = resolve_data_root(args.data_root)
     families = config_families(config)
     log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)
