@@ -57,11 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="map from out-of-fold scores to probabilities (default: sigmoid, i.e. Platt)",
     )
     parser.add_argument(
+        "--threshold-rule",
         "--threshold",
-        default="youden",
-        help="decision threshold: 'youden' (default; maximises sensitivity + specificity - 1 "
-        "on out-of-fold calibrated probabilities), 'sensitivity:0.90' (highest threshold "
-        "reaching that out-of-fold sensitivity) or a number",
+        dest="threshold",
+        default="sensitivity:0.90",
+        help="decision threshold: 'sensitivity:0.90' (default, a screening threshold: the "
+        "highest whose out-of-fold sensitivity on calibrated probabilities reaches 0.90), "
+        "'youden' (maximises sensitivity + specificity - 1) or a fixed number",
     )
     parser.add_argument("--cv", type=int, default=5, help="grouped CV folds (default: 5)")
     parser.add_argument("--seed", type=int, default=0, help="fold seed (default: 0)")
