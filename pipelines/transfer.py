@@ -58,6 +58,7 @@ from poxscan.pipelines.metrics import compute_metrics
 from poxscan.pipelines.splits import check_group_split, grouped_folds
 
 __all__ = [
+    "RULE_TEXT",
     "RULE_TOLERANCE",
     "SCREENING_SENSITIVITY",
     "Candidate",
@@ -77,6 +78,12 @@ __all__ = [
 
 #: Candidates whose rule value is this close to the best count as tied; the cheapest wins.
 RULE_TOLERANCE = 0.01
+#: The selection rule in one sentence, for reports.
+RULE_TEXT = (
+    "rule value = the worse (minimum) of the leave-one-dataset-out ROC-AUCs; the highest wins, "
+    f"but among candidates within {RULE_TOLERANCE} of the best the cheapest at prediction time "
+    "(lowest cost rank: fewest backbones, then lowest latency) wins."
+)
 #: Target sensitivity of the screening threshold.
 SCREENING_SENSITIVITY = 0.90
 
