@@ -511,6 +511,12 @@ def _family_params(
     return out
 
 
+def _cached_parts(extractor: Any) -> list[Any]:
+    """The extractors whose features the cache stores for ``extractor`` (itself, or its parts)."""
+    parts = getattr(extractor, "parts", None)
+    return list(parts()) if callable(parts) else [extractor]
+
+
 def load_feature_table(
     records: pd.DataFrame,
     families: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
@@ -544,6 +550,8 @@ def load_feature_table(
         cache = FeatureCache(cache)
     params = _family_params(families)
     extractors = [make_extractor(family, **p) for family, p in params.items()]
+    # A multi-backbone deep extractor is cached per backbone: its combinations reuse them.
+    extractors = [part for e in extractors for part in _cached_parts(e)]
     results = extract_many(records, extractors, cache=cache, progress=progress)
     ok = set.intersection(*(set(r.table.index) for r in results))
     ids = [str(r) for r in records["id"] if str(r) in ok]

@@ -28,6 +28,12 @@ described above):
   head alone).
 * ``tta=1`` averages each image's features with those of its horizontal mirror, ``tta=2``
   also with its vertical mirror (deterministic test-time augmentation of the embedding).
+
+Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
+"efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
+:meth:`DeepFeatures.parts` gives one single-backbone extractor per backbone, and the feature
+cache stores and reuses each of them under its own fingerprint, so a combination costs nothing
+once its backbones are cached.
 """
 
 from __future__ import annotations
@@ -84,8 +90,11 @@ class DeepFeatures(ImageFeatureExtractor):
 
     Parameters
     ----------
-    backbone : str, default="efficientnet-lite0"
-        A name from :data:`poxscan.features.backbones.BACKBONES`.
+    backbone : str or sequence of str, default="efficientnet-lite0"
+        A name from :data:`poxscan.features.backbones.BACKBONES`, or several: their embeddings
+        are concatenated in the given order (real ImageNet weights and the Keras runtime only);
+        ``"efficientnet-lite0+efficientnet-lite2"`` is the same as the list of the two, so a
+        ``--backbone`` command-line option takes combinations.
     weights : str or path-like, optional
         ``None`` for the backbone's real ImageNet weights; otherwise a weights file (its hash
         becomes part of :meth:`fingerprint`).
@@ -108,6 +117,8 @@ class DeepFeatures(ImageFeatureExtractor):
     tta : {0, 1, 2}, default=0
         Average the features over the image and its horizontal mirror (1), and its vertical
         mirror too (2). Mirrors are taken of the network's square input.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -131,6 +142,7 @@ class DeepFeatures(ImageFeatureExtractor):
         layers: str = "head",
         pooling: str = "avg",
         tta: int = 0,
+        color_constancy: str | None = None,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -141,6 +153,35 @@ class DeepFeatures(ImageFeatureExtractor):
         self.layers = layers
         self.pooling = pooling
         self.tta = tta
+        self.color_constancy = color_constancy
+
+    # -- several backbones ------------------------------------------------------------------
+    def _backbone_names(self) -> list[str]:
+        if isinstance(self.backbone, str):
+            return [b.strip() for b in self.backbone.split("+")]
+        return [str(b) for b in self.backbone]
+
+    def is_multi(self) -> bool:
+        """Whether ``backbone`` names several backbones (a sequence, or ``"a+b"``)."""
+        return not isinstance(self.backbone, str) or "+" in self.backbone
+
+    def parts(self) -> list[DeepFeatures]:
+        """One single-backbone extractor per backbone (just ``[self]`` for one backbone)."""
+        if not self.is_multi():
+            return [self]
+        names = self._backbone_names()
+        if not names or not all(names):
+            raise ValueError("backbone: expected at least one backbone name")
+        if len({get_backbone(b).name for b in names}) != len(names):
+            raise ValueError(f"backbone: {names} names a backbone twice")
+        if self.weights is not None or self.runtime is not None:
+            raise ValueError(
+                "several backbones take their own ImageNet weights and the Keras runtime "
+                "(weights=None, runtime=None)"
+            )
+        params = self.get_params(deep=False)
+        params.pop("backbone")
+        return [DeepFeatures(backbone=b, **params) for b in names]
 
     # -- helpers ----------------------------------------------------------------------------
     def _spec(self) -> BackboneSpec:
@@ -250,6 +291,8 @@ class DeepFeatures(ImageFeatureExtractor):
 
     # -- ImageFeatureExtractor --------------------------------------------------------------
     def _feature_names(self) -> list[str]:
+        if self.is_multi():
+            return [n for part in self.parts() for n in part._feature_names()]
         self._check_options()
         spec = self._spec()
         names: list[str] = []
@@ -270,6 +313,9 @@ class DeepFeatures(ImageFeatureExtractor):
         return views
 
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
+        if self.is_multi():
+            # Colour constancy (if any) was applied once by transform(); the parts compute raw.
+            return np.hstack([part._transform_batch(images) for part in self.parts()])
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
         self._check_runtime()
@@ -297,6 +343,8 @@ class DeepFeatures(ImageFeatureExtractor):
         return out
 
     def _fingerprint_params(self) -> dict[str, Any]:
+        if self.is_multi():
+            return {"backbones": [part._fingerprint_params() for part in self.parts()]}
         self._check_runtime()
         params = self.get_params(deep=False)
         # batch_size and num_threads do not change what is computed.
@@ -304,7 +352,12 @@ class DeepFeatures(ImageFeatureExtractor):
         params.pop("num_threads", None)
         # The default options keep the fingerprint they had before the options existed, so the
         # cached default features and saved models stay valid.
-        for name, default in (("layers", "head"), ("pooling", "avg"), ("tta", 0)):
+        for name, default in (
+            ("layers", "head"),
+            ("pooling", "avg"),
+            ("tta", 0),
+            ("color_constancy", None),
+        ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)
         if "tta" in params:
