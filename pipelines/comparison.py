@@ -82,8 +82,11 @@ def groups_source(groups: np.ndarray) -> dict[str, Any]:
 
     path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
     present = path.is_file()
+    # The shipped file is named by its place in the package, not by this checkout's path.
+    shipped = present and path.resolve() == DEFAULT_GROUPS.resolve()
+    name = "poxscan/core/resources/groups.csv (shipped)" if shipped else str(path)
     return {
-        "file": str(path) if present else None,
+        "file": name if present else None,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if present else None,
         "n_groups": len(set(np.asarray(groups).tolist())),
     }

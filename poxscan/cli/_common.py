@@ -19,5 +19,17 @@ def add_data_args(parser: argparse.ArgumentParser, datasets: bool = True) -> Non
             "--dataset",
             action="append",
             default=None,
-            help="dataset name from data_manifest.yaml (repeatable; default: all)",
+            help="dataset name from data_manifest.yaml (repeatable; default: every dataset "
+            "in the manifest, pooled, each with its binary mapping and the audit's cross-set "
+            "groups)",
         )
+
+
+def selected_datasets(args: argparse.Namespace) -> list[str]:
+    """``--dataset`` values, or every dataset of the manifest (in manifest order)."""
+    from poxscan.core.data import load_manifest
+
+    chosen = getattr(args, "dataset", None)
+    if chosen:
+        return list(dict.fromkeys(chosen))
+    return list(load_manifest())

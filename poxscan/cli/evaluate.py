@@ -1,4 +1,11 @@
-"""``poxscan evaluate``: nested CV of the tuning procedure, family ablations, cross-dataset tests.
+"""``poxscan evaluate``: nested CV of the tuning procedure, family ablations, transfer tests.
+
+By default on every dataset of the manifest, pooled (``--dataset`` narrows it). With two or
+more datasets it also reports transfer (:mod:`poxscan.pipelines.transfer`): both
+leave-one-dataset-out directions (shared audit groups removed from the test set), metrics per
+source dataset inside the pooled CV, and the screening operating point (sensitivity 0.90). With
+one dataset (``--dataset msld_v1``, for comparison with papers) it runs the cross-dataset test
+against the other set instead.
 
 Writes ``<out-dir>/<name>.json`` and ``.md`` (metrics with 95 % intervals) and PNG figures
 (ROC curves, calibration curves, confusion matrices), all atomically; the protocol is in
@@ -17,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import add_data_args, selected_datasets
 from poxscan.cli.tune import add_space_args
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 
@@ -33,7 +40,7 @@ ABLATIONS = {
     "hog": ["hog"],
     "deep+color": ["color", "deep"],
 }
-PARTS = ("nested", "ablations", "cross")
+PARTS = ("nested", "ablations", "transfer", "cross")
 
 
 def _json_arg(value: str) -> dict[str, Any]:
@@ -119,7 +126,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"unknown parts to skip {sorted(bad)}; use {PARTS}")
     started = time.perf_counter()
-    datasets = args.dataset or ["msld_v1"]
+    datasets = selected_datasets(args)
     space = SearchSpace(
         task=args.task,
         families=args.families,
@@ -215,6 +222,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if calib:
             cal_curves[label] = (ys, ps)
 
+    cv_results: dict[str, ev.CVResult] = {}
     if "nested" not in args.skip:
         log.info("nested CV: %d repeats x %d folds", args.repeats, args.outer_splits)
         result = ev.nested_cv(
@@ -231,6 +239,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             name="nested",
             progress=progress,
         )
+        cv_results["nested CV (tuned)"] = result
         summary = ev.summarize(result, n_boot=args.n_boot, seed=args.seed)
         report["nested"] = {
             "summary": summary,
@@ -288,6 +297,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                 progress=progress,
             )
             results[label] = ev.summarize(res, n_boot=args.n_boot, seed=args.seed)
+            if label in ("all", "deep") or fams == list(reference["families"]):
+                cv_results[
+                    f"reference, {'+'.join(fams) if label not in ('all', 'deep') else label}"
+                ] = res
             if label in ("all", "handcrafted", "deep"):
                 add_curves(f"reference, {label}", res, calib=label == "all")
         report["ablations"] = {
@@ -309,6 +322,11 @@ def _evaluate(args: argparse.Namespace) -> int:
                 )
             )
         )
+
+    many = data.records["dataset"].nunique() > 1
+    if many and args.task == "binary" and "transfer" not in args.skip:
+        report["transfer"] = _transfer(args, data, space, reference, family_params, cv_results)
+        _write(report, out_dir, name)
 
     if other:
         source_mask = data_all.records["dataset"].isin(datasets).to_numpy()
@@ -371,6 +389,55 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(md_path.read_text(encoding="utf-8"))
     print(f"wrote {json_path} and {md_path} ({report['seconds'] / 60:.1f} min)")
     return 0
+
+
+def _transfer(
+    args: argparse.Namespace,
+    data: Any,
+    space: Any,
+    reference: dict[str, Any],
+    family_params: dict[str, Any],
+    cv_results: dict[str, Any],
+) -> dict[str, Any]:
+    """Leave-one-dataset-out, per-dataset rows and the screening operating point."""
+    from poxscan.pipelines import transfer as tr
+    from poxscan.pipelines.tuning import tune_in_memory
+
+    out: dict[str, Any] = {"lodo": [], "per_dataset": {}, "operating_point": {}, "configs": {}}
+    for label, result in cv_results.items():
+        scores = [o[:, result.positive] for o in result.oof]
+        folds = tr.pooled_folds(data, args.outer_splits, len(scores), args.seed)
+        out["per_dataset"][label] = tr.per_dataset_metrics(data, scores, args.n_boot, args.seed)
+        out["operating_point"][label] = tr.operating_point(
+            data, scores, folds, n_boot=args.n_boot, seed=args.seed
+        )
+    for held_out in sorted(set(data.records["dataset"])):
+        train_idx, test_idx, _, _ = tr.lodo_split(data, held_out)
+        train, test_X = data.subset(train_idx), data.X.iloc[test_idx]
+        log.info("leave %s out: tuning on the other datasets", held_out)
+        tuned, _ = tune_in_memory(
+            train.X,
+            train.y,
+            train.groups,
+            space,
+            n_trials=args.n_trials,
+            n_splits=args.inner_splits,
+            seed=args.seed,
+            timeout=args.inner_timeout,
+            metric=args.metric,
+            family_params=family_params,
+        )
+        out["configs"][f"tuned without {held_out}"] = tuned
+        for cfg_name, cfg in (
+            ("tuned (study on the training sets)", tuned),
+            ("reference", reference),
+        ):
+            row = tr.lodo_row(
+                data, held_out, tr.fit_scores(cfg, train, test_X), args.n_boot, args.seed
+            )
+            row["config_name"] = cfg_name
+            out["lodo"].append(row)
+    return out
 
 
 def _write(report: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:

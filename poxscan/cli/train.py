@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import add_data_args, selected_datasets
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="map from out-of-fold scores to probabilities (default: sigmoid, i.e. Platt)",
     )
     parser.add_argument(
+        "--threshold-rule",
         "--threshold",
-        default="youden",
-        help="decision threshold: 'youden' (default; maximises sensitivity + specificity - 1 "
-        "on out-of-fold calibrated probabilities), 'sensitivity:0.90' (highest threshold "
-        "reaching that out-of-fold sensitivity) or a number",
+        dest="threshold",
+        default="sensitivity:0.90",
+        help="decision threshold: 'sensitivity:0.90' (default, a screening threshold: the "
+        "highest whose out-of-fold sensitivity on calibrated probabilities reaches 0.90), "
+        "'youden' (maximises sensitivity + specificity - 1) or a fixed number",
     )
     parser.add_argument("--cv", type=int, default=5, help="grouped CV folds (default: 5)")
     parser.add_argument("--seed", type=int, default=0, help="fold seed (default: 0)")
@@ -173,7 +175,7 @@ def _train(args: argparse.Namespace) -> int:
         return _train_differential(args, config, info, out)
     threshold = _parse_threshold(args.threshold)
     manifest = load_manifest()
-    datasets = args.dataset or info.get("datasets") or list(manifest)
+    datasets = (args.dataset and selected_datasets(args)) or info.get("datasets") or list(manifest)
     root = resolve_data_root(args.data_root)
     families = config_families(config)
     log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)

@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import add_data_args, selected_datasets
 
 
 def _csv(value: str) -> list[str]:
@@ -124,7 +124,7 @@ def _tune(args: argparse.Namespace) -> int:
         write_best,
     )
 
-    datasets = args.dataset or ["msld_v1"]
+    datasets = selected_datasets(args)
     space = SearchSpace(
         task=args.task,
         families=args.families,
