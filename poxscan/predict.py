@@ -80,8 +80,11 @@ class Prediction:
     differential: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
+        """JSON-able form (``differential`` only when a differential model gave one)."""
+        out = asdict(self)
+        if out["differential"] is None:
+            del out["differential"]
+        return out
 
 
 @dataclass
