@@ -45,6 +45,7 @@ __all__ = [
     "DifferentialModel",
     "differential_records",
     "evaluate_differential",
+    "explain_differential",
     "load_differential",
     "markdown",
     "save_differential",
@@ -185,6 +186,43 @@ class DifferentialModel(ClassifierMixin, BaseEstimator):
     def uses_deep(self) -> bool:
         """Whether the deep (TensorFlow) extractor is needed."""
         return "deep" in normalize_families(self.families or self._config()["families"])
+
+
+class _OneClassView:
+    """A differential seen as "class ``c`` or not", for the binary LIME explainer."""
+
+    def __init__(self, model: DifferentialModel, index: int) -> None:
+        self._differential = model  # not "model": the LIME adapter would unwrap it
+        self.index = index
+        self.extractors_ = model.extractors_
+        self.families_ = model.families_
+        # Every copy is explained towards the class (LIME's label 1), never away from it.
+        self.threshold_ = 0.0
+
+    def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        p = self._differential.predict_proba(images)[:, self.index]
+        return np.column_stack([1 - p, p])
+
+
+def explain_differential(model: DifferentialModel, image: np.ndarray, **kwargs: Any) -> Any:
+    """LIME superpixels that support the differential's most probable class for ``image``.
+
+    Returns a :class:`~poxscan.pipelines.lime_explain.LimeExplanation` whose ``label`` is that
+    class and ``probability`` its probability; ``kwargs`` go to
+    :func:`~poxscan.pipelines.lime_explain.explain_model`.
+    """
+    import dataclasses
+
+    from poxscan.pipelines.lime_explain import explain_model
+
+    index = int(np.argmax(model.predict_proba([np.asarray(image)])[0]))
+    view = _OneClassView(model, index)
+    explanation = explain_model(view, image, **kwargs)
+    return dataclasses.replace(
+        explanation,
+        label=model.class_names_[index],
+        model_name=f"differential ({'+'.join(model.families_)})",
+    )
 
 
 # -- evaluation -----------------------------------------------------------------------------

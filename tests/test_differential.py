@@ -128,3 +128,26 @@ def test_api_serves_the_differential_beside_the_decision(
     assert page.status_code == 200 and 'id="differential"' in html
     assert html.index('id="result-label"') < html.index('id="differential"')
     assert app.extensions["poxscan"].info["differential"] == CLASSES
+
+
+def test_explain_names_the_most_probable_condition(differential_dir, data_root, tmp_path):
+    from poxscan.cli import main
+
+    path = next(Path(data_root, "ahsan2022", "Chickenpox").glob("*.jfif"))
+    out = tmp_path / "lime.png"
+    rc = main(
+        [
+            "explain", str(path), "--differential", str(differential_dir),
+            "--num-samples", "30", "--out", str(out), "--json",
+        ]
+    )  # fmt: skip
+    assert rc == 0 and out.stat().st_size > 0
+    model, _ = load_differential(differential_dir)
+    proba = model.predict_proba([load_image(path)])[0]
+    top = CLASSES[int(np.argmax(proba))]
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from poxscan.pipelines.differential import explain_differential
+
+    explanation = explain_differential(model, load_image(path), num_samples=30, seed=0)
+    assert explanation.label == top
+    assert explanation.probability == pytest.approx(proba.max(), abs=1e-9)
