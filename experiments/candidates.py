@@ -325,13 +325,25 @@ def main(argv: list[str] | None = None) -> int:
         "unless 0.01 above every single-backbone candidate (it costs three backbones).",
         f"Folds fingerprint (sha256 of the test ids per fold and repeat): {fsha}.",
     ]
+    fsha0 = folds_sha256(base, args.n_splits, 1, args.seed)
     for path in args.extra_rows:
         extra = json.loads(Path(path).read_text(encoding="utf-8"))
+        extra = extra.get("rows", extra) if isinstance(extra, dict) else extra
         for row in extra if isinstance(extra, list) else [extra]:
-            if row.get("folds_sha256") != fsha:
+            same = row.get("folds_sha256") in (fsha, fsha0)
+            # Rows of poxscan.pipelines.transfer.transfer_row_from_scores made on the first
+            # repeat of these folds (grouped_folds(y, groups, n_splits, seed)) by a script that
+            # checked the fold ids itself carry no fingerprint: accept them on n_splits.
+            unverified = "folds_sha256" not in row and row.get("n_splits") == args.n_splits
+            if not (same or unverified) or "rule_value" not in row:
                 notes.append(f"{path}: row {row.get('name')!r} left out: made on other folds")
                 continue
-            row.setdefault("source", str(path))
+            row = {**row, "source": str(path)}
+            if unverified:
+                notes.append(
+                    f"{row['name']}: from {path}, {row.get('repeats')} repeat(s) of the same "
+                    "seeded folds (fold ids checked by that script, not fingerprinted here)"
+                )
             rows.append(row)
     report = {
         "commands": [
