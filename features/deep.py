@@ -27,7 +27,10 @@ described above):
   ``pooling="avgmax"`` adds the global maximum of each map (``<layer>max``; ``max`` for the
   head alone).
 * ``tta=1`` averages each image's features with those of its horizontal mirror, ``tta=2``
-  also with its vertical mirror (deterministic test-time augmentation of the embedding).
+  also with its vertical mirror (deterministic test-time augmentation of the embedding);
+  ``tta=8`` averages over the eight symmetries of the square input (rotations by 0, 90, 180
+  and 270 degrees, each also mirrored), so the embedding no longer depends on how the photo
+  was turned or mirrored.
 
 Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
 "efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
@@ -68,8 +71,9 @@ RUNTIMES = (None, "tflite-float32", "tflite-float16", "tflite-int8")
 LAYERS = ("head", "multi")
 #: Global pooling of each pooled map: average, or average and maximum side by side.
 POOLINGS = ("avg", "avgmax")
-#: Test-time augmentation: 0 none, 1 + horizontal mirror, 2 + horizontal and vertical mirrors.
-TTAS = (0, 1, 2)
+#: Test-time augmentation: 0 none, 1 + horizontal mirror, 2 + horizontal and vertical mirrors,
+#: 8 the eight symmetries of the square (four 90-degree turns, each also mirrored).
+TTAS = (0, 1, 2, 8)
 #: Stages (1-based, of seven) whose outputs ``layers="multi"`` pools besides the head.
 MULTI_STAGES = (4, 5, 6, 7)
 
@@ -114,9 +118,10 @@ class DeepFeatures(ImageFeatureExtractor):
         only; Keras runtime only).
     pooling : {"avg", "avgmax"}, default="avg"
         Global average pooling, or average and max pooling concatenated (Keras runtime only).
-    tta : {0, 1, 2}, default=0
+    tta : {0, 1, 2, 8}, default=0
         Average the features over the image and its horizontal mirror (1), and its vertical
-        mirror too (2). Mirrors are taken of the network's square input.
+        mirror too (2), or over all eight rotations and mirrors of the square (8). Views are
+        taken of the network's square input.
     color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
         Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
@@ -305,6 +310,9 @@ class DeepFeatures(ImageFeatureExtractor):
 
     def _views(self, batch: np.ndarray) -> list[np.ndarray]:
         """The batch and, for TTA, its mirrors (axis 1 = rows, axis 2 = columns)."""
+        if self.tta == 8:
+            turns = [np.ascontiguousarray(np.rot90(batch, k, axes=(1, 2))) for k in range(4)]
+            return turns + [np.ascontiguousarray(t[:, :, ::-1]) for t in turns]
         views = [batch]
         if self.tta >= 1:
             views.append(np.ascontiguousarray(batch[:, :, ::-1]))  # horizontal mirror

@@ -64,6 +64,10 @@ class Prediction:
         ``value`` (as the classifier saw it, e.g. standardised) and ``raw_value``.
     explanation_output : str
         Unit of ``contribution`` (``"log-odds"``, ``"margin"``, ``"probability"``).
+    differential : dict, optional
+        With a differential model loaded: ``{condition: probability}``, most probable first
+        (mpox, chickenpox, measles, normal), shown beside the screening decision, never
+        instead of it.
     """
 
     file: str
@@ -73,10 +77,14 @@ class Prediction:
     top_features: list[dict[str, Any]] = field(default_factory=list)
     explanation_output: str = ""
     ok: bool = True
+    differential: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
+        """JSON-able form (``differential`` only when a differential model gave one)."""
+        out = asdict(self)
+        if out["differential"] is None:
+            del out["differential"]
+        return out
 
 
 @dataclass
@@ -124,8 +132,11 @@ class Predictor:
         manifest: dict[str, Any],
         model_dir: str | PathLike,
         explainer: Any = None,
+        differential: Any = None,
     ) -> None:
         self.model = model
+        #: Optional :class:`~poxscan.pipelines.differential.DifferentialModel`.
+        self.differential = differential
         self.manifest = manifest
         self.model_dir = Path(model_dir)
         self.explainer = explainer
@@ -142,6 +153,8 @@ class Predictor:
         manifest_sha256: str | None = None,
         explain: bool = True,
         warmup: bool = True,
+        differential_dir: str | PathLike | None = None,
+        differential_sha256: str | None = None,
     ) -> Predictor:
         """Verify and load a model directory.
 
@@ -156,6 +169,11 @@ class Predictor:
         warmup : bool, default=True
             Run one dummy image through the model now, so lazy initialisation (a network's
             weights, SHAP's import) happens at load time rather than in the first request.
+        differential_dir : path-like, optional
+            A multi-class model from ``poxscan train --task multiclass``, verified the same
+            way; its class probabilities are added to every prediction.
+        differential_sha256 : str, optional
+            Pin the differential model's manifest.
 
         Raises
         ------
@@ -177,7 +195,12 @@ class Predictor:
                 explainer = ModelExplainer.from_background(
                     model, data["X"], [str(n) for n in data["feature_names"]]
                 )
-        predictor = cls(model, manifest, model_dir, explainer)
+        differential = None
+        if differential_dir is not None:
+            from poxscan.pipelines.differential import load_differential
+
+            differential, _ = load_differential(differential_dir, differential_sha256)
+        predictor = cls(model, manifest, model_dir, explainer, differential)
         if warmup:
             predictor.predict_images([np.full((64, 64, 3), 128, np.uint8)], top_k=1)
         return predictor
@@ -204,6 +227,9 @@ class Predictor:
                 if k in ("roc_auc", "sensitivity", "specificity", "balanced_accuracy")
             },
             "explanations": self.explainer is not None,
+            "differential": (
+                list(self.differential.class_names_) if self.differential is not None else None
+            ),
             "disclaimer": DISCLAIMER,
         }
 
@@ -217,6 +243,9 @@ class Predictor:
             explained = None
             if self.explainer is not None and top_k > 0:
                 explained = self.explainer.explain(table).top_features(top_k, raw=table)
+            differential = (
+                self.differential.differential(images) if self.differential is not None else None
+            )
         threshold = self.threshold
         return [
             Prediction(
@@ -226,6 +255,7 @@ class Predictor:
                 threshold=threshold,
                 top_features=explained[i] if explained is not None else [],
                 explanation_output=self.explainer.output if explained is not None else "",
+                differential=differential[i] if differential is not None else None,
             )
             for i, (name, p) in enumerate(zip(names, proba, strict=True))
         ]

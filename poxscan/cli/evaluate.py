@@ -127,6 +127,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown parts to skip {sorted(bad)}; use {PARTS}")
     started = time.perf_counter()
     datasets = selected_datasets(args)
+    if args.task == "multiclass":
+        return _evaluate_differential(args, datasets)
     space = SearchSpace(
         task=args.task,
         families=args.families,
@@ -444,3 +446,62 @@ def _write(report: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path
     from poxscan.pipelines.report import write_report
 
     return write_report(report, out_dir, name)
+
+
+def _evaluate_differential(args: argparse.Namespace, datasets: list[str]) -> int:
+    """``--task multiclass``: the differential's grouped out-of-fold report.
+
+    A fixed pipeline (``--reference-config`` over
+    :data:`~poxscan.pipelines.differential.DEFAULT_DIFFERENTIAL_CONFIG`), no tuning: per-class
+    recall with its fold spread, the confusion matrix and recall per source dataset.
+    """
+    import numpy as np
+
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.pipelines import plots
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.differential import (
+        DEFAULT_DIFFERENTIAL_CONFIG,
+        evaluate_differential,
+        markdown,
+    )
+    from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.report import jsonable
+
+    config = {**DEFAULT_DIFFERENTIAL_CONFIG, **(args.reference_config or {}), "task": "multiclass"}
+    data = load_experiment(
+        datasets,
+        config_families(config),
+        task="multiclass",
+        data_root=args.data_root,
+        cache=args.cache,
+        progress=not args.no_progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=args.outer_splits,
+        seed=args.seed,
+    )
+    proba = report.pop("oof_proba")
+    report["command"] = "poxscan " + shlex.join(sys.argv[1:])
+    report["datasets"] = datasets
+    report["ids"] = [str(i) for i in data.X.index]
+    report["oof_proba"] = np.round(proba, 6)
+    name = args.name or f"{'+'.join(datasets)}-multiclass"
+    out_dir = Path(args.out_dir)
+    atomic_write_text(out_dir / f"{name}.json", json.dumps(jsonable(report), indent=2) + "\n")
+    atomic_write_text(out_dir / f"{name}.md", markdown(report))
+    plots.plot_confusion(
+        data.y,
+        proba.argmax(1),
+        data.class_names,
+        out_dir / f"{name}_confusion.png",
+        title="Differential, grouped out-of-fold",
+    )
+    print(markdown(report))
+    return 0

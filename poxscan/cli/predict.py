@@ -37,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=16, help="images analysed together (default: 16)"
     )
+    parser.add_argument(
+        "--differential",
+        default=None,
+        metavar="DIR",
+        help="a multi-class model from `poxscan train --task multiclass`: its differential "
+        "(mpox, chickenpox, measles, normal) is shown beside the screening decision",
+    )
     parser.set_defaults(func=_predict)
 
 
@@ -45,6 +52,11 @@ def _text(result: Any) -> str:
         f"{result.file}: {result.label}  (probability of mpox {result.probability:.3f}, "
         f"threshold {result.threshold:.3f})"
     ]
+    if result.differential:
+        lines.append(
+            "    differential: "
+            + ", ".join(f"{c} {100 * p:.0f} %" for c, p in result.differential.items())
+        )
     for f in result.top_features:
         raw = f" = {f['raw_value']:.4g}" if "raw_value" in f else ""
         lines.append(
@@ -63,7 +75,10 @@ def _predict(args: argparse.Namespace) -> int:
         raise ValueError(f"--top-k must be at least 0, got {args.top_k}")
     try:
         predictor = Predictor.load(
-            model_dir, manifest_sha256=args.manifest_sha256, explain=args.top_k > 0
+            model_dir,
+            manifest_sha256=args.manifest_sha256,
+            explain=args.top_k > 0,
+            differential_dir=args.differential,
         )
     except (ModelIntegrityError, IncompatibleModelError) as exc:
         print(f"poxscan predict: error: {exc}", file=sys.stderr)

@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="F",
         help="feature family (repeatable): color, texture, hog, deep",
     )
+    parser.add_argument(
+        "--task",
+        choices=("binary", "multiclass"),
+        default=None,
+        help="binary: the mpox screen (default); multiclass: the differential (mpox, "
+        "chickenpox, measles, normal; msld_v1's mixed 'Others' left out), shown beside it",
+    )
     parser.add_argument("--classifier", default=None, help="lda, adaboost, mlp, xgboost, ...")
     parser.add_argument("--selector", default=None, help="none, anova, mutual_info, l1, tree, pca")
     parser.add_argument("--k", type=int, default=None, help="features (or components) kept")
@@ -126,6 +133,12 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
     from poxscan.cli.features import _parse_value
 
     config, info = read_config(args.config)
+    if getattr(args, "task", None) == "multiclass":
+        from poxscan.pipelines.differential import DEFAULT_DIFFERENTIAL_CONFIG
+
+        if not config and not args.family and args.classifier is None:
+            config = dict(DEFAULT_DIFFERENTIAL_CONFIG)
+        config["task"] = "multiclass"
     if args.family:
         config["families"] = args.family
     if args.classifier is not None and args.classifier != config.get("classifier"):
@@ -164,11 +177,11 @@ def _train(args: argparse.Namespace) -> int:
 
     config, info = _config_from_args(args)
     config = normalize_config(config)
-    if config["task"] != "binary":
-        raise ValueError("poxscan train builds binary mpox / not-mpox models (task 'binary')")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} already exists; choose another --out or pass --force")
+    if config["task"] == "multiclass":
+        return _train_differential(args, config, info, out)
     threshold = _parse_threshold(args.threshold)
     manifest = load_manifest()
     datasets = (args.dataset and selected_datasets(args)) or info.get("datasets") or list(manifest)
@@ -229,6 +242,56 @@ def _train(args: argparse.Namespace) -> int:
         f"sensitivity {sens['value']:.3f}, specificity {spec['value']:.3f} at threshold "
         f"{result.model.threshold_:.3f} ({result.model.threshold_rule_})"
     )
+    return 0
+
+
+def _train_differential(
+    args: argparse.Namespace, config: dict[str, Any], info: dict[str, Any], out: Path
+) -> int:
+    """``--task multiclass``: grouped out-of-fold evidence, then the model on every image."""
+    from poxscan.core.data import load_manifest, resolve_data_root
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.differential import (
+        DifferentialModel,
+        evaluate_differential,
+        save_differential,
+    )
+    from poxscan.pipelines.experiment_data import load_experiment
+
+    manifest = load_manifest()
+    datasets = args.dataset or info.get("datasets") or list(manifest)
+    data = load_experiment(
+        datasets,
+        config_families(config),
+        task="multiclass",
+        data_root=resolve_data_root(args.data_root),
+        cache=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=args.cv,
+        seed=args.seed,
+    )
+    report.pop("oof_proba")
+    model = DifferentialModel(pipeline=config).fit_features(data.X, data.y, data.class_names)
+    training = describe_training_data(data, datasets, manifest)
+    training["class_counts"] = {c: int((data.y == i).sum()) for i, c in enumerate(data.class_names)}
+    save_differential(
+        model,
+        out,
+        training_data={**training, "config_source": info.get("config_source", "flags")},
+        evaluation=report,
+        overwrite=args.force,
+    )
+    recall = ", ".join(f"{c} {100 * r['recall']:.0f} %" for c, r in report["per_class"].items())
+    print(f"saved {out} (differential: {', '.join(data.class_names)})")
+    print(f"out-of-fold recall per class: {recall}")
     return 0
 
 

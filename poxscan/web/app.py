@@ -69,6 +69,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "LIME_SEED": 0,
     # Refuse the model unless its manifest.json has this sha256.
     "MANIFEST_SHA256": None,
+    # Optional multi-class model (`poxscan train --task multiclass`) and its manifest pin: its
+    # differential (mpox, chickenpox, measles, normal) is shown beside the screening decision.
+    "DIFFERENTIAL_MODEL": None,
+    "DIFFERENTIAL_SHA256": None,
 }
 
 #: Only this server's own files; images may also be inline data (thumbnails, overlays).
@@ -152,7 +156,13 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
     app.config.update(DEFAULT_CONFIG)
     app.config.update({str(k).upper(): v for k, v in (config or {}).items()})
     model_dir = Path(model_dir)
-    predictor = Predictor.load(model_dir, manifest_sha256=app.config["MANIFEST_SHA256"])
+    predictor = Predictor.load(
+        model_dir,
+        manifest_sha256=app.config["MANIFEST_SHA256"],
+        # Optional multi-class model: its differential is shown beside the decision.
+        differential_dir=app.config["DIFFERENTIAL_MODEL"],
+        differential_sha256=app.config["DIFFERENTIAL_SHA256"],
+    )
     manifest = predictor.manifest
     card = _verified_bytes(model_dir, "model_card.md", manifest).decode("utf-8", "replace")
     plots = {
