@@ -66,6 +66,7 @@ import numpy as np
 from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import to_square
 from poxscan.features.backbones import BackboneSpec, get_backbone
+from poxscan.features.backbones.scaling import scaling_layer
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
 from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
 from poxscan.pipelines.evaluation import CVResult, FoldResult
@@ -219,7 +220,6 @@ def build_classifier(
 
     spec = get_backbone(backbone)
     size = int(image_size or spec.input_size)
-    scale, offset = input_rescaling(spec)
     base = spec.build(
         include_top=False,
         weights="imagenet" if weights is None else weights,
@@ -228,7 +228,7 @@ def build_classifier(
     )
     base.trainable = False
     inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = keras.layers.Rescaling(scale, offset=offset, name="rescale")(inputs)
+    x = scaling_layer(spec)(inputs)  # the backbone's own preprocessing, frozen
     x = base(x, training=False)
     x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
     outputs = keras.layers.Dense(
@@ -242,8 +242,14 @@ def build_classifier(
 
 
 _BLOCK_PATTERNS = (
-    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet (keras.applications)
-    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet(-Lite)
+    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet, ResNetV2, DenseNet (keras.applications)
+    re.compile(r"^(block(?:35|17|8)_\d+)_"),  # InceptionResNetV2 (before the generic blockN)
+    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet(-Lite, V2), VGG, Xception
+    re.compile(r"^(block_\d+)_"),  # MobileNetV2
+    re.compile(r"^conv_(?:dw|pw)_(\d+)"),  # MobileNet
+    re.compile(r"^(expanded_conv(?:_\d+)?)_"),  # MobileNetV3
+    re.compile(r"^(convnext_\w+?_stage_\d+_block_\d+)_"),  # ConvNeXt
+    re.compile(r"^(?:normal|reduction)_\w+?_(\d+)$"),  # NASNet cells (InceptionV3: none)
 )
 
 

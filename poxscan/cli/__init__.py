@@ -29,6 +29,7 @@ COMMANDS = (
     "compare",
     "export_tflite",
     "explain",
+    "backbones",
 )
 
 
