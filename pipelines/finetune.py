@@ -249,7 +249,8 @@ _BLOCK_PATTERNS = (
     re.compile(r"^conv_(?:dw|pw)_(\d+)"),  # MobileNet
     re.compile(r"^(expanded_conv(?:_\d+)?)_"),  # MobileNetV3
     re.compile(r"^(convnext_\w+?_stage_\d+_block_\d+)_"),  # ConvNeXt
-    re.compile(r"^(?:normal|reduction)_\w+?_(\d+)$"),  # NASNet cells (InceptionV3: none)
+    # InceptionV3 and NASNet leave most layers of a block unnamed (conv2d_93, activation_187):
+    # no blocks are read from them, so they fine-tune the head only (unfreeze_blocks=0).
 )
 
 
@@ -357,8 +358,13 @@ def _keep_best_callback(patience: int, best: float = np.inf):
 
 
 def _class_weight(y: np.ndarray) -> dict[int, float]:
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    return {c: float(len(y) / (2 * max(n, 1))) for c, n in enumerate(counts)}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(y, dtype=int)
+    classes = np.unique(y)
+    # "balanced": n_samples / (n_classes * count of the class), scikit-learn's definition.
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
 
 
 def fit_finetuned(

@@ -7,12 +7,13 @@ MobileNetV2, MobileNetV3): each :class:`KerasApp` names the Keras constructor, t
 pooled embedding and the ImageNet weight files Keras uses (with and without the classifier).
 
 Weights are never downloaded. ``weights="imagenet"`` reads the file Keras would have cached
-(``$KERAS_HOME/models/<file>``, default ``~/.keras/models``); a path reads that file. Either is
-hashed *before* Keras opens it, against Keras' own published hash (read from the installed
-Keras source, ``WEIGHTS_HASHES`` or the ``file_hash=`` beside the file name in
-``keras/src/applications/<module>.py``, never retyped here) or against an explicit
-``weights_hash`` (MD5 or SHA-256); a file that does not match is refused. Keras publishes no
-hash for MobileNet and MobileNetV2: their files load only with an explicit ``weights_hash``.
+(``$KERAS_HOME/models/<file>``, default ``~/.keras/models``); a path reads that file, into the
+network Keras builds for ImageNet weights. Either is hashed *before* Keras opens it, against
+Keras' own published hash (read from the installed Keras source, ``WEIGHTS_HASHES`` or the
+``file_hash=`` beside the file name in ``keras/src/applications/<module>.py``, never retyped)
+or against an explicit ``weights_hash`` (MD5 or SHA-256); a file that does not match is
+refused. Keras publishes no hash for MobileNet and MobileNetV2: their files load only with an
+explicit ``weights_hash``.
 
 Keras ships no Vision Transformer application, so none is offered here.
 
@@ -26,6 +27,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -47,6 +49,9 @@ __all__ = [
     "keras_cache_dir",
     "published_hash",
 ]
+
+
+_GET_FILE_LOCK = threading.Lock()
 
 
 class WeightsHashError(ValueError):
@@ -425,18 +430,34 @@ def build_app(
     keras.Model
     """
     import keras
+    from keras.src.utils import file_utils
 
     path = resolve_weights(app, weights, include_top, weights_hash)
     if input_shape is None:
         input_shape = (app.input_size, app.input_size, 3)
     constructor = getattr(keras.applications, app.constructor)
-    return constructor(
+    options = dict(
         include_top=include_top,
-        weights=None if path is None else str(path),
         input_shape=tuple(input_shape),
         pooling=None if include_top else pooling,
         **kwargs,
     )
+    if path is None:
+        return constructor(weights=None, **options)
+
+    # A weights file goes into the network Keras builds for weights="imagenet", which is not
+    # always the one it builds for a path (EfficientNet adds ImageNet's standard deviations as
+    # a Rescaling layer only for "imagenet"); Keras' fetch is replaced by the checked file.
+    def checked_file(fname: str, *args: Any, **kw: Any) -> str:
+        return str(path)
+
+    with _GET_FILE_LOCK:
+        fetch = file_utils.get_file
+        file_utils.get_file = checked_file
+        try:
+            return constructor(weights="imagenet", **options)
+        finally:
+            file_utils.get_file = fetch
 
 
 def weights_status(app: KerasApp, include_top: bool = False) -> str:
