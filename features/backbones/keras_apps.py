@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import importlib.util
 import os
 import threading
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from poxscan.core.hashing import file_digest
 
 if TYPE_CHECKING:
     import keras
@@ -45,7 +46,6 @@ __all__ = [
     "WeightsNotFoundError",
     "build_app",
     "check_weights_file",
-    "file_hash",
     "keras_cache_dir",
     "published_hash",
 ]
@@ -319,15 +319,6 @@ def keras_cache_dir() -> Path:
     return Path(home) / "models"
 
 
-def file_hash(path: str | PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file (``"sha256"`` or ``"md5"``), read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_weights_file(path: str | PathLike, expected: str, *, what: str = "the given hash") -> str:
     """Refuse a file whose hash is not ``expected`` (MD5 or SHA-256 hex); return ``"<algo>:<hex>"``.
 
@@ -347,7 +338,7 @@ def check_weights_file(path: str | PathLike, expected: str, *, what: str = "the 
         raise ValueError(
             f"expected hash must be an MD5 (32) or SHA-256 (64 hex digits): {expected}"
         )
-    actual = file_hash(path, algorithm)
+    actual = file_digest(path, algorithm)
     if actual != expected:
         raise WeightsHashError(
             f"{path}: {algorithm} {actual} does not match {what} ({expected}); refusing to load it"

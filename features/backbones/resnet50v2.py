@@ -16,13 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poxscan.features.backbones.keras_apps import (
-    APPS,
-    WeightsHashError,
-    build_app,
-    file_hash,
-    published_hash,
-)
+from poxscan.core.hashing import file_digest as file_hash
+from poxscan.features.backbones.keras_apps import APPS, WeightsHashError, build_app, published_hash
 from poxscan.features.backbones.keras_apps import check_weights_file as _check
 
 if TYPE_CHECKING:

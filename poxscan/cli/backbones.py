@@ -29,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
         if app is None:
             where = "packaged"
         else:
-            where = app.weights_file(False) + ("" if published_hash(app) else " (no Keras hash)")
+            try:
+                note = "" if published_hash(app) else " (no Keras hash)"
+            except ModuleNotFoundError:  # a core install: Keras comes with poxscan[deep]
+                note = " (Keras not installed)"
+            where = app.weights_file(False) + note
         rows.append(
             (
                 name,
