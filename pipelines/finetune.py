@@ -2,11 +2,12 @@
 
 Model
 -----
-RGB in ``[0, 255]`` -> the backbone's own input scaling (a ``Rescaling`` layer, so the saved
-and exported models take plain pixels) -> the backbone without its classifier, globally
-average-pooled (:func:`poxscan.features.backbones.get_backbone`; EfficientNet-Lite0/1/2 with
-their real ImageNet weights, or ResNet50V2 where Keras' weight file is available) -> dropout
--> one sigmoid unit, P(mpox).
+RGB in ``[0, 255]`` -> the backbone's own input scaling (a frozen layer,
+:func:`poxscan.features.backbones.scaling.scaling_layer`, so the saved and exported models take
+plain pixels) -> the backbone without its classifier, globally average-pooled
+(:func:`poxscan.features.backbones.get_backbone`: EfficientNet-Lite0/1/2 with their real
+ImageNet weights, or any keras.applications network where its weight file is in Keras' cache)
+-> dropout -> one sigmoid unit, P(mpox).
 
 Training (:func:`fit_finetuned`), on the training images only
 ------------------------------------------------------------
@@ -65,7 +66,7 @@ import numpy as np
 
 from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import to_square
-from poxscan.features.backbones import BackboneSpec, get_backbone
+from poxscan.features.backbones import get_backbone
 from poxscan.features.backbones.scaling import scaling_layer
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
 from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
@@ -83,7 +84,6 @@ __all__ = [
     "cross_validate_cnn",
     "fit_finetuned",
     "inner_validation_split",
-    "input_rescaling",
     "prepare_images",
     "set_trainable_top",
     "top_block_layers",
@@ -99,7 +99,8 @@ class FineTuneConfig:
     Attributes
     ----------
     backbone : str
-        Registry name (``"efficientnet-lite0"``, ``"efficientnet-lite2"``, ``"resnet50v2"``).
+        Any name in :data:`poxscan.features.backbones.BACKBONES` (``"efficientnet-lite0"``,
+        ``"vgg16"``, ``"inceptionresnetv2"``, ...; ``poxscan backbones`` lists them).
     weights : str, optional
         ``None``: the backbone's ImageNet weights; otherwise a weights file.
     image_size : int, optional
@@ -182,21 +183,6 @@ def prepare_images(images: list[np.ndarray], size: int) -> np.ndarray:
 
 
 # -- model ----------------------------------------------------------------------------------
-def input_rescaling(spec: BackboneSpec) -> tuple[float, float]:
-    """``(scale, offset)`` with ``spec.preprocess(x) == x * scale + offset`` for RGB in [0, 255].
-
-    Every registered backbone scales its input linearly; this reads the map off the
-    backbone's own preprocessing (so the two can never disagree) and checks that it is linear.
-    """
-    probe = np.array([[[[0, 0, 0], [255, 255, 255], [100, 100, 100]]]], dtype=np.float32)
-    out = spec.preprocess(probe)[0, 0, :, 0].astype(np.float64)
-    scale = (out[1] - out[0]) / 255.0
-    offset = out[0]
-    if not np.isclose(out[2], 100 * scale + offset, atol=1e-6):
-        raise ValueError(f"{spec.name}: preprocessing is not a linear scaling of the pixels")
-    return float(scale), float(offset)
-
-
 def build_classifier(
     backbone: str = "efficientnet-lite0",
     *,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from _trained_models import deep_model_dir, subset_records, workspace
 
-pytestmark = [pytest.mark.deep, pytest.mark.slow]
+pytestmark = pytest.mark.deep
 
 #: What TensorFlow, absl and CUDA print at start-up (glog-style "E0000 00:00:..." prefixes too).
 STARTUP = re.compile(
@@ -43,6 +43,7 @@ def _predict(model: Path, image: str, *extra: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_deep_predict_stderr_holds_no_tensorflow_startup_line(
     deep_model, tmp_path_factory, data_root
 ):
@@ -59,3 +60,23 @@ def test_deep_predict_stderr_holds_no_tensorflow_startup_line(
     loud = _predict(deep_model, image, "--verbose")
     assert loud.returncode == 0, loud.stderr
     assert STARTUP.search(loud.stderr), loud.stderr
+
+
+def test_quiet_survives_a_probe_for_tensorflow_before_its_import():
+    """``poxscan features`` asks find_spec("tensorflow") first; the import after stays quiet."""
+    code = (
+        "import importlib.util, sys\n"
+        "from poxscan.cli.quiet import quiet_tensorflow\n"
+        "quiet_tensorflow()\n"
+        "assert importlib.util.find_spec('tensorflow') is not None\n"
+        "import tensorflow as tf\n"
+        "print(float(tf.reduce_sum(tf.ones((2, 2)))))\n"
+        "print('after import', file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "4.0"
+    assert proc.stderr.strip() == "after import"  # poxscan's own stderr still gets through

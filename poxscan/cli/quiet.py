@@ -53,8 +53,9 @@ def stderr_silenced() -> Iterator[None]:
 class _QuietLoader(importlib.abc.Loader):
     """Runs the real loader with fd 2 silenced, then hands the module back to it."""
 
-    def __init__(self, inner: importlib.abc.Loader) -> None:
+    def __init__(self, inner: importlib.abc.Loader, finder: _QuietFinder) -> None:
         self.inner = inner
+        self.finder = finder
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self.inner.create_module(spec)
@@ -67,19 +68,30 @@ class _QuietLoader(importlib.abc.Loader):
             module.__loader__ = self.inner
             if module.__spec__ is not None:
                 module.__spec__.loader = self.inner
+            with contextlib.suppress(ValueError):  # imported: the hook has done its job
+                sys.meta_path.remove(self.finder)
 
 
 class _QuietFinder(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` with the other finders and wraps its loader (once)."""
+    """Asks the other finders for ``tensorflow`` and wraps the loader they return.
+
+    It stays installed until TensorFlow is actually imported: a mere probe
+    (``importlib.util.find_spec("tensorflow")``) gets a wrapped spec too and leaves it in place.
+    """
 
     def find_spec(self, fullname, path, target=None):
         if fullname != _PACKAGE:
             return None
-        sys.meta_path.remove(self)  # one import only; and let the real finders answer
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        spec.loader = _QuietLoader(spec.loader)
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader, self)
         return spec
 
 
