@@ -92,10 +92,17 @@ def read_upload(files: dict, max_pixels: int) -> Upload:
     Raises
     ------
     werkzeug.exceptions.HTTPException
-        400 when no file was sent, 415 or 422 (see :func:`error_for`) when it is not a
-        usable image; the description says what is wrong and names the file.
+        400 when no file or more than one was sent, 415 or 422 (see :func:`error_for`) when
+        it is not a usable image; the description says what is wrong and names the file.
     """
-    storage: FileStorage | None = files.get(FIELD)
+    parts = files.getlist(FIELD) if hasattr(files, "getlist") else [files.get(FIELD)]
+    parts = [p for p in parts if p is not None]
+    if len(parts) > 1:
+        # Which one would be screened is not for the server to guess.
+        raise BadRequest(
+            f"{len(parts)} files were sent in the field '{FIELD}': send one photo per request."
+        )
+    storage: FileStorage | None = parts[0] if parts else None
     if storage is None:
         raise BadRequest(
             f"No image was uploaded: send the photo as the multipart form field '{FIELD}'."
