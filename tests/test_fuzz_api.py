@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from _fuzz_report import LINES
 from _trained_models import trained_model_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -48,17 +49,10 @@ def api_schema(web_app):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_cases(request):
+def report_cases():
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    total = sum(CASES.values())
-    lines = [f"schemathesis: {total} cases tried over {len(CASES)} operations"]
-    lines += [f"  {n:4d}  {op}" for op, n in sorted(CASES.items())]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:  # pragma: no cover - without the terminal plugin
-            print(line)
+    LINES.append(f"schemathesis: {sum(CASES.values())} cases tried over {len(CASES)} operations")
+    LINES.extend(f"  {n:4d}  {op}" for op, n in sorted(CASES.items()))
 
 
 CHECKS = [
