@@ -20,6 +20,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from poxscan.core.hashing import file_sha256
+
 __all__ = [
     "MANIFEST_NAME",
     "IncompatibleModelError",
@@ -46,15 +48,6 @@ class IncompatibleModelError(RuntimeError):
 
 class UnpinnedModelWarning(UserWarning):
     """A model was loaded without ``manifest_sha256``: whoever can rewrite it can swap it."""
-
-
-def file_sha256(path: str | PathLike) -> str:
-    """sha256 of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_regular(path: Path, limit: int | None = None) -> bytes:
