@@ -138,3 +138,24 @@ def test_a_good_upload_still_passes_through_waitress(server, jpeg):
     )
     status, _, payload = _raw(server, head, body)
     assert status == 200 and json.loads(payload)["label"] in ("mpox", "not_mpox")
+
+
+def test_pixel_budget_bounds_concurrent_decodes():
+    from poxscan.web.uploads import _PixelBudget
+
+    budget = _PixelBudget(100)
+    peak, lock = [0], threading.Lock()
+
+    def decode(pixels: int) -> None:
+        with budget.take(pixels):
+            with lock:
+                peak[0] = max(peak[0], budget.used)
+            threading.Event().wait(0.02)
+
+    threads = [threading.Thread(target=decode, args=(p,)) for p in [60, 60, 60, 30, 500, 10] * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)  # an image over the budget still gets through
+    assert 60 <= peak[0] <= 100 and budget.used == 0
