@@ -244,12 +244,12 @@ def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + "chat")
-    browser.find_element(By.ID, "chat-message").send_keys("how long does it last")
+    browser.find_element(By.ID, "chat-message").send_keys("is it serious")
     browser.find_element(By.ID, "chat-send").click()
     reply = wait_for(browser, "#chat-log .chat-bot[data-kind]")
     assert reply.get_attribute("data-kind") == "answer", reply.text
     assert reply.get_attribute("data-confidence") == "medium"
-    assert reply.get_attribute("data-entry") == "illness_duration"
+    assert reply.get_attribute("data-entry") == "severe_disease_risk"
     sources = reply.find_elements(By.CSS_SELECTOR, ".chat-sources a")
     assert sources
     for link in sources:
@@ -260,7 +260,7 @@ def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
     links = reply.find_elements(By.CSS_SELECTOR, "a.chat-also-link")
     assert len(links) == 2
     question, entry = links[0].text, links[0].get_attribute("data-entry")
-    assert entry and entry != "illness_duration" and question.endswith("?")
+    assert entry and entry != "severe_disease_risk" and question.endswith("?")
     href = links[0].get_attribute("href")
     page_url = browser.current_url
     links[0].click()
