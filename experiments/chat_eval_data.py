@@ -134,7 +134,8 @@ def nearest_variant_ratio(items: Sequence[dict], kb) -> list[float]:
     out = []
     for it in items:
         text = normalize(it["q"]).strip(" ?.!")
-        matcher = difflib.SequenceMatcher(None, text)
+        # seq2 is the question (difflib caches its index); each variant is set as seq1.
+        matcher = difflib.SequenceMatcher(None, "", text)
         best = 0.0
         for v in variants:
             matcher.set_seq1(v)
