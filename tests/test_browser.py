@@ -257,6 +257,8 @@ def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
         assert host.endswith(("cdc.gov", "who.int")), host
         assert link.text and link.get_attribute("target") == "_blank"
     assert "October 2023" in reply.find_element(By.CSS_SELECTOR, ".chat-asof").text
+    body = reply.find_element(By.CSS_SELECTOR, ".chat-text").text
+    assert "Did you also mean" not in body and "Sources" not in body  # shown once, as links
     links = reply.find_elements(By.CSS_SELECTOR, "a.chat-also-link")
     assert len(links) == 2
     question, entry = links[0].text, links[0].get_attribute("data-entry")

@@ -403,6 +403,7 @@ def test_medium_confidence_answers_offer_other_entries(bot):
         "question": reply.also[0].question,
     }
     assert "Sources:" not in data["body"] and "Sources:" in data["text"]
+    assert "Did you also mean" not in data["body"]
 
 
 def test_high_confidence_answers_have_no_links_and_low_says_it_does_not_know(bot):

@@ -114,7 +114,8 @@ class ChatReply:
     also
         "Did you also mean ..." links of a medium-confidence answer.
     body
-        ``text`` without the sources footer (pages show the sources as links instead).
+        ``text`` without the "did you also mean" list and the sources footer (pages show
+        both as links instead).
     as_of
         The date the knowledge base's facts are valid for (answers and refusals).
     """
@@ -289,10 +290,13 @@ class MpoxChatbot:
                 AlsoLink(self.kb.entries[int(i)].id, self.kb.entries[int(i)].questions[0])
                 for i in order[1 : 1 + N_ALSO]
             )
-            body += "\n\nDid you also mean:\n" + "\n".join(f"- {a.question}" for a in also)
+        # Plain text lists the other questions; pages show ``also`` as links beside ``body``.
+        text = body
+        if also:
+            text += "\n\nDid you also mean:\n" + "\n".join(f"- {a.question}" for a in also)
         return ChatReply(
             kind="answer",
-            text=body + "\n\n" + self._footer(entry.sources),
+            text=text + "\n\n" + self._footer(entry.sources),
             entry_id=entry.id,
             score=best_score,
             sources=entry.sources,
