@@ -456,3 +456,40 @@ def test_bm25_ranks_the_entry_sharing_a_rare_word_first(kb):
     scores = bm25.score_contents([content_text(normalize("stromectol")), "zzzz"])
     assert kb.ids[int(np.argmax(scores[0]))] == "unproven_remedies"
     assert not scores[1].any()
+
+
+# --------------------------------------------------------------- evaluation (issue 14)
+def test_eval_metrics_count_accepted_labels_and_false_refusals():
+    chat_eval = _load_eval_module()
+    expected = ["a", "b", "unknown", "refusal"]
+    predicted = ["c", "refusal", "refusal", "refusal"]
+    m = chat_eval.compute_metrics(
+        expected, predicted, accept=[("a", "c"), ("b",), ("unknown",), ("refusal",)]
+    )
+    assert m["answerable"]["top1_accuracy"] == pytest.approx(1 / 2)  # "c" is accepted for "a"
+    assert m["false_refusals"] == {"n": 2, "answerable": 1}
+    assert m["refusal"]["recall"] == 1.0 and m["refusal"]["precision"] == pytest.approx(1 / 3)
+
+
+def test_informal_holdout_is_large_covers_every_topic_and_is_not_copied(kb):
+    chat_eval = _load_eval_module()
+    items = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        REPO / "experiments" / "chat_holdout_informal.yaml",
+    )
+    informal = [it for it in items if it["split"] == "holdout_informal"]
+    assert len(informal) >= 80
+    assert {kb.get(it["expect"]).topic for it in informal if it["kind"] == "answer"} == set(
+        kb.topics
+    )
+    styles = {it["style"] for it in informal}
+    assert {"safety", "comparison", "diagnosis", "out_of_scope"} <= styles
+    assert sum(it["expect"] == "refusal" for it in informal) >= 10
+    variants = {re.sub(r"\W+", " ", q.lower()).strip() for e in kb.entries for q in e.questions}
+    copied = [
+        it["q"] for it in informal if re.sub(r"\W+", " ", it["q"].lower()).strip() in variants
+    ]
+    # One question equals a variant that predates the holdout ("Do condoms stop mpox?"); the
+    # report counts it among the near-duplicates and scores the holdout without them too.
+    assert copied == ["do condoms stop mpox"]
