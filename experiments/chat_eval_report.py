@@ -58,6 +58,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     shipped = report["shipped"]
     informal = shipped.get(INFORMAL_KEY)
     before = report["first_runs"].get("holdout_informal_before", {}).get("answerable_top1")
+    clean = report["first_runs"].get("holdout_informal_after_issue14", {}).get("answerable_top1")
     lines = [
         "# Mpox chatbot evaluation",
         "",
@@ -76,11 +77,14 @@ def to_markdown(report: dict[str, Any]) -> str:
             "",
             f"`{report['informal_file']}`: {sizes[INFORMAL_KEY]} questions typed as worried "
             "people type (short, misspelt, slang, no capitals), written and committed before any "
-            "issue-14 change and never used to choose or tune one. Top-1 "
+            "issue-14 change and never used to tune a setting or choose a change, except step 9 of "
+            "the change log (the issue's own examples, four of them holdout items, fixed after "
+            "the holdout's misses were read). Top-1 "
             f"{_pct(informal['answerable']['top1_accuracy'])}"
             f"{_ci(informal['answerable']['top1_ci95'])} on its "
             f"{informal['answerable']['n']} answerable questions (before the changes: "
-            f"{_pct(before)}"
+            f"{_pct(before)}; first scoring of the issue-14 bot, before the issue's own examples "
+            f"were fixed: {_pct(clean)}, the clean figure"
             f"); false refusals {informal['false_refusals']['n']}; refusal recall on its "
             f"{informal['refusal']['n']} diagnosis requests "
             f"{_pct(informal['refusal']['recall'])}.",
@@ -124,7 +128,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         if key in shipped:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
-    for key in ("holdout_informal_before", "holdout_final", "holdout", "test"):
+    for key in (
+        "holdout_informal_after_issue14",
+        "holdout_informal_before",
+        "holdout_final",
+        "holdout",
+        "test",
+    ):
         if key in first_runs:
             lines.append(_first_run_row(f"{key}, first run", first_runs[key]))
     spread = cv["fold_spread"]

@@ -493,3 +493,25 @@ def test_informal_holdout_is_large_covers_every_topic_and_is_not_copied(kb):
     # One question equals a variant that predates the holdout ("Do condoms stop mpox?"); the
     # report counts it among the near-duplicates and scores the holdout without them too.
     assert copied == ["do condoms stop mpox"]
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_ids"),
+    [
+        # The issue's own examples (issue 14), worded as the issue gives them.
+        ("Should I stop my HIV meds?", {"hiv_treatment_prep"}),
+        ("how much tecovirimat should I take", {"medicine_doses"}),
+        ("im hiv positive is it worse for me", {"hiv_and_mpox", "severe_disease_risk"}),
+        ("can u get it off a toilet seat", {"contaminated_materials"}),
+        ("what can i take for the pain", {"pain_management"}),
+    ],
+)
+def test_the_issue_examples_are_answered(bot, question, entry_ids):
+    reply = bot.reply(question)
+    assert reply.kind == "answer", (reply.kind, reply.reason)
+    assert reply.entry_id in entry_ids
+
+
+def test_other_hiv_questions_stay_out_of_scope(bot):
+    for question in ("how is hiv transmitted", "what diet is good for people with hiv"):
+        assert bot.reply(question).kind == "unknown", question
