@@ -175,3 +175,16 @@ def test_commands_default_to_every_dataset(argv, monkeypatch, tmp_path, data_roo
     with pytest.raises(_Loaded):
         main([*argv, *extra, "--data-root", str(data_root), *narrow])
     assert seen == [["msld_v1"]]
+
+
+def test_train_without_a_config_ships_the_screening_config(tmp_path):
+    from poxscan.cli import build_parser
+    from poxscan.cli.train import _config_from_args
+    from poxscan.pipelines.builder import SCREENING_CONFIG
+
+    args = build_parser().parse_args(["train", "--out", str(tmp_path / "m")])
+    config, info = _config_from_args(args)
+    assert config["families"] == SCREENING_CONFIG["families"]
+    assert config["classifier"] == SCREENING_CONFIG["classifier"]
+    assert "candidates" in info["config_source"]
+    assert args.threshold == "sensitivity:0.90"

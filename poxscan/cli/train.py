@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 from pathlib import Path
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config",
         default=None,
         help="pipeline config JSON: the output of `poxscan tune` (its best_config) or a "
-        "config itself; flags below override its entries",
+        "config itself; flags below override its entries (default, with no config and no "
+        "flags: the shipped screening config, poxscan.pipelines.builder.SCREENING_CONFIG)",
     )
     parser.add_argument(
         "--family",
@@ -154,7 +156,14 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
             params[key.strip()] = _parse_value(value)
         config["params"] = params
     if not config:
-        raise ValueError("give --config (from `poxscan tune`) or at least --family/--classifier")
+        # No config: the shipped screening model (the candidate table's winner).
+        from poxscan.pipelines.builder import SCREENING_CONFIG
+
+        config = copy.deepcopy(SCREENING_CONFIG)
+        info["config_source"] = (
+            "SCREENING_CONFIG: winner of experiments/candidates.py under the pre-declared "
+            "transfer rule (experiments/results/candidates/candidates.md)"
+        )
     config.setdefault("task", "binary")
     return config, info
 

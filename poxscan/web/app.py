@@ -340,10 +340,14 @@ def shap_plot(name: str) -> Response:
 
 @bp.route("/chat", methods=["GET", "POST"])
 def chat_page() -> str:
-    """The chatbot without JavaScript: a form posting back to this page."""
+    """The chatbot without JavaScript: a form posting back to this page; a "did you also
+    mean" link asks its question with ``GET /chat?message=...``."""
     question, reply = None, None
-    if request.method == "POST":
-        question = _chat_message(request.form.get("message", ""))
+    asked = request.form.get("message", "") if request.method == "POST" else None
+    if asked is None and request.args.get("message"):
+        asked = request.args["message"]
+    if asked is not None:
+        question = _chat_message(asked)
         reply = _state().chatbot.reply(question).to_dict()
     return render_template("chat.html", question=question, reply=reply, **_page_context())
 
