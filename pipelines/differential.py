@@ -398,15 +398,15 @@ def load_differential(
     model_dir: str | PathLike, manifest_sha256: str | None = None
 ) -> tuple[DifferentialModel, dict[str, Any]]:
     """Verify every file against the manifest, then unpickle; check extractor fingerprints."""
-    import joblib
-
     from poxscan.pipelines import persistence as ps
+    from poxscan.pipelines.safe_pickle import safe_load
 
     folder = Path(model_dir)
-    manifest = ps.verify_model_dir(folder, manifest_sha256=manifest_sha256)
+    manifest, data = ps._verify(folder, manifest_sha256)
     if manifest.get("kind") != FORMAT or manifest.get("task") != "multiclass":
         raise ps.IncompatibleModelError(f"{folder}: not a multi-class (differential) model")
-    model = joblib.load(folder / ps.MODEL_NAME)  # only after every byte was checked
+    # The very bytes that were hashed, through the allow-listed unpickler (as load_model does).
+    model = safe_load(data, name=str(folder / ps.MODEL_NAME))
     if not isinstance(model, DifferentialModel):
         raise ps.IncompatibleModelError(f"{folder}: holds a {type(model).__name__}")
     saved = manifest.get("model", {}).get("fingerprints", {})
