@@ -40,6 +40,7 @@ import pandas as pd
 from poxscan import __version__
 from poxscan.core.atomic import atomic_write, atomic_write_text
 from poxscan.core.imageio import ImageLoadError, image_hash, load_image
+from poxscan.core.jsonutil import to_jsonable
 
 __all__ = [
     "CACHE_ENV",
@@ -57,14 +58,6 @@ _INDEX_NAME = "paths.json"
 _META_NAME = "meta.json"
 #: Merge a fingerprint's chunks into one file once there are more than this many.
 _COMPACT_AFTER = 32
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    return str(value)
 
 
 class _PathIndex:
@@ -235,7 +228,7 @@ class _Store:
             "poxscan_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        atomic_write_text(meta, json.dumps(payload, indent=1, default=_json_default))
+        atomic_write_text(meta, json.dumps(to_jsonable(payload), indent=1))
 
     def flush(self) -> None:
         """Write the rows computed since the last flush as one chunk, atomically."""

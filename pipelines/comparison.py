@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from poxscan.core.atomic import atomic_path
+from poxscan.core.hashing import file_sha256
 from poxscan.pipelines.intervals import t_interval
 from poxscan.pipelines.report import format_ci
 
@@ -76,7 +77,6 @@ def _load_avg() -> str:
 def groups_source(groups: np.ndarray) -> dict[str, Any]:
     """Which split groups are in use: the file (``$POXSCAN_GROUPS`` or the audit's default),
     its sha256 (``None`` when patient ids are used) and the number of groups."""
-    import hashlib
 
     from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
 
@@ -87,7 +87,7 @@ def groups_source(groups: np.ndarray) -> dict[str, Any]:
     name = "poxscan/core/resources/groups.csv (shipped)" if shipped else str(path)
     return {
         "file": name if present else None,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if present else None,
+        "sha256": file_sha256(path) if present else None,
         "n_groups": len(set(np.asarray(groups).tolist())),
     }
 

@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from poxscan import __version__
 from poxscan.core.atomic import atomic_path, atomic_write_text
+from poxscan.core.jsonutil import to_jsonable
 from poxscan.pipelines.image_model import ImageModel
 from poxscan.pipelines.model_dir import (
     IncompatibleModelError,
@@ -346,18 +346,8 @@ def _publish_modes(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None  # JSON has no NaN
-    return value
+#: The tree's one JSON converter, under the name the model-directory writers use.
+_jsonable = to_jsonable
 
 
 def save_model(

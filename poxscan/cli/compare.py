@@ -19,20 +19,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args, selected_datasets
+from poxscan.cli._common import selected_datasets, subcommand
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "compare",
-        help="classical pipelines vs fine-tuned CNNs: metrics with CIs, time, latency, size",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(parser)
-    parser.add_argument("--cache", default=None, help="feature cache folder")
+        "classical pipelines vs fine-tuned CNNs: metrics with CIs, time, latency, size",
+        __doc__,
+        "data", "cache", "seed",
+    )  # fmt: skip
     parser.add_argument("--outer-splits", type=int, default=5, help="outer folds (default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="fold seed (default 0)")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws")
     parser.add_argument(
         "--latency-runs", type=int, default=20, help="timed calls per latency (default 20)"

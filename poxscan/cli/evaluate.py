@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args, selected_datasets
+from poxscan.cli._common import selected_datasets, subcommand
 from poxscan.cli.tune import add_space_args
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 
@@ -55,13 +55,13 @@ def _json_arg(value: str) -> dict[str, Any]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "evaluate",
-        help="nested grouped CV with confidence intervals, ablations, cross-dataset tests",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(parser)
+        "nested grouped CV with confidence intervals, ablations, cross-dataset tests",
+        __doc__,
+        "data", "cache", "seed", "metric", "progress",
+    )  # fmt: skip
     add_space_args(parser)
     parser.add_argument("--outer-splits", type=int, default=5, help="outer folds (default 5)")
     parser.add_argument("--repeats", type=int, default=3, help="outer CV repeats (default 3)")
@@ -70,7 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--inner-timeout", type=float, default=60.0, help="seconds per inner study (default 60)"
     )
-    parser.add_argument("--metric", choices=("roc_auc", "balanced_accuracy"), default="roc_auc")
     parser.add_argument(
         "--reference-config",
         type=_json_arg,
@@ -94,7 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out-dir", default="experiments/results/evaluation", help="where results go"
     )
     parser.add_argument("--name", default=None, help="file name stem (default <dataset>-<task>)")
-    parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_evaluate)
 
 
