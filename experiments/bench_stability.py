@@ -67,6 +67,8 @@ log = logging.getLogger("bench_stability")
 
 def candidates() -> dict[str, dict]:
     """The configurations compared (``families`` with extractor parameters)."""
+    from poxscan.pipelines.builder import SCREENING_CONFIG
+
     best = json.loads(BEST.read_text(encoding="utf-8"))["best_config"]
     before = {**best, "families": {f: {} for f in best["families"]}}
     before["families"]["deep"] = {"backbone": "efficientnet-lite0"}
@@ -87,6 +89,14 @@ def candidates() -> dict[str, dict]:
         "after_flip": {
             "families": {"color": {}, "deep": {"backbone": "efficientnet-lite0", "tta": 1}},
             **head,
+        },
+        # The model `poxscan train` ships (the candidate table's winner under the transfer
+        # rule), as chosen and with the 8-view TTA that the Lite0 rows above showed to remove
+        # mirror and rotation flips.
+        "shipped": SCREENING_CONFIG,
+        "shipped_tta8": {
+            **SCREENING_CONFIG,
+            "families": {"deep": {**SCREENING_CONFIG["families"]["deep"], "tta": 8}},
         },
     }
 
@@ -109,7 +119,7 @@ def perturb(image: np.ndarray, condition: str) -> np.ndarray:
 
 
 class ViewEmbedder:
-    """Lite0 embeddings per symmetric view of the square input, kept by the view's bytes."""
+    """One backbone's embeddings per symmetric view of the square input, kept by view bytes."""
 
     def __init__(self, backbone: str, batch_size: int = 32) -> None:
         from poxscan.features.deep import DeepFeatures
@@ -155,7 +165,7 @@ def family_table(family, params, images, condition, embedder) -> pd.DataFrame:
     names = list(ext.get_feature_names_out())
     alone = condition == "alone"
     if family == "deep":
-        out = embedder.features(images, int(params.get("tta", 0)), alone)
+        out = embedder[params["backbone"]].features(images, int(params.get("tta", 0)), alone)
     elif alone:
         out = np.vstack([ext.transform([img]) for img in images])
     else:
@@ -172,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chunk", type=int, default=16, help="images decoded at a time")
     parser.add_argument("--out-dir", default=str(OUT))
+    parser.add_argument(
+        "--only",
+        type=lambda v: [c for c in v.split(",") if c],
+        default=None,
+        help="comma-separated candidates to run (default all); results go to "
+        "bench_stability-<names>.{json,md}",
+    )
     parser.add_argument(
         "--work-dir",
         default=str(REPO / "models" / "bench-stability"),
@@ -197,12 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     y = records["y"].to_numpy(dtype=int)
     groups = load_groups(records).to_numpy(dtype=str)
     cands = candidates()
+    if args.only:
+        cands = {name: cands[name] for name in args.only}
     # Every (family, params) any candidate needs, computed once per condition.
     needed: dict[str, tuple[str, dict]] = {}
     for cfg in cands.values():
         for fam, params in cfg["families"].items():
             needed[json.dumps([fam, params], sort_keys=True)] = (fam, params)
-    embedder = ViewEmbedder("efficientnet-lite0")
+    backbones = sorted({p["backbone"] for f, p in needed.values() if f == "deep"})
+    embedder = {b: ViewEmbedder(b) for b in backbones}
     tables: dict[str, dict[str, list[pd.DataFrame]]] = {
         c: {k: [] for k in needed} for c in ("batch", *CONDITIONS)
     }
@@ -221,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 for c in ("batch", *CONDITIONS)
             }
             check = meta["__check__"]
-            embedder.n_computed = meta["__computed__"]
+            for b, n in meta["__computed__"].items():
+                embedder[b].n_computed = n
         log.info("features read from %s", store)
     for start in range(0, 0 if store.is_file() else len(records), args.chunk):
         paths = records["path"].iloc[start : start + args.chunk]
@@ -232,10 +253,13 @@ def main(argv: list[str] | None = None) -> int:
                 tables[condition][key].append(family_table(fam, params, imgs, condition, embedder))
         if start == 0:
             # The view-by-view embeddings are DeepFeatures' own (checked on the first images).
+            first = backbones[0]
             for tta in (0, 1, 8):
-                ref = DeepFeatures(tta=tta).fit(originals[:4]).transform(originals[:4])
-                got = embedder.features(originals[:4], tta, alone=False)
-                check[f"tta={tta}"] = float(np.abs(ref - got).max())
+                ref = DeepFeatures(backbone=first, tta=tta).fit(originals[:4])
+                got = embedder[first].features(originals[:4], tta, alone=False)
+                check[f"{first} tta={tta}"] = float(
+                    np.abs(ref.transform(originals[:4]) - got).max()
+                )
         log.info("features of %d/%d images", start + len(originals), len(records))
     if not store.is_file():
         feats = {
@@ -245,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         store.parent.mkdir(parents=True, exist_ok=True)
         meta = {k: list(map(str, feats["batch"][k].columns)) for k in needed}
         meta["__check__"] = check
-        meta["__computed__"] = embedder.n_computed
+        meta["__computed__"] = {b: e.n_computed for b, e in embedder.items()}
         arrays = {f"{c}|{k}": feats[c][k].to_numpy() for c in feats for k in needed}
         tmp = store.with_suffix(".tmp.npz")
         np.savez(tmp, meta=json.dumps(meta), **arrays)
@@ -297,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "conditions": list(CONDITIONS),
         "candidates": results,
         "view_check_max_abs_diff": check,
-        "deep_views_computed": embedder.n_computed,
+        "deep_views_computed": {b: e.n_computed for b, e in embedder.items()},
         "seconds": time.perf_counter() - t0,
         "features_reused": reused,
         "load_average_before": load_before,
@@ -305,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared",
     }
     out = Path(args.out_dir)
-    stem = "bench_stability" if not args.limit else f"bench_stability-limit{args.limit}"
+    stem = "bench_stability" + (f"-{'+'.join(args.only)}" if args.only else "")
+    stem += f"-limit{args.limit}" if args.limit else ""
     atomic_write_text(out / f"{stem}.json", json.dumps(jsonable(report), indent=2) + "\n")
     atomic_write_text(out / f"{stem}.md", markdown(report))
     print(markdown(report))
@@ -352,7 +377,13 @@ def markdown(report: dict) -> str:
     out += [
         "",
         "Deep views computed: "
-        + ", ".join(f"{k} {v}" for k, v in report["deep_views_computed"].items())
+        + ", ".join(
+            f"{b} {k} {v}"
+            for b, per in report["deep_views_computed"].items()
+            for k, v in per.items()
+            for b, per in report["deep_views_computed"].items()
+            for k, v in per.items()
+        )
         + "; largest difference from DeepFeatures on the first images: "
         + ", ".join(f"{k} {v:.1e}" for k, v in report["view_check_max_abs_diff"].items())
         + ".",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from poxscan.core.atomic import atomic_write_text
+from poxscan.core.jsonutil import to_jsonable
 from poxscan.pipelines.metrics import METRICS
 
 __all__ = ["format_ci", "jsonable", "markdown_report", "transfer_markdown", "write_report"]
@@ -20,19 +20,8 @@ __all__ = ["format_ci", "jsonable", "markdown_report", "transfer_markdown", "wri
 PUBLISHED_MSLD = {"model": "ResNet50 (Ali et al. 2022)", "accuracy": 0.8296, "accuracy_sd": 0.0457}
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy types turned into plain Python, NaN into None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+#: Kept under this name for the report writers; the tree's one JSON converter.
+jsonable = to_jsonable
 
 
 def format_ci(value: float | None, low: float | None, high: float | None, pct: bool) -> str:
