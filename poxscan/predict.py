@@ -246,6 +246,7 @@ class Predictor:
         return {
             "model_dir": str(self.model_dir),
             "manifest_sha256": self.manifest_sha256,
+            "created": self.manifest.get("created"),
             "families": list(self.model.families_),
             "threshold": self.threshold,
             "threshold_rule": self.manifest.get("threshold", {}).get("description"),
@@ -360,6 +361,22 @@ class Predictor:
                     f"and shape {array.shape}",
                 )
         return self._infer([array], [label], top_k)[0]
+
+    def explain_map(self, image: np.ndarray, target: str | None = None) -> Any:
+        """A picture of what the model used for one decoded photo, in about a second.
+
+        Gradient CAM on the backbone's last feature map for a model on deep features, else an
+        occlusion map (see :mod:`poxscan.pipelines.saliency`).
+
+        Returns
+        -------
+        SaliencyMap
+            ``.png()`` is the overlay on the square the model saw; ``.to_dict()`` its cells.
+        """
+        from poxscan.pipelines.saliency import explain_image
+
+        with self._lock:
+            return explain_image(self.model, np.asarray(image), target)
 
     def predict_paths(
         self,
