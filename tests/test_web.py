@@ -452,7 +452,7 @@ def test_feature_names_are_readable_and_grouped():
     ]
     groups = group_by_family(rows)
     assert [g["family"] for g in groups] == ["color", "hog"]
-    assert groups[0]["label"] == "Colour" and groups[0]["total"] == pytest.approx(0.1)
+    assert groups[0]["label"] == "colour" and groups[0]["total"] == pytest.approx(0.1)
     assert groups[0]["percent"] == pytest.approx(90.0) and groups[1]["percent"] == pytest.approx(
         10.0
     )
