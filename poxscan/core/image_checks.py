@@ -83,14 +83,16 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 #: The order the checks run in (the first that fails is the reason given).
 CHECKS = ("too_small", "blank", "too_dark", "too_bright", "collage", "too_blurry")
+# (blank is checked twice: perfectly flat first, low contrast after dark and bright)
 
 # Thresholds (fixed a priori; see the module docstring).
-_BLANK_STD = 4.0  # grey-level standard deviation below which an image is flat
+_FLAT_STD = 1.5  # grey-level standard deviation below which an image is one colour
+_BLANK_STD = 4.0  # ... and below which, not dark nor bright, it is still too flat
 _DARK_MEAN, _DARK_SHARE = 40.0, 0.85  # mean grey below this and this share of pixels < 40
 _BRIGHT_MEAN, _BRIGHT_SHARE = 235.0, 0.80  # mean grey above this and this share > 235
 _BLUR_VAR = 2.0  # variance of the Laplacian of the 224 px grey square
-_SEAM_RATIO = 8.0  # a full-width row step this many times the typical one
-_SEAM_MIN = 12.0  # ... and at least this many grey levels, on most of the row
+_SEAM_RATIO = 8.0  # a full-width row step this many times the steps of the rows around it
+_SEAM_MIN = 4.0  # ... and at least this many grey levels, on most of the row
 _GUTTER_STD = 1.0  # an interior row or column this flat ...
 _GUTTER_SHARE = 0.04  # ... and wider together than this share of the central part
 # Seams and gutters count only in the central part: stock photos carry watermark bars and
@@ -141,17 +143,20 @@ def _grey_square(image: np.ndarray) -> np.ndarray:
 
 
 def _seam_score(grey: np.ndarray) -> float:
-    """Strongest straight full-length step between two rows or two columns, relative to the
-    typical step (a natural photo's edges are seldom straight across the whole picture)."""
+    """Strongest straight full-length step between two rows (or columns) relative to the steps
+    of the rows around it: where two pictures meet, neighbouring rows stop resembling each other
+    along the whole line, which a natural photo's edges seldom do."""
     best = 0.0
     for g in (grey, grey.T):
         steps = np.abs(np.diff(g, axis=0))  # (rows - 1, cols)
         # A seam is a step present along most of the line: its 25th percentile is high.
-        lo, hi = (int(f * len(steps)) for f in _CENTRAL)
-        line = np.percentile(steps, 25, axis=1)[lo:hi]
-        typical = float(np.median(steps)) + 1.0
-        if line.size and line.max() >= _SEAM_MIN:
-            best = max(best, float(line.max()) / typical)
+        line = np.percentile(steps, 25, axis=1)
+        lo, hi = (int(f * len(line)) for f in _CENTRAL)
+        for i in range(max(lo, 7), min(hi, len(line) - 7)):
+            if line[i] < _SEAM_MIN:
+                continue
+            around = np.r_[line[i - 6 : i - 1], line[i + 2 : i + 7]]
+            best = max(best, float(line[i] / (np.median(around) + 0.5)))
     return best
 
 
@@ -224,12 +229,16 @@ def check_pixels(image: np.ndarray) -> GateFinding:
         )
     s = pixel_statistics(image)
     s["min_side"] = MIN_SIDE
-    if s["grey_std"] < _BLANK_STD:
+    # Perfectly flat is blank whatever its colour; a dark or washed-out photo that keeps a
+    # little detail is better told "too dark" / "too bright" than "blank".
+    if s["grey_std"] < _FLAT_STD:
         return reason("blank", s)
     if s["grey_mean"] < _DARK_MEAN and s["dark_share"] > _DARK_SHARE:
         return reason("too_dark", s)
     if s["grey_mean"] > _BRIGHT_MEAN and s["bright_share"] > _BRIGHT_SHARE:
         return reason("too_bright", s)
+    if s["grey_std"] < _BLANK_STD:
+        return reason("blank", s)
     if s["seam_ratio"] >= _SEAM_RATIO or s["gutter_share"] >= _GUTTER_SHARE:
         return reason("collage", s)
     if s["laplacian_var"] < _BLUR_VAR:
