@@ -276,7 +276,10 @@ def cnn_cam(cnn: Any, image: np.ndarray, target: str | None = None) -> SaliencyM
     x = net.get_layer("rescale")(square)
     A = np.asarray(maps(x, training=False))[0].astype(np.float64)
     w = np.asarray(dense.get_weights()[0], dtype=np.float64)[:, 0]
+    bias = float(np.asarray(dense.get_weights()[1]).ravel()[0])
     p = float(cnn.predict_proba_prepared(square)[0, 1])
+    # The map is exact: averaged over locations (the pooling) it gives back the CNN's logit.
+    logit = float((A @ w).mean() + bias)
     if target is None:
         target = "mpox" if p >= float(cnn.threshold) else "not_mpox"
     sign = 1.0 if target == "mpox" else -1.0
@@ -286,5 +289,5 @@ def cnn_cam(cnn: Any, image: np.ndarray, target: str | None = None) -> SaliencyM
         method=f"CAM (Grad-CAM with a linear head) on {last.name} ({A.shape[0]}x{A.shape[1]})",
         target=target,
         seconds=time.perf_counter() - started,
-        details={"probability": p},
+        details={"probability": p, "probability_from_map": 1.0 / (1.0 + np.exp(-logit))},
     )

@@ -269,3 +269,46 @@ def test_api_answers_422_with_the_code_and_the_page_explains(gate_dir, photos):
     assert "deep-network pattern" in page
     doc = client.get("/api/openapi.json").get_json()
     assert "Refusal" in doc["components"]["schemas"] and "/api/report" in doc["paths"]
+
+
+@pytest.mark.deep
+@pytest.mark.slow
+def test_cnn_cam_is_exact_for_the_pooled_linear_head(photos):
+    from poxscan.pipelines.cnn_model import FineTunedCNN
+    from poxscan.pipelines.finetune import build_classifier
+    from poxscan.pipelines.saliency import cnn_cam
+
+    model, _ = build_classifier("efficientnet-lite0", image_size=96)  # real ImageNet backbone
+    cnn = FineTunedCNN(model, "efficientnet-lite0", 96, threshold=0.5)
+    smap = cnn_cam(cnn, photos[0])
+    assert smap.heat.shape == (3, 3) and smap.image.shape == (96, 96, 3)
+    assert smap.method.startswith("CAM") and smap.target in ("mpox", "not_mpox")
+    assert smap.details["probability_from_map"] == pytest.approx(
+        smap.details["probability"], abs=1e-4
+    )
+
+
+@pytest.mark.deep
+@pytest.mark.slow
+def test_the_gate_runs_without_tensorflow_given_an_embedding(gate_dir, photos, tmp_path):
+    import subprocess
+    import sys
+
+    from poxscan.features import DeepFeatures
+
+    embedding = DeepFeatures().fit(photos[:1]).transform(photos[:1])[0]
+    np.save(tmp_path / "e.npy", embedding)
+    Image.fromarray(photos[0]).save(tmp_path / "p.png")
+    code = f"""
+import json, sys, numpy as np
+from poxscan.core.imageio import load_image
+from poxscan.pipelines.gate import load_gate
+manifest = json.load(open({str(gate_dir / "manifest.json")!r}))
+gate = load_gate({str(gate_dir)!r}, manifest["gate"])
+verdict = gate.check(load_image({str(tmp_path / "p.png")!r}), np.load({str(tmp_path / "e.npy")!r}))
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+print(verdict.code, verdict.checks["distance"] <= verdict.checks["distance_threshold"])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ok", "True"]
