@@ -312,3 +312,14 @@ print(verdict.code, verdict.checks["distance"] <= verdict.checks["distance_thres
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ok", "True"]
+
+
+def test_explain_cli_writes_the_fast_map(root, data_root, paths, tmp_path, capsys):
+    from poxscan.cli import main
+
+    out = tmp_path / "map.png"
+    model = trained_model_dir(root, str(data_root))
+    rc = main(["explain", "--method", "map", "--model", str(model), paths[0], "--out", str(out)])
+    text = capsys.readouterr()[0]
+    assert rc == 0 and "occlusion" in text and "not where disease is" in text
+    assert Image.open(out).size == (224, 224)
