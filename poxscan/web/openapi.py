@@ -53,7 +53,7 @@ _REFUSED = {
     "content": {
         "application/json": {
             "schema": {
-                "oneOf": [
+                "anyOf": [
                     {"$ref": "#/components/schemas/Refusal"},
                     {"$ref": "#/components/schemas/Error"},
                 ]
