@@ -39,7 +39,6 @@ Usage: ``python experiments/deep_variants.py [--data-root DIR] [--groups FILE] [
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -111,10 +110,6 @@ DECISION_RULE = (
 )
 
 log = logging.getLogger("deep_variants")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load(dataset: str, params: dict[str, Any], args: argparse.Namespace):
@@ -207,6 +202,7 @@ def _timing(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.hashing import file_sha256
     from poxscan.pipelines import evaluation as ev
 
     groups_path = Path(args.groups or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
@@ -222,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "protocol": __doc__.split("Protocol\n--------\n", 1)[1].split("\nWrites", 1)[0].strip(),
         "decision_rule": DECISION_RULE,
         "groups_file": str(groups_path),
-        "groups_sha256": _sha256(groups_path),
+        "groups_sha256": file_sha256(groups_path),
         "n_splits": N_SPLITS,
         "repeats": REPEATS,
         "seed": SEED,

@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results" / "finetune"
 
 
-def load_data(dataset: str, data_root: str | None):
-    """Records, labels, groups as the classical evaluation sees them."""
+def load_data(dataset: str | list[str], data_root: str | None):
+    """Records, labels, groups as the classical evaluation sees them (one or several sets)."""
     from poxscan.core.data import load_groups, load_records
     from poxscan.pipelines.targets import make_target
 
@@ -50,6 +50,74 @@ def load_data(dataset: str, data_root: str | None):
         groups = load_groups(records).to_numpy(dtype=str)
     notes = [str(w.message) for w in caught]
     return records, y, groups, notes
+
+
+def per_dataset_metrics(datasets, y, proba) -> dict:
+    """Metrics of the pooled out-of-fold probabilities inside each source dataset."""
+    import numpy as np
+
+    from poxscan.pipelines.metrics import compute_metrics
+
+    out = {}
+    for d in dict.fromkeys(datasets):
+        m = np.asarray(datasets) == d
+        out[str(d)] = {"n": int(m.sum()), **compute_metrics(y[m], proba[m], positive=1)}
+    return out
+
+
+def lodo_direction(images, y, groups, records, ids, cfg, train_set, test_set, work) -> dict:
+    """Fit on ``train_set`` without the groups it shares with ``test_set``; test on all of it.
+
+    The fitted model and its test probabilities are kept under ``work`` (``model.keras``,
+    ``result.json``) and reused when the config and test ids match (a stopped run resumes).
+    """
+    import numpy as np
+
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.pipelines.finetune import fit_finetuned
+    from poxscan.pipelines.metrics import compute_metrics
+    from poxscan.pipelines.report import jsonable
+
+    sets = records["dataset"].to_numpy()
+    te = np.flatnonzero(sets == test_set)
+    shared = set(groups[te])
+    tr = np.flatnonzero((sets == train_set) & ~np.isin(groups, list(shared)))
+    test_ids = [ids[i] for i in te]
+    work = Path(work)
+    record = work / "result.json"
+    cached = None
+    if record.is_file():
+        data = json.loads(record.read_text(encoding="utf-8"))
+        if data.get("config") == jsonable(cfg.to_dict()) and data.get("test_ids") == test_ids:
+            cached = data
+    if cached is None:
+        import keras
+
+        keras.backend.clear_session()
+        cnn = fit_finetuned(images[tr], y[tr], groups[tr], cfg)
+        proba = cnn.predict_proba_prepared(images[te])[:, 1]
+        work.mkdir(parents=True, exist_ok=True)
+        cached = jsonable(
+            {
+                "config": cfg.to_dict(),
+                "test_ids": test_ids,
+                "proba": proba,
+                "seconds": cnn.info["seconds"],
+            }
+        )
+        atomic_write_text(record, json.dumps(cached))
+    proba = np.asarray(cached["proba"], dtype=float)
+    return {
+        "train": train_set,
+        "test": test_set,
+        "n_train": len(tr),
+        "n_removed_shared": int(((sets == train_set) & np.isin(groups, list(shared))).sum()),
+        "n_test": len(te),
+        "seconds": float(cached["seconds"]),
+        "metrics": compute_metrics(y[te], proba, positive=1),
+        "ids": test_ids,
+        "proba": proba,
+    }
 
 
 def markdown(report: dict) -> str:
@@ -118,6 +186,38 @@ def markdown(report: dict) -> str:
         f"Intervals: {s['interval_method']}.",
         "",
     ]
+    if report.get("per_dataset"):
+        out += [
+            "## Per source dataset (pooled out-of-fold probabilities, threshold 0.5)",
+            "",
+            "| dataset | n | accuracy | ROC-AUC | sensitivity | specificity |",
+            "|---|---|---|---|---|---|",
+        ]
+        for d, m in report["per_dataset"].items():
+            out.append(
+                f"| {d} | {m['n']} | {100 * m['accuracy']:.1f} | {m['roc_auc']:.3f} "
+                f"| {100 * m['sensitivity']:.1f} | {100 * m['specificity']:.1f} |"
+            )
+        out.append("")
+    if report.get("lodo"):
+        out += [
+            "## Leave one dataset out (fit on one set, test on the other)",
+            "",
+            "Training images whose audit group also occurs in the test set are removed.",
+            "",
+            "| train -> test | train (removed) / test | ROC-AUC | accuracy | sensitivity "
+            "| specificity | training s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in report["lodo"]:
+            m = r["metrics"]
+            out.append(
+                f"| {r['train']} -> {r['test']} | {r['n_train']} ({r['n_removed_shared']}) / "
+                f"{r['n_test']} | {m['roc_auc']:.3f} | {100 * m['accuracy']:.1f} "
+                f"| {100 * m['sensitivity']:.1f} | {100 * m['specificity']:.1f} "
+                f"| {r['seconds']:.0f} |"
+            )
+        out.append("")
     if report.get("final_model"):
         fm = report["final_model"]
         out += [
@@ -135,7 +235,13 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="msld_v1")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=None,
+        help="repeat to pool several sets (the audit's cross-set groups split them); "
+        "default msld_v1",
+    )
     parser.add_argument(
         "--data-root", default=None, help="default: $POXSCAN_DATA, else ../shared/datasets"
     )
@@ -149,8 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", default=str(REPO / "models" / "finetune-cv"))
     parser.add_argument("--models-dir", default=str(REPO / "models"))
     parser.add_argument("--final", action="store_true", help="also train and save a final model")
+    parser.add_argument(
+        "--lodo",
+        action="store_true",
+        help="with several sets: also fit on each set and test on each other one (groups "
+        "shared with the test set removed from training)",
+    )
     parser.add_argument("--out-dir", default=str(RESULTS))
     args = parser.parse_args(argv)
+    args.dataset = args.dataset or ["msld_v1"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from poxscan.core.atomic import atomic_write_text
@@ -177,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     records, y, groups, notes = load_data(args.dataset, args.data_root)
     images = prepare_images([load_image(p) for p in records["path"]], cfg.size())
     ids = records["id"].astype(str).tolist()
-    name = f"{args.dataset}-{cfg.to_dict()['backbone']}"
+    tag = "+".join(args.dataset)
+    name = f"{tag}-{cfg.to_dict()['backbone']}"
     out_dir = Path(args.out_dir)
     report: dict = {
         "name": name,
-        "dataset": args.dataset,
+        "dataset": tag,
+        "datasets": args.dataset,
         "task": "binary",
         "seed": args.seed,
         "config": cfg.to_dict(),
@@ -238,7 +353,31 @@ def main(argv: list[str] | None = None) -> int:
         group_ids=groups,
         work_dir=str(Path(args.work_dir) / name),
     )
+    report["per_dataset"] = per_dataset_metrics(
+        records["dataset"].to_numpy(), y, result.oof[0][:, 1]
+    )
     write(report)
+
+    if args.lodo and len(args.dataset) > 1:
+        report["lodo"] = []
+        for train_set in args.dataset:
+            for test_set in args.dataset:
+                if train_set == test_set:
+                    continue
+                report["lodo"].append(
+                    lodo_direction(
+                        images,
+                        y,
+                        groups,
+                        records,
+                        ids,
+                        cfg,
+                        train_set,
+                        test_set,
+                        Path(args.work_dir) / name / f"lodo-{train_set}-to-{test_set}",
+                    )
+                )
+                write(report)
 
     if args.final:
         from poxscan.pipelines.persistence import manifest_sha256
@@ -246,16 +385,17 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         cnn = fit_finetuned(images, y, groups, cfg)
         seconds = time.perf_counter() - t0
-        spec = load_manifest()[args.dataset]
-        target = Path(args.models_dir) / f"cnn-{cfg.to_dict()['backbone']}-{args.dataset}"
+        manifest = load_manifest()
+        target = Path(args.models_dir) / f"cnn-{cfg.to_dict()['backbone']}-{tag}"
         cnn.save(
             target,
             training_data={
                 "datasets": {
-                    args.dataset: {
-                        "n_images": len(y),
-                        "checksum": spec.checksum,
+                    d: {
+                        "n_images": int((records["dataset"] == d).sum()),
+                        "checksum": manifest[d].checksum,
                     }
+                    for d in args.dataset
                 },
                 "n_images": len(y),
                 "class_counts": {"not_mpox": int((y == 0).sum()), "mpox": int((y == 1).sum())},

@@ -8,6 +8,10 @@ of shape ``(n, h, w, 3)``); each extractor fits them to its own input with
 
 :meth:`fingerprint` identifies what the extractor computes (class, parameters, code version,
 weights), so caches and saved models know when features must be recomputed.
+
+Every extractor takes ``color_constancy`` (:mod:`poxscan.features.color_constancy`): ``None``
+(default) leaves the images alone; ``"shades_of_gray"`` corrects each image's colour cast before
+its features are taken, and enters the fingerprint, so cached features of the two never mix.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from poxscan.features.color_constancy import apply_color_constancy, parse
 
 __all__ = ["ImageFeatureExtractor", "check_images"]
 
@@ -56,6 +62,7 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     def fit(self, X: Sequence[np.ndarray] | np.ndarray, y: object = None) -> ImageFeatureExtractor:
         """Validate the input and record the output names; nothing is learnt."""
         check_images(X)
+        parse(getattr(self, "color_constancy", None))  # fail early on a bad option
         self.feature_names_out_ = np.asarray(
             [f"{self.family}__{name}" for name in self._feature_names()], dtype=object
         )
@@ -65,7 +72,8 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
     def transform(self, X: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """Compute the features of each image: an array of shape ``(n_images, n_features)``."""
         check_is_fitted(self, "feature_names_out_")
-        out = self._transform_batch(check_images(X))
+        images = apply_color_constancy(check_images(X), getattr(self, "color_constancy", None))
+        out = self._transform_batch(images)
         out = np.asarray(out, dtype=np.float32)
         if out.shape[1] != self.n_features_out_:
             raise RuntimeError(
@@ -86,13 +94,19 @@ class ImageFeatureExtractor(TransformerMixin, BaseEstimator):
             "version": self.version,
             "params": self._fingerprint_params(),
         }
+        # No correction keeps the fingerprint extractors had before the option existed.
+        if payload["params"].get("color_constancy", None) is None:
+            payload["params"].pop("color_constancy", None)
         text = json.dumps(payload, sort_keys=True, default=str)
         return f"{self.family}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
     # -- for subclasses ---------------------------------------------------------------------
     def _fingerprint_params(self) -> dict:
         """Parameters that change the output; deep extractors add their weights' hash."""
-        return self.get_params(deep=False)
+        params = self.get_params(deep=False)
+        if params.get("color_constancy", None) is None:
+            params.pop("color_constancy", None)  # no correction: the fingerprint stays as it was
+        return params
 
     def _feature_names(self) -> list[str]:
         raise NotImplementedError

@@ -40,6 +40,7 @@ import pandas as pd
 from poxscan import __version__
 from poxscan.core.atomic import atomic_write, atomic_write_text
 from poxscan.core.imageio import ImageLoadError, image_hash, load_image
+from poxscan.core.jsonutil import to_jsonable
 
 __all__ = [
     "CACHE_ENV",
@@ -57,14 +58,6 @@ _INDEX_NAME = "paths.json"
 _META_NAME = "meta.json"
 #: Merge a fingerprint's chunks into one file once there are more than this many.
 _COMPACT_AFTER = 32
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    return str(value)
 
 
 class _PathIndex:
@@ -235,7 +228,7 @@ class _Store:
             "poxscan_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        atomic_write_text(meta, json.dumps(payload, indent=1, default=_json_default))
+        atomic_write_text(meta, json.dumps(to_jsonable(payload), indent=1))
 
     def flush(self) -> None:
         """Write the rows computed since the last flush as one chunk, atomically."""
@@ -521,6 +514,12 @@ def _family_params(
     return out
 
 
+def _cached_parts(extractor: Any) -> list[Any]:
+    """The extractors whose features the cache stores for ``extractor`` (itself, or its parts)."""
+    parts = getattr(extractor, "parts", None)
+    return list(parts()) if callable(parts) else [extractor]
+
+
 def load_feature_table(
     records: pd.DataFrame,
     families: Iterable[str] | Mapping[str, Mapping[str, Any] | None],
@@ -554,6 +553,8 @@ def load_feature_table(
         cache = FeatureCache(cache)
     params = _family_params(families)
     extractors = [make_extractor(family, **p) for family, p in params.items()]
+    # A multi-backbone deep extractor is cached per backbone: its combinations reuse them.
+    extractors = [part for e in extractors for part in _cached_parts(e)]
     results = extract_many(records, extractors, cache=cache, progress=progress)
     ok = set.intersection(*(set(r.table.index) for r in results))
     ids = [str(r) for r in records["id"] if str(r) in ok]

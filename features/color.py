@@ -87,6 +87,8 @@ class ColorFeatures(ImageFeatureExtractor):
         Histogram bins per channel, over the channel's fixed range.
     spaces : sequence of {"hsv", "lab", "ycrcb"}, default=("hsv", "lab")
         Colour spaces, in output order.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -100,11 +102,16 @@ class ColorFeatures(ImageFeatureExtractor):
     version = "1"
 
     def __init__(
-        self, image_size: int = 224, bins: int = 16, spaces: Sequence[str] = ("hsv", "lab")
+        self,
+        image_size: int = 224,
+        bins: int = 16,
+        spaces: Sequence[str] = ("hsv", "lab"),
+        color_constancy: str | None = None,
     ) -> None:
         self.image_size = image_size
         self.bins = bins
         self.spaces = spaces
+        self.color_constancy = color_constancy
 
     def _check_params(self) -> None:
         if int(self.bins) < 2:

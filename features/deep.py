@@ -27,7 +27,16 @@ described above):
   ``pooling="avgmax"`` adds the global maximum of each map (``<layer>max``; ``max`` for the
   head alone).
 * ``tta=1`` averages each image's features with those of its horizontal mirror, ``tta=2``
-  also with its vertical mirror (deterministic test-time augmentation of the embedding).
+  also with its vertical mirror (deterministic test-time augmentation of the embedding);
+  ``tta=8`` averages over the eight symmetries of the square input (rotations by 0, 90, 180
+  and 270 degrees, each also mirrored), so the embedding no longer depends on how the photo
+  was turned or mirrored.
+
+Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
+"efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
+:meth:`DeepFeatures.parts` gives one single-backbone extractor per backbone, and the feature
+cache stores and reuses each of them under its own fingerprint, so a combination costs nothing
+once its backbones are cached.
 """
 
 from __future__ import annotations
@@ -62,8 +71,9 @@ RUNTIMES = (None, "tflite-float32", "tflite-float16", "tflite-int8")
 LAYERS = ("head", "multi")
 #: Global pooling of each pooled map: average, or average and maximum side by side.
 POOLINGS = ("avg", "avgmax")
-#: Test-time augmentation: 0 none, 1 + horizontal mirror, 2 + horizontal and vertical mirrors.
-TTAS = (0, 1, 2)
+#: Test-time augmentation: 0 none, 1 + horizontal mirror, 2 + horizontal and vertical mirrors,
+#: 8 the eight symmetries of the square (four 90-degree turns, each also mirrored).
+TTAS = (0, 1, 2, 8)
 #: Stages (1-based, of seven) whose outputs ``layers="multi"`` pools besides the head.
 MULTI_STAGES = (4, 5, 6, 7)
 
@@ -84,8 +94,11 @@ class DeepFeatures(ImageFeatureExtractor):
 
     Parameters
     ----------
-    backbone : str, default="efficientnet-lite0"
-        A name from :data:`poxscan.features.backbones.BACKBONES`.
+    backbone : str or sequence of str, default="efficientnet-lite0"
+        A name from :data:`poxscan.features.backbones.BACKBONES`, or several: their embeddings
+        are concatenated in the given order (real ImageNet weights and the Keras runtime only);
+        ``"efficientnet-lite0+efficientnet-lite2"`` is the same as the list of the two, so a
+        ``--backbone`` command-line option takes combinations.
     weights : str or path-like, optional
         ``None`` for the backbone's real ImageNet weights; otherwise a weights file (its hash
         becomes part of :meth:`fingerprint`).
@@ -105,9 +118,12 @@ class DeepFeatures(ImageFeatureExtractor):
         only; Keras runtime only).
     pooling : {"avg", "avgmax"}, default="avg"
         Global average pooling, or average and max pooling concatenated (Keras runtime only).
-    tta : {0, 1, 2}, default=0
+    tta : {0, 1, 2, 8}, default=0
         Average the features over the image and its horizontal mirror (1), and its vertical
-        mirror too (2). Mirrors are taken of the network's square input.
+        mirror too (2), or over all eight rotations and mirrors of the square (8). Views are
+        taken of the network's square input.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -131,6 +147,7 @@ class DeepFeatures(ImageFeatureExtractor):
         layers: str = "head",
         pooling: str = "avg",
         tta: int = 0,
+        color_constancy: str | None = None,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -141,6 +158,35 @@ class DeepFeatures(ImageFeatureExtractor):
         self.layers = layers
         self.pooling = pooling
         self.tta = tta
+        self.color_constancy = color_constancy
+
+    # -- several backbones ------------------------------------------------------------------
+    def _backbone_names(self) -> list[str]:
+        if isinstance(self.backbone, str):
+            return [b.strip() for b in self.backbone.split("+")]
+        return [str(b) for b in self.backbone]
+
+    def is_multi(self) -> bool:
+        """Whether ``backbone`` names several backbones (a sequence, or ``"a+b"``)."""
+        return not isinstance(self.backbone, str) or "+" in self.backbone
+
+    def parts(self) -> list[DeepFeatures]:
+        """One single-backbone extractor per backbone (just ``[self]`` for one backbone)."""
+        if not self.is_multi():
+            return [self]
+        names = self._backbone_names()
+        if not names or not all(names):
+            raise ValueError("backbone: expected at least one backbone name")
+        if len({get_backbone(b).name for b in names}) != len(names):
+            raise ValueError(f"backbone: {names} names a backbone twice")
+        if self.weights is not None or self.runtime is not None:
+            raise ValueError(
+                "several backbones take their own ImageNet weights and the Keras runtime "
+                "(weights=None, runtime=None)"
+            )
+        params = self.get_params(deep=False)
+        params.pop("backbone")
+        return [DeepFeatures(backbone=b, **params) for b in names]
 
     # -- helpers ----------------------------------------------------------------------------
     def _spec(self) -> BackboneSpec:
@@ -250,6 +296,8 @@ class DeepFeatures(ImageFeatureExtractor):
 
     # -- ImageFeatureExtractor --------------------------------------------------------------
     def _feature_names(self) -> list[str]:
+        if self.is_multi():
+            return [n for part in self.parts() for n in part._feature_names()]
         self._check_options()
         spec = self._spec()
         names: list[str] = []
@@ -262,6 +310,9 @@ class DeepFeatures(ImageFeatureExtractor):
 
     def _views(self, batch: np.ndarray) -> list[np.ndarray]:
         """The batch and, for TTA, its mirrors (axis 1 = rows, axis 2 = columns)."""
+        if self.tta == 8:
+            turns = [np.ascontiguousarray(np.rot90(batch, k, axes=(1, 2))) for k in range(4)]
+            return turns + [np.ascontiguousarray(t[:, :, ::-1]) for t in turns]
         views = [batch]
         if self.tta >= 1:
             views.append(np.ascontiguousarray(batch[:, :, ::-1]))  # horizontal mirror
@@ -270,6 +321,9 @@ class DeepFeatures(ImageFeatureExtractor):
         return views
 
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
+        if self.is_multi():
+            # Colour constancy (if any) was applied once by transform(); the parts compute raw.
+            return np.hstack([part._transform_batch(images) for part in self.parts()])
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
         self._check_runtime()
@@ -297,6 +351,8 @@ class DeepFeatures(ImageFeatureExtractor):
         return out
 
     def _fingerprint_params(self) -> dict[str, Any]:
+        if self.is_multi():
+            return {"backbones": [part._fingerprint_params() for part in self.parts()]}
         self._check_runtime()
         params = self.get_params(deep=False)
         # batch_size and num_threads do not change what is computed.
@@ -304,7 +360,12 @@ class DeepFeatures(ImageFeatureExtractor):
         params.pop("num_threads", None)
         # The default options keep the fingerprint they had before the options existed, so the
         # cached default features and saved models stay valid.
-        for name, default in (("layers", "head"), ("pooling", "avg"), ("tta", 0)):
+        for name, default in (
+            ("layers", "head"),
+            ("pooling", "avg"),
+            ("tta", 0),
+            ("color_constancy", None),
+        ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)
         if "tta" in params:

@@ -39,6 +39,8 @@ class HOGFeatures(ImageFeatureExtractor):
         Block size in cells; blocks overlap by one cell.
     block_norm : {"L1", "L1-sqrt", "L2", "L2-Hys"}, default="L2-Hys"
         Block normalisation.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -58,12 +60,14 @@ class HOGFeatures(ImageFeatureExtractor):
         pixels_per_cell: Sequence[int] = (16, 16),
         cells_per_block: Sequence[int] = (2, 2),
         block_norm: str = "L2-Hys",
+        color_constancy: str | None = None,
     ) -> None:
         self.image_size = image_size
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
         self.block_norm = block_norm
+        self.color_constancy = color_constancy
 
     def _grid(self) -> tuple[int, int, int, int, int]:
         """Blocks per row and column, cells per block (rows, columns) and orientations."""

@@ -61,6 +61,8 @@ class TextureFeatures(ImageFeatureExtractor):
         Haralick properties (see :data:`GLCM_PROPS`).
     lbp : sequence of (int, float), default=((8, 1), (16, 2), (24, 3))
         ``(P, R)`` pairs: P neighbours on a circle of radius R.
+    color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
+        Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
 
     Examples
     --------
@@ -88,6 +90,7 @@ class TextureFeatures(ImageFeatureExtractor):
             "entropy",
         ),
         lbp: Sequence[tuple[int, float]] = ((8, 1), (16, 2), (24, 3)),
+        color_constancy: str | None = None,
     ) -> None:
         self.image_size = image_size
         self.levels = levels
@@ -95,6 +98,7 @@ class TextureFeatures(ImageFeatureExtractor):
         self.angles = angles
         self.props = props
         self.lbp = lbp
+        self.color_constancy = color_constancy
 
     def _check_params(self) -> None:
         if not 2 <= int(self.levels) <= 256:

@@ -39,6 +39,7 @@ __all__ = [
     "FAMILY_NAMES",
     "REFERENCE_CONFIG",
     "SCALERS",
+    "SCREENING_CONFIG",
     "SELECTORS",
     "TASKS",
     "build_pipeline",
@@ -60,6 +61,16 @@ REFERENCE_CONFIG: dict[str, Any] = {
     "k": 256,
     "classifier": "logreg",
     "params": {"C": 0.01},
+}
+#: The model ``poxscan train`` ships when given no config: the winner of the candidate table
+#: (``python experiments/candidates.py``; ``experiments/results/candidates/``) under the
+#: pre-declared transfer rule of :mod:`poxscan.pipelines.transfer` (the worse of the two
+#: leave-one-dataset-out ROC-AUCs; the cheapest within 0.01 of the best).
+SCREENING_CONFIG: dict[str, Any] = {
+    "families": {"deep": {"backbone": "efficientnet-lite2"}},
+    "selector": "none",
+    "classifier": "lda",
+    "params": {"shrinkage": "auto"},
 }
 #: What a config gets for each key it leaves out.
 DEFAULT_CONFIG: dict[str, Any] = {

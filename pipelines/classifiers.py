@@ -2,7 +2,8 @@
 
 Tuned candidates (the card): linear discriminant analysis with shrinkage, AdaBoost over shallow
 trees, a small MLP with early stopping, XGBoost (``hist`` trees, one thread). Reference points:
-L2 logistic regression and a support-vector machine with calibrated probabilities. Every model
+L2 logistic regression and a support-vector machine (probabilities: a fixed squash of its
+margin, calibrated once, later, on grouped out-of-fold scores like every model's). Every model
 gives ``predict_proba``, which ROC-AUC, Brier score and calibration curves need.
 
 All models are single-threaded (the project's machine has two shared cores) and seeded.
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.base import ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["CLASSIFIERS", "DEFAULT_PARAMS", "make_classifier"]
+__all__ = ["CLASSIFIERS", "DEFAULT_PARAMS", "SVMClassifier", "make_classifier"]
 
 #: Classifier names a config may use.
 CLASSIFIERS = ("lda", "adaboost", "mlp", "xgboost", "logreg", "svm")
@@ -124,18 +127,79 @@ def make_classifier(
         return LogisticRegression(
             C=float(p["C"]), class_weight="balanced", max_iter=2000, random_state=seed
         )
-    # svm: SVC's own probability=True is deprecated in scikit-learn 1.9, so Platt scaling is
-    # done by CalibratedClassifierCV (3 internal folds of the training data).
-    if p["kernel"] == "linear":
-        base = LinearSVC(C=float(p["C"]), class_weight="balanced", random_state=seed)
-    else:
-        gamma = p["gamma"]
-        gamma = gamma if gamma in ("scale", "auto") else float(gamma)
-        base = SVC(
-            kernel=p["kernel"],
-            C=float(p["C"]),
-            gamma=gamma,
-            class_weight="balanced",
-            random_state=seed,
-        )
-    return CalibratedClassifierCV(base, method="sigmoid", cv=3)
+    return SVMClassifier(kernel=p["kernel"], C=float(p["C"]), gamma=p["gamma"], random_state=seed)
+
+
+class SVMClassifier(ClassifierMixin, BaseEstimator):
+    """A support-vector machine whose probabilities are a fixed squash of its margin.
+
+    The SVM used to be wrapped in ``CalibratedClassifierCV(cv=3)``, whose internal folds ignore
+    the split groups, and its probabilities were then calibrated a second time on grouped
+    out-of-fold scores (:class:`~poxscan.pipelines.image_model.ImageModel`). Now it is
+    calibrated once, like every other classifier: ``predict_proba`` is the logistic function
+    of the margin (binary) or the softmax of the one-vs-rest margins (multi-class), a monotone
+    map that keeps the ranking and the SVM's own decision (margin 0 = probability 0.5), and
+    the deployed model's :class:`~poxscan.pipelines.calibration.ScoreCalibrator` is fitted on
+    grouped out-of-fold scores.
+
+    Parameters
+    ----------
+    kernel : {"linear", "rbf", "poly", "sigmoid"}
+        ``"linear"`` uses :class:`~sklearn.svm.LinearSVC`, the rest :class:`~sklearn.svm.SVC`.
+    C : float
+        Inverse regularisation strength.
+    gamma : "scale", "auto" or float
+        Kernel width (non-linear kernels).
+    random_state : int
+        Seed.
+
+    Attributes
+    ----------
+    svm_ : LinearSVC or SVC
+        The fitted SVM (fitted once, on all the training rows).
+    classes_ : ndarray
+    """
+
+    def __init__(
+        self, kernel: str = "rbf", C: float = 1.0, gamma: Any = "scale", random_state: int = 0
+    ) -> None:
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> SVMClassifier:
+        """Fit the SVM (class weights balanced)."""
+        if self.kernel == "linear":
+            svm = LinearSVC(
+                C=float(self.C), class_weight="balanced", random_state=self.random_state
+            )
+        else:
+            gamma = self.gamma if self.gamma in ("scale", "auto") else float(self.gamma)
+            svm = SVC(
+                kernel=self.kernel,
+                C=float(self.C),
+                gamma=gamma,
+                class_weight="balanced",
+                random_state=self.random_state,
+            )
+        self.svm_ = svm.fit(X, y)
+        self.classes_ = self.svm_.classes_
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The SVM's margin(s)."""
+        check_is_fitted(self, "svm_")
+        return self.svm_.decision_function(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Logistic (binary) or softmax (multi-class) of the margin; not calibrated here."""
+        margin = np.asarray(self.decision_function(X), dtype=np.float64)
+        if margin.ndim == 1:
+            p = expit(margin)
+            return np.column_stack([1.0 - p, p])
+        return softmax(margin, axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class of highest probability (the SVM's own decision in the binary case)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

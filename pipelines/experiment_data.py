@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from poxscan.core.data import load_groups, load_records
-from poxscan.pipelines.targets import make_target
+from poxscan.pipelines.targets import make_target, task_records
 
 __all__ = ["ExperimentData", "feature_table", "load_experiment"]
 
@@ -91,6 +91,7 @@ def load_experiment(
     families : list or dict
         Feature families (``{"deep": {"backbone": "efficientnet-lite2"}}`` for parameters).
     task : {"binary", "multiclass"}
+        Multi-class leaves out :data:`~poxscan.pipelines.targets.MULTICLASS_EXCLUDED` labels.
     data_root : path-like, optional
         Folder holding the datasets.
     cache : path-like, optional
@@ -98,7 +99,7 @@ def load_experiment(
     progress : bool
         Show the cache's progress bar while it computes missing features.
     """
-    records = load_records(datasets, root=data_root)
+    records = task_records(load_records(datasets, root=data_root), task)
     X = feature_table(records, families, cache=cache, progress=progress)
     if len(X) < len(records):
         log.warning("%d images have no features and are left out", len(records) - len(X))

@@ -51,6 +51,47 @@ def _metrics_table(evaluation: Mapping[str, Any]) -> list[str]:
     return rows
 
 
+def _screening_section(screening: Mapping[str, Any], threshold: Mapping[str, Any]) -> list[str]:
+    """Expected sensitivity and specificity at the shipped threshold, per source dataset."""
+    if not screening:
+        return []
+    thr = screening.get("threshold") or {}
+    lo, hi = thr.get("ci95", [None, None])
+    lines = [
+        "## Screening operating point",
+        "",
+        f"Threshold rule: `{screening.get('rule')}`; threshold **{_fmt(threshold.get('value'))}**"
+        + (f" (95 % group-bootstrap interval {_fmt(lo)} – {_fmt(hi)})." if thr else "."),
+        "Expected sensitivity and specificity at this rule, measured out of fold (calibrator and",
+        "threshold cross-fitted on the other folds), per source dataset:",
+        "",
+        "| source dataset | images (mpox) | sensitivity [95 % CI] | specificity [95 % CI] "
+        "| ROC AUC |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in (screening.get("per_dataset") or {}).items():
+        m = row.get("metrics", {})
+
+        def cell(key: str, m: Mapping[str, Any] = m) -> str:
+            v = m.get(key) or {}
+            lo, hi = v.get("ci95", [None, None])
+            return f"{_fmt(v.get('value'))} [{_fmt(lo)}, {_fmt(hi)}]"
+
+        lines.append(
+            f"| {name} | {row.get('n_images')} ({row.get('n_mpox')}) | {cell('sensitivity')} "
+            f"| {cell('specificity')} | {_fmt((m.get('roc_auc') or {}).get('value'))} |"
+        )
+    lines += [
+        "",
+        "**A new camera, clinic or population may shift these figures.** They hold for photos",
+        "like the training sets'; on photos from elsewhere the same threshold can miss more mpox",
+        "(lower sensitivity) or raise more false alarms. Check the sensitivity on local, labelled",
+        "photos before relying on the threshold, and re-set it there if it falls short.",
+        "",
+    ]
+    return lines
+
+
 def render_model_card(manifest: Mapping[str, Any]) -> str:
     """Markdown model card of a model manifest.
 
@@ -143,6 +184,7 @@ def render_model_card(manifest: Mapping[str, Any]) -> str:
         "optimistic; the nested cross-validation of `poxscan evaluate` gives the honest figure,",
         "and no figure here says how the model does on photos from another source.",
         "",
+        *_screening_section(evaluation.get("screening") or {}, threshold),
     ]
     if explanation:
         fams = ", ".join(

@@ -10,7 +10,6 @@ the pin (``manifest_sha256``) is compared with the very bytes that are then pars
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -20,7 +19,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from poxscan.core.hashing import file_sha256
+from poxscan.core.hashing import bytes_sha256, file_sha256
 
 __all__ = [
     "MANIFEST_NAME",
@@ -97,7 +96,7 @@ def _read_manifest(folder: Path, pinned: str | None) -> tuple[dict[str, Any], st
     if path.is_symlink() or not path.is_file():
         raise ModelIntegrityError(f"{folder}: {MANIFEST_NAME} is missing; not a poxscan model")
     data = read_regular(path, MAX_MANIFEST_BYTES)
-    actual = hashlib.sha256(data).hexdigest()
+    actual = bytes_sha256(data)
     if pinned is not None and actual != pinned.strip().lower():
         raise ModelIntegrityError(f"{path}: sha256 {actual} differs from the pinned {pinned}")
     try:
@@ -189,7 +188,7 @@ def verify_directory(
     blobs: dict[str, bytes] = {}
     for rel in sorted(expected):
         data = read_regular(present[rel])
-        actual = hashlib.sha256(data).hexdigest()
+        actual = bytes_sha256(data)
         if actual != expected[rel]:
             raise ModelIntegrityError(
                 f"{folder / rel}: sha256 {actual} does not match the manifest "

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shutil
 import tempfile
 import time
@@ -41,10 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from poxscan import __version__
 from poxscan.core.atomic import atomic_path, atomic_write_text
+from poxscan.core.jsonutil import to_jsonable
 from poxscan.pipelines.image_model import ImageModel
 from poxscan.pipelines.model_dir import (
     IncompatibleModelError,
@@ -114,7 +115,8 @@ def _version(dist: str) -> str | None:
 
 def _range(version: str, level: str) -> str:
     """The versions compatible with ``version``: same major (``"major"``) or same minor."""
-    major, minor, _ = _release(version)
+    release = Version(version)
+    major, minor = release.major, release.minor
     if level == "major":
         return f">={major}.{minor},<{major + 1}"
     return f">={major}.{minor},<{major}.{minor + 1}"
@@ -160,17 +162,13 @@ def environment(deep: bool = False) -> dict[str, Any]:
     }
 
 
-def _release(version: str) -> tuple[int, int, int]:
-    """``"1.9.1"`` -> ``(1, 9, 1)``; non-numeric parts (``"0rc1"``) count from their digits."""
-    parts = [re.match(r"\d*", p).group() or "0" for p in version.split(".")[:3]]
-    major, minor, patch = (int(p) for p in [*parts, "0", "0"][:3])
-    return major, minor, patch
-
-
 def _in_range(version: str, spec: str) -> bool:
     """Whether ``version`` satisfies ``">=LOW,<HIGH"`` as :func:`_range` writes it."""
-    low, high = (part.strip().lstrip(">=<") for part in spec.split(","))
-    return _release(low) <= _release(version) < _release(high)
+    try:
+        # Pre-releases count: a "2.21.0rc1" is judged by its release numbers, as before.
+        return SpecifierSet(spec).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def _check_versions(manifest: Mapping[str, Any], where: Path) -> list[str]:
@@ -348,18 +346,8 @@ def _publish_modes(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None  # JSON has no NaN
-    return value
+#: The tree's one JSON converter, under the name the model-directory writers use.
+_jsonable = to_jsonable
 
 
 def save_model(

@@ -13,7 +13,7 @@ import numpy as np
 from poxscan.core.atomic import atomic_write_text
 from poxscan.pipelines.metrics import METRICS
 
-__all__ = ["format_ci", "jsonable", "markdown_report", "write_report"]
+__all__ = ["format_ci", "jsonable", "markdown_report", "transfer_markdown", "write_report"]
 
 #: Published reference on MSLD v1 (Ali et al. 2022, arXiv 2207.03342, Table 3): ResNet50,
 #: patient-aware 3-fold cross-validation, accuracy 82.96 +/- 4.57 %.
@@ -121,6 +121,8 @@ def markdown_report(report: dict[str, Any]) -> str:
                 f"| {m['brier']['mean']:.3f} |"
             )
         out.append("")
+    if report.get("transfer"):
+        out += transfer_markdown(report["transfer"])
     cross = report.get("cross_dataset")
     if cross:
         out += [
@@ -163,6 +165,72 @@ def markdown_report(report: dict[str, Any]) -> str:
     if report.get("notes"):
         out += ["## Notes", "", *[f"- {n}" for n in report["notes"]], ""]
     return "\n".join(out)
+
+
+def _ci_cell(m: dict[str, Any], key: str) -> str:
+    v = m.get(key) or {}
+    return format_ci(v.get("value"), v.get("low"), v.get("high"), _is_pct(key))
+
+
+def transfer_markdown(transfer: dict[str, Any]) -> list[str]:
+    """Markdown of :mod:`poxscan.pipelines.transfer` results: LODO, per dataset, operating point."""
+    keys = ("accuracy", "sensitivity", "specificity", "roc_auc", "brier")
+    out = []
+    if transfer.get("lodo"):
+        out += [
+            "## Leave one dataset out (fit on the other sets, test on this one)",
+            "",
+            "Test images whose audit group also occurs in the training sets are removed first.",
+            "",
+            "| train -> test | config | test images (mpox) | removed (groups) | accuracy | "
+            "sensitivity | specificity | ROC-AUC | Brier |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in transfer["lodo"]:
+            m = r["metrics"]
+            out.append(
+                f"| {r['direction']} | {r.get('config_name', '')} | {r['n_test']} "
+                f"({r['n_test_positive']}) | {r['n_removed_shared_groups']} "
+                f"({r['n_shared_groups']}) | " + " | ".join(_ci_cell(m, k) for k in keys) + " |"
+            )
+        out += ["", "Intervals: 95 % group bootstrap over the test images; decisions at 0.5.", ""]
+    if transfer.get("per_dataset"):
+        out += [
+            "## Per source dataset, inside the pooled grouped CV (out of fold)",
+            "",
+            "| model | dataset | images (mpox) | accuracy | sensitivity | specificity | ROC-AUC "
+            "| Brier |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for label, rows in transfer["per_dataset"].items():
+            for ds, r in rows.items():
+                out.append(
+                    f"| {label} | {ds} | {r['n_images']} ({r['n_positive']}) | "
+                    + " | ".join(_ci_cell(r["metrics"], k) for k in keys)
+                    + " |"
+                )
+        out += ["", "Intervals: 95 % group bootstrap; decisions at 0.5.", ""]
+    if transfer.get("operating_point"):
+        out += [
+            "## Screening operating point (threshold for sensitivity 0.90, cross-fitted)",
+            "",
+            "Calibrator and threshold fitted on the other folds' out-of-fold scores, applied to "
+            "each fold; decisions pooled over folds and repeats.",
+            "",
+            "| model | rows | sensitivity | specificity |",
+            "|---|---|---|---|",
+        ]
+        for label, op in transfer["operating_point"].items():
+            if "pooled" not in op:
+                out.append(f"| {label} | all | {op.get('error', 'n/a')} | |")
+                continue
+            for ds, m in [("pooled", op["pooled"]), *op["per_dataset"].items()]:
+                out.append(
+                    f"| {label} | {ds} | {_ci_cell(m, 'sensitivity')} "
+                    f"| {_ci_cell(m, 'specificity')} |"
+                )
+        out.append("")
+    return out
 
 
 def write_report(report: dict[str, Any], out_dir: str | PathLike, name: str) -> tuple[Path, Path]:

@@ -12,9 +12,20 @@ import pandas as pd
 
 from poxscan.core.data import MULTICLASS_LABELS
 
-__all__ = ["BINARY_CLASSES", "make_target"]
+__all__ = ["BINARY_CLASSES", "MULTICLASS_EXCLUDED", "make_target", "task_records"]
 
 BINARY_CLASSES = ("not_mpox", "mpox")
+#: Labels the multi-class task leaves out: msld_v1's "Others" mixes chickenpox and measles
+#: without saying which; as a class it would be one dataset's photos (see
+#: :mod:`poxscan.pipelines.differential`).
+MULTICLASS_EXCLUDED = ("other",)
+
+
+def task_records(records: pd.DataFrame, task: str = "binary") -> pd.DataFrame:
+    """The records a task learns from: all for binary, all but the excluded labels otherwise."""
+    if task == "multiclass":
+        return records[~records["label"].isin(MULTICLASS_EXCLUDED)].reset_index(drop=True)
+    return records
 
 
 def make_target(records: pd.DataFrame, task: str = "binary") -> tuple[np.ndarray, list[str]]:

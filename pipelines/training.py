@@ -199,7 +199,7 @@ def train_model(
     families: Sequence[str] | Mapping[str, Any] | None = None,
     pipeline: Any = None,
     calibration: str = "sigmoid",
-    threshold: str | float = "youden",
+    threshold: str | float = "sensitivity:0.90",
     cv: int = 5,
     seed: int = 0,
     n_boot: int = 2000,
@@ -219,7 +219,8 @@ def train_model(
     families, pipeline : optional
         Instead of ``config``: feature families and an unfitted sklearn pipeline.
     calibration, threshold, cv, seed :
-        See :class:`ImageModel`.
+        See :class:`ImageModel`. The default threshold is the screening one: the highest
+        whose out-of-fold sensitivity reaches 0.90 (``"youden"`` and others on request).
     n_boot : int, default=2000
         Bootstrap resamples for the intervals.
     ids : sequence of str, optional
@@ -278,6 +279,11 @@ def train_model(
         "fold_thresholds": [float(t) for t in fold_thresholds],
         "metrics": oof_metrics(oof, n_boot=n_boot, seed=seed),
     }
+    from poxscan.pipelines.screening import screening_summary
+
+    # Threshold interval and per-dataset sensitivity / specificity, for the model card.
+    calibrated = model.calibrator_.predict(model.cv_scores_)
+    metrics["screening"] = screening_summary(oof, calibrated, rule, min(n_boot, 1000), seed)
     return TrainResult(model=model, oof=oof, metrics=metrics, config=dict(config or {}))
 
 

@@ -56,6 +56,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from poxscan.core.atomic import atomic_write_text
+from poxscan.core.data import load_manifest
 from poxscan.pipelines.builder import build_pipeline
 from poxscan.pipelines.metrics import TUNING_METRICS, tuning_score
 from poxscan.pipelines.search_space import SearchSpace
@@ -97,7 +98,7 @@ class ObjectiveSpec:
     Parameters
     ----------
     datasets : list of str
-        Datasets tuned on.
+        Datasets tuned on (default: every dataset of the manifest, pooled).
     space : SearchSpace
         Task, families, classifiers and selectors searched.
     n_splits : int
@@ -113,7 +114,7 @@ class ObjectiveSpec:
         study's identity: workers on other machines may have them elsewhere).
     """
 
-    datasets: list[str] = field(default_factory=lambda: ["msld_v1"])
+    datasets: list[str] = field(default_factory=lambda: list(load_manifest()))
     space: SearchSpace = field(default_factory=SearchSpace)
     n_splits: int = 4
     seed: int = 0

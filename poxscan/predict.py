@@ -65,6 +65,10 @@ class Prediction:
         ``value`` (as the classifier saw it, e.g. standardised) and ``raw_value``.
     explanation_output : str
         Unit of ``contribution`` (``"log-odds"``, ``"margin"``, ``"probability"``).
+    differential : dict, optional
+        With a differential model loaded: ``{condition: probability}``, most probable first
+        (mpox, chickenpox, measles, normal), shown beside the screening decision, never
+        instead of it.
     """
 
     file: str
@@ -79,9 +83,14 @@ class Prediction:
     #: SHAP contributions summed per feature family, over every feature (not only the top).
     families: list[dict[str, Any]] = field(default_factory=list)
 
+    differential: dict[str, float] | None = None
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return asdict(self)
+        """JSON-able form (``differential`` only when a differential model gave one)."""
+        out = asdict(self)
+        if out["differential"] is None:
+            del out["differential"]
+        return out
 
 
 @dataclass
@@ -164,8 +173,11 @@ class Predictor:
         model_dir: str | PathLike,
         explainer: Any = None,
         gate: Any = None,
+        differential: Any = None,
     ) -> None:
         self.model = model
+        #: Optional :class:`~poxscan.pipelines.differential.DifferentialModel`.
+        self.differential = differential
         self.manifest = manifest
         self.model_dir = Path(model_dir)
         self.explainer = explainer
@@ -184,6 +196,8 @@ class Predictor:
         explain: bool = True,
         warmup: bool = True,
         gate: bool = True,
+        differential_dir: str | PathLike | None = None,
+        differential_sha256: str | None = None,
     ) -> Predictor:
         """Verify and load a model directory.
 
@@ -198,6 +212,11 @@ class Predictor:
         warmup : bool, default=True
             Run one dummy image through the model now, so lazy initialisation (a network's
             weights, SHAP's import) happens at load time rather than in the first request.
+        differential_dir : path-like, optional
+            A multi-class model from ``poxscan train --task multiclass``, verified the same
+            way; its class probabilities are added to every prediction.
+        differential_sha256 : str, optional
+            Pin the differential model's manifest.
 
         Raises
         ------
@@ -224,7 +243,14 @@ class Predictor:
             from poxscan.pipelines.gate import load_gate
 
             input_gate = load_gate(model_dir, manifest.get("gate"))
-        predictor = cls(model, manifest, model_dir, explainer, input_gate)
+        differential = None
+        if differential_dir is not None:
+            from poxscan.pipelines.differential import load_differential
+
+            differential, _ = load_differential(differential_dir, differential_sha256)
+        predictor = cls(
+            model, manifest, model_dir, explainer, gate=input_gate, differential=differential
+        )
         if warmup:
             dummy = np.full((64, 64, 3), 128, np.uint8)
             predictor.predict_images([dummy], top_k=1, gate=False)
@@ -258,6 +284,9 @@ class Predictor:
             },
             "explanations": self.explainer is not None,
             "gate": self.gate.describe() if self.gate is not None else None,
+            "differential": (
+                list(self.differential.class_names_) if self.differential is not None else None
+            ),
             "disclaimer": DISCLAIMER,
         }
 
@@ -289,6 +318,9 @@ class Predictor:
                     from poxscan.pipelines.feature_names import family_contributions
 
                     families = family_contributions(explanation)
+            differential = None
+            if self.differential is not None and kept:
+                differential = self.differential.differential([images[i] for i in kept])
         threshold = self.threshold
         out: list[Prediction | Refusal] = [None] * len(images)  # type: ignore[list-item]
         for j, i in enumerate(kept):
@@ -302,6 +334,7 @@ class Predictor:
                 explanation_output=self.explainer.output if explained is not None else "",
                 gate=findings[i].to_dict() if findings is not None else {},
                 families=families[j] if families is not None else [],
+                differential=differential[j] if differential is not None else None,
             )
         for i in range(len(images)):
             if out[i] is None:

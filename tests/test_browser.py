@@ -235,6 +235,60 @@ def test_upload_result_and_chat_in_a_real_browser(browser, server, photos, scree
     assert csp_errors(browser) == []
 
 
+def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
+    """A medium-confidence answer offers "did you also mean" links and its sources as links;
+    clicking a link asks its question in page, and the same link works without JavaScript."""
+    from urllib.parse import urlparse
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server + "chat")
+    browser.find_element(By.ID, "chat-message").send_keys("is it serious")
+    browser.find_element(By.ID, "chat-send").click()
+    reply = wait_for(browser, "#chat-log .chat-bot[data-kind]")
+    assert reply.get_attribute("data-kind") == "answer", reply.text
+    assert reply.get_attribute("data-confidence") == "medium"
+    assert reply.get_attribute("data-entry") == "severe_disease_risk"
+    sources = reply.find_elements(By.CSS_SELECTOR, ".chat-sources a")
+    assert sources
+    for link in sources:
+        host = urlparse(link.get_attribute("href")).hostname or ""
+        assert host.endswith(("cdc.gov", "who.int")), host
+        assert link.text and link.get_attribute("target") == "_blank"
+    assert "October 2023" in reply.find_element(By.CSS_SELECTOR, ".chat-asof").text
+    body = reply.find_element(By.CSS_SELECTOR, ".chat-text").text
+    assert "Did you also mean" not in body and "Sources" not in body  # shown once, as links
+    links = reply.find_elements(By.CSS_SELECTOR, "a.chat-also-link")
+    assert len(links) == 2
+    question, entry = links[0].text, links[0].get_attribute("data-entry")
+    assert entry and entry != "severe_disease_risk" and question.endswith("?")
+    href = links[0].get_attribute("href")
+    page_url = browser.current_url
+    links[0].click()
+    WebDriverWait(browser, 30).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#chat-log .chat-bot[data-kind]")) == 2
+    )
+    asked = browser.find_elements(By.CSS_SELECTOR, "#chat-log .chat-user")[-1]
+    second = browser.find_elements(By.CSS_SELECTOR, "#chat-log .chat-bot[data-kind]")[-1]
+    assert asked.text == question
+    assert second.get_attribute("data-kind") == "answer"
+    assert second.get_attribute("data-entry") == entry
+    assert browser.current_url == page_url  # asked in page, no navigation
+    browser.save_screenshot(str(screenshots / "desktop_chat_did_you_mean.png"))
+    assert csp_errors(browser) == []
+
+    # Without JavaScript the link is a plain GET that the server answers.
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(href)
+        served = wait_for(browser, "#chat-log .chat-bot[data-kind]")
+        assert served.get_attribute("data-entry") == entry
+        assert browser.find_element(By.CSS_SELECTOR, "#chat-log .chat-user").text == question
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
 def test_drag_and_drop_upload(browser, server, photos):
     from selenium.webdriver.common.by import By
 

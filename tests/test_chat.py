@@ -286,3 +286,232 @@ def test_cli_interactive_loop_ends_at_eof(capsys, monkeypatch):
 def test_cli_missing_kb_is_a_clear_error(capsys, tmp_path):
     assert main(["chat", "--kb", str(tmp_path / "missing.yaml"), "--ask", "hi"]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- safety answers (issue 14)
+def _answer(bot, question):
+    reply = bot.reply(question)
+    assert reply.kind == "answer", (question, reply.kind, reply.reason)
+    assert "October 2023" in reply.text and reply.as_of == "October 2023"
+    assert all(urlparse(s.url).hostname.endswith(("cdc.gov", "who.int")) for s in reply.sources)
+    return reply
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Should I stop taking my HIV medication because of mpox?",
+        "i have mpox, can i carry on with my PrEP",
+    ],
+)
+def test_hiv_treatment_and_prep_are_kept(bot, question):
+    reply = _answer(bot, question)
+    assert reply.entry_id == "hiv_treatment_prep"
+    text = reply.text.lower()
+    assert "keep taking your hiv treatment" in text and "prep" in text
+    assert "do not stop" in text and "clinician" in text
+
+
+@pytest.mark.parametrize(
+    "question", ["how much TPOXX do I take", "how many mg of ibuprofen for mpox sores"]
+)
+def test_no_doses_are_given(bot, question):
+    reply = _answer(bot, question)
+    assert reply.entry_id == "medicine_doses"
+    assert "does not give doses" in reply.text and "pharmacist" in reply.text
+    assert not re.search(r"\d+\s*(?:mg|milligram|tablet|pill)", reply.text.lower())
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "does ivermectin cure mpox",
+        "should I take antibiotics for monkeypox",
+        "herbal cure for mpox?",
+    ],
+)
+def test_unproven_remedies_are_not_mpox_treatments(bot, question):
+    reply = _answer(bot, question)
+    assert reply.entry_id == "unproven_remedies"
+    text = reply.text.lower()
+    assert "ivermectin, antibiotics" in text and "not treatments for mpox" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("what should I do if my child gets mpox", "children"),
+        ("I'm pregnant and was exposed to mpox", "pregnancy_newborns"),
+        ("mpox sore right next to my eye, what now", "eye_symptoms"),
+    ],
+)
+def test_children_pregnancy_and_eyes_escalate_to_urgent_care(bot, question, entry_id):
+    reply = _answer(bot, question)
+    assert reply.entry_id == entry_id
+    assert "urgent" in reply.text.lower()
+
+
+# ---------------------------------------------------- refusal rule and comparisons (issue 14)
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("is mpox worse than chickenpox?", "mpox_vs_chickenpox"),
+        ("do measles spots look the same?", "mpox_vs_measles"),
+        ("is it like chicken pox", "mpox_vs_chickenpox"),
+        ("is monkeypox as bad as chickenpox", "mpox_vs_chickenpox"),
+        ("does an mpox rash look like measles", "mpox_vs_measles"),
+        ("how do I check my rash for mpox signs", None),
+    ],
+)
+def test_comparisons_and_general_questions_are_not_refused(bot, question, entry_id):
+    assert detect_diagnosis_request(normalize(question)) is None
+    reply = bot.reply(question)
+    assert reply.kind != "refusal"
+    if entry_id is not None:
+        assert (reply.kind, reply.entry_id) == ("answer", entry_id)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "sores on my lip - mpox yes or no?",
+        "pls check my spots",
+        "tell me if the bumps on my arm are mpox",
+        "is this rash chickenpox or mpox",
+        "my son has blisters, is it mpox or chicken pox",
+        "do u think i hav monkeypox",
+        "could these spots on my back be mpox",
+    ],
+)
+def test_every_request_to_judge_a_rash_is_refused(bot, question):
+    assert bot.reply(question).kind == "refusal"
+
+
+# ------------------------------------------------------- confidence bands (issue 14)
+def test_medium_confidence_answers_offer_other_entries(bot):
+    reply = bot.reply("is it serious")
+    assert (reply.kind, reply.confidence) == ("answer", "medium")
+    assert len(reply.also) == 2
+    assert reply.entry_id not in {a.entry_id for a in reply.also}
+    for link in reply.also:
+        assert link.question == bot.kb.get(link.entry_id).questions[0]
+        assert link.question in reply.text
+    assert "Did you also mean" in reply.text
+    data = reply.to_dict()
+    assert data["also"][0] == {
+        "entry_id": reply.also[0].entry_id,
+        "question": reply.also[0].question,
+    }
+    assert "Sources:" not in data["body"] and "Sources:" in data["text"]
+    assert "Did you also mean" not in data["body"]
+
+
+def test_high_confidence_answers_have_no_links_and_low_says_it_does_not_know(bot):
+    high = bot.reply("What is the incubation period of mpox?")
+    assert (high.kind, high.confidence, high.also) == ("answer", "high", ())
+    low = bot.reply("what is the best way to learn the violin")
+    assert low.kind == "unknown" and "don't know" in low.text
+    assert "how mpox spreads" in low.text.lower()  # the topic list
+
+
+# ------------------------------------------------------------ lexicon and fusion (issue 14)
+def test_lexicon_reads_chat_speak_drugs_and_misspellings():
+    from poxscan.chat.text import content_text
+
+    assert normalize("wat r the symtoms b4 the rash") == "what are the symptoms before the rash"
+    assert "tecovirimat" in content_text(normalize("how much tpoxx shd i take"))
+    assert "antibiotic" in content_text(normalize("is amoxicillin ok"))
+    assert "hiv treatment" in content_text(normalize("should i stop my arvs"))
+
+
+def test_lexicon_with_a_bad_pattern_is_a_clear_error(tmp_path):
+    from poxscan.chat.text import load_lexicon
+
+    bad = tmp_path / "lex.yaml"
+    bad.write_text("expand:\n  slang:\n    fever: ['(unclosed']\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"lex\.yaml.*slang\.fever"):
+        load_lexicon(bad)
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    import numpy as np
+
+    from poxscan.chat.bm25 import reciprocal_rank_fusion
+
+    a = np.array([[0.9, 0.5, 0.1]])  # ranks 1, 2, 3
+    b = np.array([[1.0, 3.0, 2.0]])  # ranks 3, 1, 2
+    fused = reciprocal_rank_fusion([a, b], [1.0, 0.5], k=1)
+    assert fused[0] == pytest.approx([1 / 2 + 0.5 / 4, 1 / 3 + 0.5 / 2, 1 / 4 + 0.5 / 3])
+    with pytest.raises(ValueError, match="2 score matrices but 1 weights"):
+        reciprocal_rank_fusion([a, b], [1.0])
+
+
+def test_bm25_ranks_the_entry_sharing_a_rare_word_first(kb):
+    import numpy as np
+
+    from poxscan.chat.bm25 import Bm25Retriever
+    from poxscan.chat.text import content_text
+
+    bm25 = Bm25Retriever().fit(kb.entries)
+    scores = bm25.score_contents([content_text(normalize("stromectol")), "zzzz"])
+    assert kb.ids[int(np.argmax(scores[0]))] == "unproven_remedies"
+    assert not scores[1].any()
+
+
+# --------------------------------------------------------------- evaluation (issue 14)
+def test_eval_metrics_count_accepted_labels_and_false_refusals():
+    chat_eval = _load_eval_module()
+    expected = ["a", "b", "unknown", "refusal"]
+    predicted = ["c", "refusal", "refusal", "refusal"]
+    m = chat_eval.compute_metrics(
+        expected, predicted, accept=[("a", "c"), ("b",), ("unknown",), ("refusal",)]
+    )
+    assert m["answerable"]["top1_accuracy"] == pytest.approx(1 / 2)  # "c" is accepted for "a"
+    assert m["false_refusals"] == {"n": 2, "answerable": 1}
+    assert m["refusal"]["recall"] == 1.0 and m["refusal"]["precision"] == pytest.approx(1 / 3)
+
+
+def test_informal_holdout_is_large_covers_every_topic_and_is_not_copied(kb):
+    chat_eval = _load_eval_module()
+    items = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        REPO / "experiments" / "chat_holdout_informal.yaml",
+    )
+    informal = [it for it in items if it["split"] == "holdout_informal"]
+    assert len(informal) >= 80
+    assert {kb.get(it["expect"]).topic for it in informal if it["kind"] == "answer"} == set(
+        kb.topics
+    )
+    styles = {it["style"] for it in informal}
+    assert {"safety", "comparison", "diagnosis", "out_of_scope"} <= styles
+    assert sum(it["expect"] == "refusal" for it in informal) >= 10
+    variants = {re.sub(r"\W+", " ", q.lower()).strip() for e in kb.entries for q in e.questions}
+    copied = [
+        it["q"] for it in informal if re.sub(r"\W+", " ", it["q"].lower()).strip() in variants
+    ]
+    # One question equals a variant that predates the holdout ("Do condoms stop mpox?"); the
+    # report counts it among the near-duplicates and scores the holdout without them too.
+    assert copied == ["do condoms stop mpox"]
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_ids"),
+    [
+        # The issue's own examples (issue 14), worded as the issue gives them.
+        ("Should I stop my HIV meds?", {"hiv_treatment_prep"}),
+        ("how much tecovirimat should I take", {"medicine_doses"}),
+        ("im hiv positive is it worse for me", {"hiv_and_mpox", "severe_disease_risk"}),
+        ("can u get it off a toilet seat", {"contaminated_materials"}),
+        ("what can i take for the pain", {"pain_management"}),
+    ],
+)
+def test_the_issue_examples_are_answered(bot, question, entry_ids):
+    reply = bot.reply(question)
+    assert reply.kind == "answer", (reply.kind, reply.reason)
+    assert reply.entry_id in entry_ids
+
+
+def test_other_hiv_questions_stay_out_of_scope(bot):
+    for question in ("how is hiv transmitted", "what diet is good for people with hiv"):
+        assert bot.reply(question).kind == "unknown", question

@@ -281,3 +281,37 @@ def test_evaluate_command(small, tmp_path, monkeypatch, capsys):
     assert "Ablations by feature family" in capsys.readouterr().out
     bad = [("nested,bogus" if a == "cross" else a) for a in argv]
     assert main(bad) == 2  # an unknown part: a clear error, exit code 2
+
+
+def test_evaluate_reports_transfer_on_pooled_sets(small, tmp_path, monkeypatch):
+    """Two source datasets: both leave-one-dataset-out directions, per-dataset rows and the
+    screening operating point appear in the JSON and the Markdown."""
+    from poxscan.pipelines import experiment_data
+
+    pooled = small.subset(np.arange(len(small.y)))
+    first = set(np.unique(pooled.groups)[::2])
+    pooled.records["dataset"] = np.where(
+        np.isin(pooled.groups, list(first)), "msld_v1", "ahsan2022"
+    )
+    monkeypatch.setattr(experiment_data, "load_experiment", lambda *a, **k: pooled)
+    argv = [
+        "evaluate", "--families", "color,texture", "--classifiers", "logreg",
+        "--selectors", "anova", "--outer-splits", "2", "--repeats", "1", "--inner-splits", "2",
+        "--n-trials", "2", "--n-boot", "30", "--out-dir", str(tmp_path), "--name", "p",
+        "--no-progress", "--skip", "nested", "--reference-config",
+        '{"families": ["color", "texture", "hog"]}',
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "p.json").read_text())
+    lodo = report["transfer"]["lodo"]
+    assert sorted(r["test"] for r in lodo) == ["ahsan2022", "ahsan2022", "msld_v1", "msld_v1"]
+    assert all(r["n_removed_shared_groups"] == 0 for r in lodo)  # groups lie in one set each
+    assert set(report["transfer"]["per_dataset"]["reference, color+texture+hog"]) == {
+        "msld_v1",
+        "ahsan2022",
+    }
+    op = report["transfer"]["operating_point"]["reference, color+texture+hog"]
+    assert op["rule"] == "sensitivity:0.90"
+    assert "error" in op or set(op["per_dataset"]) == {"msld_v1", "ahsan2022"}
+    md = (tmp_path / "p.md").read_text()
+    assert "Leave one dataset out" in md and "Per source dataset" in md

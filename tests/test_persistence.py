@@ -119,11 +119,13 @@ def test_manifest_metrics_threshold_and_calibration(model_dir, loaded, root, dat
         assert m["ci95"][0] <= m["value"] <= m["ci95"][1], name
         assert m["ci95"][0] < m["ci95"][1], name  # small data: intervals must have width
     assert 0 <= metrics["roc_auc"]["value"] <= 1
-    # The saved threshold is Youden's J on the calibrated out-of-fold probabilities.
-    assert manifest["threshold"]["rule"] == "youden"
+    # The saved threshold is the screening one: sensitivity 0.90 on the calibrated
+    # out-of-fold probabilities.
+    assert manifest["threshold"]["rule"] == "sensitivity:0.90"
     assert manifest["threshold"]["value"] == pytest.approx(model.threshold_)
     oof = model.calibrator_.predict(model.cv_scores_)
-    assert model.threshold_ == pytest.approx(choose_threshold(y, oof, "youden"))
+    assert model.threshold_ == pytest.approx(choose_threshold(y, oof, "sensitivity:0.90"))
+    assert np.mean(oof[y == 1] >= model.threshold_) >= 0.90
     assert manifest["calibration"]["method"] == "sigmoid"
     refit = ScoreCalibrator("sigmoid").fit(model.cv_scores_, y)
     assert manifest["calibration"]["slope"] == pytest.approx(refit.slope_)
@@ -133,6 +135,11 @@ def test_manifest_metrics_threshold_and_calibration(model_dir, loaded, root, dat
         assert phrase in card, phrase
     assert f"{metrics['roc_auc']['value']:.3f}" in card
     assert f"{model.threshold_:.3f}" in card
+    assert "Screening operating point" in card and "| msld_v1 |" in card
+    assert "new camera, clinic or population may shift" in card
+    screening = manifest["evaluation"]["screening"]
+    lo, hi = screening["threshold"]["ci95"]
+    assert lo <= model.threshold_ <= hi
 
 
 def test_loaded_model_predicts_like_the_cached_features(loaded, root, data_root):
@@ -254,3 +261,16 @@ def test_stale_cached_features_are_caught(loaded, root, data_root):
     stale.iloc[1, 7] += 0.5
     with pytest.raises(RuntimeError, match=rf"{Path(paths[1]).name}.*{table.columns[7]}"):
         check_cached_features(model, stale, paths)
+
+
+def test_compatible_ranges_follow_pep_440():
+    """Version ranges are read by packaging.version (PEP 440), not by splitting on dots."""
+    from poxscan.pipelines.persistence import _in_range, _range
+
+    assert _range("1.9.1", "minor") == ">=1.9,<1.10"
+    assert _range("2.21.0rc1", "major") == ">=2.21,<3"
+    assert _in_range("1.10.0", ">=1.9,<2")  # 10 > 9 numerically
+    assert not _in_range("1.8.9", ">=1.9,<2")
+    assert not _in_range("2.0.0rc1", ">=1.9,<2")  # a pre-release of 2.0 is not below 2
+    assert _in_range("1.9.5.post1", ">=1.9,<1.10")
+    assert not _in_range("not a version", ">=1,<2")

@@ -199,3 +199,49 @@ def test_targets(msld_records):
     y3, names3 = make_target(fake, "multiclass")
     assert names3 == ["mpox", "measles", "normal"]
     assert y3.tolist() == [1, 0, 2, 0]
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_svm_is_calibrated_once(small, kernel, monkeypatch):
+    """The SVM has no inner (group-blind) calibration: one SVM fit on the training rows, its
+    probability a fixed squash of its margin; only the model's grouped calibrator rescales it."""
+    from scipy.special import expit
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC, LinearSVC
+
+    from poxscan.pipelines.image_model import ImageModel
+
+    cfg = {"families": ["color", "texture"], "selector": "anova", "k": 20, "classifier": "svm"}
+    cfg["params"] = {"kernel": kernel}
+    pipe = build_pipeline(cfg)
+    assert not any(isinstance(s, CalibratedClassifierCV) for _, s in pipe.steps)
+    base = SVC if kernel == "rbf" else LinearSVC
+    fits = []
+    original = base.fit
+
+    def counting_fit(self, X, y, *a, **kw):
+        fits.append(len(y))
+        return original(self, X, y, *a, **kw)
+
+    monkeypatch.setattr(base, "fit", counting_fit)
+    pipe.fit(small.X, small.y)
+    assert fits == [len(small.y)]  # once, on every training row (no internal folds)
+    margin = pipe.decision_function(small.X)
+    np.testing.assert_allclose(pipe.predict_proba(small.X)[:, 1], expit(margin))
+    np.testing.assert_array_equal(pipe.predict(small.X), (margin > 0).astype(int))
+    # In the deployed model, the only calibration is the grouped out-of-fold one.
+    fits.clear()
+    model = ImageModel(families=["color", "texture"], pipeline=cfg, cv=4).fit_features(
+        small.X, small.y, small.groups
+    )
+    assert fits == [len(tr) for tr, _ in _folds(small, 4)] + [len(small.y)]
+    raw = expit(model.pipeline_.decision_function(model._align(small.X)))
+    np.testing.assert_allclose(
+        model.predict_proba_features(small.X)[:, 1], model.calibrator_.predict(raw)
+    )
+
+
+def _folds(data, k):
+    from poxscan.pipelines.splits import grouped_folds
+
+    return grouped_folds(data.y, data.groups, k, seed=0)

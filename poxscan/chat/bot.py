@@ -7,13 +7,18 @@ The reply to a text is decided in this order:
    clinician and to the image screening tool;
 3. a question naming another disease or topic and not mpox (:mod:`poxscan.chat.scope`) ->
    ``unknown``;
-4. otherwise the best-scoring entry (:mod:`poxscan.chat.retrieval`) is the ``answer`` if its
-   score reaches the confidence threshold, else ``unknown`` with suggested questions.
+4. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
+   (:mod:`poxscan.chat.retrieval`) and BM25 (:mod:`poxscan.chat.bm25`); the confidence is the
+   TF-IDF score of the best entry. At or above ``CONFIDENT_FACTOR`` times the threshold the
+   reply is a plain ``answer`` (confidence ``"high"``); from the threshold up it is the best
+   entry's answer plus "did you also mean ..." links to the next entries (``"medium"``); below
+   the threshold it is ``unknown``: it says so, lists the topics and suggests questions.
 
 The threshold is lower when the text names mpox (the question is surely in the domain, only the
-entry is in doubt) than when it does not. The thresholds and retrieval weights were tuned on the
-main set of ``experiments/chat_eval.yaml`` by ``experiments/chat_eval.py``, which also reports
-cross-validated and held-out figures (``experiments/results/chat_eval.md``).
+entry is in doubt) than when it does not. The thresholds, retrieval weights and fusion settings
+were tuned on the development questions of ``experiments/chat_eval.yaml`` by
+``experiments/chat_eval.py``, which reports cross-validated figures and, separately, the
+held-out sets never used for tuning (``experiments/results/chat_eval.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from poxscan.chat.bm25 import Bm25Retriever, reciprocal_rank_fusion
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import KnowledgeBase, Source, load_knowledge_base
 from poxscan.chat.retrieval import TfidfRetriever
@@ -32,22 +38,31 @@ from poxscan.chat.scope import mentions_mpox, mentions_other_topic
 from poxscan.chat.text import normalize
 
 __all__ = [
+    "CONFIDENT_FACTOR",
+    "DEFAULT_FUSION",
     "DEFAULT_RETRIEVER_PARAMS",
     "DEFAULT_THRESHOLDS",
+    "AlsoLink",
     "ChatReply",
     "MpoxChatbot",
 ]
 
 ReplyKind = Literal["answer", "refusal", "unknown"]
 
-#: Retrieval weights tuned on the evaluation set's main questions (experiments/chat_eval.py).
+#: TF-IDF weights tuned on the development questions (experiments/chat_eval.py).
 DEFAULT_RETRIEVER_PARAMS: dict[str, float] = {
-    "char_weight": 0.7,
-    "answer_weight": 0.3,
-    "centroid_weight": 0.2,
+    "char_weight": 0.6,
+    "answer_weight": 0.2,
+    "centroid_weight": 0.4,
 }
 #: Minimum retrieval score to answer: when the text names mpox, and when it does not.
-DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.11, "unnamed": 0.42}
+DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.1, "unnamed": 0.38}
+#: Rank fusion: weight of the BM25 ranking (TF-IDF's is 1) and the damping constant k.
+DEFAULT_FUSION: dict[str, float] = {"bm25_weight": 0.5, "rrf_k": 5.0}
+#: A score at or above this multiple of the threshold is a confident answer (no "did you mean").
+CONFIDENT_FACTOR = 1.5
+#: How many "did you also mean" links a medium-confidence answer offers.
+N_ALSO = 2
 
 #: Entries whose sources back the refusal message.
 _REFUSAL_SOURCE_ENTRIES = ("seek_care", "testing")
@@ -58,6 +73,17 @@ _FALLBACK_SUGGESTIONS = (
     "How can I prevent mpox?",
     "How is mpox treated?",
 )
+
+
+@dataclass(frozen=True)
+class AlsoLink:
+    """A "did you also mean ..." link: another entry and the question that asks for it."""
+
+    entry_id: str
+    question: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"entry_id": self.entry_id, "question": self.question}
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,15 @@ class ChatReply:
     reason
         Why this kind was chosen: the diagnosis rule, ``"other_topic:<name>"``,
         ``"low_confidence"``, ``"empty"`` or ``"retrieved"``.
+    confidence
+        For answers: ``"high"`` or ``"medium"`` (then ``also`` offers other entries); else ``""``.
+    also
+        "Did you also mean ..." links of a medium-confidence answer.
+    body
+        ``text`` without the "did you also mean" list and the sources footer (pages show
+        both as links instead).
+    as_of
+        The date the knowledge base's facts are valid for (answers and refusals).
     """
 
     kind: ReplyKind
@@ -92,6 +127,10 @@ class ChatReply:
     sources: tuple[Source, ...] = ()
     suggestions: tuple[str, ...] = field(default=())
     reason: str = ""
+    confidence: str = ""
+    also: tuple[AlsoLink, ...] = ()
+    body: str = ""
+    as_of: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (sources as ``{"title", "url"}`` dicts)."""
@@ -103,6 +142,10 @@ class ChatReply:
             "sources": [s.to_dict() for s in self.sources],
             "suggestions": list(self.suggestions),
             "reason": self.reason,
+            "confidence": self.confidence,
+            "also": [a.to_dict() for a in self.also],
+            "body": self.body or self.text,
+            "as_of": self.as_of,
         }
 
 
@@ -111,6 +154,11 @@ def _fitted_retriever(kb: KnowledgeBase, params: tuple[tuple[str, float], ...]) 
     # One fit per knowledge base and parameters, shared by every MpoxChatbot instance, so a web
     # page may create bots freely.
     return TfidfRetriever(**dict(params)).fit(kb.entries)
+
+
+@functools.lru_cache(maxsize=4)
+def _fitted_bm25(kb: KnowledgeBase) -> Bm25Retriever:
+    return Bm25Retriever().fit(kb.entries)
 
 
 class MpoxChatbot:
@@ -125,6 +173,9 @@ class MpoxChatbot:
         does not name mpox (default :data:`DEFAULT_THRESHOLDS`).
     retriever_params
         Keyword arguments of :class:`~poxscan.chat.retrieval.TfidfRetriever`.
+    fusion
+        ``{"bm25_weight": float, "rrf_k": float}`` (default :data:`DEFAULT_FUSION`); a BM25
+        weight of 0 ranks by TF-IDF alone.
 
     Examples
     --------
@@ -138,6 +189,7 @@ class MpoxChatbot:
         kb_path: str | PathLike | None = None,
         thresholds: dict[str, float] | None = None,
         retriever_params: dict[str, float] | None = None,
+        fusion: dict[str, float] | None = None,
     ) -> None:
         self.kb: KnowledgeBase = load_knowledge_base(kb_path)
         self.thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
@@ -146,6 +198,8 @@ class MpoxChatbot:
             raise ValueError(f"thresholds lack {sorted(missing)}")
         params = dict(DEFAULT_RETRIEVER_PARAMS if retriever_params is None else retriever_params)
         self.retriever = _fitted_retriever(self.kb, tuple(sorted(params.items())))
+        self.fusion = dict(DEFAULT_FUSION if fusion is None else fusion)
+        self.bm25 = _fitted_bm25(self.kb)
 
     # ------------------------------------------------------------------ replies
     def reply(self, text: str) -> ChatReply:
@@ -165,32 +219,59 @@ class MpoxChatbot:
 
     def reply_many(self, texts: list[str]) -> list[ChatReply]:
         """Replies to several messages (one vectorisation pass; used by the evaluation)."""
-        normalized = [normalize(t if isinstance(t, str) else str(t)) for t in texts]
-        scores = self.retriever.score(normalized) if texts else np.zeros((0, len(self.kb)))
-        return [self._decide(n, s) for n, s in zip(normalized, scores, strict=True)]
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        normalized = [normalize(t) for t in texts]
+        tfidf, fused = self.scores(texts)
+        return [self._decide(n, s, f) for n, s, f in zip(normalized, tfidf, fused, strict=True)]
 
-    def _decide(self, text: str, scores: np.ndarray) -> ChatReply:
-        if not text.strip(" ?!.,"):
-            return self._unknown("Please type a question about mpox.", 0.0, (), reason="empty")
-        rule = detect_diagnosis_request(text)
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """TF-IDF scores and fused ranking scores, each ``(len(texts), n_entries)``."""
+        if not texts:
+            empty = np.zeros((0, len(self.kb)))
+            return empty, empty
+        contents = self.retriever.contents(texts)
+        tfidf = self.retriever.score_contents(contents)
+        weight = float(self.fusion["bm25_weight"])
+        if weight == 0:
+            return tfidf, tfidf
+        bm25 = self.bm25.score_contents(contents)
+        fused = reciprocal_rank_fusion([tfidf, bm25], [1.0, weight], self.fusion["rrf_k"])
+        # Ties in the fused ranking go to the higher TF-IDF score.
+        return tfidf, fused + 1e-9 * tfidf
+
+    def fixed_route(self, normalized_text: str) -> tuple[str, str] | None:
+        """``(kind, reason)`` when rules decide before retrieval (empty, diagnosis, other topic)."""
+        if not normalized_text.strip(" ?!.,"):
+            return "unknown", "empty"
+        rule = detect_diagnosis_request(normalized_text)
         if rule is not None:
-            return self._refusal(rule)
-        order = np.argsort(-scores)
+            return "refusal", f"diagnosis:{rule}"
+        other = mentions_other_topic(normalized_text)
+        if other and not mentions_mpox(normalized_text):
+            return "unknown", f"other_topic:{other}"
+        return None
+
+    def _decide(self, text: str, scores: np.ndarray, fused: np.ndarray) -> ChatReply:
+        route = self.fixed_route(text)
+        if route is not None and route[1] == "empty":
+            return self._unknown("Please type a question about mpox.", 0.0, (), reason="empty")
+        if route is not None and route[0] == "refusal":
+            return self._refusal(route[1].split(":", 1)[1])
+        order = np.argsort(-fused, kind="stable")
         best = int(order[0])
         best_score = float(scores[best])
         suggestions = tuple(self.kb.entries[int(i)].questions[0] for i in order[:3])
-        named = mentions_mpox(text)
-        other = mentions_other_topic(text)
-        if other and not named:
+        if route is not None:
+            other = route[1].split(":", 1)[1]
             return self._unknown(
                 f"I can only answer questions about mpox, not about {other}. "
                 "For other health questions, please ask a healthcare provider or see the WHO "
                 "or CDC websites.",
                 best_score,
                 (),
-                reason=f"other_topic:{other}",
+                reason=route[1],
             )
-        threshold = self.thresholds["named" if named else "unnamed"]
+        threshold = self.thresholds["named" if mentions_mpox(text) else "unnamed"]
         if best_score < threshold:
             return self._unknown(
                 "Sorry, I don't know the answer to that. I can answer general questions about "
@@ -200,20 +281,41 @@ class MpoxChatbot:
                 reason="low_confidence",
             )
         entry = self.kb.entries[best]
+        also: tuple[AlsoLink, ...] = ()
+        confidence = "high"
+        body = entry.answer
+        if best_score < CONFIDENT_FACTOR * threshold:
+            confidence = "medium"
+            also = tuple(
+                AlsoLink(self.kb.entries[int(i)].id, self.kb.entries[int(i)].questions[0])
+                for i in order[1 : 1 + N_ALSO]
+            )
+        # Plain text lists the other questions; pages show ``also`` as links beside ``body``.
+        text = body
+        if also:
+            text += "\n\nDid you also mean:\n" + "\n".join(f"- {a.question}" for a in also)
         return ChatReply(
             kind="answer",
-            text=entry.answer + "\n\n" + self._footer(entry.sources),
+            text=text + "\n\n" + self._footer(entry.sources),
             entry_id=entry.id,
             score=best_score,
             sources=entry.sources,
             reason="retrieved",
+            confidence=confidence,
+            also=also,
+            body=body,
+            as_of=self.kb.as_of,
         )
 
     # ----------------------------------------------------------------- messages
     def _footer(self, sources: tuple[Source, ...]) -> str:
         cited = "\n".join(f"- {s.title}: {s.url}" for s in sources)
+        return f"Sources:\n{cited}\n{self._as_of_line()}".rstrip()
+
+    def _as_of_line(self) -> str:
         return (
-            f"Sources:\n{cited}\nInformation as of {self.kb.as_of}. {self.kb.disclaimer}".rstrip()
+            f"Information as of {self.kb.as_of} (the date these facts are valid for). "
+            f"{self.kb.disclaimer}"
         )
 
     def _topic_list(self) -> str:
@@ -258,4 +360,6 @@ class MpoxChatbot:
             score=1.0,
             sources=tuple(sources),
             reason=f"diagnosis:{rule}",
+            body=message,
+            as_of=self.kb.as_of,
         )

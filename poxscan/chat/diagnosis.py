@@ -34,7 +34,8 @@ _SUBJECT = rf"(?:it|this|that|these|those|they|mine|(?:my|his|her|our|their)\s+{
 # verbs or adjectives that turn the sentence into a general question ("is it called mpox",
 # "is it true rodents spread mpox", "can my pet get mpox").
 _NOUNISH = (
-    r"(?!(?:called|named|known|true|safe|possible|likely|related|similar|different|worse|"
+    r"(?!(?:called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
+    r"than|as|vs|versus|compared|milder|more|less|just|still|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
     r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"
     rf"{_WORD}"
@@ -50,6 +51,8 @@ _ACTION_QUESTION = re.compile(
     r"where (?:can|do|should)|how (?:do|can|should) i|how long|when (?:should|do|can) i|"
     r"who should i|is it safe)\b"
 )
+
+_HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|to)\b")
 
 #: (name, pattern) pairs; a text is a diagnosis request if any pattern matches.
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -126,6 +129,22 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
+    # "tell me if the bumps on my arm are mpox", "can you tell whether these spots are mpox"
+    (
+        "tell_me_if_symptom",
+        re.compile(
+            rf"\btell\s+(?:me\s+)?(?:if|whether)\s+(?:the|these|those|this|that|my|his|her|our)\s+"
+            rf"(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
+        ),
+    ),
+    # "check my rash", "look at these spots", "pls examine my bumps"
+    (
+        "check_my_rash",
+        re.compile(
+            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see)\s+"
+            rf"(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\b"
+        ),
+    ),
     # "am I infected with mpox", "have I caught monkeypox"
     (
         "am_i_infected",
@@ -155,6 +174,8 @@ _SUSPICION = re.compile(
     rf"(?:that\s+)?(?:i|he|she|we|it|this|these|they|(?:my|our)\s+{_WORD})\s+"
     rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|is|are)\s+(?:{_WORD}\s+)?{_DISEASE}\b"
 )
+# "sores on my lip - mpox yes or no?": a verdict asked for outright.
+_YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(rf"(?:^|[,.;:!?]|\s-)\s*(?:is\s+it\s+|maybe\s+)?{_DISEASE}\s*\?+\W*$")
 _DESCRIBES_OWN = re.compile(
@@ -177,10 +198,15 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     """
     text = normalized_text
     for name, pattern in RULES:
+        # "how do I check my rash for mpox" asks how to check, not for a verdict.
+        if name == "check_my_rash" and _HOW_TO.search(text):
+            continue
         if pattern.search(text):
             return name
     if _SUSPICION.search(text) and not _ACTION_QUESTION.search(text):
         return "suspicion"
+    if _YES_OR_NO.search(text):
+        return "yes_or_no"
     if _TRAILING_NAME.search(text) and _DESCRIBES_OWN.search(text):
         return "symptoms_then_name"
     return None

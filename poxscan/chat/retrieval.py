@@ -162,24 +162,46 @@ class TfidfRetriever:
         char = self.char_vectorizer_.transform(texts) * np.sqrt(self.char_weight)
         return sparse.hstack([word, char], format="csr")
 
-    def score(self, texts: Sequence[str]) -> np.ndarray:
-        """Entry scores of each (raw) text: an array of shape ``(len(texts), n_entries)``."""
+    def contents(self, texts: Sequence[str]) -> list[str]:
+        """Retrieval view of raw texts: normalised, lay terms expanded, spelling corrected."""
+        return [self.correct_spelling(content_text(normalize(t))) for t in texts]
+
+    def components(self, contents: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best-variant, centroid and answer similarities of retrieval-view texts.
+
+        Each has shape ``(len(contents), n_entries)``; :meth:`combine` weighs them. Kept apart so
+        that the evaluation can try several weightings from one vectorisation.
+        """
         if not hasattr(self, "documents_t_"):
             raise RuntimeError("TfidfRetriever is not fitted; call fit(entries) first")
-        contents = [self.correct_spelling(content_text(normalize(t))) for t in texts]
-        sims = self._vectors(contents) @ self.documents_t_
-        sims = sims.toarray()
+        sims = (self._vectors(list(contents)) @ self.documents_t_).toarray()
         n_variants = len(self.variant_owner_)
         n_entries = len(self.entry_ids_)
         per_variant = sims[:, :n_variants]
         per_centroid = sims[:, n_variants : n_variants + n_entries]
         per_answer = sims[:, n_variants + n_entries :]
-        best_variant = np.zeros((len(texts), n_entries))
+        best_variant = np.zeros((len(contents), n_entries))
         # Max over each entry's variants (cosines of TF-IDF vectors are never negative).
         np.maximum.at(best_variant.T, self.variant_owner_, per_variant.T)
-        w_best = 1.0 - self.answer_weight - self.centroid_weight
-        return (
-            w_best * best_variant
-            + self.centroid_weight * per_centroid
-            + self.answer_weight * per_answer
-        )
+        return best_variant, per_centroid, per_answer
+
+    @staticmethod
+    def combine(
+        parts: tuple[np.ndarray, np.ndarray, np.ndarray],
+        answer_weight: float,
+        centroid_weight: float,
+    ) -> np.ndarray:
+        """Entry scores from :meth:`components` (see the module docstring)."""
+        best_variant, per_centroid, per_answer = parts
+        w_best = 1.0 - answer_weight - centroid_weight
+        return w_best * best_variant + centroid_weight * per_centroid + answer_weight * per_answer
+
+    def score_contents(self, contents: Sequence[str]) -> np.ndarray:
+        """Entry scores of retrieval-view texts (see :meth:`contents`)."""
+        return self.combine(self.components(contents), self.answer_weight, self.centroid_weight)
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Entry scores of each (raw) text: an array of shape ``(len(texts), n_entries)``."""
+        if not hasattr(self, "documents_t_"):
+            raise RuntimeError("TfidfRetriever is not fitted; call fit(entries) first")
+        return self.score_contents(self.contents(texts))

@@ -76,7 +76,24 @@ def mentions_mpox(normalized_text: str) -> bool:
     return bool(_MPOX_TERMS.search(normalized_text))
 
 
+# HIV questions the knowledge base answers although they do not name mpox: HIV medicines and
+# PrEP ("should I stop my HIV meds?") and "I'm HIV positive, is it worse for me?".
+_HIV_IN_SCOPE = re.compile(
+    r"\b(?:hiv\s+(?:med\w*|pills?|drugs?|tablets?|therapy|treatment|regimen)|prep|arvs?|"
+    r"antiretroviral\w*)\b|"
+    r"\b(?:hiv|aids)\b.*\b(?:worse|riskier|more (?:dangerous|serious|severe)|at risk|higher risk)\b"
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
-    """The first other disease/topic the text names, or ``None``."""
-    match = _OTHER_RE.search(normalized_text)
-    return match.group(0) if match else None
+    """The first other disease/topic the text names, or ``None``.
+
+    HIV and AIDS do not count where the text asks about HIV medicines, PrEP, or whether having
+    HIV makes "it" worse: the knowledge base answers those.
+    """
+    hiv_ok = bool(_HIV_IN_SCOPE.search(normalized_text))
+    for match in _OTHER_RE.finditer(normalized_text):
+        if hiv_ok and match.group(0) in ("hiv", "aids"):
+            continue
+        return match.group(0)
+    return None

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
 
-__all__ = ["STOPWORDS", "content_text", "expand_lay_terms", "normalize", "stem", "tokens"]
+import yaml
+
+__all__ = [
+    "STOPWORDS",
+    "Lexicon",
+    "content_text",
+    "default_lexicon_path",
+    "expand_lay_terms",
+    "load_lexicon",
+    "normalize",
+    "stem",
+    "tokens",
+]
 
 # Spellings of the disease's names folded into one token, so that "monkeypox", "monkey pox",
 # "monkypox" and "mpox" match the same knowledge-base words.
@@ -25,29 +42,11 @@ _CONTRACTIONS = (
     (re.compile(r"\b(it|that|what|there|this|he|she|who|where|how)'s\b"), r"\1 is"),
     (re.compile(r"'s\b"), ""),  # possessive: "daughter's rash" -> "daughter rash"
 )
-# Chat-speak spellings of function words, so that rules and retrieval read them normally.
-_CHAT_SPEAK = re.compile(r"\b(u|ur|r|pls|plz|wat|wut|im|ive|dont|cant|whats|ppl|hw)\b")
-_CHAT_SPEAK_MAP = {
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "pls": "please",
-    "plz": "please",
-    "wat": "what",
-    "wut": "what",
-    "im": "i am",
-    "ive": "i have",
-    "dont": "do not",
-    "cant": "can not",
-    "whats": "what is",
-    "ppl": "people",
-    "hw": "how",
-}
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def normalize(text: str) -> str:
-    """Lower-case, unify quotes, expand contractions and fold the disease's names.
+    """Lower-case, unify quotes, expand contractions, fold the disease's names, fix chat-speak.
 
     Parameters
     ----------
@@ -57,8 +56,9 @@ def normalize(text: str) -> str:
     Returns
     -------
     str
-        Single-spaced text in which every spelling of monkeypox reads ``mpox``. Punctuation is
-        kept (the diagnosis detector looks at question marks).
+        Single-spaced text in which every spelling of monkeypox reads ``mpox`` and the
+        lexicon's chat-speak and misspellings (``lexicon.yaml``, ``replace``) read as words.
+        Punctuation is kept (the diagnosis detector looks at question marks).
     """
     text = unicodedata.normalize("NFKC", str(text)).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
@@ -66,7 +66,7 @@ def normalize(text: str) -> str:
         text = pattern.sub(repl, text)
     for pattern, repl in _NAME_PATTERNS:
         text = pattern.sub(repl, text)
-    text = _CHAT_SPEAK.sub(lambda m: _CHAT_SPEAK_MAP[m.group(1)], text)
+    text = _replacements()(text)
     return " ".join(text.split())
 
 
@@ -87,69 +87,79 @@ STOPWORDS = frozenset(
     hey thanks thank does im ive dont""".split()
 )
 
-# Lay words and slang mapped to the words the knowledge base uses. The canonical words are
-# appended (the original word is kept), so expansion only ever adds evidence.
-_LAY_TERMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"\b(?:{pattern})\b"), canonical)
-    for pattern, canonical in (
-        (r"temperature|feverish|high temp", "fever"),
-        (r"tired|tiredness|fatigue|fatigued|exhausted|worn out", "exhaustion"),
-        (r"glands?", "lymph nodes"),
-        (r"zits?|spots|bumps|pimples", "rash sores"),
-        (r"butt|bum|ass|arse|backside|bottom|butthole", "anus anal"),
-        (r"privates|private parts|crotch|junk|down there|groin area", "genitals"),
-        (r"dick|cock|willy", "penis genitals"),
-        (
-            r"kill (?:you|me|people|someone|us|anyone)|killed|deaths?|dying|die|lethal",
-            "deadly fatal die",
-        ),
-        (r"std|sti|stds|stis|venereal", "sexually transmitted infection sex"),
-        (
-            r"hook(?:ing)? ?ups?|sleep(?:ing)? with|have sex|had sex|intercourse|shag\w*",
-            "sex sexual",
-        ),
-        (r"mak(?:e|ing) out|snog\w*|french kiss\w*|smooch\w*", "kissing"),
-        (r"breast ?-?feed\w*|nursing|breast milk", "breastfeed"),
-        (r"sheets?|linens?|blankets?|pillows?|duvet", "bedding"),
-        (r"jabs?|shots?|vax|vaxx\w*|immuni[sz]\w*|inoculat\w*", "vaccine dose"),
-        (r"pills?|meds|medications?|drugs?|remed\w*", "medicine treatment"),
-        (r"pain ?killers?|pain ?meds|pain relievers?|analgesics?", "pain relief"),
-        (r"cure|cured|curable|heal\w*", "cure treatment"),
-        (r"doc|gp|physician|nurse|clinic|clinician", "doctor healthcare provider"),
-        (r"er|a&e|emergency room|hospital", "emergency hospital"),
-        (r"kids?|child|toddlers?|infants?|babies|baby", "children"),
-        (r"preggers|expecting|pregnan\w*", "pregnancy pregnant"),
-        (r"pets?|dogs?|cats?|puppy|kitten", "pet animals"),
-        (r"infectious|transmissible|catching", "contagious"),
-        (r"boyfriend|girlfriend|husband|wife|lover|fwb|sex partner|hook ?up", "partner"),
-        (r"tested positive|tests? positive|positive test|got diagnosed|was diagnosed", "diagnosed"),
-        (
-            r"very sick|really sick|seriously ill|severely ill|gravely ill|hospitali[sz]\w*",
-            "severe seriously ill",
-        ),
-        (r"quarantin\w*|self-?isolat\w*|stay home", "isolate isolation"),
-        (r"clean\w*|sanitiz\w*|sanitis\w*|bleach|wipe", "disinfect cleaning"),
-        (r"rubbers?|protection", "condoms"),
-        (r"named?|naming|called|renam\w*", "name called"),
-        (r"strains?|variants?|types?|lineages?|subtypes?", "clade clades"),
-        (r"poxscan|app|bot|chatbot|assistant|this tool|this website|this site", "tool"),
-        (
-            r"who are you|are you (?:an?|real|human|ai|robot|bot|doctor|person)|ask you|"
-            r"about you|your (?:answers?|info\w*|sources?|data)",
-            "tool",
-        ),
-        (r"scars?|scarring|blind\w*|eyesight|vision", "complications"),
-        (
-            r"surfaces?|objects?|items?|things|stuff|towels?|clothes|clothing|fomites?",
-            "contaminated materials",
-        ),
-    )
-)
+
+def default_lexicon_path() -> Path:
+    """Path of the informal-word lexicon shipped as package data."""
+    return Path(str(resources.files("poxscan.chat").joinpath("lexicon.yaml")))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The informal-word lexicon: in-place replacements and appended expansions.
+
+    Attributes
+    ----------
+    replace
+        Word or phrase -> what it stands for (all ``replace`` sections merged).
+    expand
+        ``(pattern, canonical words)`` pairs (all ``expand`` sections, in file order).
+    """
+
+    replace: dict[str, str]
+    expand: tuple[tuple[re.Pattern[str], str], ...]
+
+
+def load_lexicon(path: str | PathLike | None = None) -> Lexicon:
+    """Read and compile a lexicon YAML (default: ``poxscan/chat/lexicon.yaml``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the entry, for a malformed section or a bad regular expression.
+    """
+    target = Path(path) if path is not None else default_lexicon_path()
+    return _load_lexicon(str(target))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_lexicon(path: str) -> Lexicon:
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping with 'replace' and 'expand' sections")
+    replace: dict[str, str] = {}
+    for section, words in (data.get("replace") or {}).items():
+        if not isinstance(words, dict):
+            raise ValueError(f"{path}: replace.{section} must map words to replacements")
+        replace.update({str(k).lower(): str(v).lower() for k, v in words.items()})
+    expand: list[tuple[re.Pattern[str], str]] = []
+    for section, terms in (data.get("expand") or {}).items():
+        if not isinstance(terms, dict):
+            raise ValueError(f"{path}: expand.{section} must map words to pattern lists")
+        for canonical, patterns in terms.items():
+            if not isinstance(patterns, list) or not patterns:
+                raise ValueError(f"{path}: expand.{section}.{canonical} needs a pattern list")
+            try:
+                pattern = re.compile(rf"\b(?:{'|'.join(str(p) for p in patterns)})\b")
+            except re.error as exc:
+                raise ValueError(f"{path}: expand.{section}.{canonical}: {exc}") from exc
+            expand.append((pattern, str(canonical)))
+    return Lexicon(replace=replace, expand=tuple(expand))
+
+
+@functools.lru_cache(maxsize=1)
+def _replacements():
+    """One compiled substitution for every ``replace`` word of the default lexicon."""
+    words = load_lexicon().replace
+    # Longest first, so that a phrase wins over a word inside it.
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+    return lambda text: pattern.sub(lambda m: words[m.group(0)], text)
 
 
 def expand_lay_terms(normalized_text: str) -> str:
-    """Append the knowledge base's words for lay terms and slang found in the text."""
-    extra = [canonical for pattern, canonical in _LAY_TERMS if pattern.search(normalized_text)]
+    """Append the knowledge base's words for lay terms, slang and drug names in the text."""
+    extra = [canon for pattern, canon in load_lexicon().expand if pattern.search(normalized_text)]
     return normalized_text if not extra else normalized_text + " " + " ".join(extra)
 
 

@@ -19,21 +19,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import selected_datasets, subcommand
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "compare",
-        help="classical pipelines vs fine-tuned CNNs: metrics with CIs, time, latency, size",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(parser, datasets=False)
-    parser.add_argument("--dataset", default="msld_v1", help="dataset (default msld_v1)")
-    parser.add_argument("--cache", default=None, help="feature cache folder")
+        "classical pipelines vs fine-tuned CNNs: metrics with CIs, time, latency, size",
+        __doc__,
+        "data", "cache", "seed",
+    )  # fmt: skip
     parser.add_argument("--outer-splits", type=int, default=5, help="outer folds (default 5)")
-    parser.add_argument("--seed", type=int, default=0, help="fold seed (default 0)")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws")
     parser.add_argument(
         "--latency-runs", type=int, default=20, help="timed calls per latency (default 20)"
@@ -60,11 +57,13 @@ def _compare(args: argparse.Namespace) -> int:
     from poxscan.pipelines.splits import grouped_folds
 
     configure_threads(args.threads, 1)
+    datasets = selected_datasets(args)
+    name = "+".join(datasets)  # results of other commands on these datasets use this stem
     families = {"color": {}, "texture": {}, "hog": {}, "deep": {}}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load_experiment(
-            [args.dataset], families, task="binary", data_root=args.data_root, cache=args.cache
+            datasets, families, task="binary", data_root=args.data_root, cache=args.cache
         )
     notes = [str(w.message) for w in caught if "group" in str(w.message)]
     groups = cmp.groups_source(data.groups)
@@ -87,17 +86,17 @@ def _compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_boot=args.n_boot,
     )
-    nested = cmp.nested_row(Path(args.evaluation_dir) / f"{args.dataset}-binary.json", fold_ids)
+    nested = cmp.nested_row(Path(args.evaluation_dir) / f"{name}-binary.json", fold_ids)
     if nested is not None:
         rows.append(nested)
     else:
         notes.append(
-            f"no nested CV results in {args.evaluation_dir}/{args.dataset}-binary.json "
+            f"no nested CV results in {args.evaluation_dir}/{name}-binary.json "
             "(run `poxscan evaluate`); the tuned classical row is missing"
         )
     cnn, cnn_notes = cmp.cnn_rows(
         args.finetune_dir,
-        args.dataset,
+        name,
         fold_ids,
         images,
         args.models_dir,
@@ -116,7 +115,6 @@ def _compare(args: argparse.Namespace) -> int:
         notes.append(f"no finished fine-tune CV under {args.finetune_dir}")
 
     out_dir = Path(args.out_dir)
-    name = args.dataset
     figures = [
         str(cmp.plot_metric_bars(rows, out_dir / f"{name}_metrics.png")),
         str(cmp.plot_latency_accuracy(rows, out_dir / f"{name}_latency_accuracy.png")),
@@ -132,7 +130,7 @@ def _compare(args: argparse.Namespace) -> int:
         )
     reference = cnn[0]["name"] if cnn else rows[0]["name"]
     report = {
-        "dataset": args.dataset,
+        "dataset": name,
         "commands": ["poxscan " + shlex.join(sys.argv[1:])] if sys.argv[1:] else [],
         "protocol": (cmp.__doc__ or "").split("Rows\n----", 1)[-1].strip(),
         "n_images": len(data.y),

@@ -1,4 +1,11 @@
-"""``poxscan evaluate``: nested CV of the tuning procedure, family ablations, cross-dataset tests.
+"""``poxscan evaluate``: nested CV of the tuning procedure, family ablations, transfer tests.
+
+By default on every dataset of the manifest, pooled (``--dataset`` narrows it). With two or
+more datasets it also reports transfer (:mod:`poxscan.pipelines.transfer`): both
+leave-one-dataset-out directions (shared audit groups removed from the test set), metrics per
+source dataset inside the pooled CV, and the screening operating point (sensitivity 0.90). With
+one dataset (``--dataset msld_v1``, for comparison with papers) it runs the cross-dataset test
+against the other set instead.
 
 Writes ``<out-dir>/<name>.json`` and ``.md`` (metrics with 95 % intervals) and PNG figures
 (ROC curves, calibration curves, confusion matrices), all atomically; the protocol is in
@@ -17,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import selected_datasets, subcommand
 from poxscan.cli.tune import add_space_args
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 
@@ -33,7 +40,7 @@ ABLATIONS = {
     "hog": ["hog"],
     "deep+color": ["color", "deep"],
 }
-PARTS = ("nested", "ablations", "cross")
+PARTS = ("nested", "ablations", "transfer", "cross")
 
 
 def _json_arg(value: str) -> dict[str, Any]:
@@ -48,13 +55,13 @@ def _json_arg(value: str) -> dict[str, Any]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "evaluate",
-        help="nested grouped CV with confidence intervals, ablations, cross-dataset tests",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(parser)
+        "nested grouped CV with confidence intervals, ablations, cross-dataset tests",
+        __doc__,
+        "data", "cache", "seed", "metric", "progress",
+    )  # fmt: skip
     add_space_args(parser)
     parser.add_argument("--outer-splits", type=int, default=5, help="outer folds (default 5)")
     parser.add_argument("--repeats", type=int, default=3, help="outer CV repeats (default 3)")
@@ -63,7 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--inner-timeout", type=float, default=60.0, help="seconds per inner study (default 60)"
     )
-    parser.add_argument("--metric", choices=("roc_auc", "balanced_accuracy"), default="roc_auc")
     parser.add_argument(
         "--reference-config",
         type=_json_arg,
@@ -87,7 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out-dir", default="experiments/results/evaluation", help="where results go"
     )
     parser.add_argument("--name", default=None, help="file name stem (default <dataset>-<task>)")
-    parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_evaluate)
 
 
@@ -119,7 +124,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if bad:
         raise ValueError(f"unknown parts to skip {sorted(bad)}; use {PARTS}")
     started = time.perf_counter()
-    datasets = args.dataset or ["msld_v1"]
+    datasets = selected_datasets(args)
+    if args.task == "multiclass":
+        return _evaluate_differential(args, datasets)
     space = SearchSpace(
         task=args.task,
         families=args.families,
@@ -215,6 +222,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if calib:
             cal_curves[label] = (ys, ps)
 
+    cv_results: dict[str, ev.CVResult] = {}
     if "nested" not in args.skip:
         log.info("nested CV: %d repeats x %d folds", args.repeats, args.outer_splits)
         result = ev.nested_cv(
@@ -231,6 +239,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             name="nested",
             progress=progress,
         )
+        cv_results["nested CV (tuned)"] = result
         summary = ev.summarize(result, n_boot=args.n_boot, seed=args.seed)
         report["nested"] = {
             "summary": summary,
@@ -288,6 +297,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                 progress=progress,
             )
             results[label] = ev.summarize(res, n_boot=args.n_boot, seed=args.seed)
+            if label in ("all", "deep") or fams == list(reference["families"]):
+                cv_results[
+                    f"reference, {'+'.join(fams) if label not in ('all', 'deep') else label}"
+                ] = res
             if label in ("all", "handcrafted", "deep"):
                 add_curves(f"reference, {label}", res, calib=label == "all")
         report["ablations"] = {
@@ -309,6 +322,11 @@ def _evaluate(args: argparse.Namespace) -> int:
                 )
             )
         )
+
+    many = data.records["dataset"].nunique() > 1
+    if many and args.task == "binary" and "transfer" not in args.skip:
+        report["transfer"] = _transfer(args, data, space, reference, family_params, cv_results)
+        _write(report, out_dir, name)
 
     if other:
         source_mask = data_all.records["dataset"].isin(datasets).to_numpy()
@@ -373,7 +391,115 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _transfer(
+    args: argparse.Namespace,
+    data: Any,
+    space: Any,
+    reference: dict[str, Any],
+    family_params: dict[str, Any],
+    cv_results: dict[str, Any],
+) -> dict[str, Any]:
+    """Leave-one-dataset-out, per-dataset rows and the screening operating point."""
+    from poxscan.pipelines import transfer as tr
+    from poxscan.pipelines.tuning import tune_in_memory
+
+    out: dict[str, Any] = {"lodo": [], "per_dataset": {}, "operating_point": {}, "configs": {}}
+    for label, result in cv_results.items():
+        scores = [o[:, result.positive] for o in result.oof]
+        folds = tr.pooled_folds(data, args.outer_splits, len(scores), args.seed)
+        out["per_dataset"][label] = tr.per_dataset_metrics(data, scores, args.n_boot, args.seed)
+        out["operating_point"][label] = tr.operating_point(
+            data, scores, folds, n_boot=args.n_boot, seed=args.seed
+        )
+    for held_out in sorted(set(data.records["dataset"])):
+        train_idx, test_idx, _, _ = tr.lodo_split(data, held_out)
+        train, test_X = data.subset(train_idx), data.X.iloc[test_idx]
+        log.info("leave %s out: tuning on the other datasets", held_out)
+        tuned, _ = tune_in_memory(
+            train.X,
+            train.y,
+            train.groups,
+            space,
+            n_trials=args.n_trials,
+            n_splits=args.inner_splits,
+            seed=args.seed,
+            timeout=args.inner_timeout,
+            metric=args.metric,
+            family_params=family_params,
+        )
+        out["configs"][f"tuned without {held_out}"] = tuned
+        for cfg_name, cfg in (
+            ("tuned (study on the training sets)", tuned),
+            ("reference", reference),
+        ):
+            row = tr.lodo_row(
+                data, held_out, tr.fit_scores(cfg, train, test_X), args.n_boot, args.seed
+            )
+            row["config_name"] = cfg_name
+            out["lodo"].append(row)
+    return out
+
+
 def _write(report: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
     from poxscan.pipelines.report import write_report
 
     return write_report(report, out_dir, name)
+
+
+def _evaluate_differential(args: argparse.Namespace, datasets: list[str]) -> int:
+    """``--task multiclass``: the differential's grouped out-of-fold report.
+
+    A fixed pipeline (``--reference-config`` over
+    :data:`~poxscan.pipelines.differential.DEFAULT_DIFFERENTIAL_CONFIG`), no tuning: per-class
+    recall with its fold spread, the confusion matrix and recall per source dataset.
+    """
+    import numpy as np
+
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.pipelines import plots
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.differential import (
+        DEFAULT_DIFFERENTIAL_CONFIG,
+        evaluate_differential,
+        markdown,
+    )
+    from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.report import jsonable
+
+    config = {**DEFAULT_DIFFERENTIAL_CONFIG, **(args.reference_config or {}), "task": "multiclass"}
+    data = load_experiment(
+        datasets,
+        config_families(config),
+        task="multiclass",
+        data_root=args.data_root,
+        cache=args.cache,
+        progress=not args.no_progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=args.outer_splits,
+        seed=args.seed,
+    )
+    proba = report.pop("oof_proba")
+    report["command"] = "poxscan " + shlex.join(sys.argv[1:])
+    report["datasets"] = datasets
+    report["ids"] = [str(i) for i in data.X.index]
+    report["oof_proba"] = np.round(proba, 6)
+    name = args.name or f"{'+'.join(datasets)}-multiclass"
+    out_dir = Path(args.out_dir)
+    atomic_write_text(out_dir / f"{name}.json", json.dumps(jsonable(report), indent=2) + "\n")
+    atomic_write_text(out_dir / f"{name}.md", markdown(report))
+    plots.plot_confusion(
+        data.y,
+        proba.argmax(1),
+        data.class_names,
+        out_dir / f"{name}_confusion.png",
+        title="Differential, grouped out-of-fold",
+    )
+    print(markdown(report))
+    return 0

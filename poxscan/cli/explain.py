@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "else models/default)",
     )
     which.add_argument("--cnn", default=None, help="fine-tuned CNN model directory")
+    which.add_argument(
+        "--differential",
+        default=None,
+        help="multi-class model from `poxscan train --task multiclass`: explain its most "
+        "probable condition",
+    )
     parser.add_argument(
         "--out", default=None, help="overlay PNG (default: <IMAGE stem>_lime.png here)"
     )
@@ -68,7 +74,11 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"poxscan explain: error: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.cnn:
+        if args.differential:
+            from poxscan.pipelines.differential import load_differential
+
+            model, _ = load_differential(args.differential)
+        elif args.cnn:
             from poxscan.pipelines.cnn_model import FineTunedCNN
 
             model = FineTunedCNN.load(args.cnn)
@@ -83,6 +93,10 @@ def _explain(args: argparse.Namespace) -> int:
         return 2
     if args.method == "map":
         return _map(args, model, image)
+    if args.differential:
+        from poxscan.pipelines.differential import explain_differential
+
+        explain_model = explain_differential
     explanation = explain_model(
         model,
         image,
@@ -99,9 +113,13 @@ def _explain(args: argparse.Namespace) -> int:
         json.dump(summary, sys.stdout, indent=2)
         print()
     else:
+        if args.differential:
+            what = f"most probable condition, P {explanation.probability:.3f}"
+        else:
+            what = f"P(mpox) {explanation.probability:.3f}, threshold {explanation.threshold:.2f}"
         print(
-            f"{args.image}: {explanation.label} (P(mpox) {explanation.probability:.3f}, "
-            f"threshold {explanation.threshold:.2f}); {len(summary['highlighted_superpixels'])} "
+            f"{args.image}: {explanation.label} ({what}); "
+            f"{len(summary['highlighted_superpixels'])} "
             f"superpixels ({100 * explanation.coverage:.0f} % of the image) supported it; "
             f"local R^2 {explanation.score:.2f}. Overlay: {out}"
         )

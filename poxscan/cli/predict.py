@@ -52,6 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write a clinician report per image into DIR: printable HTML (with the photo "
         "as the model saw it and the explanation map) and the same as JSON",
     )
+    parser.add_argument(
+        "--differential",
+        default=None,
+        metavar="DIR",
+        help="a multi-class model from `poxscan train --task multiclass`: its differential "
+        "(mpox, chickenpox, measles, normal) is shown beside the screening decision",
+    )
     parser.set_defaults(func=_predict)
 
 
@@ -62,6 +69,11 @@ def _text(result: Any) -> str:
         f"{result.file}: {result.label}  (probability of mpox {result.probability:.3f}, "
         f"threshold {result.threshold:.3f})"
     ]
+    if result.differential:
+        lines.append(
+            "    differential: "
+            + ", ".join(f"{c} {100 * p:.0f} %" for c, p in result.differential.items())
+        )
     if result.families:
         kinds = ", ".join(
             f"{f['label']} {f['contribution']:+.2f}" for f in result.families if f["n_features"]
@@ -89,6 +101,7 @@ def _predict(args: argparse.Namespace) -> int:
             manifest_sha256=args.manifest_sha256,
             explain=args.top_k > 0 or bool(args.report),
             gate=not args.no_gate,
+            differential_dir=args.differential,
         )
     except (ModelIntegrityError, IncompatibleModelError) as exc:
         print(f"poxscan predict: error: {exc}", file=sys.stderr)

@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-lime", action="store_true", help="hide the optional LIME overlays")
     parser.add_argument(
+        "--differential",
+        default=None,
+        metavar="DIR",
+        help="a multi-class model from `poxscan train --task multiclass`: its differential "
+        "(mpox, chickenpox, measles, normal) is shown beside the screening decision",
+    )
+    parser.add_argument(
         "--lime-samples",
         type=int,
         default=300,
@@ -82,6 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
         "KEEP_UPLOADS_DIR": args.keep_uploads,
         "MANIFEST_SHA256": args.manifest_sha256,
         "LIME_NUM_SAMPLES": args.lime_samples,
+        "DIFFERENTIAL_MODEL": args.differential,
     }
     if args.no_lime:
         config["LIME"] = False

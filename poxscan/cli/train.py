@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import add_data_args, selected_datasets
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config",
         default=None,
         help="pipeline config JSON: the output of `poxscan tune` (its best_config) or a "
-        "config itself; flags below override its entries",
+        "config itself; flags below override its entries (default, with no config and no "
+        "flags: the shipped screening config, poxscan.pipelines.builder.SCREENING_CONFIG)",
     )
     parser.add_argument(
         "--family",
@@ -38,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="F",
         help="feature family (repeatable): color, texture, hog, deep",
+    )
+    parser.add_argument(
+        "--task",
+        choices=("binary", "multiclass"),
+        default=None,
+        help="binary: the mpox screen (default); multiclass: the differential (mpox, "
+        "chickenpox, measles, normal; msld_v1's mixed 'Others' left out), shown beside it",
     )
     parser.add_argument("--classifier", default=None, help="lda, adaboost, mlp, xgboost, ...")
     parser.add_argument("--selector", default=None, help="none, anova, mutual_info, l1, tree, pca")
@@ -57,11 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="map from out-of-fold scores to probabilities (default: sigmoid, i.e. Platt)",
     )
     parser.add_argument(
+        "--threshold-rule",
         "--threshold",
-        default="youden",
-        help="decision threshold: 'youden' (default; maximises sensitivity + specificity - 1 "
-        "on out-of-fold calibrated probabilities), 'sensitivity:0.90' (highest threshold "
-        "reaching that out-of-fold sensitivity) or a number",
+        dest="threshold",
+        default="sensitivity:0.90",
+        help="decision threshold: 'sensitivity:0.90' (default, a screening threshold: the "
+        "highest whose out-of-fold sensitivity on calibrated probabilities reaches 0.90), "
+        "'youden' (maximises sensitivity + specificity - 1) or a fixed number",
     )
     parser.add_argument("--cv", type=int, default=5, help="grouped CV folds (default: 5)")
     parser.add_argument("--seed", type=int, default=0, help="fold seed (default: 0)")
@@ -140,6 +151,12 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
     from poxscan.cli.features import _parse_value
 
     config, info = read_config(args.config)
+    if getattr(args, "task", None) == "multiclass":
+        from poxscan.pipelines.differential import DEFAULT_DIFFERENTIAL_CONFIG
+
+        if not config and not args.family and args.classifier is None:
+            config = dict(DEFAULT_DIFFERENTIAL_CONFIG)
+        config["task"] = "multiclass"
     if args.family:
         config["families"] = args.family
     if args.classifier is not None and args.classifier != config.get("classifier"):
@@ -157,7 +174,14 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
             params[key.strip()] = _parse_value(value)
         config["params"] = params
     if not config:
-        raise ValueError("give --config (from `poxscan tune`) or at least --family/--classifier")
+        # No config: the shipped screening model (the candidate table's winner).
+        from poxscan.pipelines.builder import SCREENING_CONFIG
+
+        config = copy.deepcopy(SCREENING_CONFIG)
+        info["config_source"] = (
+            "SCREENING_CONFIG: winner of experiments/candidates.py under the pre-declared "
+            "transfer rule (experiments/results/candidates/candidates.md)"
+        )
     config.setdefault("task", "binary")
     return config, info
 
@@ -171,14 +195,14 @@ def _train(args: argparse.Namespace) -> int:
 
     config, info = _config_from_args(args)
     config = normalize_config(config)
-    if config["task"] != "binary":
-        raise ValueError("poxscan train builds binary mpox / not-mpox models (task 'binary')")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} already exists; choose another --out or pass --force")
+    if config["task"] == "multiclass":
+        return _train_differential(args, config, info, out)
     threshold = _parse_threshold(args.threshold)
     manifest = load_manifest()
-    datasets = args.dataset or info.get("datasets") or list(manifest)
+    datasets = (args.dataset and selected_datasets(args)) or info.get("datasets") or list(manifest)
     root = resolve_data_root(args.data_root)
     families = config_families(config)
     log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)
@@ -268,6 +292,56 @@ def _train(args: argparse.Namespace) -> int:
             f"{described['threshold']:.4f}; refuses {100 * described['oof_refused']:.1f} % of "
             "the training photos out of fold"
         )
+    return 0
+
+
+def _train_differential(
+    args: argparse.Namespace, config: dict[str, Any], info: dict[str, Any], out: Path
+) -> int:
+    """``--task multiclass``: grouped out-of-fold evidence, then the model on every image."""
+    from poxscan.core.data import load_manifest, resolve_data_root
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.differential import (
+        DifferentialModel,
+        evaluate_differential,
+        save_differential,
+    )
+    from poxscan.pipelines.experiment_data import load_experiment
+
+    manifest = load_manifest()
+    datasets = args.dataset or info.get("datasets") or list(manifest)
+    data = load_experiment(
+        datasets,
+        config_families(config),
+        task="multiclass",
+        data_root=resolve_data_root(args.data_root),
+        cache=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=args.cv,
+        seed=args.seed,
+    )
+    report.pop("oof_proba")
+    model = DifferentialModel(pipeline=config).fit_features(data.X, data.y, data.class_names)
+    training = describe_training_data(data, datasets, manifest)
+    training["class_counts"] = {c: int((data.y == i).sum()) for i, c in enumerate(data.class_names)}
+    save_differential(
+        model,
+        out,
+        training_data={**training, "config_source": info.get("config_source", "flags")},
+        evaluation=report,
+        overwrite=args.force,
+    )
+    recall = ", ".join(f"{c} {100 * r['recall']:.0f} %" for c, r in report["per_class"].items())
+    print(f"saved {out} (differential: {', '.join(data.class_names)})")
+    print(f"out-of-fold recall per class: {recall}")
     return 0
 
 

@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from poxscan.cli._common import add_data_args
+from poxscan.cli._common import selected_datasets, subcommand
 
 
 def _csv(value: str) -> list[str]:
@@ -60,18 +60,16 @@ def add_space_args(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="deep-feature backbone (default: the extractor's, efficientnet-lite0)",
     )
-    parser.add_argument("--cache", default=None, help="feature cache folder ($POXSCAN_CACHE)")
-    parser.add_argument("--seed", type=int, default=0, help="folds and sampler seed (default 0)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
+    parser = subcommand(
+        sub,
         "tune",
-        help="tune a pipeline with Optuna (grouped CV, resumable SQLite study)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_data_args(parser)
+        "tune a pipeline with Optuna (grouped CV, resumable SQLite study)",
+        __doc__,
+        "data", "cache", "seed", "metric", "progress",
+    )  # fmt: skip
     add_space_args(parser)
     parser.add_argument("--n-trials", type=int, default=50, help="new trials to run (default 50)")
     parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
@@ -82,12 +80,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="SQLAlchemy URL (default: sqlite:///experiments/studies/<study>.db)",
     )
     parser.add_argument("--n-splits", type=int, default=4, help="grouped CV folds (default 4)")
-    parser.add_argument(
-        "--metric",
-        choices=("roc_auc", "balanced_accuracy"),
-        default="roc_auc",
-        help="score maximised (default roc_auc; see poxscan.pipelines.tuning)",
-    )
     parser.add_argument("--worker", type=int, default=0, help="worker number (sampler seed)")
     parser.add_argument(
         "--budget",
@@ -118,7 +110,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--train-out", default=None, help="train the best pipeline into this model directory"
     )
     parser.add_argument("--out", default=None, help="best-config JSON path")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_tune)
 
 
@@ -132,7 +123,7 @@ def _tune(args: argparse.Namespace) -> int:
         write_best,
     )
 
-    datasets = args.dataset or ["msld_v1"]
+    datasets = selected_datasets(args)
     space = SearchSpace(
         task=args.task,
         families=args.families,

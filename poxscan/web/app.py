@@ -76,6 +76,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "LIME_SEED": 0,
     # Refuse the model unless its manifest.json has this sha256.
     "MANIFEST_SHA256": None,
+    # Optional multi-class model (`poxscan train --task multiclass`) and its manifest pin: its
+    # differential (mpox, chickenpox, measles, normal) is shown beside the screening decision.
+    "DIFFERENTIAL_MODEL": None,
+    "DIFFERENTIAL_SHA256": None,
 }
 
 #: Only this server's own files; images may also be inline data (thumbnails, overlays).
@@ -159,7 +163,13 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
     app.config.update(DEFAULT_CONFIG)
     app.config.update({str(k).upper(): v for k, v in (config or {}).items()})
     model_dir = Path(model_dir)
-    predictor = Predictor.load(model_dir, manifest_sha256=app.config["MANIFEST_SHA256"])
+    predictor = Predictor.load(
+        model_dir,
+        manifest_sha256=app.config["MANIFEST_SHA256"],
+        # Optional multi-class model: its differential is shown beside the decision.
+        differential_dir=app.config["DIFFERENTIAL_MODEL"],
+        differential_sha256=app.config["DIFFERENTIAL_SHA256"],
+    )
     warm_explanation_map(predictor)  # the result page shows a map by default
     manifest = predictor.manifest
     card = _verified_bytes(model_dir, "model_card.md", manifest).decode("utf-8", "replace")
@@ -345,10 +355,14 @@ def shap_plot(name: str) -> Response:
 
 @bp.route("/chat", methods=["GET", "POST"])
 def chat_page() -> str:
-    """The chatbot without JavaScript: a form posting back to this page."""
+    """The chatbot without JavaScript: a form posting back to this page; a "did you also
+    mean" link asks its question with ``GET /chat?message=...``."""
     question, reply = None, None
-    if request.method == "POST":
-        question = _chat_message(request.form.get("message", ""))
+    asked = request.form.get("message", "") if request.method == "POST" else None
+    if asked is None and request.args.get("message"):
+        asked = request.args["message"]
+    if asked is not None:
+        question = _chat_message(asked)
         reply = _state().chatbot.reply(question).to_dict()
     return render_template("chat.html", question=question, reply=reply, **_page_context())
 

@@ -135,7 +135,13 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
                 }
             },
             "/chat": {
-                "get": {"summary": "Chat page (HTML)", "responses": {"200": _html("Page.")}},
+                "get": {
+                    "summary": "Chat page (HTML); ?message=... asks that question",
+                    "parameters": [
+                        {"name": "message", "in": "query", "schema": {"type": "string"}}
+                    ],
+                    "responses": {"200": _html("Page.")},
+                },
                 "post": {
                     "summary": "Chat without JavaScript: the page with the reply (HTML)",
                     "requestBody": {
@@ -446,6 +452,24 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
                         },
                         "suggestions": {"type": "array", "items": {"type": "string"}},
                         "reason": {"type": "string"},
+                        "confidence": {
+                            "type": "string",
+                            "enum": ["high", "medium", ""],
+                            "description": "For answers; medium ones come with 'also' links.",
+                        },
+                        "also": {
+                            "type": "array",
+                            "description": "'Did you also mean' questions of a medium answer.",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "entry_id": {"type": "string"},
+                                    "question": {"type": "string"},
+                                },
+                            },
+                        },
+                        "body": {"type": "string", "description": "text without sources"},
+                        "as_of": {"type": "string", "description": "date the facts hold for"},
                     },
                 },
                 "Health": {

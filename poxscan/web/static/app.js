@@ -80,12 +80,52 @@
       return div;
     }
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var message = input.value.trim();
-      if (!message) { return; }
+    // A labelled list of links ("Did you also mean:", "Sources:"), built as DOM nodes.
+    function linkList(div, className, label, links) {
+      if (!links || !links.length) { return; }
+      var box = document.createElement("div");
+      box.className = className;
+      var span = document.createElement("span");
+      span.textContent = label;
+      box.appendChild(span);
+      var ul = document.createElement("ul");
+      links.forEach(function (link) {
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.textContent = link.text;
+        a.href = link.href;
+        if (link.className) { a.className = link.className; }
+        if (link.entry) { a.setAttribute("data-entry", link.entry); }
+        if (link.external) { a.target = "_blank"; a.rel = "noopener noreferrer"; }
+        li.appendChild(a);
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+      div.appendChild(box);
+    }
+
+    function show(pending, data) {
+      pending.firstChild.textContent = data.body || data.text;
+      pending.setAttribute("data-confidence", data.confidence || "");
+      pending.setAttribute("data-entry", data.entry_id || "");
+      var page = form.getAttribute("data-page") || "/chat";
+      linkList(pending, "chat-also", "Did you also mean:", (data.also || []).map(function (a) {
+        return { text: a.question, entry: a.entry_id, className: "chat-also-link",
+                 href: page + "?message=" + encodeURIComponent(a.question) + "#chat" };
+      }));
+      linkList(pending, "chat-sources", "Sources:", (data.sources || []).map(function (s) {
+        return { text: s.title, href: s.url, external: true };
+      }));
+      if (data.as_of) {
+        var asof = document.createElement("p");
+        asof.className = "chat-asof muted";
+        asof.textContent = "Information as of " + data.as_of + ". Not medical advice.";
+        pending.appendChild(asof);
+      }
+    }
+
+    function ask(message) {
       add("chat-user", message);
-      input.value = "";
       send.disabled = true;
       var pending = add("chat-bot chat-pending", "…");
       fetch(form.getAttribute("data-api") || "/api/chat", {
@@ -98,7 +138,8 @@
         var kind = result.ok ? result.data.kind : "error";
         pending.className = "chat-msg chat-bot chat-" + kind;
         pending.setAttribute("data-kind", kind);
-        pending.firstChild.textContent = result.ok ? result.data.text : result.data.message;
+        if (result.ok) { show(pending, result.data); }
+        else { pending.firstChild.textContent = result.data.message; }
       }).catch(function () {
         pending.className = "chat-msg chat-bot chat-error";
         pending.setAttribute("data-kind", "error");
@@ -107,6 +148,23 @@
         send.disabled = false;
         pending.scrollIntoView({ block: "nearest" });
       });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var message = input.value.trim();
+      if (!message) { return; }
+      input.value = "";
+      ask(message);
+    });
+
+    // "Did you also mean" links ask their question in page (without JavaScript they load
+    // /chat?message=..., which the server answers).
+    log.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a.chat-also-link") : null;
+      if (!link) { return; }
+      event.preventDefault();
+      ask(link.textContent);
     });
   }
 

@@ -1,0 +1,365 @@
+"""Stable decisions: how often a screening decision flips when nothing about the lesion changes.
+
+On every image of the pooled shared sets (msld_v1 + ahsan2022, 409 images), each image is
+decided by an out-of-fold model (5 grouped folds, ``grouped_folds(y, groups, 5, seed=0)``: the
+classical evaluation's first repeat; each fold's :class:`~poxscan.pipelines.image_model.\
+ImageModel` is fitted on the training part only, its calibrator and threshold on grouped
+out-of-fold scores inside it). The decision on the image as loaded, with its features computed
+in batches of 32, is compared with the decision on
+
+* ``alone``: the same image with its features computed on their own (batch of one);
+* ``mirror``: the image mirrored left-right;
+* ``rot90``: the image turned by 90 degrees;
+* ``jpeg85``: the image re-saved as JPEG at quality 85 (Pillow) and decoded again.
+
+The share of flipped decisions (and the mean absolute change of the calibrated probability)
+is reported per candidate, condition and threshold rule (``sensitivity:0.90``, the screening
+operating point, and ``youden``). Candidates:
+
+* ``before``: the pipeline that ``poxscan tune`` chose (texture + Lite0 deep features,
+  XGBoost; experiments/results/tune/msld_v1-binary-color+texture+hog+deep.best.json);
+* ``after``: colour + Lite0 deep features averaged over the eight rotations and mirrors of the
+  square input (``DeepFeatures(tta=8)``), a strongly L2-regularised logistic regression
+  (C = 0.01) on the 256 best columns by ANOVA F;
+* ``after_smooth``: ``after`` with a ten times stronger L2 penalty (C = 0.001), added after
+  the first run showed 1.2 % flips under JPEG re-saving for ``after`` (so chosen having seen
+  that figure on these images);
+* ``after_flip``: the same head on deep features averaged over the image and its mirror only
+  (``tta=1``), to show what the rotations add.
+
+Deep embeddings are computed per view (the network's square input after one of the eight
+symmetries) and kept by the view's bytes, so a view that occurs again (a mirrored image whose
+square is the mirror of the original's square) is looked up, exactly as the content-addressed
+feature cache does for whole images; the ``alone`` condition keeps its own store, filled one
+view at a time with batch one. The features so assembled are checked against
+:class:`~poxscan.features.deep.DeepFeatures` on the first images.
+
+Writes experiments/results/bench_stability.json and .md. Usage (about 1-2 CPU hours on a
+loaded 2-core machine, most of it Lite0 views)::
+
+    POXSCAN_DATA=../shared/datasets nice -n 10 python experiments/bench_stability.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "experiments" / "results"
+BEST = REPO / "experiments" / "results" / "tune" / "msld_v1-binary-color+texture+hog+deep.best.json"
+CONDITIONS = ("alone", "mirror", "rot90", "jpeg85")
+RULES = ("sensitivity:0.90", "youden")
+DATASETS = ["msld_v1", "ahsan2022"]
+log = logging.getLogger("bench_stability")
+
+
+def candidates() -> dict[str, dict]:
+    """The configurations compared (``families`` with extractor parameters)."""
+    best = json.loads(BEST.read_text(encoding="utf-8"))["best_config"]
+    before = {**best, "families": {f: {} for f in best["families"]}}
+    before["families"]["deep"] = {"backbone": "efficientnet-lite0"}
+    head = {"selector": "anova", "k": 256, "classifier": "logreg", "params": {"C": 0.01}}
+    return {
+        "before": before,
+        "after": {
+            "families": {"color": {}, "deep": {"backbone": "efficientnet-lite0", "tta": 8}},
+            **head,
+        },
+        # Added after the first run showed 1.2 % JPEG flips for "after" (so chosen having seen
+        # that figure, on the same images): the same features, a 10x stronger L2 penalty.
+        "after_smooth": {
+            "families": {"color": {}, "deep": {"backbone": "efficientnet-lite0", "tta": 8}},
+            **head,
+            "params": {"C": 0.001},
+        },
+        "after_flip": {
+            "families": {"color": {}, "deep": {"backbone": "efficientnet-lite0", "tta": 1}},
+            **head,
+        },
+    }
+
+
+def perturb(image: np.ndarray, condition: str) -> np.ndarray:
+    """The image as the condition changes it (``alone`` and ``batch`` leave it as it is)."""
+    if condition == "mirror":
+        return np.ascontiguousarray(image[:, ::-1])
+    if condition == "rot90":
+        return np.ascontiguousarray(np.rot90(image))
+    if condition == "jpeg85":
+        from PIL import Image
+
+        from poxscan.core.imageio import load_image
+
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, format="JPEG", quality=85)
+        return load_image(buf.getvalue(), name="re-saved.jpg")
+    return image
+
+
+class ViewEmbedder:
+    """Lite0 embeddings per symmetric view of the square input, kept by the view's bytes."""
+
+    def __init__(self, backbone: str, batch_size: int = 32) -> None:
+        from poxscan.features.deep import DeepFeatures
+
+        self.ext = DeepFeatures(backbone=backbone, tta=8)
+        self.batch_size = batch_size
+        self.store: dict[str, dict[bytes, np.ndarray]] = {"batch": {}, "alone": {}}
+        self.n_computed = {"batch": 0, "alone": 0}
+
+    def _views(self, x: np.ndarray, tta: int) -> list[np.ndarray]:
+        self.ext.tta = tta
+        return self.ext._views(x)
+
+    def features(self, images: list[np.ndarray], tta: int, alone: bool) -> np.ndarray:
+        """``DeepFeatures(tta=tta)`` of the images, computed view by view."""
+        spec, model = self.ext._spec(), self.ext._model()
+        mode = "alone" if alone else "batch"
+        store = self.store[mode]
+        x = spec.prepare(images)
+        views = self._views(x, tta)  # list over views of (n, s, s, 3)
+        keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(x))] for v in views]
+        todo: dict[bytes, np.ndarray] = {}
+        for v, ks in zip(views, keys, strict=True):
+            for i, k in enumerate(ks):
+                if k not in store and k not in todo:
+                    todo[k] = v[i]
+        items = list(todo.items())
+        step = 1 if alone else self.batch_size
+        for start in range(0, len(items), step):
+            chunk = items[start : start + step]
+            out = np.asarray(model.predict_on_batch(np.stack([a for _k, a in chunk])))
+            for (k, _a), row in zip(chunk, out, strict=True):
+                store[k] = row.astype(np.float32)
+        self.n_computed[mode] += len(items)
+        return np.mean([[store[k] for k in ks] for ks in keys], axis=0).astype(np.float32)
+
+
+def family_table(family, params, images, condition, embedder) -> pd.DataFrame:
+    """Features of one family for a list of (already perturbed) images."""
+    from poxscan.features import make_extractor
+
+    ext = make_extractor(family, **params).fit(images[:1])
+    names = list(ext.get_feature_names_out())
+    alone = condition == "alone"
+    if family == "deep":
+        out = embedder.features(images, int(params.get("tta", 0)), alone)
+    elif alone:
+        out = np.vstack([ext.transform([img]) for img in images])
+    else:
+        out = ext.transform(images)
+    return pd.DataFrame(out, columns=names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-splits", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--limit", type=int, default=None, help="a seeded sample of N images (smoke runs)"
+    )
+    parser.add_argument("--chunk", type=int, default=16, help="images decoded at a time")
+    parser.add_argument("--out-dir", default=str(OUT))
+    parser.add_argument(
+        "--work-dir",
+        default=str(REPO / "models" / "bench-stability"),
+        help="where computed features are kept between runs (not in git)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    from poxscan.core.atomic import atomic_write_text
+    from poxscan.core.data import load_groups, load_records
+    from poxscan.core.imageio import load_image
+    from poxscan.features.deep import DeepFeatures
+    from poxscan.pipelines.calibration import choose_threshold
+    from poxscan.pipelines.image_model import ImageModel
+    from poxscan.pipelines.report import jsonable
+    from poxscan.pipelines.splits import grouped_folds
+
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    records = load_records(DATASETS)
+    if args.limit:
+        records = records.sample(args.limit, random_state=0).sort_index().reset_index(drop=True)
+    y = records["y"].to_numpy(dtype=int)
+    groups = load_groups(records).to_numpy(dtype=str)
+    cands = candidates()
+    # Every (family, params) any candidate needs, computed once per condition.
+    needed: dict[str, tuple[str, dict]] = {}
+    for cfg in cands.values():
+        for fam, params in cfg["families"].items():
+            needed[json.dumps([fam, params], sort_keys=True)] = (fam, params)
+    embedder = ViewEmbedder("efficientnet-lite0")
+    tables: dict[str, dict[str, list[pd.DataFrame]]] = {
+        c: {k: [] for k in needed} for c in ("batch", *CONDITIONS)
+    }
+    check: dict[str, float] = {}
+    # Computed features are kept (not in git) so a run that stops later need not redo them.
+    store = Path(args.work_dir) / (
+        hashlib.sha1(json.dumps([sorted(needed), list(records["id"])]).encode()).hexdigest()[:16]
+        + ".npz"
+    )
+    reused = store.is_file()
+    if reused:
+        with np.load(store, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            feats = {
+                c: {k: pd.DataFrame(z[f"{c}|{k}"], columns=meta[k]) for k in needed}
+                for c in ("batch", *CONDITIONS)
+            }
+            check = meta["__check__"]
+            embedder.n_computed = meta["__computed__"]
+        log.info("features read from %s", store)
+    for start in range(0, 0 if store.is_file() else len(records), args.chunk):
+        paths = records["path"].iloc[start : start + args.chunk]
+        originals = [load_image(p) for p in paths]
+        for condition in ("batch", *CONDITIONS):
+            imgs = [perturb(img, condition) for img in originals]
+            for key, (fam, params) in needed.items():
+                tables[condition][key].append(family_table(fam, params, imgs, condition, embedder))
+        if start == 0:
+            # The view-by-view embeddings are DeepFeatures' own (checked on the first images).
+            for tta in (0, 1, 8):
+                ref = DeepFeatures(tta=tta).fit(originals[:4]).transform(originals[:4])
+                got = embedder.features(originals[:4], tta, alone=False)
+                check[f"tta={tta}"] = float(np.abs(ref - got).max())
+        log.info("features of %d/%d images", start + len(originals), len(records))
+    if not store.is_file():
+        feats = {
+            c: {k: pd.concat(v, ignore_index=True) for k, v in per.items()}
+            for c, per in tables.items()
+        }
+        store.parent.mkdir(parents=True, exist_ok=True)
+        meta = {k: list(map(str, feats["batch"][k].columns)) for k in needed}
+        meta["__check__"] = check
+        meta["__computed__"] = embedder.n_computed
+        arrays = {f"{c}|{k}": feats[c][k].to_numpy() for c in feats for k in needed}
+        tmp = store.with_suffix(".tmp.npz")
+        np.savez(tmp, meta=json.dumps(meta), **arrays)
+        tmp.replace(store)
+
+    def table_of(cfg: dict, condition: str) -> pd.DataFrame:
+        keys = [json.dumps([f, p], sort_keys=True) for f, p in cfg["families"].items()]
+        return pd.concat([feats[condition][k] for k in keys], axis=1)
+
+    folds = grouped_folds(y, groups, args.n_splits, seed=args.seed)
+    results: dict = {}
+    for name, cfg in cands.items():
+        proba = {c: np.full(len(y), np.nan) for c in ("batch", *CONDITIONS)}
+        thresholds = {r: np.full(len(y), np.nan) for r in RULES}
+        ref = table_of(cfg, "batch")
+        for tr, te in folds:
+            model = ImageModel(
+                families=cfg["families"], pipeline=dict(cfg), threshold=RULES[0], cv=5
+            ).fit_features(ref.iloc[tr], y[tr], groups[tr])
+            oof = model.calibrator_.predict(model.cv_scores_)
+            for rule in RULES:
+                thresholds[rule][te] = choose_threshold(y[tr], oof, rule)
+            for c in proba:
+                proba[c][te] = model.predict_proba_features(table_of(cfg, c).iloc[te])[:, 1]
+        rows = {}
+        for rule in RULES:
+            ref_dec = proba["batch"] >= thresholds[rule]
+            rows[rule] = {
+                c: {
+                    "flipped": int(((proba[c] >= thresholds[rule]) != ref_dec).sum()),
+                    "flip_rate": float(((proba[c] >= thresholds[rule]) != ref_dec).mean()),
+                    "mean_abs_dproba": float(np.abs(proba[c] - proba["batch"]).mean()),
+                }
+                for c in CONDITIONS
+            }
+        from sklearn.metrics import roc_auc_score
+
+        results[name] = {
+            "config": cfg,
+            "oof_roc_auc": float(roc_auc_score(y, proba["batch"])),
+            "rules": rows,
+        }
+    report = {
+        "command": "python experiments/bench_stability.py" + "".join(f" {a}" for a in argv or []),
+        "datasets": DATASETS,
+        "n_images": len(y),
+        "n_splits": args.n_splits,
+        "seed": args.seed,
+        "conditions": list(CONDITIONS),
+        "candidates": results,
+        "view_check_max_abs_diff": check,
+        "deep_views_computed": embedder.n_computed,
+        "seconds": time.perf_counter() - t0,
+        "features_reused": reused,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared",
+    }
+    out = Path(args.out_dir)
+    stem = "bench_stability" if not args.limit else f"bench_stability-limit{args.limit}"
+    atomic_write_text(out / f"{stem}.json", json.dumps(jsonable(report), indent=2) + "\n")
+    atomic_write_text(out / f"{stem}.md", markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def markdown(report: dict) -> str:
+    """The Markdown version of the report."""
+    lb, la = report["load_average_before"], report["load_average_after"]
+    out = [
+        "# Stable decisions: flipped screening decisions under unchanged lesions",
+        "",
+        f"Reproduce with `{report['command']}`.",
+        "",
+        f"{report['n_images']} images of {' + '.join(report['datasets'])}, each decided by the "
+        f"out-of-fold model of its grouped fold ({report['n_splits']} folds, seed "
+        f"{report['seed']}, the classical evaluation's folds). A flip is a decision that "
+        "differs from the one on the image as loaded with features computed in a batch of 32. "
+        + (
+            "Features were read from the store (models/bench-stability/) of an earlier run of "
+            "this command, so the time below is the model fitting only; "
+            if report.get("features_reused")
+            else ""
+        )
+        + f"Run time {report['seconds'] / 60:.1f} min on {report['machine']} (load average "
+        f"{lb[0]:.2f} before, {la[0]:.2f} after; timings under load).",
+        "",
+        "| candidate | OOF ROC-AUC | threshold rule | " + " | ".join(report["conditions"]) + " |",
+        "|---|---|---|" + "---|" * len(report["conditions"]),
+    ]
+    for name, res in report["candidates"].items():
+        for rule, rows in res["rules"].items():
+            cells = [
+                f"{100 * rows[c]['flip_rate']:.2f} % ({rows[c]['flipped']}; "
+                f"|dp| {rows[c]['mean_abs_dproba']:.4f})"
+                for c in report["conditions"]
+            ]
+            out.append(
+                f"| {name} | {res['oof_roc_auc']:.3f} | {rule} | " + " | ".join(cells) + " |"
+            )
+    out += ["", "Cells: flip rate (flipped images; mean absolute change of P(mpox)).", ""]
+    for name, res in report["candidates"].items():
+        out.append(f"- `{name}`: `{json.dumps(res['config'], sort_keys=True)}`")
+    out += [
+        "",
+        "Deep views computed: "
+        + ", ".join(f"{k} {v}" for k, v in report["deep_views_computed"].items())
+        + "; largest difference from DeepFeatures on the first images: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in report["view_check_max_abs_diff"].items())
+        + ".",
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

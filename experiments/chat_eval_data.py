@@ -1,0 +1,145 @@
+"""Evaluation questions of the mpox chatbot: loading, folds, overlap with the knowledge base.
+
+Used by ``experiments/chat_eval.py``. Two files:
+
+- ``experiments/chat_eval.yaml``: ``questions`` (the development set: cross-validated and tuned
+  on), and the older held-out lists ``holdout`` and ``holdout_final`` (scored only);
+- ``experiments/chat_holdout_informal.yaml``: ``holdout_informal``, informal wording written
+  before the issue-14 changes (scored only).
+
+An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from poxscan.chat.text import normalize
+
+SPECIAL = ("refusal", "unknown")
+N_FOLDS = 5
+#: Held-out lists of chat_eval.yaml: scored, never tuned on.
+HOLDOUT_KEYS = ("holdout", "holdout_final")
+#: The informal holdout's list (its own file).
+INFORMAL_KEY = "holdout_informal"
+
+
+def kind_of(label: str) -> str:
+    """``"refusal"``, ``"unknown"`` or ``"answer"`` (for an entry id)."""
+    return label if label in SPECIAL else "answer"
+
+
+def _items(path: str | Path, split: str, raws: Any, kb_ids: Sequence[str] | None) -> list[dict]:
+    if not isinstance(raws, list):
+        raise ValueError(f"{path}: '{split}' must be a list of questions")
+    out = []
+    for i, raw in enumerate(raws):
+        if not isinstance(raw, dict) or not raw.get("q") or not raw.get("expect"):
+            raise ValueError(f"{path}: {split} item {i} needs 'q' and 'expect', got {raw!r}")
+        expect = str(raw["expect"])
+        accept = tuple(str(a) for a in raw.get("accept") or ())
+        for label in (expect, *accept):
+            if kb_ids is not None and label not in SPECIAL and label not in kb_ids:
+                raise ValueError(f"{path}: {split} item {i} expects unknown entry id {label!r}")
+        out.append(
+            {
+                "q": str(raw["q"]),
+                "expect": expect,
+                "accept": (expect, *accept),
+                "style": str(raw.get("style", "")),
+                "kind": kind_of(expect),
+                "split": split,
+                "fold": None,
+            }
+        )
+    return out
+
+
+def load_eval(
+    path: str | Path,
+    kb_ids: Sequence[str] | None = None,
+    informal_path: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """Read the evaluation sets; assign development items a fold.
+
+    Parameters
+    ----------
+    path
+        ``chat_eval.yaml``: a ``questions`` list of ``{q, expect, style}`` and optional
+        ``holdout`` and ``holdout_final`` lists.
+    kb_ids
+        Valid entry ids; an ``expect`` or ``accept`` that is neither one of them nor
+        refusal/unknown raises ``ValueError`` naming the file and item.
+    informal_path
+        Optional ``chat_holdout_informal.yaml`` (its ``holdout_informal`` list).
+
+    Returns
+    -------
+    list of dict
+        Items with keys ``q``, ``expect``, ``accept`` (labels counted right), ``style``,
+        ``kind``, ``split`` (``main`` or the holdout's name) and ``fold`` (0 to
+        ``N_FOLDS - 1`` for main items, round-robin within each kind in file order, else None).
+    """
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    main = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(main, list) or not main:
+        raise ValueError(f"{path}: expected a non-empty 'questions' list")
+    out = _items(path, "main", main, kb_ids)
+    seen: dict[str, int] = {}
+    for it in out:
+        it["fold"] = seen.get(it["kind"], 0) % N_FOLDS
+        seen[it["kind"]] = seen.get(it["kind"], 0) + 1
+    for key in HOLDOUT_KEYS:
+        out += _items(path, key, data.get(key) or [], kb_ids)
+    if informal_path is not None:
+        with open(informal_path, encoding="utf-8") as handle:
+            informal = yaml.safe_load(handle)
+        if not isinstance(informal, dict) or not informal.get(INFORMAL_KEY):
+            raise ValueError(f"{informal_path}: expected a non-empty '{INFORMAL_KEY}' list")
+        out += _items(informal_path, INFORMAL_KEY, informal[INFORMAL_KEY], kb_ids)
+    return out
+
+
+def load_first_runs(path: str | Path) -> dict[str, Any]:
+    """The recorded first scorings of held-out parts (``first_runs`` in a YAML file), if any."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return (data.get("first_runs") or {}) if isinstance(data, dict) else {}
+
+
+def kb_items(kb) -> list[dict[str, Any]]:
+    """The knowledge base's own question variants as answerable items (self-retrieval)."""
+    return [
+        {"q": q, "expect": e.id, "accept": (e.id,), "kind": "answer", "style": "kb_variant"}
+        for e in kb.entries
+        for q in e.questions
+    ]
+
+
+def variant_overlap(items: Sequence[dict], kb) -> list[str]:
+    """Evaluation questions identical (after normalisation) to a knowledge-base variant."""
+    variants = {normalize(q).strip(" ?.!") for e in kb.entries for q in e.questions}
+    return [it["q"] for it in items if normalize(it["q"]).strip(" ?.!") in variants]
+
+
+def nearest_variant_ratio(items: Sequence[dict], kb) -> list[float]:
+    """Per item: ``difflib`` ratio between the normalised question and its closest variant."""
+    variants = [normalize(q).strip(" ?.!") for e in kb.entries for q in e.questions]
+    out = []
+    for it in items:
+        text = normalize(it["q"]).strip(" ?.!")
+        # seq2 is the question (difflib caches its index); each variant is set as seq1.
+        matcher = difflib.SequenceMatcher(None, "", text)
+        best = 0.0
+        for v in variants:
+            matcher.set_seq1(v)
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
+        out.append(best)
+    return out
