@@ -201,6 +201,7 @@ def render_model_card(manifest: Mapping[str, Any]) -> str:
             "`poxscan predict` lists the features that pushed each decision.",
             "",
         ]
+    lines += _gate_lines(manifest.get("gate"))
     lines += [
         "## Limitations",
         "",
@@ -239,3 +240,35 @@ def render_model_card(manifest: Mapping[str, Any]) -> str:
         lines += [f"| {k} | {v} | {compatible.get(k, '')} |" for k, v in packages.items() if v]
         lines.append("")
     return "\n".join(lines)
+
+
+def _gate_lines(gate: Mapping[str, Any] | None) -> list[str]:
+    """The input gate's section: what it refuses and how often, on real lesion photos."""
+    if not gate:
+        return [
+            "## Input gate",
+            "",
+            "No input gate was fitted: only the pixel checks (too small, blank, too dark or",
+            "bright, collage or screenshot, too blurry) run before a prediction.",
+            "",
+        ]
+    emb = gate.get("embedding") or {}
+    lines = [
+        "## Input gate",
+        "",
+        "Before any prediction the gate refuses, with a reason a person can act on, images",
+        f"that are too small (shorter side under {gate.get('min_side')} px), blank, too dark,",
+        "too bright, several pictures in one (collage, screenshot) or too blurry (pixel checks),",
+    ]
+    if emb:
+        lines += [
+            f"and photos whose {emb.get('backbone')} embedding lies far from the training photos",
+            f"({emb.get('score')}; refused above {_fmt(emb.get('threshold'))}). The threshold is",
+            f"the {emb.get('calibration')}, set so that about {100 * emb['refuse_rate']:.1f} % of",
+            f"real lesion photos are refused: out of fold, {100 * emb['oof_refused']:.1f} % of the",
+            f"{emb.get('n_calibration')} training photos were. Refused images get no probability.",
+            "Rates on non-skin images: `experiments/results/gate/` (`bench_gate.py`).",
+        ]
+    else:
+        lines.append("and nothing else (no embedding gate was fitted).")
+    return [*lines, ""]

@@ -361,6 +361,7 @@ def save_model(
     overwrite: bool = False,
     background_size: int = 100,
     extra: Mapping[str, Any] | None = None,
+    gate: Any = None,
 ) -> dict[str, Any]:
     """Write a trained model and its evidence as a model directory, atomically.
 
@@ -385,6 +386,9 @@ def save_model(
         Training images in the SHAP background sample.
     extra : dict, optional
         More manifest entries (e.g. where the config came from).
+    gate : InputGate, optional
+        The fitted input gate (:mod:`poxscan.pipelines.gate`): saved as ``gate.npz`` and
+        described in the manifest's ``"gate"`` entry, hash-checked like every file.
 
     Returns
     -------
@@ -428,7 +432,11 @@ def save_model(
     }
     if extra:
         manifest.update(dict(extra))
+    if gate is not None:
+        manifest["gate"] = gate.describe()
     with _atomic_dir(target, overwrite) as tmp:
+        if gate is not None:
+            gate.save(tmp)
         with atomic_path(tmp / MODEL_NAME, suffix=".joblib") as path:
             joblib.dump(model, path, compress=3)
         if explain:

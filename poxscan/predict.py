@@ -34,6 +34,7 @@ __all__ = [
     "Prediction",
     "PredictionError",
     "Predictor",
+    "Refusal",
 ]
 
 #: Class 0 and class 1 of every poxscan binary model.
@@ -77,6 +78,11 @@ class Prediction:
     top_features: list[dict[str, Any]] = field(default_factory=list)
     explanation_output: str = ""
     ok: bool = True
+    #: The input gate's verdict and statistics (empty when the gate is off).
+    gate: dict[str, Any] = field(default_factory=dict)
+    #: SHAP contributions summed per feature family, over every feature (not only the top).
+    families: list[dict[str, Any]] = field(default_factory=list)
+
     differential: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +91,40 @@ class Prediction:
         if out["differential"] is None:
             del out["differential"]
         return out
+
+
+@dataclass
+class Refusal:
+    """An image the input gate refused: no probability, no label, a reason and what to do.
+
+    Attributes
+    ----------
+    file : str
+        The image's name.
+    code : str
+        Machine-readable reason (:data:`poxscan.core.image_checks.REASONS`).
+    message, advice : str
+        What is wrong and how to take a better photo.
+    gate : dict
+        The statistics behind the verdict.
+    """
+
+    file: str
+    code: str
+    message: str
+    advice: str
+    gate: dict[str, Any] = field(default_factory=dict)
+    ok: bool = False
+    refused: bool = True
+
+    @property
+    def error(self) -> str:
+        """One line naming the file and the reason."""
+        return f"{self.file}: not screenable ({self.code}): {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
 
 
 @dataclass
@@ -132,6 +172,7 @@ class Predictor:
         manifest: dict[str, Any],
         model_dir: str | PathLike,
         explainer: Any = None,
+        gate: Any = None,
         differential: Any = None,
     ) -> None:
         self.model = model
@@ -140,6 +181,7 @@ class Predictor:
         self.manifest = manifest
         self.model_dir = Path(model_dir)
         self.explainer = explainer
+        self.gate = gate
         self._lock = threading.Lock()
         from poxscan.pipelines.persistence import manifest_sha256
 
@@ -153,6 +195,7 @@ class Predictor:
         manifest_sha256: str | None = None,
         explain: bool = True,
         warmup: bool = True,
+        gate: bool = True,
         differential_dir: str | PathLike | None = None,
         differential_sha256: str | None = None,
     ) -> Predictor:
@@ -195,14 +238,26 @@ class Predictor:
                 explainer = ModelExplainer.from_background(
                     model, data["X"], [str(n) for n in data["feature_names"]]
                 )
+        input_gate = None
+        if gate:
+            from poxscan.pipelines.gate import load_gate
+
+            input_gate = load_gate(model_dir, manifest.get("gate"))
         differential = None
         if differential_dir is not None:
             from poxscan.pipelines.differential import load_differential
 
             differential, _ = load_differential(differential_dir, differential_sha256)
-        predictor = cls(model, manifest, model_dir, explainer, differential)
+        predictor = cls(
+            model, manifest, model_dir, explainer, gate=input_gate, differential=differential
+        )
         if warmup:
-            predictor.predict_images([np.full((64, 64, 3), 128, np.uint8)], top_k=1)
+            dummy = np.full((64, 64, 3), 128, np.uint8)
+            predictor.predict_images([dummy], top_k=1, gate=False)
+            if input_gate is not None and input_gate.needs_embedding:
+                from poxscan.pipelines.gate import gate_embeddings
+
+                gate_embeddings(input_gate, model, [dummy], model.extract([dummy]))
         return predictor
 
     # -- properties ----------------------------------------------------------------------------
@@ -217,6 +272,7 @@ class Predictor:
         return {
             "model_dir": str(self.model_dir),
             "manifest_sha256": self.manifest_sha256,
+            "created": self.manifest.get("created"),
             "families": list(self.model.families_),
             "threshold": self.threshold,
             "threshold_rule": self.manifest.get("threshold", {}).get("description"),
@@ -227,6 +283,7 @@ class Predictor:
                 if k in ("roc_auc", "sensitivity", "specificity", "balanced_accuracy")
             },
             "explanations": self.explainer is not None,
+            "gate": self.gate.describe() if self.gate is not None else None,
             "differential": (
                 list(self.differential.class_names_) if self.differential is not None else None
             ),
@@ -235,34 +292,63 @@ class Predictor:
 
     # -- prediction ----------------------------------------------------------------------------
     def _infer(
-        self, images: Sequence[np.ndarray], names: Sequence[str], top_k: int
-    ) -> list[Prediction]:
+        self,
+        images: Sequence[np.ndarray],
+        names: Sequence[str],
+        top_k: int,
+        gate: bool = True,
+    ) -> list[Prediction | Refusal]:
+        gate_obj = self.gate if gate else None
         with self._lock:
-            table = self.model.extract(images)
-            proba = self.model.predict_proba_features(table)[:, 1]
-            explained = None
-            if self.explainer is not None and top_k > 0:
-                explained = self.explainer.explain(table).top_features(top_k, raw=table)
-            differential = (
-                self.differential.differential(images) if self.differential is not None else None
-            )
+            if gate_obj is None:
+                findings, kept, table = None, list(range(len(images))), self.model.extract(images)
+            else:
+                from poxscan.pipelines.gate import screen_images
+
+                findings, table, kept = screen_images(gate_obj, self.model, images)
+                ok = [j for j, i in enumerate(kept) if findings[i].screenable]
+                kept = [kept[j] for j in ok]
+                table = table.iloc[ok].reset_index(drop=True) if kept else None
+            proba, explained, families = np.zeros(0), None, None
+            if kept:
+                proba = self.model.predict_proba_features(table)[:, 1]
+                if self.explainer is not None and top_k > 0:
+                    explanation = self.explainer.explain(table)
+                    explained = explanation.top_features(top_k, raw=table)
+                    from poxscan.pipelines.feature_names import family_contributions
+
+                    families = family_contributions(explanation)
+            differential = None
+            if self.differential is not None and kept:
+                differential = self.differential.differential([images[i] for i in kept])
         threshold = self.threshold
-        return [
-            Prediction(
-                file=str(name),
+        out: list[Prediction | Refusal] = [None] * len(images)  # type: ignore[list-item]
+        for j, i in enumerate(kept):
+            p = float(proba[j])
+            out[i] = Prediction(
+                file=str(names[i]),
                 label=LABELS[int(p >= threshold)],
-                probability=float(p),
+                probability=p,
                 threshold=threshold,
-                top_features=explained[i] if explained is not None else [],
+                top_features=explained[j] if explained is not None else [],
                 explanation_output=self.explainer.output if explained is not None else "",
-                differential=differential[i] if differential is not None else None,
+                gate=findings[i].to_dict() if findings is not None else {},
+                families=families[j] if families is not None else [],
+                differential=differential[j] if differential is not None else None,
             )
-            for i, (name, p) in enumerate(zip(names, proba, strict=True))
-        ]
+        for i in range(len(images)):
+            if out[i] is None:
+                f = findings[i]
+                out[i] = Refusal(str(names[i]), f.code, f.message, f.advice, f.to_dict())
+        return out
 
     def predict_images(
-        self, images: Sequence[np.ndarray], names: Sequence[str] | None = None, top_k: int = 5
-    ) -> list[Prediction]:
+        self,
+        images: Sequence[np.ndarray],
+        names: Sequence[str] | None = None,
+        top_k: int = 5,
+        gate: bool = True,
+    ) -> list[Prediction | Refusal]:
         """Predict decoded RGB uint8 images (any size).
 
         Parameters
@@ -273,6 +359,9 @@ class Predictor:
             Names for the results; default ``"image 0"``, ``"image 1"``, ...
         top_k : int, default=5
             Features listed per image (0: no explanation, faster).
+        gate : bool, default=True
+            Apply the input gate (when the predictor has one): refused images come back as
+            :class:`Refusal`, without probability or label.
         """
         if names is None:
             names = [f"image {i}" for i in range(len(images))]
@@ -280,11 +369,11 @@ class Predictor:
             raise ValueError(f"{len(images)} images but {len(names)} names")
         if len(images) == 0:
             return []
-        return self._infer(list(images), list(names), top_k)
+        return self._infer(list(images), list(names), top_k, gate)
 
     def predict_image(
         self, image: np.ndarray | bytes, name: str | None = None, top_k: int = 5
-    ) -> Prediction:
+    ) -> Prediction | Refusal:
         """Predict one image given as a decoded array or as the bytes of an image file.
 
         Raises
@@ -306,18 +395,35 @@ class Predictor:
                 )
         return self._infer([array], [label], top_k)[0]
 
+    def explain_map(self, image: np.ndarray, target: str | None = None) -> Any:
+        """A picture of what the model used for one decoded photo, in about a second.
+
+        Gradient CAM on the backbone's last feature map for a model on deep features, else an
+        occlusion map (see :mod:`poxscan.pipelines.saliency`).
+
+        Returns
+        -------
+        SaliencyMap
+            ``.png()`` is the overlay on the square the model saw; ``.to_dict()`` its cells.
+        """
+        from poxscan.pipelines.saliency import explain_image
+
+        with self._lock:
+            return explain_image(self.model, np.asarray(image), target)
+
     def predict_paths(
         self,
         paths: Sequence[str | PathLike],
         top_k: int = 5,
         batch_size: int = 16,
-    ) -> list[Prediction | PredictionError]:
-        """Predict image files, in order; a file that fails becomes a :class:`PredictionError`.
+    ) -> list[Prediction | Refusal | PredictionError]:
+        """Predict image files, in order; a file that fails becomes a :class:`PredictionError`,
+        one the input gate refuses a :class:`Refusal`.
 
         A bad file (missing, not an image, truncated, too large, ...) is reported with its
         name and problem, and the batch goes on.
         """
-        results: list[Prediction | PredictionError | None] = [None] * len(paths)
+        results: list[Prediction | Refusal | PredictionError | None] = [None] * len(paths)
         pending: list[tuple[int, str, np.ndarray]] = []
 
         def flush() -> None:
@@ -325,7 +431,7 @@ class Predictor:
                 return
             idx, names, images = zip(*pending, strict=True)
             try:
-                preds: Sequence[Prediction | PredictionError] = self._infer(
+                preds: Sequence[Prediction | Refusal | PredictionError] = self._infer(
                     list(images), list(names), top_k
                 )
             except Exception:
@@ -346,7 +452,9 @@ class Predictor:
         flush()
         return [r for r in results if r is not None]
 
-    def _one(self, image: np.ndarray, name: str, top_k: int) -> Prediction | PredictionError:
+    def _one(
+        self, image: np.ndarray, name: str, top_k: int
+    ) -> Prediction | Refusal | PredictionError:
         try:
             return self._infer([image], [name], top_k)[0]
         except Exception as exc:

@@ -21,7 +21,10 @@ from poxscan.core.data import content_checksum, load_records
 
 REPO = Path(__file__).resolve().parents[1]
 N_PATIENTS_PER_CLASS = 22
+# `--gate pixels`: the shared colour model stays free of TensorFlow (tests/test_gate.py trains
+# one with the embedding gate).
 TRAIN_FLAGS = ["--cv", "4", "--n-boot", "200", "--background", "30", "--no-progress"]
+TRAIN_FLAGS += ["--gate", "pixels"]
 
 
 @lru_cache(maxsize=1)

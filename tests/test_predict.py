@@ -151,7 +151,8 @@ def test_cli_json_schema(model_dir, paths, bad_files, capsys):
     out, _ = capsys.readouterr()
     assert rc == 1
     doc = json.loads(out)
-    assert set(doc) == {"model", "results", "n_images", "n_failed"}
+    assert set(doc) == {"model", "results", "n_images", "n_failed", "n_refused"}
+    assert doc["n_refused"] == 0  # real lesion photos pass the gate
     assert doc["n_images"] == len(paths) + len(bad_files) and doc["n_failed"] == len(bad_files)
     info = doc["model"]
     assert len(info["manifest_sha256"]) == 64 and info["families"] == ["color"]
@@ -168,7 +169,11 @@ def test_cli_json_schema(model_dir, paths, bad_files, capsys):
             "threshold",
             "top_features",
             "explanation_output",
+            "gate",
+            "families",
         }
+        assert r["gate"]["screenable"] and r["gate"]["code"] == "ok"
+        assert r["families"][0]["label"] == "colour"
         assert r["label"] in LABELS and 0 <= r["probability"] <= 1
         assert r["label"] == LABELS[int(r["probability"] >= r["threshold"])]
         assert r["explanation_output"] == "log-odds"

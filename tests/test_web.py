@@ -438,12 +438,13 @@ def test_pages_are_responsive_and_served_locally(client):
 
 # -- explanations --------------------------------------------------------------------------------
 def test_feature_names_are_readable_and_grouped():
-    assert readable_feature("color__lab_a_p90") == "red–green (a*), 90th percentile"
-    assert readable_feature("color__hsv_h_hist03") == "hue histogram, bin 4"
-    assert "GLCM" in readable_feature("texture__glcm_contrast_d2_mean")
+    assert readable_feature("color__lab_a_p90") == "redness: 90th percentile of Lab a*"
+    assert readable_feature("color__lab_a_mean") == "redness: mean of Lab a*"
+    assert readable_feature("color__hsv_h_hist03") == "hue: histogram bin 4 of HSV H"
+    assert readable_feature("texture__glcm_contrast_d2_mean") == "contrast of texture at 2 px"
     assert "local binary pattern" in readable_feature("texture__lbp_p24_r3_bin21")
-    assert "block (7, 7)" in readable_feature("hog__block6_6_cell1_1_ori4")
-    assert readable_feature("deep__resnet50v2_17") == "resnet50v2 unit 17"
+    assert "area (7, 7)" in readable_feature("hog__block6_6_cell1_1_ori4")
+    assert readable_feature("deep__resnet50v2_17") == "deep-network pattern (resnet50v2 unit 17)"
     rows = [
         {"feature": "hog__block0_0_cell0_0_ori1", "family": "hog", "contribution": -0.1},
         {"feature": "color__lab_a_mean", "family": "color", "contribution": 0.5},
@@ -451,7 +452,7 @@ def test_feature_names_are_readable_and_grouped():
     ]
     groups = group_by_family(rows)
     assert [g["family"] for g in groups] == ["color", "hog"]
-    assert groups[0]["label"] == "Colour" and groups[0]["total"] == pytest.approx(0.1)
+    assert groups[0]["label"] == "colour" and groups[0]["total"] == pytest.approx(0.1)
     assert groups[0]["percent"] == pytest.approx(90.0) and groups[1]["percent"] == pytest.approx(
         10.0
     )

