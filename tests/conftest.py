@@ -31,6 +31,20 @@ def data_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def root(tmp_path_factory) -> str:
+    """Where the shared test models live: one trained model per session, for every module."""
+    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
+
+
+@pytest.fixture(scope="session")
+def model_dir(root, data_root) -> Path:
+    """The shared colour-only model directory (``tests/_trained_models.trained_model_dir``)."""
+    from _trained_models import trained_model_dir
+
+    return trained_model_dir(root, str(data_root))
+
+
+@pytest.fixture(scope="session")
 def msld_records(data_root):
     """All MSLD v1 records (DataFrame from :func:`poxscan.core.data.load_records`)."""
     return load_records("msld_v1", root=data_root)

@@ -24,11 +24,6 @@ from test_browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, wait_for
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
 def server(root, data_root):
     model_dir = gate_model_dir(root, str(data_root))
     proc = subprocess.Popen(

@@ -26,11 +26,6 @@ from poxscan.pipelines.gate import (
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
 def paths(root, data_root) -> list[str]:
     return feature_data(root, str(data_root))[3]
 

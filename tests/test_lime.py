@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _trained_models import feature_data, trained_model_dir
+from _trained_models import feature_data
 
 from poxscan.cli import main
 from poxscan.core.imageio import load_image
@@ -17,17 +17,6 @@ from poxscan.pipelines.lime_explain import explain_model, overlay_png, write_ove
 from poxscan.predict import Predictor
 
 N_SAMPLES = 60  # small: the test is about the mechanics, not the quality of the explanation
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    # Shared with the other model tests (one trained model per session).
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
-def model_dir(root, data_root) -> Path:
-    return trained_model_dir(root, str(data_root))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir, workspace
+from _trained_models import copy_model, feature_data, flip_byte, workspace
 
 from poxscan.core.data import load_manifest
 from poxscan.core.imageio import load_image
@@ -26,16 +26,6 @@ from poxscan.pipelines.persistence import (
     save_model,
 )
 from poxscan.pipelines.training import train_model
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
-def model_dir(root, data_root) -> Path:
-    return trained_model_dir(root, str(data_root))
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir
+from _trained_models import copy_model, feature_data, flip_byte
 
 from poxscan.cli import main
 from poxscan.core.imageio import ImageLoadError, load_image
 from poxscan.pipelines.persistence import ModelIntegrityError, load_model
 from poxscan.predict import LABELS, Prediction, PredictionError, Predictor
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
-def model_dir(root, data_root) -> Path:
-    return trained_model_dir(root, str(data_root))
 
 
 @pytest.fixture(scope="module")

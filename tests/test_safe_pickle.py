@@ -20,7 +20,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-from _trained_models import copy_model, feature_data, trained_model_dir
+from _trained_models import copy_model, feature_data
 
 from poxscan.cli import main
 from poxscan.core.data import load_records
@@ -38,16 +38,6 @@ from poxscan.pipelines.persistence import (
 from poxscan.pipelines.safe_pickle import safe_load
 from poxscan.pipelines.selectors import SELECTION_METHODS
 from poxscan.pipelines.targets import make_target
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> str:
-    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
-
-
-@pytest.fixture(scope="module")
-def model_dir(root, data_root) -> Path:
-    return trained_model_dir(root, str(data_root))
 
 
 class _Call:
