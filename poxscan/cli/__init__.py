@@ -28,6 +28,7 @@ COMMANDS = (
     "serve",
     "compare",
     "export_tflite",
+    "export_lite",
     "explain",
 )
 

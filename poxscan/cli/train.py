@@ -78,6 +78,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--background", type=int, default=100, help="SHAP background images (default: 100)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--runtime",
+        default="float",
+        choices=("float", "litert-int8"),
+        help="float (default: Keras backbone) or litert-int8: an int8 backbone calibrated on "
+        "the training images, stored in the model directory; the pipeline is trained on its "
+        "features and the model runs with LiteRT alone (no TensorFlow)",
+    )
     parser.set_defaults(func=_train)
 
 
@@ -163,6 +171,12 @@ def _train(args: argparse.Namespace) -> int:
     datasets = args.dataset or info.get("datasets") or list(manifest)
     root = resolve_data_root(args.data_root)
     families = config_families(config)
+    lite = None
+    if getattr(args, "runtime", "float") == "litert-int8":
+        from poxscan.cli._lite_train import prepare_lite
+
+        lite = prepare_lite(config, families, datasets, root)
+        config, families = lite.config, lite.families
     log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)
     data = load_experiment(
         datasets,
@@ -196,7 +210,8 @@ def _train(args: argparse.Namespace) -> int:
             "cached features the model was trained on",
         },
     }
-    save_model(
+    save = save_model if lite is None else lite.save
+    save(
         result,
         out,
         training_data=training_data,
