@@ -261,7 +261,8 @@ def finish_lite_training(
 
     ``result.model``'s deep extractor must be ``DeepFeatures(runtime="tflite-int8")`` of
     ``tflite_path``; it is swapped for the equivalent :class:`LiteDeepFeatures` (checked on
-    the first images of ``check_paths`` against ``features``). Other keyword arguments go to :func:`~poxscan.pipelines.persistence.save_model`.
+    the first images of ``check_paths`` against ``features``). Other keyword arguments go
+    to :func:`~poxscan.pipelines.persistence.save_model`.
     """
     model: ImageModel = result.model
     tflite_path = Path(tflite_path)

@@ -204,6 +204,8 @@ class Predictor:
                 if k in ("roc_auc", "sensitivity", "specificity", "balanced_accuracy")
             },
             "explanations": self.explainer is not None,
+            # "litert-int8": a lite model directory (int8 backbone, no TensorFlow).
+            "runtime": (self.manifest.get("runtime") or {}).get("name", "float"),
             "disclaimer": DISCLAIMER,
         }
 
