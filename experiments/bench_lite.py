@@ -156,9 +156,7 @@ def _markdown(out: dict) -> None:
         for n, runs in per_n.items():
             walls = [r["wall_s"] for r in runs]
             rss = [r["peak_rss_mb"] for r in runs]
-            loads = ", ".join(
-                f"{r['load_before'][0]:.1f}->{r['load_after'][0]:.1f}" for r in runs
-            )
+            loads = ", ".join(f"{r['load_before'][0]:.1f}->{r['load_after'][0]:.1f}" for r in runs)
             lines.append(
                 f"| {name} | {n} | {statistics.median(walls):.2f} | "
                 f"{', '.join(f'{w:.2f}' for w in walls)} | {statistics.median(rss):.0f} | "

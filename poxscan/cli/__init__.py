@@ -29,6 +29,7 @@ COMMANDS = (
     "compare",
     "export_tflite",
     "export_lite",
+    "export_web",
     "explain",
 )
 
