@@ -41,7 +41,11 @@ def _headers(response: Response) -> Response:
     return response
 
 
-@bp.get("/", defaults={"rel": "index.html"})
+@bp.get("/")
+def index() -> Response:
+    return page("index.html")
+
+
 @bp.get("/<path:rel>")
 def page(rel: str) -> Response:
     files = current_app.extensions["poxscan_ondevice"]
