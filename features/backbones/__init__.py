@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from poxscan.core.hashing import file_sha256
 from poxscan.core.imageio import to_square
 from poxscan.features.backbones import efficientnet_lite, resnet50v2
-from poxscan.features.backbones.torch_legacy import file_sha256
 
 if TYPE_CHECKING:
     import keras

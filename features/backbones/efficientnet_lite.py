@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poxscan.features.backbones.torch_legacy import file_sha256, load_state_dict
+from poxscan.core.hashing import file_sha256
+from poxscan.features.backbones.torch_legacy import load_state_dict
 
 if TYPE_CHECKING:
     import keras

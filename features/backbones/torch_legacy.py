@@ -21,7 +21,6 @@ digits are a prefix of the file's SHA-256) are checked against that prefix befor
 from __future__ import annotations
 
 import collections
-import hashlib
 import io
 import pickle
 import re
@@ -35,11 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from poxscan.core.hashing import file_sha256
+
 __all__ = [
     "LEGACY_MAGIC_NUMBER",
     "TorchFileError",
     "UnsafePickleError",
-    "file_sha256",
     "load_state_dict",
     "name_hash_prefix",
 ]
@@ -318,15 +318,6 @@ def _read_zip(path: Path, source: str) -> object:
 
 
 # -- public API -------------------------------------------------------------------------------
-
-
-def file_sha256(path: str | PathLike) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def name_hash_prefix(path: str | PathLike) -> str | None:

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     audit.add_argument(
         "--out",
         default=None,
-        help="output folder (default: experiments/results/audit in the repository)",
+        help="output folder (default: ./audit; the repository's committed run is "
+        "experiments/results/audit). Use its groups.csv with --groups or $POXSCAN_GROUPS",
     )
     audit.add_argument(
         "--embedding",

@@ -9,7 +9,6 @@ the file name through the manifest's regular expression. Near-duplicate links fo
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import warnings
@@ -20,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 import yaml
+
+from poxscan.core.hashing import bytes_sha256, file_sha256
 
 __all__ = [
     "BINARY_POSITIVE",
@@ -109,19 +110,10 @@ def load_manifest(path: str | PathLike | None = None) -> dict[str, DatasetSpec]:
     return specs
 
 
-def file_sha256(path: str | PathLike) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def content_checksum(files: dict[str, str]) -> str:
     """One checksum over a dataset: SHA-256 of its sorted ``"<relpath>  <sha256>"`` lines."""
     lines = "".join(f"{rel}  {files[rel]}\n" for rel in sorted(files))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return bytes_sha256(lines)
 
 
 def _list_images(folder: Path) -> list[str]:
