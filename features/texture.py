@@ -22,10 +22,10 @@ A neighbour that equals the centre in exact arithmetic counts as >=, whereas ski
 float64 round-off decides such ties either way; that is the only difference. Measured on all
 409 shared images (``experiments/bench_handcrafted.py``): every LBP bin within 2e-5 of
 skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for (24, 3) (about
-0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those bins move by more than the feature cache's own consistency
-check allows (1e-4), so the extractor's version is 2 (v1 used skimage's LBP): its fingerprint
-changed, cached texture features are recomputed, and a model trained on v1 texture features is
-refused until it is retrained.
+0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those bins move by
+more than the feature cache's own consistency check allows (1e-4), so the extractor's version
+is 2 (v1 used skimage's LBP): its fingerprint changed, cached texture features are recomputed,
+and a model trained on v1 texture features is refused until it is retrained.
 """
 
 from __future__ import annotations
