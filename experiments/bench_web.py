@@ -23,10 +23,20 @@ Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
 - **deep+handcrafted**: the same plus frozen EfficientNet-Lite0 embeddings (``--skip-deep``
   leaves it out).
 
+Where the input gate is installed (``poxscan train --gate``, :mod:`poxscan.pipelines.gate`), the
+deep model is trained with ``--gate embedding``: the front door runs on every request, and a
+photo it refuses is counted as a refusal (a 422 with a reason), not as a failure. The default
+explanation (top-8 SHAP) is in every answer.
+
+**Big uploads**: finally ``--big-clients`` (8) clients send one 40-megapixel JPEG each, all at
+once (a real phone photo upscaled to just under the server's 40 MP limit), and the server's peak
+resident memory before and after is recorded: what 8 users uploading full-size photos together
+cost the server.
+
 Writes ``experiments/results/bench_web.json`` and ``.md``. The machine (2 cores) is shared with
 other jobs: the load average is recorded next to the figures.
 
-Usage: ``python experiments/bench_web.py [--requests 200] [--clients 4] [--skip-deep]``
+Usage: ``python experiments/bench_web.py [--requests 200] [--clients 8] [--skip-deep]``
 """
 
 from __future__ import annotations
@@ -59,9 +69,10 @@ HANDCRAFTED = ["color", "texture", "hog"]
 class Server:
     """``poxscan serve`` in a subprocess on 127.0.0.1."""
 
-    def __init__(self, model_dir: Path, threads: int) -> None:
+    def __init__(self, model_dir: Path, threads: int, max_upload_mb: float = 10) -> None:
         self.model_dir = model_dir
         self.threads = threads
+        self.max_upload_mb = max_upload_mb
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.startup_s = float("nan")
@@ -83,6 +94,8 @@ class Server:
                 "0",
                 "--threads",
                 str(self.threads),
+                "--max-upload-mb",
+                str(self.max_upload_mb),
                 "--no-lime",
             ],
             stdout=subprocess.PIPE,
@@ -162,6 +175,7 @@ def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, client
     latencies: list[float] = []
     failures: list[str] = []
     labels: dict[str, int] = {}
+    refused = [0]
 
     def client() -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=300)
@@ -180,6 +194,10 @@ def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, client
                 elapsed = time.perf_counter() - start
                 result = json.loads(payload)
                 ok = response.status == 200 and result.get("label") in ("mpox", "not_mpox")
+                # The front door's refusal of a photo is an answer, not a failure.
+                gate_refusal = response.status == 422 and bool(result.get("code"))
+                if gate_refusal:
+                    ok, result = True, {"label": "refused"}
                 problem = "" if ok else f"{response.status}: {payload[:200]!r}"
             except Exception as exc:  # a failed request is counted, the run goes on
                 elapsed = time.perf_counter() - start
@@ -190,6 +208,7 @@ def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, client
                 latencies.append(elapsed)
                 if ok:
                     labels[result["label"]] = labels.get(result["label"], 0) + 1
+                    refused[0] += result["label"] == "refused"
                 else:
                     failures.append(problem)
         conn.close()
@@ -215,16 +234,42 @@ def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, client
             "max": float(ms.max()),
         },
         "failed": len(failures),
+        "refused": refused[0],
         "failures_sample": failures[:5],
         "labels": labels,
     }
 
 
 # -- orchestration ---------------------------------------------------------------------------
-def _train(out: Path, families: list[str], data_root: str | None, cache: str | None) -> dict:
+def gate_available() -> bool:
+    """Whether this poxscan has the input gate (``poxscan train --gate``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("poxscan.pipelines.gate") is not None
+
+
+def big_upload(photo: bytes, max_pixels: int = 40_000_000) -> bytes:
+    """A real photo upscaled to just under ``max_pixels`` pixels, as a JPEG (quality 85)."""
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(photo)).convert("RGB")
+    scale = (max_pixels * 0.995 / (img.width * img.height)) ** 0.5
+    img = img.resize((int(img.width * scale), int(img.height * scale)), Image.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _train(
+    out: Path, families: list[str], data_root: str | None, cache: str | None, gate: bool = False
+) -> dict:
     from poxscan.cli import main
 
     argv = ["train", "--dataset", "msld_v1", "--out", str(out), "--no-progress"]
+    if gate:
+        argv += ["--gate", "embedding"]
     argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200", "--cv", "5"]
     argv += ["--background", "50"]
     for family in families:
@@ -239,6 +284,7 @@ def _train(out: Path, families: list[str], data_root: str | None, cache: str | N
     metrics = json.loads((out / "manifest.json").read_text())["evaluation"]["metrics"]
     return {
         "families": families,
+        "gate": gate,
         "train_s": time.perf_counter() - start,
         "roc_auc_oof": metrics["roc_auc"]["value"],
         "roc_auc_ci95": metrics["roc_auc"]["ci95"],
@@ -286,15 +332,15 @@ def _markdown(report: dict) -> str:
         "",
         "Generated by `experiments/bench_web.py`.",
         "",
-        "| model | photos | clients | requests | failed | req/s | p50 ms | p95 ms | p99 ms | "
-        "max ms | server start (s) | server peak RSS (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | photos | clients | requests | failed | refused | req/s | p50 ms | p95 ms | "
+        "p99 ms | max ms | server start (s) | server peak RSS (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in report["runs"]:
         lat = run["latency_ms"]
         lines.append(
             f"| {run['model']} | {run['photos']} | {run['clients']} | {run['requests']} | "
-            f"{run['failed']} | "
+            f"{run['failed']} | {run.get('refused', 0)} | "
             f"{run['requests_per_s']:.2f} | {lat['p50']:.0f} | {lat['p95']:.0f} | "
             f"{lat['p99']:.0f} | {lat['max']:.0f} | {run['server_startup_s']:.1f} | "
             f"{run['server_peak_rss_mib']:.0f} |"
@@ -303,22 +349,34 @@ def _markdown(report: dict) -> str:
         "",
         "Latency is what a client sees: from sending the request to reading the whole JSON "
         "answer, including the time the request waits for the model. The predictor serialises "
-        "inference behind one lock (decoding runs in parallel), so with 4 clients on a 2-core "
-        "machine most of the latency is queueing: p50 is roughly clients / throughput; the "
+        "inference behind one lock (decoding runs in parallel), so with several clients on a "
+        "2-core machine most of the latency is queueing: p50 is roughly clients / throughput; the "
         "1-client run shows the latency of one request alone. Server "
         "start is spawn to the first healthy `/api/health` (imports, sha256 checks, unpickling, "
         "warm-up; for the deep model TensorFlow and the backbone). Peak RSS is the server "
         "process's `VmHWM` after its runs.",
         "",
+    ]
+    big = [run for run in report["runs"] if run["photos"] == "40 MP"]
+    for run in big:
+        lines += [
+            f"40-megapixel uploads ({run['model']}): {run['clients']} at once, "
+            f"{run['upload_mb']:.1f} MB each: server peak RSS "
+            f"{run['server_peak_rss_before_mib']:.0f} MiB before, "
+            f"{run['server_peak_rss_mib']:.0f} MiB after; {run['failed']} failed.",
+            "",
+        ]
+    lines += [
         "## Models",
         "",
-        "| model | families | train (s) | out-of-fold ROC AUC [95 % CI] |",
-        "|---|---|---:|---|",
+        "| model | families | gate | train (s) | out-of-fold ROC AUC [95 % CI] |",
+        "|---|---|---|---:|---|",
     ]
     for name, info in report["models"].items():
         lo, hi = info["roc_auc_ci95"]
         lines.append(
-            f"| {name} | {', '.join(info['families'])} | {info['train_s']:.1f} | "
+            f"| {name} | {', '.join(info['families'])} | {info.get('gate', False)} | "
+            f"{info['train_s']:.1f} | "
             f"{info['roc_auc_oof']:.3f} [{lo:.3f}, {hi:.3f}] |"
         )
     failures = [f for run in report["runs"] for f in run["failures_sample"]]
@@ -334,8 +392,14 @@ def main() -> int:
     parser.add_argument(
         "--baseline-requests", type=int, default=20, help="requests of the 1-client MSLD run"
     )
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
-    parser.add_argument("--threads", type=int, default=4, help="server threads (default 4)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--threads", type=int, default=8, help="server threads (default 8)")
+    parser.add_argument(
+        "--big-clients", type=int, default=8, help="concurrent 40-megapixel uploads (0: none)"
+    )
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=10, help="the server's upload limit (MB)"
+    )
     parser.add_argument("--n-images", type=int, default=40, help="MSLD photos cycled")
     parser.add_argument("--warmup", type=int, default=8, help="uncounted requests first")
     parser.add_argument("--skip-deep", action="store_true", help="handcrafted model only")
@@ -376,8 +440,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
         for name, families in models.items():
             out = Path(tmp) / name.replace("+", "_")
-            report["models"][name] = _train(out, families, args.data_root, args.cache)
-            with Server(out, args.threads) as server:
+            gate = "deep" in families and gate_available()
+            report["models"][name] = _train(out, families, args.data_root, args.cache, gate)
+            with Server(out, args.threads, args.max_upload_mb) as server:
                 plan = [
                     ("msld", 1, args.baseline_requests),
                     ("msld", args.clients, args.requests),
@@ -400,6 +465,21 @@ def main() -> int:
                     )
                     report["runs"].append(run)
                     print(name, photos, json.dumps(run), flush=True)
+                if args.big_clients > 0:
+                    before = server.peak_rss_mib()
+                    body = multipart(big_upload(phone[0][0]), "big.jpg")
+                    run = load_run(server.port, [body], args.big_clients, args.big_clients)
+                    run.update(
+                        model=name,
+                        photos="40 MP",
+                        upload_mb=len(body[0]) / 1024 / 1024,
+                        server_startup_s=server.startup_s,
+                        server_peak_rss_before_mib=before,
+                        server_peak_rss_mib=server.peak_rss_mib(),
+                        healthy_after=server.request("GET", "/api/health")[0] == 200,
+                    )
+                    report["runs"].append(run)
+                    print(name, "40 MP", json.dumps(run), flush=True)
     report["machine"] = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),

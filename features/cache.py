@@ -133,6 +133,9 @@ class _Store:
         self.names: list[str] | None = None
         self.rows: dict[str, np.ndarray] = {}
         self.chunks: list[Path] = []
+        # Chunks that could not be read: removed once their rows have been recomputed and
+        # written again, so later runs do not warn about them forever.
+        self.corrupt: list[Path] = []
         self._pending_hashes: list[str] = []
         self._pending_rows: list[np.ndarray] = []
         self.n_computed = 0
@@ -158,9 +161,11 @@ class _Store:
                 continue  # compacted away by another process while listing
             except Exception as exc:
                 log.warning("ignoring unreadable cache chunk %s (%s)", chunk, exc)
+                self.corrupt.append(chunk)
                 continue
             if matrix.shape != (len(hashes), len(names)):
                 log.warning("ignoring malformed cache chunk %s (shape %s)", chunk, matrix.shape)
+                self.corrupt.append(chunk)
                 continue
             if self.names is None:
                 self.names = names
@@ -253,6 +258,11 @@ class _Store:
             )
         self.chunks.append(path)
         self._pending_hashes, self._pending_rows = [], []
+        for chunk in self.corrupt:
+            # Its rows are unreadable, so whatever of them this run needed was just recomputed.
+            chunk.unlink(missing_ok=True)
+            log.info("removed the unreadable cache chunk %s after recomputing", chunk)
+        self.corrupt = []
 
     def compact(self) -> None:
         """Merge many chunks into one (new file first, then the old ones are removed)."""

@@ -31,9 +31,8 @@ from poxscan import __version__
 from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import to_square
 from poxscan.features.backbones import get_backbone
+from poxscan.pipelines.model_dir import verify_directory
 from poxscan.pipelines.persistence import (
-    IncompatibleModelError,
-    ModelIntegrityError,
     _atomic_dir,
     _check_versions,
     _jsonable,
@@ -42,7 +41,6 @@ from poxscan.pipelines.persistence import (
     _sha256,
     environment,
 )
-from poxscan.pipelines.persistence import manifest_sha256 as _manifest_sha256
 
 if TYPE_CHECKING:
     import keras
@@ -200,12 +198,19 @@ class FineTunedCNN:
         IncompatibleModelError
             Not a poxscan CNN directory, or a newer format.
         """
+        import tempfile
+
         import keras
 
         folder = Path(model_dir)
-        manifest = verify_cnn_dir(folder, manifest_sha256=manifest_sha256)
+        manifest, blobs, _ = _verify(folder, manifest_sha256)
         _check_versions(manifest, folder)
-        model = keras.saving.load_model(folder / KERAS_NAME, compile=False, safe_mode=True)
+        # Keras reads a path: give it a private copy of the very bytes that were verified, so
+        # the file in the model directory cannot be swapped between the check and the load.
+        with tempfile.TemporaryDirectory(prefix="poxscan-cnn-") as tmp:
+            private = Path(tmp) / KERAS_NAME
+            private.write_bytes(blobs[KERAS_NAME])
+            model = keras.saving.load_model(private, compile=False, safe_mode=True)
         info = manifest.get("model", {})
         cnn = cls(
             model,
@@ -246,45 +251,16 @@ def verify_cnn_dir(model_dir: str | PathLike, manifest_sha256: str | None = None
     ModelIntegrityError, IncompatibleModelError
         See :meth:`FineTunedCNN.load`.
     """
-    folder = Path(model_dir)
-    if not folder.is_dir():
-        raise ModelIntegrityError(f"{folder}: no such model directory")
-    path = folder / MANIFEST_NAME
-    if not path.is_file() or path.is_symlink():
-        raise ModelIntegrityError(f"{folder}: {MANIFEST_NAME} is missing; not a poxscan model")
-    if manifest_sha256 is not None:
-        actual = _manifest_sha256(folder)
-        if actual != manifest_sha256.lower():
-            raise ModelIntegrityError(
-                f"{path}: sha256 {actual} differs from the pinned {manifest_sha256}"
-            )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelIntegrityError(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != CNN_FORMAT:
-        raise IncompatibleModelError(
-            f"{path}: not a {CNN_FORMAT} manifest (a classical model? use --model)"
-        )
-    if int(manifest.get("format_version", 0)) > CNN_FORMAT_VERSION:
-        raise IncompatibleModelError(
-            f"{path}: format version {manifest['format_version']} is newer than this poxscan "
-            f"understands ({CNN_FORMAT_VERSION}); upgrade poxscan"
-        )
-    expected = manifest.get("files")
-    if not isinstance(expected, dict) or KERAS_NAME not in expected:
-        raise ModelIntegrityError(f"{path}: lists no files (or no {KERAS_NAME})")
-    present = _list_files(folder)
-    present.pop(MANIFEST_NAME, None)
-    for rel in sorted(set(expected) - set(present)):
-        raise ModelIntegrityError(f"{folder}: {rel} is listed in the manifest but missing")
-    for rel in sorted(set(present) - set(expected)):
-        raise ModelIntegrityError(f"{folder}: {rel} is not listed in the manifest; refusing")
-    for rel in sorted(expected):
-        actual = _sha256(present[rel])
-        if actual != expected[rel]:
-            raise ModelIntegrityError(
-                f"{folder / rel}: sha256 {actual} does not match the manifest "
-                f"({expected[rel]}); the file was changed or corrupted; refusing to load it"
-            )
-    return manifest
+    return _verify(Path(model_dir), manifest_sha256)[0]
+
+
+def _verify(folder: Path, pinned: str | None) -> tuple[dict[str, Any], dict[str, bytes], str]:
+    return verify_directory(
+        folder,
+        fmt=CNN_FORMAT,
+        format_version=CNN_FORMAT_VERSION,
+        primary=KERAS_NAME,
+        manifest_sha256=pinned,
+        read=(KERAS_NAME,),
+        other_hint=" (a classical model? use --model)",
+    )

@@ -30,7 +30,6 @@ import logging
 import multiprocessing as mp
 import threading
 import time
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,13 +38,22 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from poxscan.pipelines.study_storage import (
+    DEFAULT_MAX_FAILURES,
+    FailureGuard,
+    TooManyFailedTrials,
+    fail_stale,
+    make_storage,
+    single_thread,
+)
 from poxscan.pipelines.tuning import TRIAL_ERRORS, ObjectiveSpec, make_study, open_study
 
 __all__ = [
     "StudyAudit",
+    "TooManyFailedTrials",
     "audit_study",
     "data_fingerprint",
     "make_storage",
@@ -56,45 +64,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-def make_storage(
-    url: str, heartbeat_interval: int = 10, grace_period: int | None = None, max_retry: int = 3
-) -> RDBStorage:
-    """An RDB storage whose running trials beat, and whose dead trials are retried.
-
-    Parameters
-    ----------
-    url : str
-        SQLAlchemy URL: ``postgresql://user@host:port/db`` or ``sqlite:///file.db``.
-    heartbeat_interval : int
-        Seconds between a running trial's heartbeats.
-    grace_period : int, optional
-        Seconds without a heartbeat after which a trial counts as dead (default: twice the
-        interval).
-    max_retry : int
-        How often one trial's parameters are retried after its workers died.
-    """
-    import sqlalchemy.exc
-
-    for attempt in range(5):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
-                    url,
-                    heartbeat_interval=heartbeat_interval,
-                    grace_period=grace_period or 2 * heartbeat_interval,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry),
-                    engine_kwargs={"pool_pre_ping": True},
-                )
-        except sqlalchemy.exc.DBAPIError:
-            # Workers starting together on an empty database race to create Optuna's tables;
-            # the loser sees them a moment later.
-            if attempt == 4:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
 
 
 def data_fingerprint(X: Any, y: np.ndarray, groups: np.ndarray) -> str:
@@ -110,31 +79,50 @@ def data_fingerprint(X: Any, y: np.ndarray, groups: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def _budget_lock(url: str, study_name: str) -> Iterator[None]:
-    """One lock for all workers of a study, held while deciding on and creating a trial."""
-    if url.startswith("sqlite"):
-        path = Path(url.split("///", 1)[1] + f".{study_name}.lock")
-        with open(path, "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return
-    import sqlalchemy as sa
+class _BudgetLock:
+    """One lock for all workers of a study, held while deciding on and creating a trial.
 
-    key = zlib.crc32(f"poxscan-tune:{study_name}".encode())  # fits a bigint advisory key
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+    PostgreSQL: an advisory lock on a connection from one engine kept for the worker's life
+    (a new engine and connection per trial cost a PostgreSQL fork each time, under the lock).
+    SQLite: a file lock beside the database.
+    """
+
+    def __init__(self, url: str, study_name: str) -> None:
+        self.url = url
+        self.key = zlib.crc32(f"poxscan-tune:{study_name}".encode())  # fits a bigint key
+        self.path = None
+        self.engine = None
+        if url.startswith("sqlite"):
+            self.path = Path(url.split("///", 1)[1] + f".{study_name}.lock")
+        else:
+            import sqlalchemy as sa
+
+            self.engine = sa.create_engine(url, pool_size=1, pool_pre_ping=True)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.path is not None:
+            with open(self.path, "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        import sqlalchemy as sa
+
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
             try:
                 yield
             finally:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-    finally:
-        engine.dispose()
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                conn.commit()
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 @contextlib.contextmanager
@@ -158,11 +146,29 @@ def _heartbeat(storage: RDBStorage, trial_id: int) -> Iterator[None]:
         thread.join()
 
 
-def _counts(study: optuna.Study) -> dict[TrialState, int]:
-    counts = dict.fromkeys(TrialState, 0)
-    for t in study.get_trials(deepcopy=False):
-        counts[t.state] += 1
-    return counts
+def _counts(study: optuna.Study) -> tuple[int, int, int]:
+    """Finished, running and waiting trials, by three COUNT queries (not by loading them all)."""
+    storage, sid = study._storage, study._study_id
+    return (
+        storage.get_n_trials(sid, state=FINISHED),
+        storage.get_n_trials(sid, state=TrialState.RUNNING),
+        storage.get_n_trials(sid, state=TrialState.WAITING),
+    )
+
+
+def _reserve(study: optuna.Study) -> int:
+    """Take a WAITING retry, else create a new trial: the part of ``ask`` that needs the lock."""
+    trial_id = study._pop_waiting_trial_id()
+    if trial_id is None:
+        trial_id = study._storage.create_new_trial(study._study_id)
+    return trial_id
+
+
+def _open_trial(study: optuna.Study, trial_id: int) -> optuna.Trial:
+    """The rest of ``study.ask``, outside the lock: TPE's relative sampling runs here, so
+    workers sample in parallel instead of one after the other under the lock."""
+    study._thread_local.cached_all_trials = None
+    return optuna.Trial(study, trial_id)
 
 
 def _check_data(study: optuna.Study, fingerprint: str) -> None:
@@ -187,6 +193,7 @@ def run_worker(
     heartbeat_interval: int = 10,
     grace_period: int | None = None,
     poll: float = 1.0,
+    max_failures: int = DEFAULT_MAX_FAILURES,
 ) -> int:
     """Add trials to a shared study until it holds ``budget`` finished trials.
 
@@ -206,54 +213,77 @@ def run_worker(
         See :func:`make_storage`.
     poll : float
         Seconds to wait while other workers' trials are still running.
+    max_failures : int
+        Stop with :class:`TooManyFailedTrials` after this many failed trials in a row.
 
     Returns
     -------
     int
         Trials this worker finished.
+
+    Raises
+    ------
+    TooManyFailedTrials
+        ``max_failures`` trials in a row raised (e.g. a search space no data can fit).
     """
     storage = make_storage(storage_url, heartbeat_interval, grace_period)
     study, objective = open_study(
         study_name, storage, objective_spec, worker=worker, data=data, progress=False
     )
     _check_data(study, data_fingerprint(objective.X, objective.y, objective.groups))
+    guard = FailureGuard(max_failures, who=f"tuning worker {worker}")
+    lock = _BudgetLock(storage_url, study_name)
     done = 0
-    while True:
-        # Dead workers' trials fail here and come back as WAITING copies (the retry callback).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            fail_stale_trials(study)
-        with _budget_lock(storage_url, study_name):
-            counts = _counts(study)
-            finished = sum(counts[s] for s in FINISHED)
-            running = counts[TrialState.RUNNING]
-            waiting = counts[TrialState.WAITING]
-            trial = None
-            if waiting or finished + running < budget:
-                with warnings.catch_warnings():
-                    # We beat for ask/tell trials ourselves (_heartbeat); Optuna warns it won't.
-                    warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                    trial = study.ask()  # a WAITING retry first, else a new trial
-                trial.set_user_attr("worker", worker)
-        if trial is None:
-            if running == 0:
-                return done
-            time.sleep(poll)  # a running trial may still die and need this worker
-            continue
-        with _heartbeat(storage, trial._trial_id):
-            try:
-                value = objective(trial)
-            except optuna.TrialPruned:
-                study.tell(trial, state=TrialState.PRUNED)
-            except TRIAL_ERRORS as exc:
-                log.warning("trial %d failed: %s", trial.number, exc)
-                trial.set_user_attr("fail_reason", str(exc))
-                study.tell(trial, state=TrialState.FAIL)
-                continue
-            else:
-                study.tell(trial, value)
-        done += 1
-        log.info("worker %d finished trial %d", worker, trial.number)
+    try:
+        # One BLAS/OpenMP thread: two workers on two cores, not four threads fighting.
+        with single_thread(environment=False):
+            while True:
+                # Dead workers' trials fail here and come back as WAITING copies.
+                fail_stale(study)
+                with lock.hold():
+                    finished, running, waiting = _counts(study)
+                    trial_id = None
+                    if waiting or finished + running < budget:
+                        trial_id = _reserve(study)
+                if trial_id is None:
+                    if running == 0:
+                        return done
+                    time.sleep(poll)  # a running trial may still die and need this worker
+                    continue
+                if _run_trial(study, storage, trial_id, objective, worker, guard):
+                    done += 1
+    finally:
+        lock.close()
+
+
+def _run_trial(
+    study: optuna.Study,
+    storage: RDBStorage,
+    trial_id: int,
+    objective: Any,
+    worker: int,
+    guard: FailureGuard,
+) -> bool:
+    """Run and tell one reserved trial; whether it finished (complete or pruned)."""
+    with _heartbeat(storage, trial_id):
+        trial = _open_trial(study, trial_id)
+        trial.set_user_attr("worker", worker)
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except TRIAL_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning("trial %d failed: %s", trial.number, reason)
+            trial.set_user_attr("fail_reason", reason)
+            study.tell(trial, state=TrialState.FAIL)
+            guard.record(TrialState.FAIL, reason)  # raises at the limit
+            return False
+        else:
+            study.tell(trial, value)
+    guard.record(TrialState.COMPLETE)
+    log.info("worker %d finished trial %d", worker, trial.number)
+    return True
 
 
 def _worker_main(kwargs: dict[str, Any]) -> None:
@@ -271,11 +301,14 @@ def tune_parallel(
     first_worker: int = 0,
     heartbeat_interval: int = 10,
     grace_period: int | None = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
 ) -> optuna.Study:
     """Run ``workers`` local worker processes on one study until its budget is spent.
 
     Each process loads the features itself (through the shared cache), as a worker on another
-    machine would. Returns the study once every worker has stopped.
+    machine would, and starts with one thread per native pool (BLAS, OpenMP, TensorFlow): with
+    more, one worker alone already fills the cores and a second adds nothing. Returns the study
+    once every worker has stopped.
     """
     spec = (
         objective_spec
@@ -300,14 +333,16 @@ def tune_parallel(
                     "worker": first_worker + i,
                     "heartbeat_interval": heartbeat_interval,
                     "grace_period": grace_period,
+                    "max_failures": max_failures,
                 },
             ),
             name=f"poxscan-tune-worker-{first_worker + i}",
         )
         for i in range(workers)
     ]
-    for p in procs:
-        p.start()
+    with single_thread():  # the children inherit the environment at start
+        for p in procs:
+            p.start()
     for p in procs:
         p.join()
     failed = [p.name for p in procs if p.exitcode != 0]

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["FamilyColumnSelector", "column_family"]
 
@@ -37,7 +38,9 @@ class FamilyColumnSelector(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     feature_names_in_ : ndarray of str
-        Columns of the table seen in :meth:`fit`.
+        Columns of the table seen in :meth:`fit` (only when it was a DataFrame).
+    n_features_in_ : int
+        Number of columns seen in :meth:`fit`.
     columns_ : ndarray of str
         The columns kept, in the table's order.
     indices_ : ndarray of int
@@ -47,18 +50,24 @@ class FamilyColumnSelector(TransformerMixin, BaseEstimator):
     def __init__(self, families: Sequence[str] | None = None) -> None:
         self.families = families
 
-    def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> FamilyColumnSelector:
+    def fit(self, X: pd.DataFrame | ArrayLike, y: object = None) -> FamilyColumnSelector:
         """Find the columns of the wanted families.
 
-        ``X`` must be a DataFrame (or carry ``feature_names_in_`` semantics through one): the
-        family is read from the column names.
+        The family is read from the column names of a DataFrame. Any other 2-D array-like
+        (scikit-learn's contract) has no names: its columns are ``x0``, ``x1``, ... and only
+        ``families=None`` (keep every column) applies to it.
         """
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                "FamilyColumnSelector needs a DataFrame whose columns are named "
-                f"'<family>__<feature>'; got {type(X).__name__}"
-            )
-        names = np.asarray([str(c) for c in X.columns], dtype=object)
+        if isinstance(X, pd.DataFrame):
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+            self.n_features_in_ = len(names)
+        else:
+            if self.families is not None:
+                raise TypeError(
+                    "FamilyColumnSelector reads families from column names '<family>__<feature>'"
+                    f": give a DataFrame, or families=None; got {type(X).__name__}"
+                )
+            X = validate_data(self, X, dtype=np.float64)
+            names = np.asarray([f"x{i}" for i in range(X.shape[1])], dtype=object)
         if self.families is None:
             keep = np.ones(len(names), dtype=bool)
         else:
@@ -72,16 +81,16 @@ class FamilyColumnSelector(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"feature families {missing} are not in the table; it has {sorted(present)}"
                 )
-        self.feature_names_in_ = names
-        self.n_features_in_ = len(names)
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = names
         self.indices_ = np.flatnonzero(keep)
         self.columns_ = names[self.indices_]
         return self
 
-    def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def transform(self, X: pd.DataFrame | ArrayLike) -> np.ndarray:
         """The kept columns as a ``float64`` array (columns found by name in a DataFrame)."""
         check_is_fitted(self, "columns_")
-        if isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
             position = {str(c): i for i, c in enumerate(X.columns)}
             missing = [c for c in self.columns_ if c not in position]
             if missing:
@@ -90,12 +99,9 @@ class FamilyColumnSelector(TransformerMixin, BaseEstimator):
                 )
             idx = [position[c] for c in self.columns_]
             return X.iloc[:, idx].to_numpy(dtype=np.float64)
-        arr = np.asarray(X, dtype=np.float64)
-        if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"expected a DataFrame or an array with {self.n_features_in_} columns, "
-                f"got shape {arr.shape}"
-            )
+        # A bare array (or a DataFrame after an array fit): columns by position, checked and
+        # warned about as scikit-learn does.
+        arr = validate_data(self, X, dtype=np.float64, reset=False)
         return arr[:, self.indices_]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -2,11 +2,12 @@
 
 Model
 -----
-RGB in ``[0, 255]`` -> the backbone's own input scaling (a ``Rescaling`` layer, so the saved
-and exported models take plain pixels) -> the backbone without its classifier, globally
-average-pooled (:func:`poxscan.features.backbones.get_backbone`; EfficientNet-Lite0/1/2 with
-their real ImageNet weights, or ResNet50V2 where Keras' weight file is available) -> dropout
--> one sigmoid unit, P(mpox).
+RGB in ``[0, 255]`` -> the backbone's own input scaling (a frozen layer,
+:func:`poxscan.features.backbones.scaling.scaling_layer`, so the saved and exported models take
+plain pixels) -> the backbone without its classifier, globally average-pooled
+(:func:`poxscan.features.backbones.get_backbone`: EfficientNet-Lite0/1/2 with their real
+ImageNet weights, or any keras.applications network where its weight file is in Keras' cache)
+-> dropout -> one sigmoid unit, P(mpox).
 
 Training (:func:`fit_finetuned`), on the training images only
 ------------------------------------------------------------
@@ -65,7 +66,8 @@ import numpy as np
 
 from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import to_square
-from poxscan.features.backbones import BackboneSpec, get_backbone
+from poxscan.features.backbones import get_backbone
+from poxscan.features.backbones.scaling import scaling_layer
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
 from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
 from poxscan.pipelines.evaluation import CVResult, FoldResult
@@ -82,7 +84,6 @@ __all__ = [
     "cross_validate_cnn",
     "fit_finetuned",
     "inner_validation_split",
-    "input_rescaling",
     "prepare_images",
     "set_trainable_top",
     "top_block_layers",
@@ -98,7 +99,8 @@ class FineTuneConfig:
     Attributes
     ----------
     backbone : str
-        Registry name (``"efficientnet-lite0"``, ``"efficientnet-lite2"``, ``"resnet50v2"``).
+        Any name in :data:`poxscan.features.backbones.BACKBONES` (``"efficientnet-lite0"``,
+        ``"vgg16"``, ``"inceptionresnetv2"``, ...; ``poxscan backbones`` lists them).
     weights : str, optional
         ``None``: the backbone's ImageNet weights; otherwise a weights file.
     image_size : int, optional
@@ -181,21 +183,6 @@ def prepare_images(images: list[np.ndarray], size: int) -> np.ndarray:
 
 
 # -- model ----------------------------------------------------------------------------------
-def input_rescaling(spec: BackboneSpec) -> tuple[float, float]:
-    """``(scale, offset)`` with ``spec.preprocess(x) == x * scale + offset`` for RGB in [0, 255].
-
-    Every registered backbone scales its input linearly; this reads the map off the
-    backbone's own preprocessing (so the two can never disagree) and checks that it is linear.
-    """
-    probe = np.array([[[[0, 0, 0], [255, 255, 255], [100, 100, 100]]]], dtype=np.float32)
-    out = spec.preprocess(probe)[0, 0, :, 0].astype(np.float64)
-    scale = (out[1] - out[0]) / 255.0
-    offset = out[0]
-    if not np.isclose(out[2], 100 * scale + offset, atol=1e-6):
-        raise ValueError(f"{spec.name}: preprocessing is not a linear scaling of the pixels")
-    return float(scale), float(offset)
-
-
 def build_classifier(
     backbone: str = "efficientnet-lite0",
     *,
@@ -219,7 +206,6 @@ def build_classifier(
 
     spec = get_backbone(backbone)
     size = int(image_size or spec.input_size)
-    scale, offset = input_rescaling(spec)
     base = spec.build(
         include_top=False,
         weights="imagenet" if weights is None else weights,
@@ -228,7 +214,7 @@ def build_classifier(
     )
     base.trainable = False
     inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = keras.layers.Rescaling(scale, offset=offset, name="rescale")(inputs)
+    x = scaling_layer(spec)(inputs)  # the backbone's own preprocessing, frozen
     x = base(x, training=False)
     x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
     outputs = keras.layers.Dense(
@@ -242,8 +228,15 @@ def build_classifier(
 
 
 _BLOCK_PATTERNS = (
-    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet (keras.applications)
-    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet(-Lite)
+    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet, ResNetV2, DenseNet (keras.applications)
+    re.compile(r"^(block(?:35|17|8)_\d+)_"),  # InceptionResNetV2 (before the generic blockN)
+    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet(-Lite, V2), VGG, Xception
+    re.compile(r"^(block_\d+)_"),  # MobileNetV2
+    re.compile(r"^conv_(?:dw|pw)_(\d+)"),  # MobileNet
+    re.compile(r"^(expanded_conv(?:_\d+)?)_"),  # MobileNetV3
+    re.compile(r"^(convnext_\w+?_stage_\d+_block_\d+)_"),  # ConvNeXt
+    # InceptionV3 and NASNet leave most layers of a block unnamed (conv2d_93, activation_187):
+    # no blocks are read from them, so they fine-tune the head only (unfreeze_blocks=0).
 )
 
 
@@ -351,8 +344,13 @@ def _keep_best_callback(patience: int, best: float = np.inf):
 
 
 def _class_weight(y: np.ndarray) -> dict[int, float]:
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
-    return {c: float(len(y) / (2 * max(n, 1))) for c, n in enumerate(counts)}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(y, dtype=int)
+    classes = np.unique(y)
+    # "balanced": n_samples / (n_classes * count of the class), scikit-learn's definition.
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=True)}
 
 
 def fit_finetuned(

@@ -12,22 +12,22 @@ A model directory holds::
 
 :func:`save_model` writes the whole directory into a temporary folder beside the target and
 renames it into place, so a reader never sees half a model. :func:`load_model` checks every
-file against the manifest **before** unpickling anything: a changed, missing or extra file is
-refused with :class:`ModelIntegrityError` naming the file. Unpickling runs code, so this check
-is what keeps a corrupted or swapped file from running; it does not protect against someone who
-can rewrite the manifest as well: pin the manifest's own sha256 (``manifest_sha256=``), which
-``poxscan train`` prints, when a model comes from elsewhere.
+file against the manifest **before** unpickling anything (:mod:`poxscan.pipelines.model_dir`,
+shared with the CNN loader): a changed, missing or extra file is refused with
+:class:`ModelIntegrityError` naming the file. The bytes of ``model.joblib`` are read once,
+hashed, and those very bytes are unpickled by :func:`poxscan.pipelines.safe_pickle.safe_load`,
+which admits only the types poxscan models are made of: a pickle rewritten together with its
+manifest still cannot run code. Pin the manifest's own sha256 (``manifest_sha256=``, printed by
+``poxscan train``) to be sure it is *your* model; loading unpinned warns.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import platform
-import re
 import shutil
 import tempfile
 import time
@@ -41,10 +41,21 @@ from typing import Any
 
 import joblib
 import numpy as np
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from poxscan import __version__
 from poxscan.core.atomic import atomic_path, atomic_write_text
 from poxscan.pipelines.image_model import ImageModel
+from poxscan.pipelines.model_dir import (
+    IncompatibleModelError,
+    ModelIntegrityError,
+    UnpinnedModelWarning,
+    file_sha256,
+    list_files,
+    verify_directory,
+)
+from poxscan.pipelines.safe_pickle import UnsafeModelError, safe_load
 
 __all__ = [
     "FORMAT",
@@ -54,6 +65,8 @@ __all__ = [
     "IncompatibleModelError",
     "ModelIntegrityError",
     "ModelVersionWarning",
+    "UnpinnedModelWarning",
+    "UnsafeModelError",
     "environment",
     "load_model",
     "manifest_sha256",
@@ -88,14 +101,6 @@ _PINS: dict[str, str] = {
 _DEEP_PINS = {"tensorflow": "minor", "keras": "minor"}
 
 
-class ModelIntegrityError(RuntimeError):
-    """A model directory does not match its manifest; nothing in it was unpickled."""
-
-
-class IncompatibleModelError(RuntimeError):
-    """A model cannot be used with the code installed now (format or feature extractors)."""
-
-
 class ModelVersionWarning(UserWarning):
     """A package differs from the version the model was saved with."""
 
@@ -110,7 +115,8 @@ def _version(dist: str) -> str | None:
 
 def _range(version: str, level: str) -> str:
     """The versions compatible with ``version``: same major (``"major"``) or same minor."""
-    major, minor, _ = _release(version)
+    release = Version(version)
+    major, minor = release.major, release.minor
     if level == "major":
         return f">={major}.{minor},<{major + 1}"
     return f">={major}.{minor},<{major}.{minor + 1}"
@@ -156,17 +162,13 @@ def environment(deep: bool = False) -> dict[str, Any]:
     }
 
 
-def _release(version: str) -> tuple[int, int, int]:
-    """``"1.9.1"`` -> ``(1, 9, 1)``; non-numeric parts (``"0rc1"``) count from their digits."""
-    parts = [re.match(r"\d*", p).group() or "0" for p in version.split(".")[:3]]
-    major, minor, patch = (int(p) for p in [*parts, "0", "0"][:3])
-    return major, minor, patch
-
-
 def _in_range(version: str, spec: str) -> bool:
     """Whether ``version`` satisfies ``">=LOW,<HIGH"`` as :func:`_range` writes it."""
-    low, high = (part.strip().lstrip(">=<") for part in spec.split(","))
-    return _release(low) <= _release(version) < _release(high)
+    try:
+        # Pre-releases count: a "2.21.0rc1" is judged by its release numbers, as before.
+        return SpecifierSet(spec).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def _check_versions(manifest: Mapping[str, Any], where: Path) -> list[str]:
@@ -196,27 +198,9 @@ def _check_versions(manifest: Mapping[str, Any], where: Path) -> list[str]:
 
 
 # -- hashing and verification ------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _list_files(folder: Path) -> dict[str, Path]:
-    """Every entry below ``folder`` by POSIX relative path; links and odd entries refused."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            raise ModelIntegrityError(f"{folder}: {rel} is a symbolic link; refusing to load")
-        if path.is_dir():
-            continue
-        if not path.is_file():
-            raise ModelIntegrityError(f"{folder}: {rel} is not a regular file; refusing to load")
-        out[rel] = path
-    return out
+# Kept under their old names: the CNN, TFLite and fine-tuning modules import them.
+_sha256 = file_sha256
+_list_files = list_files
 
 
 def manifest_sha256(model_dir: str | PathLike) -> str:
@@ -227,7 +211,7 @@ def manifest_sha256(model_dir: str | PathLike) -> str:
 def verify_model_dir(
     model_dir: str | PathLike, manifest_sha256: str | None = None
 ) -> dict[str, Any]:
-    """Check every file of a model directory against its manifest; read nothing else.
+    """Check every file of a model directory against its manifest; unpickle nothing.
 
     Parameters
     ----------
@@ -242,61 +226,23 @@ def verify_model_dir(
 
     Raises
     ------
-    ModelIntegrityError
-        Missing folder or manifest, unreadable manifest, a file whose sha256 differs, a file
-        the manifest lists that is missing, or a file it does not list; the message names the
-        file.
-    IncompatibleModelError
-        A manifest of another format or a newer format version.
+    ModelIntegrityError, IncompatibleModelError
+        See :func:`poxscan.pipelines.model_dir.verify_directory`.
     """
-    folder = Path(model_dir)
-    if not folder.is_dir():
-        raise ModelIntegrityError(f"{folder}: no such model directory")
-    manifest_path = folder / MANIFEST_NAME
-    if not manifest_path.is_file() or manifest_path.is_symlink():
-        raise ModelIntegrityError(f"{folder}: {MANIFEST_NAME} is missing; not a poxscan model")
-    if manifest_sha256 is not None:
-        actual = _sha256(manifest_path)
-        if actual != manifest_sha256.lower():
-            raise ModelIntegrityError(
-                f"{manifest_path}: sha256 {actual} differs from the pinned {manifest_sha256}"
-            )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelIntegrityError(f"{manifest_path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IncompatibleModelError(f"{manifest_path}: not a {FORMAT} manifest")
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise IncompatibleModelError(
-            f"{manifest_path}: format version {manifest['format_version']} is newer than this "
-            f"poxscan understands ({FORMAT_VERSION}); upgrade poxscan"
-        )
-    expected = manifest.get("files")
-    if not isinstance(expected, dict) or MODEL_NAME not in expected:
-        raise ModelIntegrityError(f"{manifest_path}: lists no files (or no {MODEL_NAME})")
-    present = _list_files(folder)
-    present.pop(MANIFEST_NAME, None)
-    missing = sorted(set(expected) - set(present))
-    if missing:
-        raise ModelIntegrityError(
-            f"{folder}: {missing[0]} is listed in the manifest but missing"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-        )
-    extra = sorted(set(present) - set(expected))
-    if extra:
-        raise ModelIntegrityError(
-            f"{folder}: {extra[0]} is not listed in the manifest; refusing a directory with "
-            "unknown files" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
-        )
-    for rel in sorted(expected):
-        actual = _sha256(present[rel])
-        if actual != expected[rel]:
-            raise ModelIntegrityError(
-                f"{folder / rel}: sha256 {actual} does not match the manifest "
-                f"({expected[rel]}); the file was changed or corrupted; refusing to load it"
-            )
-    return manifest
+    return _verify(model_dir, manifest_sha256)[0]
+
+
+def _verify(model_dir: str | PathLike, pinned: str | None) -> tuple[dict[str, Any], bytes]:
+    manifest, blobs, _ = verify_directory(
+        model_dir,
+        fmt=FORMAT,
+        format_version=FORMAT_VERSION,
+        primary=MODEL_NAME,
+        manifest_sha256=pinned,
+        read=(MODEL_NAME,),
+        other_hint=" (a fine-tuned CNN? use --cnn)",
+    )
+    return manifest, blobs[MODEL_NAME]
 
 
 def load_model(
@@ -326,6 +272,9 @@ def load_model(
     ------
     ModelIntegrityError
         See :func:`verify_model_dir`; raised before anything is unpickled.
+    UnsafeModelError
+        ``model.joblib`` names a type outside the allow-list (a ``ModelIntegrityError``
+        too); nothing it names was imported or run.
     IncompatibleModelError
         Unknown format, or changed feature extractors.
 
@@ -333,12 +282,21 @@ def load_model(
     -----
     ModelVersionWarning
         For each package whose version differs from the one the model was saved with.
+    UnpinnedModelWarning
+        When ``manifest_sha256`` is not given.
     """
     folder = Path(model_dir)
-    manifest = verify_model_dir(folder, manifest_sha256=manifest_sha256)
+    manifest, data = _verify(folder, manifest_sha256)
     _check_versions(manifest, folder)
-    # Only now, with every byte checked, may the pickle run.
-    model = joblib.load(folder / MODEL_NAME)
+    # The very bytes that were hashed, through the allow-listed unpickler: no second read.
+    try:
+        model = safe_load(data, name=str(folder / MODEL_NAME))
+    except ModelIntegrityError:
+        raise
+    except Exception as exc:
+        raise ModelIntegrityError(
+            f"{folder / MODEL_NAME}: not a loadable joblib pickle ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(model, ImageModel):
         raise IncompatibleModelError(
             f"{folder / MODEL_NAME}: holds a {type(model).__name__}, not an ImageModel"

@@ -82,7 +82,8 @@ class KBestSelector(SelectorMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> KBestSelector:
         """Score the columns on ``(X, y)`` and keep the best ``k``."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        # At least two rows: every scoring method needs them (mutual information its neighbours).
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         if self.method not in SELECTION_METHODS:
             raise ValueError(f"unknown selection method {self.method!r}; use {SELECTION_METHODS}")
         if int(self.k) < 1:

@@ -84,11 +84,10 @@ def backbone_model(
     """The backbone as exported: RGB ``[0, 255]`` -> scaling -> backbone -> pooled embedding."""
     import keras
 
-    from poxscan.pipelines.finetune import input_rescaling
+    from poxscan.features.backbones.scaling import scaling_layer
 
     spec = get_backbone(backbone)
     size = int(image_size or spec.input_size)
-    scale, offset = input_rescaling(spec)
     base = spec.build(
         include_top=False,
         weights="imagenet" if weights is None else weights,
@@ -96,7 +95,7 @@ def backbone_model(
         input_shape=(size, size, 3),
     )
     inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = keras.layers.Rescaling(scale, offset=offset, name="rescale")(inputs)
+    x = scaling_layer(spec)(inputs)
     outputs = base(x, training=False)
     return keras.Model(inputs, outputs, name=f"{spec.name.replace('-', '_')}_embedding")
 

@@ -54,13 +54,19 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from poxscan.core.atomic import atomic_write_text
 from poxscan.pipelines.builder import build_pipeline
 from poxscan.pipelines.metrics import TUNING_METRICS, tuning_score
 from poxscan.pipelines.search_space import SearchSpace
 from poxscan.pipelines.splits import grouped_folds
+from poxscan.pipelines.study_storage import (
+    DEFAULT_MAX_FAILURES,
+    FailureGuard,
+    fail_stale,
+    make_storage,
+    single_thread,
+)
 
 __all__ = [
     "DEFAULT_METRIC",
@@ -276,24 +282,39 @@ def _optimize(
     n_trials: int | None,
     timeout: float | None,
     show_progress_bar: bool,
+    max_failures: int = DEFAULT_MAX_FAILURES,
 ) -> None:
+    guard = FailureGuard(max_failures, who=f"study {study.study_name!r}")
+
+    def recorded(trial: optuna.Trial) -> float:
+        try:
+            return objective(trial)
+        except TRIAL_ERRORS as exc:
+            # Kept with the trial: the failure guard quotes it, and audit_study tells a trial
+            # that raised (not retried) from one whose process died (retried).
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            raise
+
     # Optuna logs one INFO line per trial; the progress bar (or the summary) says enough.
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # One BLAS/OpenMP thread: on a shared two-core machine more threads oversubscribe it
     # (an LDA fit over 1280 columns takes 17 s with two threads, 2.5 s with one).
     try:
-        with threadpool_limits(limits=1):
+        fail_stale(study)  # dead trials of an earlier, killed run: failed and requeued now
+        with single_thread(environment=False):
             study.optimize(
-                objective,
+                recorded,
                 n_trials=n_trials,
                 timeout=timeout,
                 catch=TRIAL_ERRORS,
+                callbacks=[guard],
                 show_progress_bar=show_progress_bar,
                 gc_after_trial=False,
             )
     finally:
         optuna.logging.set_verbosity(verbosity)
+    guard.check()
 
 
 def open_study(
@@ -357,6 +378,9 @@ def run_study(
     worker: int = 0,
     show_progress_bar: bool = True,
     data: Any = None,
+    heartbeat_interval: int = 10,
+    grace_period: int | None = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
 ) -> optuna.Study:
     """Add up to ``n_trials`` trials (or until ``timeout`` seconds) to a study; resumable.
 
@@ -382,15 +406,24 @@ def run_study(
         Optuna's tqdm bar.
     data : ExperimentData, optional
         Features already loaded (tests, benchmarks); otherwise read through the feature cache.
+    heartbeat_interval, grace_period : int
+        A URL storage gets heartbeats (see :func:`poxscan.pipelines.study_storage.make_storage`):
+        a trial left RUNNING by a killed process is failed and retried once ``grace_period``
+        seconds (default twice the interval) have passed without its beat.
+    max_failures : int
+        Stop with :class:`~poxscan.pipelines.study_storage.TooManyFailedTrials` after this
+        many failed trials in a row.
 
     Returns
     -------
     optuna.Study
     """
+    if isinstance(storage, str):
+        storage = make_storage(storage, heartbeat_interval, grace_period)
     study, objective = open_study(
         study_name, storage, objective_spec, worker=worker, data=data, progress=show_progress_bar
     )
-    _optimize(study, objective, n_trials, timeout, show_progress_bar)
+    _optimize(study, objective, n_trials, timeout, show_progress_bar, max_failures)
     return study
 
 

@@ -181,6 +181,7 @@ def flip_byte(path: Path, offset: int | None = None) -> None:
 __all__ = [
     "TRAIN_FLAGS",
     "copy_model",
+    "deep_model_dir",
     "env_for",
     "feature_data",
     "flip_byte",
@@ -189,3 +190,43 @@ __all__ = [
     "trained_model_dir",
     "workspace",
 ]
+
+
+@lru_cache(maxsize=1)
+def deep_model_dir(root: str, data_root: str) -> Path:
+    """A model on the deep family (EfficientNet-Lite0 features), by ``poxscan tune`` + ``train``.
+
+    Features go through the default feature cache (``$POXSCAN_CACHE``, else
+    ``~/.cache/poxscan``; content-addressed, so sharing it is safe): computing Lite0 for the
+    subset costs far more than any other step.
+    """
+    import warnings
+
+    from poxscan.cli import main
+
+    ws = workspace(root)
+    out = Path(root) / "deep_model"
+    best = Path(root) / "deep_best.json"
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, value in env_for(ws).items():
+            mp.setenv(key, value)
+        mp.chdir(root)
+        common = ["--data-root", data_root, "--dataset", "msld_v1"]
+        rc = main(
+            [
+                "tune", *common,
+                "--families", "deep",
+                "--classifiers", "logreg",
+                "--selectors", "anova",
+                "--n-trials", "1",
+                "--n-splits", "3",
+                "--storage", f"sqlite:///{Path(root) / 'deep_study.db'}",
+                "--out", str(best),
+                "--no-progress",
+            ]
+        )  # fmt: skip
+        assert rc == 0 and best.is_file()
+        rc = main(["train", "--config", str(best), *common, "--out", str(out), *TRAIN_FLAGS])
+        assert rc == 0
+    return out

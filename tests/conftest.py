@@ -41,3 +41,13 @@ def real_images(msld_records) -> list[np.ndarray]:
     """Six real MSLD images, three mpox and three others, loaded by the one loader."""
     picks = msld_records.groupby("y", group_keys=False).head(3).sort_values("id")["path"].tolist()
     return [load_image(p) for p in picks]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the fuzzing tests' case counts (tests/_fuzz_report.py) at the end of the run."""
+    from _fuzz_report import LINES
+
+    if LINES:
+        terminalreporter.section("fuzzing: cases tried")
+        for line in LINES:
+            terminalreporter.write_line(line)

@@ -264,6 +264,15 @@ def test_unreadable_chunk_is_ignored_and_recomputed(tmp_path, records, caplog):
     assert again.n_computed == N
     assert any("unreadable cache chunk" in r.getMessage() for r in caplog.records)
     pd.testing.assert_frame_equal(again.table, first.table)
+    # The corrupt chunk was deleted once recomputed: a third run reads all, warns nothing.
+    assert not chunk.exists()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="poxscan.features.cache"):
+        third = extract_features(
+            records, HOGFeatures(), cache=FeatureCache(tmp_path), progress=False
+        )
+    assert third.n_computed == 0 and third.n_cached == N
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_bad_files_are_reported_and_skipped(tmp_path, records, caplog):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -46,6 +47,55 @@ def test_verify_names_missing_extra_and_changed_files(data_root: Path, tmp_path:
     assert report.extra == ["Others/NM999_01.jpg"]
     text = report.summary()
     assert "M01_01.jpg" in text and "NM999_01.jpg" in text and "FAILED" in text
+
+
+def _unreadable_copy(data_root: Path, tmp_path: Path) -> dict[str, str]:
+    """A copy of MSLD v1 where three listed images cannot be read, even by root."""
+    copy = tmp_path / "msld_v1"
+    shutil.copytree(data_root / "msld_v1", copy)
+    bad = {
+        "Monkeypox/M01_01.jpg": "FIFO",
+        "Monkeypox/M01_02.jpg": "directory",
+        "Others/NM01_01.jpg": "cannot be read",
+    }
+    for rel in bad:
+        (copy / rel).unlink()
+    os.mkfifo(copy / "Monkeypox/M01_01.jpg")
+    (copy / "Monkeypox/M01_02.jpg").mkdir()
+    # Write-only /proc file: unreadable by root too (tests run as root; chmod 000 stops nothing).
+    (copy / "Others/NM01_01.jpg").symlink_to("/proc/sys/vm/drop_caches")
+    return bad
+
+
+def test_verify_and_audit_report_unreadable_files_and_go_on(data_root: Path, tmp_path: Path):
+    bad = _unreadable_copy(data_root, tmp_path)
+    spec = load_manifest()["msld_v1"]
+    report = verify_dataset(spec, tmp_path)
+    assert not report.ok and set(report.unreadable) == {"Others/NM01_01.jpg"} | {
+        rel for rel in bad if rel.startswith("Monkeypox")
+    }
+    assert not report.missing and not report.changed and not report.extra
+    text = report.summary()
+    for rel in bad:
+        assert rel in text
+    assert "3 unreadable" in text
+    from poxscan.core.audit import run_audit
+
+    manifest = {"msld_v1": spec}
+    records = load_records("msld_v1", root=tmp_path, manifest=manifest).head(12)
+    result = run_audit(records=records, manifest=manifest)
+    failed = result.failed
+    assert set(failed) == {f"msld_v1/{rel}" for rel in bad if rel.startswith("Monkeypox")}
+    assert "FIFO" in failed["msld_v1/Monkeypox/M01_01.jpg"]
+    assert "directory" in failed["msld_v1/Monkeypox/M01_02.jpg"]
+    from poxscan.features import make_extractor
+    from poxscan.features.cache import extract_many
+
+    extractor = make_extractor("color")
+    (result,) = extract_many(records.head(6), [extractor], cache=False, progress=False)
+    problems = dict(result.failures)
+    assert problems.keys() == failed.keys() and len(result.table) == 4
+    assert "FIFO" in problems["msld_v1/Monkeypox/M01_01.jpg"]
 
 
 def test_verify_cli(data_root: Path, tmp_path: Path, capsys):

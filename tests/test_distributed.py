@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -13,10 +15,16 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from poxscan.pipelines.distributed import _worker_main, audit_study, make_storage, run_worker
+from poxscan.pipelines.distributed import (
+    TooManyFailedTrials,
+    _worker_main,
+    audit_study,
+    make_storage,
+    run_worker,
+)
 from poxscan.pipelines.experiment_data import load_experiment
 from poxscan.pipelines.search_space import SearchSpace
-from poxscan.pipelines.tuning import ObjectiveSpec
+from poxscan.pipelines.tuning import ObjectiveSpec, run_study
 
 pytest_plugins = ["postgres_server"]
 
@@ -160,3 +168,78 @@ def test_cli_two_workers_then_trains_the_best(postgres_url, data_root, tmp_path,
     assert audit_study(study).complete_for(4)
     assert {t.user_attrs["worker"] for t in study.trials} <= {0, 1}
     assert (model_dir / "manifest.json").is_file() and (model_dir / "model.joblib").is_file()
+
+
+def _failing(data):
+    """The same rows with every feature NaN: every trial raises ValueError in its first fit."""
+    import dataclasses
+
+    return dataclasses.replace(data, X=data.X * np.nan)
+
+
+def test_worker_whose_every_trial_fails_stops(postgres_url, small_data):
+    name = f"all-fail-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(TooManyFailedTrials, match="3 failed trials in a row") as info:
+        run_worker(name, postgres_url, _spec(), 50, data=_failing(small_data), max_failures=3)
+    assert "NaN" in str(info.value)  # the last error is quoted
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.FAIL] * 3  # it stopped at the bound, leaving nothing running
+
+
+def test_default_mode_study_whose_every_trial_fails_stops(small_data, tmp_path):
+    url = f"sqlite:///{tmp_path / 'fail.db'}"
+    with pytest.raises(TooManyFailedTrials, match="4 failed trials in a row"):
+        run_study(
+            "fail", url, _spec(), n_trials=50, data=_failing(small_data), max_failures=4,
+            show_progress_bar=False,
+        )  # fmt: skip
+    study = optuna.load_study(study_name="fail", storage=url)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 4
+
+
+def test_killed_default_mode_tune_resumes_without_running_trials(data_root, tmp_path):
+    """kill -9 of `poxscan tune` without --budget (SQLite), then resume: the dead trial is
+    failed and retried, and no trial stays RUNNING."""
+    db = tmp_path / "study.db"
+    url = f"sqlite:///{db}"
+    argv = [
+        sys.executable, "-m", "poxscan", "tune", "--dataset", "msld_v1",
+        "--data-root", str(data_root), "--families", "color", "--classifiers", "mlp",
+        "--selectors", "anova", "--n-splits", "3", "--storage", url, "--study-name", "killed",
+        "--n-trials", "20", "--heartbeat", "1", "--grace", "2", "--out",
+        str(tmp_path / "best.json"), "--no-progress",
+    ]  # fmt: skip
+    victim = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = None
+    deadline = time.monotonic() + 240
+    try:
+        while killed is None and time.monotonic() < deadline and victim.poll() is None:
+            time.sleep(0.1)
+            try:
+                study = optuna.load_study(study_name="killed", storage=url)
+                trials = study.get_trials(deepcopy=False)
+            except Exception:  # not created yet, or the database is busy
+                continue
+            running = [t for t in trials if t.state == TrialState.RUNNING and t.params]
+            if running:
+                victim.send_signal(signal.SIGKILL)
+                killed = running[0].number
+    finally:
+        if victim.poll() is None and killed is None:
+            victim.kill()
+        victim.wait(timeout=30)
+    assert killed is not None, "the tune never started a trial"
+    study = optuna.load_study(study_name="killed", storage=url)
+    assert study.trials[killed].state == TrialState.RUNNING  # what the bug left behind
+    time.sleep(2.5)  # past the grace period: the dead trial's heartbeat is stale
+    from poxscan.cli import main
+
+    resume = [a for a in argv[3:] if a != "20"]
+    resume[resume.index("--n-trials") + 1 : resume.index("--n-trials") + 1] = ["2"]
+    assert main(resume) == 0
+    study = optuna.load_study(study_name="killed", storage=url)
+    assert not [t.number for t in study.trials if t.state == TrialState.RUNNING]
+    assert study.trials[killed].state == TrialState.FAIL
+    retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed]
+    assert len(retries) == 1 and retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -191,3 +192,22 @@ def test_image_hash_is_content_not_container(photo):
     changed = png.copy()
     changed[0, 0, 0] ^= 1
     assert image_hash(changed) != image_hash(png)
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "WEBP", "PNG"])
+def test_frames_beyond_the_first_are_named_as_ignored(fmt, tmp_path):
+    from poxscan.core.imageio import ImageFramesWarning
+
+    frames = [
+        Image.new("RGB", (24, 16), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))
+    ]
+    path = tmp_path / f"pages.{fmt.lower()}"
+    frames[0].save(path, fmt, save_all=True, append_images=frames[1:], lossless=True)
+    with pytest.warns(ImageFramesWarning, match=r"pages\..*holds 3 frames; only the first"):
+        image = load_image(path)
+    assert image.shape == (16, 24, 3) and image[..., 0].min() > 200  # the first (red) frame
+    single = tmp_path / f"one.{fmt.lower()}"
+    frames[0].save(single, fmt, lossless=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImageFramesWarning)
+        load_image(single)

@@ -254,3 +254,16 @@ def test_stale_cached_features_are_caught(loaded, root, data_root):
     stale.iloc[1, 7] += 0.5
     with pytest.raises(RuntimeError, match=rf"{Path(paths[1]).name}.*{table.columns[7]}"):
         check_cached_features(model, stale, paths)
+
+
+def test_compatible_ranges_follow_pep_440():
+    """Version ranges are read by packaging.version (PEP 440), not by splitting on dots."""
+    from poxscan.pipelines.persistence import _in_range, _range
+
+    assert _range("1.9.1", "minor") == ">=1.9,<1.10"
+    assert _range("2.21.0rc1", "major") == ">=2.21,<3"
+    assert _in_range("1.10.0", ">=1.9,<2")  # 10 > 9 numerically
+    assert not _in_range("1.8.9", ">=1.9,<2")
+    assert not _in_range("2.0.0rc1", ">=1.9,<2")  # a pre-release of 2.0 is not below 2
+    assert _in_range("1.9.5.post1", ">=1.9,<1.10")
+    assert not _in_range("not a version", ">=1,<2")

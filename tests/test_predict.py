@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -48,10 +49,22 @@ def bad_files(tmp_path) -> dict[str, str]:
     empty.write_bytes(b"")
     text = tmp_path / "notes.png"
     text.write_text("this is not a picture")
+    # Files nobody can read, even root (tests run as root, where chmod 000 stops nothing): a
+    # FIFO no one writes to (opening it must not block), a directory named like an image,
+    # and a link to a write-only /proc file.
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.jpg"
+    folder.mkdir()
+    unreadable = tmp_path / "unreadable.jpg"
+    unreadable.symlink_to("/proc/sys/vm/drop_caches")
     return {
         str(empty): "empty",
         str(text): "not an image",
         str(tmp_path / "missing.jpg"): "no such file",
+        str(fifo): "FIFO",
+        str(folder): "directory",
+        str(unreadable): "permission denied",
     }
 
 
@@ -132,7 +145,9 @@ def test_cli_text_output_and_exit_code(model_dir, paths, bad_files, capsys):
 
 
 def test_cli_json_schema(model_dir, paths, bad_files, capsys):
-    rc = main(["predict", "--model", str(model_dir), "--json", "--top-k", "4", *paths, *bad_files])
+    # The unreadable files sit amid the good ones: every good image is still listed.
+    mixed = [*paths[:2], *bad_files, *paths[2:]]
+    rc = main(["predict", "--model", str(model_dir), "--json", "--top-k", "4", *mixed])
     out, _ = capsys.readouterr()
     assert rc == 1
     doc = json.loads(out)

@@ -1,13 +1,17 @@
 """Frozen ImageNet backbones behind one interface: build, preprocess, fingerprint.
 
-:data:`BACKBONES` names each backbone (``"efficientnet-lite0"``, ``"efficientnet-lite1"``,
-``"efficientnet-lite2"``, ``"resnet50v2"``) and :func:`get_backbone` returns its
+:data:`BACKBONES` names each backbone: ``"efficientnet-lite0"``, ``"efficientnet-lite1"``,
+``"efficientnet-lite2"`` (the Keras port of the PyTorch Lite models) and every network
+``keras.applications`` ships (``"vgg16"``, ``"resnet50"``, ``"resnet50v2"``,
+``"inceptionresnetv2"``, ``"mobilenetv2"``, ``"efficientnetb0"``, ``"convnext-tiny"``, ...; see
+:mod:`poxscan.features.backbones.keras_apps`). :func:`get_backbone` returns its
 :class:`BackboneSpec`. Deep features, fine-tuning and TFLite export all build models through
 :meth:`BackboneSpec.build`, which returns a plain Keras functional model.
 
 ``weights`` follows Keras: ``"imagenet"`` (the backbone's real weights: the packaged PyTorch
-files for EfficientNet-Lite, Keras' download/cache for ResNet50V2), ``None`` (random
-initialisation) or a path to a weights file. Importing this package never imports TensorFlow.
+files for EfficientNet-Lite, Keras' cached file for a Keras application, never downloaded),
+``None`` (random initialisation) or a path to a weights file, hash-checked before loading.
+Importing this package never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 from poxscan.core.hashing import file_sha256
 from poxscan.core.imageio import to_square
-from poxscan.features.backbones import efficientnet_lite, resnet50v2
+from poxscan.features.backbones import efficientnet_lite, keras_apps
 
 if TYPE_CHECKING:
     import keras
@@ -58,6 +62,9 @@ class BackboneSpec:
     _preprocess: Callable[[np.ndarray], np.ndarray]
     _fingerprint: Callable[[Weights], str]
     stages: tuple[tuple[str, int], ...] = ()
+    min_size: int = 32
+    family: str = ""
+    _status: Callable[[], str] | None = None
 
     def build(
         self,
@@ -101,6 +108,10 @@ class BackboneSpec:
     def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Fit images of any size with :func:`~poxscan.core.imageio.to_square`, then preprocess."""
         return self.preprocess(np.stack([to_square(img, self.input_size) for img in images]))
+
+    def weights_status(self) -> str:
+        """Whether the ImageNet weights (without the top) are here: ``"present"``/``"missing"``."""
+        return self._status() if self._status is not None else "present"
 
     def weights_fingerprint(self, weights: Weights = "imagenet") -> str:
         """Identity of the weights: ``"<algorithm>:<hex digest>"``, or ``"random"`` for None."""
@@ -152,24 +163,58 @@ def _lite_fingerprint(variant: str) -> Callable[[Weights], str]:
     return fingerprint
 
 
-# -- ResNet50V2 -------------------------------------------------------------------------------
+# -- keras.applications -----------------------------------------------------------------------
 
 
-def _resnet_builder(include_top, weights, pooling, weights_hash, **kwargs):
-    return resnet50v2.build_resnet50v2(
-        include_top=include_top,
-        weights=weights,
-        pooling=pooling,
-        weights_hash=weights_hash,
-        **kwargs,
+def _app_builder(app: keras_apps.KerasApp) -> Callable[..., Any]:
+    def build(include_top, weights, pooling, weights_hash, **kwargs):
+        return keras_apps.build_app(
+            app,
+            include_top=include_top,
+            weights=weights,
+            pooling=pooling,
+            weights_hash=weights_hash,
+            **kwargs,
+        )
+
+    return build
+
+
+def _app_fingerprint(app: keras_apps.KerasApp) -> Callable[[Weights], str]:
+    def fingerprint(weights: Weights) -> str:
+        if weights != "imagenet":
+            return "sha256:" + weights_file_sha256(weights)
+        published = keras_apps.published_hash(app, include_top=False)
+        if published:
+            # The file is loaded only if it has this hash (MD5 or SHA-256, as Keras publishes).
+            return f"{'md5' if len(published) == 32 else 'sha256'}:{published}"
+        cached = keras_apps.keras_cache_dir() / app.weights_file(False)
+        if cached.is_file():
+            return "sha256:" + weights_file_sha256(cached)
+        return f"unpublished:{app.weights_file(False)}"  # cannot be built until the file is there
+
+    return fingerprint
+
+
+def _app_spec(app: keras_apps.KerasApp) -> BackboneSpec:
+    return BackboneSpec(
+        name=app.name,
+        input_size=app.input_size,
+        feature_dim=app.feature_dim,
+        _builder=_app_builder(app),
+        _preprocess=app.preprocess,
+        _fingerprint=_app_fingerprint(app),
+        min_size=app.min_size,
+        family=app.family,
+        _status=lambda: keras_apps.weights_status(app),
     )
 
 
-def _resnet_fingerprint(weights: Weights) -> str:
-    if weights == "imagenet":
-        # Keras checks its cached file against this MD5 before loading it.
-        return "md5:" + resnet50v2.KERAS_WEIGHTS[False][1]
-    return "sha256:" + weights_file_sha256(weights)
+def _lite_status(variant: str) -> str:
+    try:
+        return "present" if efficientnet_lite.default_weights_path(variant).is_file() else "missing"
+    except FileNotFoundError:  # the weights package is not installed
+        return "missing"
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -182,17 +227,12 @@ BACKBONES: dict[str, BackboneSpec] = {
             _preprocess=efficientnet_lite.preprocess_input,
             _fingerprint=_lite_fingerprint(variant),
             stages=tuple(efficientnet_lite.stage_outputs(variant)),
+            family="efficientnet-lite",
+            _status=functools.partial(_lite_status, variant),
         )
         for variant in efficientnet_lite.VARIANTS
     },
-    "resnet50v2": BackboneSpec(
-        name="resnet50v2",
-        input_size=resnet50v2.INPUT_SIZE,
-        feature_dim=2048,
-        _builder=_resnet_builder,
-        _preprocess=resnet50v2.preprocess_input,
-        _fingerprint=_resnet_fingerprint,
-    ),
+    **{name: _app_spec(app) for name, app in keras_apps.APPS.items()},
 }
 
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from poxscan import __version__
+from poxscan.cli.quiet import quiet_tensorflow
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -31,6 +32,7 @@ COMMANDS = (
     "export_lite",
     "export_web",
     "explain",
+    "backbones",
 )
 
 
@@ -42,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "pipelines, fine-tuned CNNs, explanations. A screening aid, not a diagnosis.",
     )
     parser.add_argument("--version", action="version", version=f"poxscan {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log debug messages, and let TensorFlow print its start-up lines",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"poxscan.cli.{name}").register(sub)
@@ -57,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # No TensorFlow/absl/CUDA start-up lines on the terminal (see poxscan.cli.quiet).
+        quiet_tensorflow()
     try:
         return int(args.func(args) or 0)
     except (FileNotFoundError, KeyError, ValueError) as exc:

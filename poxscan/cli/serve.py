@@ -97,16 +97,16 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     if not _is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach it can upload photos", args.host)
-    from waitress import create_server
+    from poxscan.web.server import make_server
 
-    # waitress buffers a request body before the app sees it: cap it a little above the app's
-    # own limit, so an oversized upload still gets the app's clear 413 and a huge one is cut off.
-    server = create_server(
+    # waitress buffers a request body before the app sees it and caps it a little above the
+    # app's own limit; its own 413 (and 400, 431) are JSON like the app's (see server.py).
+    server = make_server(
         app,
+        max_upload_bytes=max_bytes,
         host=args.host,
         port=args.port,
         threads=args.threads,
-        max_request_body_size=2 * max_bytes + 1024 * 1024,
         ident="poxscan",
     )
     print(

@@ -8,9 +8,11 @@ resumes the study (``load_if_exists``). The best config is printed and written a
 Across machines: ``--budget N`` makes the study's trial budget shared: every process started
 with the same ``--storage`` (e.g. ``postgresql://user@host/db``), ``--study-name`` and search
 space adds trials until the study holds N finished trials, with heartbeats and retries of trials
-whose worker died (see :mod:`poxscan.pipelines.distributed`). ``--workers K`` starts K such
-processes here; run the same command on other machines to add theirs. ``--train-out DIR``
-trains the best pipeline once the budget is spent.
+whose worker died (see :mod:`poxscan.pipelines.distributed`). Every mode beats: a trial left
+RUNNING by a killed run is failed and retried once ``--grace`` seconds passed without its beat,
+and a run stops with an error after ``--max-failures`` failed trials in a row.
+``--workers K`` starts K such processes here; run the same command on other machines to add
+theirs. ``--train-out DIR`` trains the best pipeline once the budget is spent.
 """
 
 from __future__ import annotations
@@ -107,6 +109,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="seconds without a heartbeat before a trial is retried (default: 2 x heartbeat)",
     )
     parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=10,
+        help="stop after this many failed trials in a row (default 10)",
+    )
+    parser.add_argument(
         "--train-out", default=None, help="train the best pipeline into this model directory"
     )
     parser.add_argument("--out", default=None, help="best-config JSON path")
@@ -157,6 +165,9 @@ def _tune(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             worker=args.worker,
             show_progress_bar=not args.no_progress,
+            heartbeat_interval=args.heartbeat,
+            grace_period=args.grace,
+            max_failures=args.max_failures,
         )
     summary = study_summary(study)
     out = Path(args.out or Path("experiments") / "results" / "tune" / f"{name}.best.json")
@@ -198,6 +209,7 @@ def _tune_distributed(args: argparse.Namespace, name: str, storage: str, spec, b
             first_worker=args.worker,
             heartbeat_interval=args.heartbeat,
             grace_period=args.grace,
+            max_failures=args.max_failures,
         )
     else:
         import optuna
@@ -210,6 +222,7 @@ def _tune_distributed(args: argparse.Namespace, name: str, storage: str, spec, b
             worker=args.worker,
             heartbeat_interval=args.heartbeat,
             grace_period=args.grace,
+            max_failures=args.max_failures,
         )
         study = optuna.load_study(study_name=name, storage=storage)
     audit = audit_study(study)

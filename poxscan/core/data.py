@@ -136,10 +136,13 @@ class VerifyReport:
     counts: dict[str, int]
     expected_counts: dict[str, int]
     checksum_ok: bool
+    #: relpath -> why it could not be read (permission, I/O error, ...).
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.changed) and self.checksum_ok
+        bad = self.missing or self.extra or self.changed or self.unreadable
+        return not bad and self.checksum_ok
 
     def summary(self) -> str:
         """A few lines a person reads."""
@@ -153,11 +156,14 @@ class VerifyReport:
             ("missing", self.missing),
             ("extra", self.extra),
             ("changed", self.changed),
+            ("unreadable", [f"{rel}: {why}" for rel, why in self.unreadable.items()]),
         ):
             if items:
                 lines.append(f"  {len(items)} {label}:")
                 lines.extend(f"    {item}" for item in items)
-        if not self.checksum_ok and not (self.missing or self.extra or self.changed):
+        if not self.checksum_ok and not (
+            self.missing or self.extra or self.changed or self.unreadable
+        ):
             lines.append("  content checksum does not match the manifest")
         return "\n".join(lines)
 
@@ -183,9 +189,22 @@ def verify_dataset(spec: DatasetSpec, root: str | PathLike) -> VerifyReport:
     expected = set(spec.files)
     missing = sorted(expected - set(present))
     extra = sorted(set(present) - expected)
-    changed, actual = [], {}
+    changed, actual, unreadable = [], {}, {}
+    if folder.is_dir():
+        # A directory, FIFO or device named like a listed image: say what it is, never open it.
+        for path in folder.rglob("*"):
+            rel = path.relative_to(folder).as_posix()
+            if rel in expected and not path.is_file():
+                kind = "a directory" if path.is_dir() else "not a regular file"
+                unreadable[rel] = f"is {kind}, not an image file"
+    missing = [rel for rel in missing if rel not in unreadable]
     for rel in sorted(expected & set(present)):
-        actual[rel] = file_sha256(folder / rel)
+        try:
+            actual[rel] = file_sha256(folder / rel)
+        except OSError as exc:
+            # One unreadable file is reported and the others are still checked.
+            unreadable[rel] = f"cannot be read ({exc.strerror or type(exc).__name__})"
+            continue
         if actual[rel] != spec.files[rel]:
             changed.append(rel)
     counts: dict[str, int] = {}
@@ -194,8 +213,9 @@ def verify_dataset(spec: DatasetSpec, root: str | PathLike) -> VerifyReport:
         counts[cls] = counts.get(cls, 0) + 1
     checksum_ok = not missing and not extra and content_checksum(actual) == spec.checksum
     return VerifyReport(
-        spec.name, folder, missing, extra, changed, counts, spec.expected_counts, checksum_ok
-    )
+        spec.name, folder, missing, extra, changed, counts, spec.expected_counts, checksum_ok,
+        unreadable,
+    )  # fmt: skip
 
 
 def load_records(

@@ -9,11 +9,13 @@ image size nor the aspect ratio survives into the pixels.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
+import stat
 import warnings
 from os import PathLike
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = [
     "ALLOWED_FORMATS",
     "MAX_PIXELS",
+    "ImageFramesWarning",
     "ImageLoadError",
     "image_hash",
     "load_image",
@@ -55,17 +58,72 @@ class ImageLoadError(ValueError):
         super().__init__(f"{name}: {problem}")
 
 
+class ImageFramesWarning(UserWarning):
+    """A file holds several frames (multi-page TIFF, animated WebP or PNG); the first is used."""
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: the file cannot be read"
+    if exc.errno == errno.EISDIR:
+        return "is a directory, not an image file"
+    return f"cannot be read ({exc.strerror or type(exc).__name__})"
+
+
+def _read_path(path: str | PathLike, name: str, max_bytes: int) -> bytes:
+    """Read a regular file, at most ``max_bytes + 1`` bytes; every OS error becomes ours.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open descriptor, so a
+    FIFO never blocks the reader and nothing can be swapped in between the check and the read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImageLoadError(name, _os_problem(exc)) from None
+    except ValueError as exc:  # e.g. an embedded NUL byte in the path
+        raise ImageLoadError(name, f"not a usable path ({exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise ImageLoadError(name, f"is {kind}, not an image file")
+        if info.st_size > max_bytes:
+            raise ImageLoadError(
+                name, f"file is {info.st_size} bytes, over the limit of {max_bytes}"
+            )
+        chunks, total = [], 0
+        # /proc and other pseudo-files report size 0 yet hold data: read to EOF, capped.
+        while total <= max_bytes:
+            block = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImageLoadError(name, _os_problem(exc)) from None
+    finally:
+        os.close(fd)
+
+
 def _read_bytes(source: Source, name: str, max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
+    elif isinstance(source, str | PathLike):
+        data = _read_path(source, name, max_bytes)
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise ImageLoadError(name, "no such file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageLoadError(name, f"file is {size} bytes, over the limit of {max_bytes}")
-        data = path.read_bytes()
+        raise ImageLoadError(name, f"expected a path or bytes, got {type(source).__name__}")
     if not data:
         raise ImageLoadError(name, "file is empty (0 bytes)")
     if len(data) > max_bytes:
@@ -95,7 +153,9 @@ def _to_uint8_rgb(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # for an RGB image this would be one more full-size copy
+    return np.asarray(img, dtype=np.uint8)
 
 
 def load_image(
@@ -132,8 +192,16 @@ def load_image(
     Raises
     ------
     ImageLoadError
-        If the input is missing, empty, not an image, of an unsupported format, truncated,
-        corrupt, or too large. The message names the file and the problem.
+        If the input is missing, unreadable (permission, I/O error), not a regular file (a
+        directory, FIFO, device), empty, not an image, of an unsupported format, truncated,
+        corrupt, or too large. The message names the file and the problem. Nothing else is
+        raised, whatever the bytes.
+
+    Warns
+    -----
+    ImageFramesWarning
+        When the file holds more than one frame (multi-page TIFF, animated WebP or PNG): only
+        the first is used. A phone's multi-picture JPEG (MPO) is not warned about.
 
     Examples
     --------
@@ -146,6 +214,7 @@ def load_image(
     if name is None:
         name = "<bytes>" if isinstance(source, bytes | bytearray | memoryview) else str(source)
     data = _read_bytes(source, name, max_bytes)
+    n_frames = 1
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check warns or raises at its global limit; ours is explicit.
@@ -167,9 +236,12 @@ def load_image(
                     f"image claims {width}x{height} pixels, over the limit of {max_pixels} "
                     "(possible decompression bomb)",
                 )
+            if fmt != "MPO":  # MPO's extra frames are previews and depth maps, not pages
+                n_frames = int(getattr(img, "n_frames", 1) or 1)
+                img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
-            return np.ascontiguousarray(_to_uint8_rgb(img))
+            array = np.ascontiguousarray(_to_uint8_rgb(img))
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
@@ -181,6 +253,17 @@ def load_image(
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageLoadError(name, f"truncated or corrupt image data ({exc})") from None
+    except Exception as exc:
+        # A decoder fed hostile bytes may fail in any way (struct.error, IndexError,
+        # ZeroDivisionError, MemoryError on a lying header...): it is still a bad file.
+        raise ImageLoadError(name, f"corrupt image data ({type(exc).__name__}: {exc})") from None
+    if n_frames > 1:
+        warnings.warn(
+            f"{name}: the {fmt} file holds {n_frames} frames; only the first is used",
+            ImageFramesWarning,
+            stacklevel=2,
+        )
+    return array
 
 
 def to_square(image: np.ndarray, size: int) -> np.ndarray:

@@ -45,7 +45,7 @@ _UPLOAD_BODY = {
 }
 
 _UPLOAD_ERRORS = {
-    "400": _error("No file was sent."),
+    "400": _error("No file was sent, or more than one."),
     "413": _error("The request is larger than the upload limit."),
     "415": _error("The file is not an image, or not a supported format (GIF, PDF, ...)."),
     "422": _error("The image is empty, truncated, corrupt or has too many pixels."),

@@ -10,9 +10,12 @@ GPS positions and other metadata are dropped) under a name made from their hash.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -37,6 +40,53 @@ __all__ = [
 #: Name of the multipart field holding the image, in the form and the API.
 FIELD = "file"
 _MAX_NAME = 80
+
+
+class _PixelBudget:
+    """At most ``limit`` pixels being decoded at once, across the server's threads.
+
+    Decoding holds a few full-size copies of an image (Pillow's, the RGB array): eight
+    40-megapixel uploads decoded together peak at several GB. Requests beyond the budget wait
+    for a decode to finish; one image alone may always use the whole budget.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+        self.used = 0
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self, pixels: int) -> Iterator[None]:
+        pixels = max(0, min(int(pixels), self.limit))
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + pixels <= self.limit)
+            self.used += pixels
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= pixels
+                self._cond.notify_all()
+
+
+_BUDGETS: dict[int, _PixelBudget] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def _budget(limit: int) -> _PixelBudget:
+    with _BUDGETS_LOCK:
+        return _BUDGETS.setdefault(int(limit), _PixelBudget(limit))
+
+
+def _claimed_pixels(data: bytes) -> int:
+    """Pixels the header claims (0 if it cannot be read: the decoder will say why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return int(img.width) * int(img.height)
+    except Exception:
+        return 0
 
 
 @dataclass
@@ -79,7 +129,7 @@ def error_for(exc: ImageLoadError) -> HTTPException:
     return UnprocessableEntity(f"{exc}.")
 
 
-def read_upload(files: dict, max_pixels: int) -> Upload:
+def read_upload(files: dict, max_pixels: int, pixels_in_flight: int | None = None) -> Upload:
     """Decode the image in the request's ``file`` field.
 
     Parameters
@@ -88,14 +138,24 @@ def read_upload(files: dict, max_pixels: int) -> Upload:
         ``request.files``.
     max_pixels : int
         Refuse images with more pixels than this (decompression bombs).
+    pixels_in_flight : int, optional
+        Pixels all threads may decode at once (default: twice ``max_pixels``); bounds the
+        server's memory under many concurrent large uploads.
 
     Raises
     ------
     werkzeug.exceptions.HTTPException
-        400 when no file was sent, 415 or 422 (see :func:`error_for`) when it is not a
-        usable image; the description says what is wrong and names the file.
+        400 when no file or more than one was sent, 415 or 422 (see :func:`error_for`) when
+        it is not a usable image; the description says what is wrong and names the file.
     """
-    storage: FileStorage | None = files.get(FIELD)
+    parts = files.getlist(FIELD) if hasattr(files, "getlist") else [files.get(FIELD)]
+    parts = [p for p in parts if p is not None]
+    if len(parts) > 1:
+        # Which one would be screened is not for the server to guess.
+        raise BadRequest(
+            f"{len(parts)} files were sent in the field '{FIELD}': send one photo per request."
+        )
+    storage: FileStorage | None = parts[0] if parts else None
     if storage is None:
         raise BadRequest(
             f"No image was uploaded: send the photo as the multipart form field '{FIELD}'."
@@ -104,8 +164,10 @@ def read_upload(files: dict, max_pixels: int) -> Upload:
     if not storage.filename and not data:
         raise BadRequest("No file was chosen: pick a photo of the skin lesion, then submit.")
     name = display_name(storage.filename)
+    budget = _budget(pixels_in_flight or 2 * max_pixels)
     try:
-        image = load_image(data, name=name, max_pixels=max_pixels)
+        with budget.take(min(_claimed_pixels(data), max_pixels)):
+            image = load_image(data, name=name, max_pixels=max_pixels)
     except ImageLoadError as exc:
         raise error_for(exc) from None
     return Upload(name=name, image=image, n_bytes=len(data))
