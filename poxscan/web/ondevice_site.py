@@ -20,7 +20,40 @@ from typing import Any
 
 from poxscan.core.atomic import atomic_write_bytes
 
-__all__ = ["DIST", "OnDeviceUnavailable", "build_site", "write_site"]
+__all__ = ["DIST", "OPENAPI_PATHS", "OnDeviceUnavailable", "build_site", "write_site"]
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+#: The on-device page's routes in the app's OpenAPI document.
+OPENAPI_PATHS: dict[str, Any] = {
+    "/ondevice/": {
+        "get": {
+            "summary": "On-device screening page (HTML): the photo is analysed in the browser",
+            "responses": {
+                "200": {"description": "Page.", "content": _HTML},
+                "503": {
+                    "description": "Not built, or the model cannot run on a device.",
+                    "content": _HTML,
+                },
+            },
+        }
+    },
+    "/ondevice/{rel}": {
+        "get": {
+            "summary": "A file of the on-device page: script, LiteRT.js runtime, service "
+            "worker, web manifest, model/backbone.tflite, model/head.json",
+            "parameters": [
+                {"name": "rel", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The file.",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "404": {"description": "No such file.", "content": _HTML},
+            },
+        }
+    },
+}
 
 #: Where ``npm run build`` (in web/ondevice) puts the page.
 DIST = Path(__file__).resolve().parent / "ondevice_dist"
