@@ -64,14 +64,101 @@ def _moments(values: np.ndarray) -> list[float]:
     return [mean, std, skew, kurt, float(p10), float(p50), float(p90)]
 
 
-def _hue_stats(hue_deg: np.ndarray, weights: np.ndarray) -> list[float]:
-    """Weighted mean resultant vector (cos, sin) and circular standard deviation in radians."""
+def _level_stats(
+    counts: np.ndarray,
+    levels: np.ndarray,
+    bins: int,
+    lo: float,
+    hi: float,
+    order: np.ndarray | None = None,
+) -> list[float]:
+    """Histogram and :func:`_moments` of a channel given as counts of its distinct values.
+
+    ``levels[i]`` is a value the channel takes ``counts[i]`` times; ``levels`` ascending, or
+    ``order`` the permutation that sorts them. Equal to computing them on
+    the pixels (the same values fall in the same bins; the percentiles are the same order
+    statistics, interpolated as :func:`numpy.percentile` does), with sums in another order:
+    round-off of about 1e-12. An 8-bit channel has at most 256 levels, so this costs almost
+    nothing, where sorting and summing 50,176 pixels per channel cost milliseconds.
+    """
+    if order is not None:  # levels given unsorted, with their sorting permutation
+        counts, levels = counts[order], levels[order]
+    keep = counts > 0
+    counts, levels = counts[keep].astype(np.float64), levels[keep]
+    n = float(counts.sum())
+    hist, _ = np.histogram(np.clip(levels, lo, hi), bins=bins, range=(lo, hi), weights=counts)
+    mean = float(counts @ levels) / n
+    centred = levels - mean
+    sq = centred * centred
+    var = float(counts @ sq) / n
+    std = var**0.5
+    if std > 1e-8:
+        skew = float(counts @ (sq * centred)) / n / std**3
+        kurt = float(counts @ (sq * sq)) / n / var**2 - 3.0
+    else:
+        skew = kurt = 0.0
+    # numpy.percentile's "linear" method: order statistics k and k + 1 of the sorted pixels.
+    ends = np.cumsum(counts)
+    percentiles = []
+    for q in (10, 50, 90):
+        position = q / 100 * (n - 1)
+        k = int(np.floor(position))
+        t = position - k
+        a = levels[np.searchsorted(ends, k, side="right")]
+        b = levels[np.searchsorted(ends, min(k + 1, n - 1), side="right")]
+        percentiles.append(float(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t))
+    return [*list(hist / n), mean, std, skew, kurt, *percentiles]
+
+
+#: V of OpenCV's float HSV for each 8-bit max(R, G, B): float32(u) / 255 (see _transform_one).
+_V_LEVELS = (np.arange(256, dtype=np.float32) / np.float32(255.0)).astype(np.float64)
+
+
+def _s_levels() -> np.ndarray:
+    """S of OpenCV's float HSV for every (max, min) pair of 8-bit channels, by OpenCV itself."""
+    hi, lo = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    pixels = np.stack([hi, lo, lo], axis=-1).astype(np.float32) / np.float32(255.0)
+    s = cv2.cvtColor(pixels, cv2.COLOR_RGB2HSV)[..., 1]
+    s[hi < lo] = 0.0  # impossible pairs; never counted
+    return s.reshape(-1).astype(np.float64)
+
+
+_S_LEVELS: tuple[np.ndarray, np.ndarray] | None = None  # (levels, sorting permutation)
+
+
+def _uniform_histogram(
+    values: np.ndarray, bins: int, lo: float, hi: float, weights: np.ndarray
+) -> np.ndarray:
+    """``np.histogram(values, bins, (lo, hi), weights=weights)[0]`` for values in range.
+
+    numpy's own binning of equal bins (scaled index, then the same corrections at the edges),
+    without its per-call overhead and sorting fallback.
+    """
+    edges = np.linspace(lo, hi, bins + 1)
+    index = ((values - lo) * (bins / (hi - lo))).astype(np.intp)
+    index[index == bins] -= 1
+    index[values < edges[index]] -= 1
+    up = (values >= edges[index + 1]) & (index != bins - 1)
+    index[up] += 1
+    return np.bincount(index, weights=weights, minlength=bins)[:bins]
+
+
+def _hue_stats(hue_deg: np.ndarray, weights: np.ndarray, fast: bool = False) -> list[float]:
+    """Weighted mean resultant vector (cos, sin) and circular standard deviation in radians.
+
+    ``fast``: cosines and sines in float32 (relative error about 1e-7), sums in float64.
+    """
     total = float(weights.sum())
     if total <= 0:
         return [0.0, 0.0, float(np.sqrt(-2.0 * np.log(_MIN_RESULTANT)))]
-    theta = np.deg2rad(hue_deg)
-    c = float(np.sum(weights * np.cos(theta)) / total)
-    s = float(np.sum(weights * np.sin(theta)) / total)
+    if fast:
+        theta32 = np.deg2rad(hue_deg.astype(np.float32))
+        c = float(weights @ np.cos(theta32).astype(np.float64)) / total
+        s = float(weights @ np.sin(theta32).astype(np.float64)) / total
+    else:
+        theta = np.deg2rad(hue_deg)
+        c = float(np.sum(weights * np.cos(theta)) / total)
+        s = float(np.sum(weights * np.sin(theta)) / total)
     r = max(float(np.hypot(c, s)), _MIN_RESULTANT)
     return [c, s, float(np.sqrt(-2.0 * np.log(min(r, 1.0))))]
 
@@ -147,6 +234,9 @@ class ColorFeatures(ImageFeatureExtractor):
         out: list[float] = []
         for space in self._spaces():
             code, channels, ranges = SPACES[space]
+            if space in ("lab", "hsv"):
+                out += self._fast_space(space, square, rgb, bins)
+                continue
             if space == "lab":
                 # OpenCV's 8-bit Lab: L * 255 / 100, a + 128, b + 128.
                 converted = cv2.cvtColor(square, code).reshape(-1, 3).astype(np.float64)
@@ -172,3 +262,37 @@ class ColorFeatures(ImageFeatureExtractor):
                     out += list(hist / values.size)
                     out += _moments(values)
         return np.asarray(out, dtype=np.float32)
+
+    def _fast_space(self, space: str, square: np.ndarray, rgb: np.ndarray, bins: int) -> list:
+        """Lab and HSV through the counts of their 8-bit levels (see :func:`_level_stats`)."""
+        global _S_LEVELS
+        _, _, ranges = SPACES[space]
+        out: list[float] = []
+        if space == "lab":
+            lab = cv2.cvtColor(square, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+            base = np.arange(256, dtype=np.float64)
+            # OpenCV's 8-bit Lab: L * 255 / 100, a + 128, b + 128.
+            levels = (base * (100.0 / 255.0), base - 128.0, base - 128.0)
+            for k in range(3):
+                counts = np.bincount(lab[:, k], minlength=256)
+                out += _level_stats(counts, levels[k], bins, *ranges[k])
+            return out
+        r, g, b = cv2.split(square)
+        vmax = cv2.max(cv2.max(r, g), b).reshape(-1)
+        vmin = cv2.min(cv2.min(r, g), b).reshape(-1)
+        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+        hue = hsv[:, 0].astype(np.float64)
+        sat = hsv[:, 1].astype(np.float64)
+        lo, hi = ranges[0]
+        hist = _uniform_histogram(np.clip(hue, lo, hi) % 360.0, bins, lo, hi, sat)
+        total = hist.sum()
+        out += list(hist / total) if total > 0 else [0.0] * bins
+        out += _hue_stats(hue, sat, fast=True)
+        if _S_LEVELS is None:
+            levels = _s_levels()
+            _S_LEVELS = (levels, np.argsort(levels, kind="stable"))
+        pairs = vmax.astype(np.intp) * 256 + vmin
+        counts = np.bincount(pairs, minlength=65536)
+        out += _level_stats(counts, _S_LEVELS[0], bins, *ranges[1], order=_S_LEVELS[1])
+        out += _level_stats(np.bincount(vmax, minlength=256), _V_LEVELS, bins, *ranges[2])
+        return out

@@ -301,6 +301,11 @@ def load_model(
         raise IncompatibleModelError(
             f"{folder / MODEL_NAME}: holds a {type(model).__name__}, not an ImageModel"
         )
+    for extractor in model.extractors_.values():
+        # A lite model's backbone file lies in the directory (checked above): say where.
+        bind = getattr(extractor, "bind_model_dir", None)
+        if callable(bind):
+            bind(folder)
     if check_fingerprints:
         saved = manifest.get("model", {}).get("fingerprints", {})
         for family, extractor in model.extractors_.items():

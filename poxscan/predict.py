@@ -287,6 +287,8 @@ class Predictor:
             "differential": (
                 list(self.differential.class_names_) if self.differential is not None else None
             ),
+            # "litert-int8": a lite model directory (int8 backbone, no TensorFlow).
+            "runtime": (self.manifest.get("runtime") or {}).get("name", "float"),
             "disclaimer": DISCLAIMER,
         }
 

@@ -131,6 +131,40 @@ def trained_model_dir(root: str, data_root: str) -> Path:
     return out
 
 
+@lru_cache(maxsize=4)
+def lite_model_dir(
+    root: str, data_root: str, families: tuple[str, ...] = ("deep", "color")
+) -> Path:
+    """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``."""
+    import warnings
+
+    from poxscan.cli import main
+
+    ws = workspace(root)
+    out = Path(root) / ("lite-" + "-".join(families))
+    family_flags = [arg for fam in families for arg in ("--family", fam)]
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, value in env_for(ws).items():
+            mp.setenv(key, value)
+        rc = main(
+            [
+                "train",
+                "--runtime", "litert-int8",
+                *family_flags,
+                "--selector", "anova", "--k", "64",
+                "--classifier", "logreg", "--param", "C=0.01",
+                "--data-root", data_root,
+                "--dataset", "msld_v1",
+                "--cache-dir", str(ws["cache"]),
+                "--out", str(out),
+                *TRAIN_FLAGS,
+            ]
+        )  # fmt: skip
+        assert rc == 0
+    return out
+
+
 def copy_model(src: Path, dst: Path) -> Path:
     """A copy of a model directory (tests tamper with copies, never with the shared one)."""
     import shutil
@@ -154,6 +188,7 @@ __all__ = [
     "env_for",
     "feature_data",
     "flip_byte",
+    "lite_model_dir",
     "subset_records",
     "trained_model_dir",
     "workspace",

@@ -190,3 +190,45 @@ def test_rejects_non_images():
         ext.fit([np.zeros((8, 8, 3), np.float32)])
     with pytest.raises(ValueError, match="one image"):
         ext.fit(np.zeros((8, 8, 3), np.uint8))
+
+
+# -- the fast paths against the libraries' own implementations ---------------------------------
+def test_uniform_lbp_matches_skimage_within_the_documented_tolerance(real_images):
+    from skimage.feature import local_binary_pattern
+
+    from poxscan.core.imageio import to_square
+    from poxscan.features.texture import uniform_lbp
+
+    for image in real_images:
+        grey = cv2.cvtColor(to_square(image, 224), cv2.COLOR_RGB2GRAY)
+        for p, r in ((8, 1), (16, 2), (24, 3)):
+            ours = uniform_lbp(grey, p, r)
+            ref = local_binary_pattern(grey, p, r, method="uniform").astype(np.int64)
+            h_ours = np.bincount(ours.ravel(), minlength=p + 2) / ours.size
+            h_ref = np.bincount(ref.ravel(), minlength=p + 2) / ref.size
+            assert np.abs(h_ours - h_ref).max() <= 1.5e-3
+            assert np.mean(ours != ref) < 0.01
+            if p == 8:
+                np.testing.assert_array_equal(ours, ref)  # no ties off the pixel grid
+
+
+def test_colour_fast_path_equals_numpy_on_the_pixels(real_images):
+    from poxscan.core.imageio import to_square
+
+    ext = ColorFeatures().fit(real_images[:1])
+    names = list(ext.get_feature_names_out())
+    got = ext.transform(real_images)
+    for row, image in zip(got, real_images, strict=True):
+        square = to_square(image, 224)
+        lab = cv2.cvtColor(square, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
+        a = lab[:, 1] - 128.0
+        hsv = cv2.cvtColor(square.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+        s = hsv[:, 1].astype(np.float64)
+        for prefix, values, (lo, hi) in (("lab_a", a, (-90, 100)), ("hsv_s", s, (0, 1))):
+            hist, _ = np.histogram(np.clip(values, lo, hi), bins=16, range=(lo, hi))
+            want = [*(hist / values.size), values.mean(), values.std()]
+            want += list(np.percentile(values, [10, 50, 90]))
+            cols = [f"{prefix}_hist{i:02d}" for i in range(16)]
+            cols += [f"{prefix}_{k}" for k in ("mean", "std", "p10", "p50", "p90")]
+            idx = [names.index(f"color__{c}") for c in cols]
+            np.testing.assert_allclose(row[idx], want, rtol=1e-5, atol=1e-6)

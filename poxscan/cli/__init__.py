@@ -29,6 +29,8 @@ COMMANDS = (
     "serve",
     "compare",
     "export_tflite",
+    "export_lite",
+    "export_web",
     "explain",
     "backbones",
 )

@@ -107,6 +107,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.01,
         help="share of real lesion photos the gate's threshold refuses (default: 0.01)",
     )
+    parser.add_argument(
+        "--runtime",
+        default="float",
+        choices=("float", "litert-int8"),
+        help="float (default: Keras backbone) or litert-int8: an int8 backbone calibrated on "
+        "the training images, stored in the model directory; the pipeline is trained on its "
+        "features and the model runs with LiteRT alone (no TensorFlow)",
+    )
     parser.set_defaults(func=_train)
 
 
@@ -205,6 +213,12 @@ def _train(args: argparse.Namespace) -> int:
     datasets = (args.dataset and selected_datasets(args)) or info.get("datasets") or list(manifest)
     root = resolve_data_root(args.data_root)
     families = config_families(config)
+    lite = None
+    if getattr(args, "runtime", "float") == "litert-int8":
+        from poxscan.cli._lite_train import prepare_lite
+
+        lite = prepare_lite(config, families, datasets, root)
+        config, families = lite.config, lite.families
     log.info("training %s on %s (%s)", config["classifier"], ", ".join(datasets), families)
     data = load_experiment(
         datasets,
@@ -262,7 +276,8 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=not args.no_progress,
         )
-    save_model(
+    save = save_model if lite is None else lite.save
+    save(
         result,
         out,
         gate=gate,

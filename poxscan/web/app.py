@@ -192,6 +192,9 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
         lime=lime,
     )
     app.register_blueprint(bp)
+    from poxscan.web.ondevice import init_ondevice
+
+    init_ondevice(app, predictor)  # /ondevice/: screening inside the browser (lite models)
     for code in _HANDLED_CODES:
         app.register_error_handler(code, _handle_http_error)
     app.register_error_handler(HTTPException, _handle_http_error)

@@ -70,6 +70,12 @@ _UPLOAD_ERRORS = {
 }
 
 
+def _ondevice_paths() -> dict[str, Any]:
+    from poxscan.web.ondevice_site import OPENAPI_PATHS
+
+    return OPENAPI_PATHS
+
+
 def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) -> dict[str, Any]:
     """The OpenAPI 3.0 document of the app.
 
@@ -95,6 +101,7 @@ def openapi_document(max_upload_bytes: int | None = None, lime: bool = False) ->
         "servers": [{"url": "/"}],
         "paths": {
             "/": {"get": {"summary": "Upload page (HTML)", "responses": {"200": _html("Page.")}}},
+            **_ondevice_paths(),
             "/predict": {
                 "post": {
                     **upload_post,

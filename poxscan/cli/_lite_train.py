@@ -1,0 +1,65 @@
+"""``poxscan train --runtime litert-int8``: export the int8 backbone first, save a lite dir last."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class LiteTraining:
+    """What ``_train`` needs to train on int8 features and save a lite model directory."""
+
+    config: dict[str, Any]
+    families: dict[str, dict[str, Any]]
+    tflite: Path | None
+    export_manifest: dict[str, Any]
+    paths: list[str]
+
+    def save(self, result: Any, out: Any, **kwargs: Any) -> dict[str, Any]:
+        from poxscan.pipelines.lite_model import finish_lite_training
+
+        overwrite = kwargs.pop("overwrite", False)
+        return finish_lite_training(
+            result,
+            self.tflite,
+            self.export_manifest,
+            out,
+            overwrite=overwrite,
+            check_paths=self.paths,
+            **kwargs,
+        )
+
+
+def prepare_lite(
+    config: dict[str, Any], families: dict[str, dict[str, Any]], datasets: list[str], root: Any
+) -> LiteTraining:
+    """Export the deep family's backbone to int8, calibrated on the training images."""
+    from poxscan.core.data import load_records
+    from poxscan.core.imageio import ImageLoadError, load_image
+    from poxscan.pipelines.lite_model import export_int8_backbone, lite_training_families
+
+    records = load_records(datasets, root=root)
+    paths = [str(p) for p in records["path"]]
+    if "deep" not in families:
+        return LiteTraining(config, families, None, {}, paths)
+    images, ids = [], []
+    for rid, path in zip(records["id"], paths, strict=True):
+        try:
+            images.append(load_image(path))
+            ids.append(str(rid))
+        except ImageLoadError as exc:
+            print(f"skipping {exc}")
+    work = Path(tempfile.mkdtemp(prefix="poxscan-lite-train-"))
+    atexit.register(shutil.rmtree, work, True)
+    backbone = families["deep"].get("backbone", "efficientnet-lite0")
+    tflite, manifest = export_int8_backbone(
+        backbone, images, ids, "training images (" + "+".join(datasets) + ")", work
+    )
+    lite_families = lite_training_families(families, tflite)
+    config = {**config, "families": lite_families}
+    return LiteTraining(config, lite_families, tflite, manifest, paths)

@@ -1,0 +1,141 @@
+"""A low-compute site's install: ``pip install 'poxscan[lite,web]'`` in a fresh virtual environment.
+
+The wheel is built from this checkout, a new ``python -m venv`` gets it with the ``lite`` and
+``web`` extras (pip resolves them from its index, wheelhouse or cache: no TensorFlow, Keras or
+weight package is installed at all), and there a lite model directory made by ``poxscan train
+--runtime litert-int8`` is loaded, predicts a real photo (``poxscan predict --json``) and
+answers one request of ``poxscan serve``. The probabilities must equal this environment's.
+Takes a few minutes (the install); it never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from _trained_models import lite_model_dir, subset_records, workspace
+
+pytestmark = [pytest.mark.slow, pytest.mark.deep]
+
+REPO = Path(__file__).resolve().parents[1]
+#: Pinned to this environment's versions, so the pickled pipeline meets the versions it was
+#: saved with (a real site installs what the model's manifest records).
+PINNED = ("numpy", "scipy", "scikit-learn", "scikit-image", "opencv-python-headless", "pandas",
+          "joblib", "xgboost", "shap", "ai-edge-litert")  # fmt: skip
+
+
+def _run(cmd: list[str], timeout: int = 900, **kwargs) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> Path:
+    """A fresh venv with the wheel and its lite + web extras, nothing else."""
+    base = tmp_path_factory.mktemp("lite-venv")
+    wheels = base / "wheels"
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels),
+          str(REPO)], cwd=base)  # fmt: skip
+    (wheel,) = wheels.glob("poxscan-*.whl")
+    env_dir = base / "venv"
+    _run([sys.executable, "-m", "venv", str(env_dir)])
+    constraints = base / "constraints.txt"
+    constraints.write_text("".join(f"{d}=={metadata.version(d)}\n" for d in PINNED))
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q"]
+    _run([*pip, "-c", str(constraints), f"{wheel}[lite,web]"], timeout=1500)
+    return env_dir
+
+
+@pytest.fixture(scope="module")
+def lite_dir(tmp_path_factory, data_root) -> Path:
+    root = str(tmp_path_factory.getbasetemp() / "poxscan_models")
+    return lite_model_dir(root, str(data_root))
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory, data_root) -> str:
+    root = str(tmp_path_factory.getbasetemp() / "poxscan_models")
+    records = subset_records(workspace(root), Path(data_root))
+    return str(records[records["y"] == 1]["path"].iloc[0])
+
+
+def test_no_tensorflow_is_installed(venv):
+    python = str(venv / "bin" / "python")
+    code = (
+        "import importlib.util, importlib.metadata as m, json\n"
+        "mods = {n: importlib.util.find_spec(n) is not None for n in "
+        "('tensorflow', 'keras', 'tf_keras', 'torch', 'ai_edge_litert', 'flask')}\n"
+        "dists = sorted(d.metadata['Name'].lower() for d in m.distributions())\n"
+        "print(json.dumps({'mods': mods, 'dists': dists}))\n"
+    )
+    out = json.loads(_run([python, "-c", code]).stdout)
+    assert out["mods"] == {"tensorflow": False, "keras": False, "tf_keras": False,
+                           "torch": False, "ai_edge_litert": True, "flask": True}  # fmt: skip
+    assert not [d for d in out["dists"] if d.startswith(("tensorflow", "keras", "efficientnet"))]
+    assert "poxscan" in out["dists"]
+
+
+def test_predict_in_the_lite_venv(venv, lite_dir, photo):
+    from poxscan.predict import Predictor
+
+    proc = _run([str(venv / "bin" / "poxscan"), "predict", "--json", "--model", str(lite_dir),
+                 photo], env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    payload = json.loads(proc.stdout)
+    assert payload["model"]["runtime"] == "litert-int8"
+    (result,) = payload["results"]
+    want = Predictor.load(lite_dir).predict_paths([photo])[0]
+    assert result["ok"] and result["probability"] == pytest.approx(want.probability, abs=1e-6)
+    assert result["label"] == want.label and len(result["top_features"]) == 5
+
+
+def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo):
+    from poxscan.predict import Predictor
+
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "poxscan"), "serve", "--model", str(lite_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url, lines, deadline = None, [], time.monotonic() + 300
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
+                url = m.group(1)
+        assert url, "poxscan serve did not start:\n" + "".join(lines)
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n'
+                "Content-Type: image/jpeg\r\n\r\n"
+            ).encode()
+            + Path(photo).read_bytes()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            url + "api/predict",
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        answer = json.load(urllib.request.urlopen(request, timeout=120))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    want = Predictor.load(lite_dir).predict_paths([photo])[0]
+    assert answer["ok"] and answer["probability"] == pytest.approx(want.probability, abs=1e-6)

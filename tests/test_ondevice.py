@@ -1,0 +1,226 @@
+"""The on-device page (``/ondevice/``) in a real headless Chromium: screening inside the browser.
+
+A deep-only lite model (``poxscan train --runtime litert-int8 --family deep``, real images and
+weights) is served by the real ``poxscan serve``; Chromium loads the page, which downloads the
+int8 backbone and runs it through LiteRT.js (WebAssembly). The test screens a real photo
+through the file input, checks in Chromium's network log (performance log, DevTools Network
+events) that no request carries the photo, compares the probability with the server's own
+(``/api/predict``) within 0.02, then stops the server, reloads the page (its service worker
+answers) and screens again.
+
+Needs the page built (``npm ci && npm run build`` in web/ondevice; ``.ci/run`` does) and Debian's
+chromium + chromium-driver: without them the test fails, it never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from _trained_models import lite_model_dir, subset_records, trained_model_dir, workspace
+from test_browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, api_predict
+
+pytestmark = [pytest.mark.slow, pytest.mark.deep]
+
+DIST = Path(__file__).resolve().parents[1] / "poxscan" / "web" / "ondevice_dist"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> str:
+    return str(tmp_path_factory.getbasetemp() / "poxscan_models")
+
+
+@pytest.fixture(scope="module")
+def lite_dir(root, data_root) -> Path:
+    if not (DIST / "app.js").is_file():
+        pytest.fail(
+            f"{DIST} is not built: run `npm ci && npm run build` in web/ondevice (.ci/run does)",
+            pytrace=False,
+        )
+    return lite_model_dir(root, str(data_root), families=("deep",))
+
+
+@pytest.fixture(scope="module")
+def photos(root, data_root) -> list[str]:
+    records = subset_records(workspace(root), Path(data_root))
+    return [records[records["y"] == 1]["path"].iloc[0], records[records["y"] == 0]["path"].iloc[0]]
+
+
+def start_server(model_dir: Path) -> tuple[subprocess.Popen, str]:
+    """``poxscan serve`` on 127.0.0.1, any free port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "poxscan", "serve", "--model", str(model_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
+            return proc, m.group(1)
+    proc.kill()
+    pytest.fail("poxscan serve did not start:\n" + "".join(lines))
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def open_browser(profile: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception as exc:  # never skip: a missing browser is a broken test environment
+        pytest.fail(f"headless Chromium could not start: {type(exc).__name__}: {exc}")
+    driver.set_page_load_timeout(120)
+    return driver
+
+
+def wait_state(driver, key: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = driver.execute_script("return window.poxscan || null")
+        if state and (state.get(key) or state.get("error")):
+            assert not state.get("error"), state["error"]
+            return state
+        time.sleep(0.25)
+    logs = [entry["message"] for entry in driver.get_log("browser")]
+    pytest.fail(f"the page never reached {key!r}; console: {logs[-10:]}")
+
+
+def screen(driver, photo: str, timeout: float = 120) -> dict:
+    """Pick a photo in the file input; wait for the page's result."""
+    from selenium.webdriver.common.by import By
+
+    before = len(driver.execute_script("return window.poxscan.results"))
+    driver.find_element(By.ID, "photo").send_keys(photo)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        results = driver.execute_script("return window.poxscan.results")
+        if len(results) > before:
+            assert "error" not in results[-1], results[-1]
+            return results[-1]
+        time.sleep(0.25)
+    pytest.fail(f"no result for {photo}")
+
+
+def network_requests(driver) -> list[dict]:
+    """Every request Chromium sent since the last call (DevTools Network.requestWillBeSent)."""
+    out = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            out.append(message["params"]["request"])
+    return out
+
+
+def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos, tmp_path):
+    proc, url = start_server(lite_dir)
+    server_probabilities = [api_predict(url, p)["probability"] for p in photos]
+    driver = open_browser(tmp_path / "profile")
+    try:
+        driver.get(url + "ondevice/")
+        wait_state(driver, "ready")
+        loaded = network_requests(driver)
+        urls = [r["url"] for r in loaded]
+        assert any(u.endswith("model/backbone.tflite") for u in urls), urls
+        assert {r["method"] for r in loaded} == {"GET"}
+        results = [screen(driver, p) for p in photos]
+        during = network_requests(driver)
+        # Screening sends nothing at all: no request, so none that carries the photo.
+        assert [r for r in during if r["method"] != "GET" or r.get("hasPostData")] == []
+        assert [r["url"] for r in during if not r["url"].startswith(("data:", "blob:"))] == []
+        for got, want in zip(results, server_probabilities, strict=True):
+            assert abs(got["probability"] - want) <= 0.02, (got, want)
+            assert got["elapsed_ms"] > 0 and got["backbone_ms"] > 0
+        text = driver.find_element("id", "probability").text
+        assert float(text) == pytest.approx(results[-1]["probability"], abs=5e-4)
+
+        stop_server(proc)
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url + "api/health", timeout=5)
+        driver.refresh()  # answered by the service worker's cache
+        wait_state(driver, "ready")
+        again = screen(driver, photos[0])
+        assert again["probability"] == pytest.approx(results[0]["probability"], abs=1e-9)
+        offline = network_requests(driver)
+        assert all(r["method"] == "GET" and not r.get("hasPostData") for r in offline)
+    finally:
+        driver.quit()
+        if proc.poll() is None:
+            stop_server(proc)
+
+
+def test_installable_manifest_and_service_worker(lite_dir):
+    from poxscan.web import create_app
+
+    app = create_app(lite_dir, {"LIME": False})
+    client = app.test_client()
+    page = client.get("/ondevice/")
+    assert page.status_code == 200 and b'rel="manifest"' in page.data
+    assert "'wasm-unsafe-eval'" in page.headers["Content-Security-Policy"]
+    manifest = client.get("/ondevice/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    info = manifest.get_json(force=True)
+    assert info["display"] == "standalone" and info["start_url"] == "./" and info["icons"]
+    sw = client.get("/ondevice/sw.js").get_data(as_text=True)
+    precache = json.loads(re.search(r"const PRECACHE = (\[.*\]);", sw).group(1))
+    for rel in precache:
+        assert client.get("/ondevice/" + rel.replace("./", "")).status_code == 200, rel
+    assert "model/backbone.tflite" in precache and "model/head.json" in precache
+    backbone = client.get("/ondevice/model/backbone.tflite").data
+    mf = json.loads((lite_dir / "manifest.json").read_text())
+    assert backbone == (lite_dir / mf["runtime"]["backbones"]["deep"]["file"]).read_bytes()
+
+
+def test_static_export_holds_the_same_page(lite_dir, tmp_path):
+    from poxscan.cli import main
+
+    out = tmp_path / "site"
+    assert main(["export-web", str(lite_dir), str(out)]) == 0
+    sw = (out / "sw.js").read_text()
+    precache = json.loads(re.search(r"const PRECACHE = (\[.*\]);", sw).group(1))
+    assert all((out / rel).is_file() for rel in precache if rel != "./")
+    head = json.loads((out / "model" / "head.json").read_text())
+    assert len(head["weights"]) == 1280 and 0 < head["threshold"] < 1
+
+
+def test_other_models_keep_every_other_page(root, data_root):
+    """A handcrafted (non-lite) model: /ondevice/ says why it is unavailable; the rest works."""
+    from poxscan.web import create_app
+
+    app = create_app(trained_model_dir(root, str(data_root)), {"LIME": False})
+    client = app.test_client()
+    page = client.get("/ondevice/")
+    assert page.status_code == 503 and b"not a lite model" in page.data
+    assert client.get("/").status_code == 200
+    assert client.get("/api/health").status_code == 200
