@@ -221,6 +221,6 @@ def test_other_models_keep_every_other_page(root, data_root):
     app = create_app(trained_model_dir(root, str(data_root)), {"LIME": False})
     client = app.test_client()
     page = client.get("/ondevice/")
-    assert page.status_code == 503 and b"not a lite model" in page.data
+    assert page.status_code == 404 and b"not a lite model" in page.data
     assert client.get("/").status_code == 200
     assert client.get("/api/health").status_code == 200

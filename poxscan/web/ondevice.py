@@ -41,6 +41,13 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def _not_found(what: str) -> Response:
+    # HTML, as the OpenAPI document says for every 404 of the page's routes.
+    html = f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{what}</title>"
+    html += f"<p>{what}</p></html>"
+    return Response(html, status=404, mimetype="text/html")
+
+
 @bp.get("/")
 def index() -> Response:
     return page("index.html")
@@ -51,16 +58,17 @@ def page(rel: str) -> Response:
     files = current_app.extensions["poxscan_ondevice"]
     if isinstance(files, str):
         if rel != "index.html":
-            return Response("not available\n", status=404, mimetype="text/plain")
+            return _not_found("not available")
         html = (
             "<!doctype html><html lang='en'><meta charset='utf-8'><title>On-device page "
             f"unavailable</title><h1>On-device page unavailable</h1><p id='error-message'>"
             f"{escape(files)}</p><p><a href='../'>The upload page works as usual.</a></p></html>"
         )
-        return Response(html, status=503, mimetype="text/html")
+        # 404, not 5xx: nothing is broken; this install or model has no on-device page.
+        return Response(html, status=404, mimetype="text/html")
     content = files.get(rel)
     if content is None:
-        return Response("not found\n", status=404, mimetype="text/plain")
+        return _not_found("no such file")
     suffix = "." + rel.rsplit(".", 1)[-1] if "." in rel else ""
     mime = _TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
     response = Response(content, mimetype=mime)

@@ -30,7 +30,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "On-device screening page (HTML): the photo is analysed in the browser",
             "responses": {
                 "200": {"description": "Page.", "content": _HTML},
-                "503": {
+                "404": {
                     "description": "Not built, or the model cannot run on a device.",
                     "content": _HTML,
                 },
