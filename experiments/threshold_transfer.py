@@ -95,12 +95,14 @@ def direction(config: dict, data: Any, held_out: str, n_boot: int) -> dict[str, 
         rows[rule] = {
             "threshold": thr,
             "train_oof": _sens_spec(train.y, d_train),
-            "held_out": {m: dict(zip(("value", "low", "high"), v)) for m, v in boot.items()},
+            "held_out": {
+                m: dict(zip(("value", "low", "high"), v, strict=True)) for m, v in boot.items()
+            },
         }
     return {
         "direction": f"{'+'.join(sorted(set(train.records['dataset'])))} -> {held_out}",
-        "n_train": int(len(train.y)),
-        "n_test": int(len(test_idx)),
+        "n_train": len(train.y),
+        "n_test": len(test_idx),
         "n_test_positive": int(y_test.sum()),
         "n_removed_shared_groups": int(n_removed),
         "rules": rows,
