@@ -267,9 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from poxscan.core.atomic import atomic_write_text
-    from poxscan.core.data import load_manifest
+    from poxscan.core.data import groups_source, load_manifest
     from poxscan.core.imageio import load_image
-    from poxscan.pipelines.comparison import groups_source
     from poxscan.pipelines.evaluation import summarize
     from poxscan.pipelines.finetune import (
         FineTuneConfig,

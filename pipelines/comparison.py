@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from poxscan.core.atomic import atomic_path
-from poxscan.core.hashing import file_sha256
+from poxscan.core.data import groups_source
 from poxscan.pipelines.intervals import t_interval
 from poxscan.pipelines.report import format_ci
 
@@ -72,24 +72,6 @@ CLASSICAL_SETS = {
 
 def _load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def groups_source(groups: np.ndarray) -> dict[str, Any]:
-    """Which split groups are in use: the file (``$POXSCAN_GROUPS`` or the audit's default),
-    its sha256 (``None`` when patient ids are used) and the number of groups."""
-
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
-
-    path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
-    present = path.is_file()
-    # The shipped file is named by its place in the package, not by this checkout's path.
-    shipped = present and path.resolve() == DEFAULT_GROUPS.resolve()
-    name = "poxscan/core/resources/groups.csv (shipped)" if shipped else str(path)
-    return {
-        "file": name if present else None,
-        "sha256": file_sha256(path) if present else None,
-        "n_groups": len(set(np.asarray(groups).tolist())),
-    }
 
 
 def _fold_ids(records: Any, folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:

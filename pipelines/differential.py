@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_DIFFERENTIAL_CONFIG",
     "EXCLUDED_LABELS",
     "DifferentialModel",
+    "differential_evidence",
     "differential_records",
     "evaluate_differential",
     "explain_differential",
@@ -291,6 +292,51 @@ def evaluate_differential(
         ),
         "oof_proba": proba,
     }
+
+
+def differential_evidence(
+    datasets: Sequence[str],
+    config: Mapping[str, Any],
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    data_root: str | PathLike | None = None,
+    cache: str | PathLike | None = None,
+    progress: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """The multi-class features of ``datasets`` (from the cache) and their
+    :func:`evaluate_differential` report: what ``poxscan evaluate`` and ``poxscan train``
+    with ``--task multiclass`` both start from.
+
+    Returns
+    -------
+    data : ExperimentData
+        From :func:`~poxscan.pipelines.experiment_data.load_experiment` (``task="multiclass"``).
+    report : dict
+        :func:`evaluate_differential`'s report, ``oof_proba`` included.
+    """
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.experiment_data import load_experiment
+
+    data = load_experiment(
+        list(datasets),
+        config_families(dict(config)),
+        task="multiclass",
+        data_root=data_root,
+        cache=cache,
+        progress=progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=n_splits,
+        seed=seed,
+    )
+    return data, report
 
 
 def markdown(report: Mapping[str, Any]) -> str:

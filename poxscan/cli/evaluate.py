@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import selected_datasets, subcommand
+from poxscan.cli._common import command_line, selected_datasets, subcommand
 from poxscan.cli.tune import add_space_args
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 
@@ -107,11 +106,9 @@ def _chosen(folds: list[Any]) -> list[tuple[str, int]]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import os
-
     import numpy as np
 
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.data import groups_source
     from poxscan.pipelines import evaluation as ev
     from poxscan.pipelines import plots
     from poxscan.pipelines.builder import normalize_config
@@ -177,7 +174,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {
         "name": name,
         "title": f"{'+'.join(datasets)}, {args.task}",
-        "commands": ["poxscan " + shlex.join(sys.argv[1:])] if sys.argv[1:] else [],
+        "commands": [command_line()] if sys.argv[1:] else [],
         "protocol": ev.__doc__.split("Metrics and intervals")[0].strip().split("\n", 1)[1].strip()
         if ev.__doc__
         else "",
@@ -189,12 +186,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         "figures": [],
         "notes": [],
     }
-    groups_file = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+    groups = groups_source(data.groups)
     report["notes"] += [
-        f"Split groups: {len(np.unique(data.groups))} groups over {len(data.y)} images, from "
+        f"Split groups: {groups['n_groups']} groups over {len(data.y)} images, from "
         + (
-            f"the leakage audit's {groups_file} (patients merged with near-duplicates)"
-            if groups_file.is_file()
+            f"the leakage audit's {groups['file']} (patients merged with near-duplicates)"
+            if groups["file"]
             else "patient ids only (no audit groups file found: near-duplicates may leak)"
         )
         + ".",
@@ -457,36 +454,25 @@ def _evaluate_differential(args: argparse.Namespace, datasets: list[str]) -> int
 
     from poxscan.core.atomic import atomic_write_text
     from poxscan.pipelines import plots
-    from poxscan.pipelines.builder import config_families
     from poxscan.pipelines.differential import (
         DEFAULT_DIFFERENTIAL_CONFIG,
-        evaluate_differential,
+        differential_evidence,
         markdown,
     )
-    from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.report import jsonable
 
     config = {**DEFAULT_DIFFERENTIAL_CONFIG, **(args.reference_config or {}), "task": "multiclass"}
-    data = load_experiment(
+    data, report = differential_evidence(
         datasets,
-        config_families(config),
-        task="multiclass",
+        config,
+        n_splits=args.outer_splits,
+        seed=args.seed,
         data_root=args.data_root,
         cache=args.cache,
         progress=not args.no_progress,
     )
-    report = evaluate_differential(
-        data.X,
-        data.y,
-        data.groups,
-        data.class_names,
-        data.records["dataset"].to_numpy(),
-        config=config,
-        n_splits=args.outer_splits,
-        seed=args.seed,
-    )
     proba = report.pop("oof_proba")
-    report["command"] = "poxscan " + shlex.join(sys.argv[1:])
+    report["command"] = command_line()
     report["datasets"] = datasets
     report["ids"] = [str(i) for i in data.X.index]
     report["oof_proba"] = np.round(proba, 6)
