@@ -120,7 +120,7 @@ def _compare(args: argparse.Namespace) -> int:
         str(cmp.plot_latency_accuracy(rows, out_dir / f"{name}_latency_accuracy.png")),
     ]
     curves = {
-        cmp._short(r["name"]): ((data.y == 1).astype(int), np.asarray(r["oof"]))
+        cmp.short_name(r["name"]): ((data.y == 1).astype(int), np.asarray(r["oof"]))
         for r in rows
         if r.get("oof") is not None and r.get("same_folds")
     }
