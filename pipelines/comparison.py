@@ -47,6 +47,7 @@ import numpy as np
 from poxscan.core.data import groups_source
 from poxscan.pipelines.comparison_plots import plot_latency_accuracy, plot_metric_bars, short_name
 from poxscan.pipelines.comparison_report import markdown
+from poxscan.pipelines.family_selector import column_family
 from poxscan.pipelines.intervals import t_interval
 
 __all__ = [
@@ -135,7 +136,7 @@ def classical_rows(
     rows = []
     throughput: dict[str, float] = {}  # family -> seconds per image, batched
     for label, families in sets.items():
-        present = {c.split("__")[0] for c in data.X.columns}
+        present = {column_family(c) for c in data.X.columns}
         if not set(families) <= present:
             log.warning("skipping %s: families %s not in the feature table", label, families)
             continue

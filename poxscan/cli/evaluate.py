@@ -113,6 +113,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from poxscan.pipelines import plots
     from poxscan.pipelines.builder import normalize_config
     from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.family_selector import column_family
     from poxscan.pipelines.report import PUBLISHED_MSLD
     from poxscan.pipelines.search_space import SearchSpace
     from poxscan.pipelines.tuning import tune_in_memory
@@ -279,7 +280,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if "ablations" not in args.skip:
         results = {}
-        available = {str(c).split("__", 1)[0] for c in data.X.columns}
+        available = {column_family(c) for c in data.X.columns}
         for label, fams in ABLATIONS.items():
             if not set(fams) <= available:
                 continue
