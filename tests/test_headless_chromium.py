@@ -23,5 +23,5 @@ def test_window_size_and_console_log(tmp_path):
 
 def test_a_missing_driver_is_an_error_naming_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(headless_chromium, "CHROMEDRIVER", str(tmp_path / "no-chromedriver"))
-    with pytest.raises(RuntimeError, match=r"no-chromedriver.*chromium-driver"):
+    with pytest.raises(RuntimeError, match=r"no-chromedriver not found.*chromium-driver"):
         headless_chromium.start_chromium(tmp_path / "profile")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 __all__ = ["CHROMEDRIVER", "CHROMIUM", "CHROMIUM_FLAGS", "start_chromium"]
@@ -62,6 +63,11 @@ def start_chromium(
     RuntimeError
         When the browser cannot start, naming the binaries to install.
     """
+    install = "Install Debian's chromium and chromium-driver (.ci/run does)."
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        # Checked here: given a missing path, selenium would go looking for a driver online.
+        if not Path(binary).is_file():
+            raise RuntimeError(f"headless Chromium cannot start: {binary} not found. {install}")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -84,8 +90,7 @@ def start_chromium(
     except Exception as exc:  # say what to install, whatever selenium raised
         raise RuntimeError(
             f"headless Chromium could not start ({CHROMIUM} with {CHROMEDRIVER}): "
-            f"{type(exc).__name__}: {exc}. Install Debian's chromium and chromium-driver "
-            "(.ci/run does)."
+            f"{type(exc).__name__}: {exc}. {install}"
         ) from exc
     if downloads is not None:
         # Headless Chromium also wants downloads allowed through DevTools.
