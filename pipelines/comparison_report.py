@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poxscan.pipelines.report import format_ci
+from poxscan.pipelines.report import format_ci, reproduce_lines
 
 __all__ = ["markdown"]
 
@@ -18,12 +18,7 @@ def markdown(report: dict[str, Any]) -> str:
     out = [
         f"# Classical pipelines vs fine-tuned CNNs: {report['dataset']} (binary, grouped)",
         "",
-        "Reproduce with:",
-        "",
-        "```",
-        *report["commands"],
-        "```",
-        "",
+        *reproduce_lines(report["commands"]),
         report["protocol"],
         "",
         "| model | folds | accuracy [95 % t CI] | balanced acc. | sensitivity | specificity "
