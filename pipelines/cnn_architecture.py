@@ -11,7 +11,7 @@ TensorFlow is imported only inside the functions.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poxscan.features.backbones import get_backbone
 from poxscan.features.backbones.scaling import scaling_layer
@@ -19,7 +19,40 @@ from poxscan.features.backbones.scaling import scaling_layer
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build_classifier", "set_trainable_top", "top_block_layers"]
+__all__ = ["backbone_graph", "build_classifier", "set_trainable_top", "top_block_layers"]
+
+
+def backbone_graph(
+    backbone: str, *, image_size: int | None = None, weights: str | None = None
+) -> tuple[Any, Any, keras.Model]:
+    """RGB ``[0, 255]`` -> the backbone's own scaling -> backbone (inference mode) -> pooled.
+
+    The graph that the fine-tuned classifier (:func:`build_classifier`) and the exported
+    backbone (:func:`poxscan.pipelines.tflite.backbone_model`) both start from.
+
+    Returns
+    -------
+    inputs : KerasTensor
+        ``image``, float32 ``(size, size, 3)``.
+    embedding : KerasTensor
+        The globally average-pooled features.
+    base : keras.Model
+        The backbone without its classifier.
+    """
+    import keras
+
+    spec = get_backbone(backbone)
+    size = int(image_size or spec.input_size)
+    base = spec.build(
+        include_top=False,
+        weights="imagenet" if weights is None else weights,
+        pooling="avg",
+        input_shape=(size, size, 3),
+    )
+    inputs = keras.Input((size, size, 3), name="image", dtype="float32")
+    x = scaling_layer(spec)(inputs)  # the backbone's own preprocessing, frozen
+    # training=False: its batch norms stay in inference mode, also while fine-tuning.
+    return inputs, base(x, training=False), base
 
 
 def build_classifier(
@@ -43,18 +76,8 @@ def build_classifier(
     """
     import keras
 
-    spec = get_backbone(backbone)
-    size = int(image_size or spec.input_size)
-    base = spec.build(
-        include_top=False,
-        weights="imagenet" if weights is None else weights,
-        pooling="avg",
-        input_shape=(size, size, 3),
-    )
+    inputs, x, base = backbone_graph(backbone, image_size=image_size, weights=weights)
     base.trainable = False
-    inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = scaling_layer(spec)(inputs)  # the backbone's own preprocessing, frozen
-    x = base(x, training=False)
     x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
     outputs = keras.layers.Dense(
         1,
@@ -62,7 +85,8 @@ def build_classifier(
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         name="mpox",
     )(x)
-    model = keras.Model(inputs, outputs, name=f"{spec.name.replace('-', '_')}_mpox")
+    name = get_backbone(backbone).name.replace("-", "_")
+    model = keras.Model(inputs, outputs, name=f"{name}_mpox")
     return model, base
 
 

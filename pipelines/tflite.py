@@ -84,19 +84,10 @@ def backbone_model(
     """The backbone as exported: RGB ``[0, 255]`` -> scaling -> backbone -> pooled embedding."""
     import keras
 
-    from poxscan.features.backbones.scaling import scaling_layer
+    from poxscan.pipelines.cnn_architecture import backbone_graph
 
     spec = get_backbone(backbone)
-    size = int(image_size or spec.input_size)
-    base = spec.build(
-        include_top=False,
-        weights="imagenet" if weights is None else weights,
-        pooling="avg",
-        input_shape=(size, size, 3),
-    )
-    inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = scaling_layer(spec)(inputs)
-    outputs = base(x, training=False)
+    inputs, outputs, _ = backbone_graph(backbone, image_size=image_size, weights=weights)
     return keras.Model(inputs, outputs, name=f"{spec.name.replace('-', '_')}_embedding")
 
 
