@@ -116,7 +116,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     from poxscan.pipelines.family_selector import column_family
     from poxscan.pipelines.report import PUBLISHED_MSLD
     from poxscan.pipelines.search_space import SearchSpace
-    from poxscan.pipelines.tuning import tune_in_memory
 
     bad = set(args.skip) - set(PARTS)
     if bad:
@@ -337,18 +336,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         for src, dst in ((primary_name, other), (other, primary_name)):
             train, test = sides[src], sides[dst]
             log.info("cross-dataset %s -> %s: tuning on %s", src, dst, src)
-            tuned, _ = tune_in_memory(
-                train.X,
-                train.y,
-                train.groups,
-                space,
-                n_trials=args.n_trials,
-                n_splits=args.inner_splits,
-                seed=args.seed,
-                timeout=args.inner_timeout,
-                metric=args.metric,
-                family_params=family_params,
-            )
+            tuned = _tune(args, train, space, family_params)
             report["configs"][f"tuned on {src}"] = tuned
             for cfg_name, cfg in ((f"tuned on {src}", tuned), ("reference", reference)):
                 r = ev.cross_dataset(train, test, cfg, n_boot=args.n_boot, seed=args.seed)
@@ -389,6 +377,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(
+    args: argparse.Namespace, train: Any, space: Any, family_params: dict[str, Any]
+) -> dict[str, Any]:
+    """The best config of an inner study on ``train`` only (as the nested CV's inner loop)."""
+    from poxscan.pipelines.tuning import tune_in_memory
+
+    tuned, _ = tune_in_memory(
+        train.X,
+        train.y,
+        train.groups,
+        space,
+        n_trials=args.n_trials,
+        n_splits=args.inner_splits,
+        seed=args.seed,
+        timeout=args.inner_timeout,
+        metric=args.metric,
+        family_params=family_params,
+    )
+    return tuned
+
+
 def _transfer(
     args: argparse.Namespace,
     data: Any,
@@ -399,7 +408,6 @@ def _transfer(
 ) -> dict[str, Any]:
     """Leave-one-dataset-out, per-dataset rows and the screening operating point."""
     from poxscan.pipelines import transfer as tr
-    from poxscan.pipelines.tuning import tune_in_memory
 
     out: dict[str, Any] = {"lodo": [], "per_dataset": {}, "operating_point": {}, "configs": {}}
     for label, result in cv_results.items():
@@ -413,18 +421,7 @@ def _transfer(
         train_idx, test_idx, _, _ = tr.lodo_split(data, held_out)
         train, test_X = data.subset(train_idx), data.X.iloc[test_idx]
         log.info("leave %s out: tuning on the other datasets", held_out)
-        tuned, _ = tune_in_memory(
-            train.X,
-            train.y,
-            train.groups,
-            space,
-            n_trials=args.n_trials,
-            n_splits=args.inner_splits,
-            seed=args.seed,
-            timeout=args.inner_timeout,
-            metric=args.metric,
-            family_params=family_params,
-        )
+        tuned = _tune(args, train, space, family_params)
         out["configs"][f"tuned without {held_out}"] = tuned
         for cfg_name, cfg in (
             ("tuned (study on the training sets)", tuned),
