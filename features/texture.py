@@ -151,7 +151,7 @@ def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
 
 def _c_round(x: float) -> int:
     """C's round (halves away from zero), which graycomatrix's Cython loop uses."""
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 def _offsets(distances: Sequence[int], angles_deg: Sequence[float]) -> list[tuple[int, int]]:
