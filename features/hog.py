@@ -24,6 +24,21 @@ _BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 _EPS = 1e-5  # skimage's block-normalisation epsilon
 
 
+def _orientation_bins(orientation: np.ndarray, n: int) -> np.ndarray:
+    """Bin ``i`` with ``e_i <= o < e_{i+1}`` of each orientation; ``n`` where ``o >= e_n``.
+
+    ``e_i = float32(180 / n) * i`` in float32, as skimage's histogram loop computes its edges.
+    The scaled index is off by at most one near an edge; corrected against the edges.
+    """
+    per_180 = np.float32(180.0 / n)
+    edges = (per_180 * np.arange(n + 1, dtype=np.float32)).astype(np.float64)
+    edges = np.append(edges, np.inf)  # bin n: at or above the last edge, votes nowhere
+    index = np.clip((orientation / float(per_180)).astype(np.intp), 0, n)
+    index -= orientation < edges[index]
+    index += orientation >= edges[index + 1]
+    return index
+
+
 def hog_descriptor(
     image: np.ndarray,
     orientations: int = 9,
@@ -71,12 +86,7 @@ def hog_descriptor(
     g_col = g_col[: n_cr * c_row, : n_cc * c_col].astype(np.float64)
     magnitude = np.hypot(g_col, g_row)
     orientation = np.rad2deg(np.arctan2(g_row, g_col)) % 180
-    per_180 = np.float32(180.0 / n)
-    edges = (per_180 * np.arange(n + 1, dtype=np.float32)).astype(np.float64)
-    edges = np.append(edges, np.inf)  # bin n: at or above the last edge, votes nowhere
-    index = np.clip((orientation / float(per_180)).astype(np.intp), 0, n)
-    index -= orientation < edges[index]
-    index += orientation >= edges[index + 1]
+    index = _orientation_bins(orientation, n)
     cell = (np.arange(n_cr * c_row) // c_row)[:, None] * n_cc + (np.arange(n_cc * c_col) // c_col)[
         None, :
     ]
