@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -27,7 +28,29 @@ from sklearn.utils.validation import check_is_fitted
 
 from poxscan.features.color_constancy import apply_color_constancy, parse
 
-__all__ = ["ImageFeatureExtractor", "check_images"]
+__all__ = ["ImageFeatureExtractor", "check_images", "scratch"]
+
+#: Per-thread scratch arrays, reused from image to image: a fresh array of a few hundred kB
+#: per step costs page faults that took longer than the arithmetic on it (LBP at P = 24:
+#: 5 ms instead of 1.5 ms).
+_SCRATCH = threading.local()
+_MAX_SCRATCH = 128
+
+
+def scratch(name: object, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A reusable array of this thread, for intermediate results only.
+
+    Its contents are whatever its last user left; never return it (or a view of it) to a
+    caller. Keyed by name, shape and dtype; the store is emptied when it holds too many.
+    """
+    store = getattr(_SCRATCH, "arrays", None)
+    if store is None or len(store) > _MAX_SCRATCH:
+        store = _SCRATCH.arrays = {}
+    key = (name, tuple(shape), np.dtype(dtype).str)
+    array = store.get(key)
+    if array is None:
+        array = store[key] = np.empty(shape, dtype)
+    return array
 
 
 def check_images(X: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:

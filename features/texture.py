@@ -31,14 +31,13 @@ and a model trained on v1 texture features is refused until it is retrained.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from poxscan.core.imageio import to_square
-from poxscan.features._base import ImageFeatureExtractor
+from poxscan.features._base import ImageFeatureExtractor, scratch
 
 __all__ = ["GLCM_PROPS", "TextureFeatures", "cooccurrence", "glcm_properties", "uniform_lbp"]
 
@@ -63,24 +62,6 @@ GLCM_PROPS = frozenset(
 )
 
 
-#: Per-thread scratch arrays, reused from image to image: a fresh 200 kB array per step costs
-#: page faults that took longer than the arithmetic (5 ms instead of 1 ms for P = 24).
-_SCRATCH = threading.local()
-_MAX_SCRATCH = 64
-
-
-def _scratch(name: object, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """A reusable array of this thread; its contents are whatever the last user left."""
-    store = getattr(_SCRATCH, "arrays", None)
-    if store is None or len(store) > _MAX_SCRATCH:
-        store = _SCRATCH.arrays = {}
-    key = (name, shape, np.dtype(dtype).str)
-    array = store.get(key)
-    if array is None:
-        array = store[key] = np.empty(shape, dtype)
-    return array
-
-
 def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
     """Rotation-invariant uniform LBP codes (0 ... P + 1) of an 8-bit grey image.
 
@@ -101,20 +82,20 @@ def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
     h, w = grey.shape
     p = int(points)
     pad = math.ceil(float(radius)) + 1
-    padded = _scratch("padded", (h + 2 * pad, w + 2 * pad), np.float32)
+    padded = scratch("lbp_padded", (h + 2 * pad, w + 2 * pad), np.float32)
     padded[...] = 0.0
     padded[pad : pad + h, pad : pad + w] = grey
     angles = 2 * np.pi * np.arange(p) / p
     # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
     rows = np.round(-float(radius) * np.sin(angles), 5)
     cols = np.round(float(radius) * np.cos(angles), 5)
-    threshold = _scratch("threshold", (h, w), np.float32)
+    threshold = scratch("lbp_threshold", (h, w), np.float32)
     np.subtract(padded[pad : pad + h, pad : pad + w], _TIE, out=threshold)
-    value = _scratch("value", (h, w), np.float32)
-    bits = (_scratch("bits0", (h, w), np.bool_), _scratch("bits1", (h, w), np.bool_))
-    differs = _scratch("differs", (h, w), np.bool_)
-    ones = _scratch("ones", (h, w), np.uint8)
-    changes = _scratch("changes", (h, w), np.uint8)
+    value = scratch("lbp_value", (h, w), np.float32)
+    bits = (scratch("lbp_bits0", (h, w), np.bool_), scratch("lbp_bits1", (h, w), np.bool_))
+    differs = scratch("lbp_differs", (h, w), np.bool_)
+    ones = scratch("lbp_ones", (h, w), np.uint8)
+    changes = scratch("lbp_changes", (h, w), np.uint8)
     changes[...] = 0
     across: dict[tuple[int, float], np.ndarray] = {}  # horizontal interpolations, reused
     for k in range(p):
@@ -127,7 +108,7 @@ def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
             if fc == 0:
                 line = left
             else:
-                line = _scratch(("line", len(across)), left.shape, np.float32)
+                line = scratch(("lbp_line", len(across)), left.shape, np.float32)
                 cv2.addWeighted(left, 1 - fc, right, fc, 0, dst=line)
             across[(c0, fc)] = line
         top = line[pad + r0 : pad + r0 + h]
