@@ -320,3 +320,23 @@ def test_hog_orientation_bins_at_the_float32_edges(orientations):
     values = values[(values >= 0) & (values <= 180)]
     want = [next((i for i in range(n) if edges[i] <= v < edges[i + 1]), n) for v in values]
     np.testing.assert_array_equal(_orientation_bins(values, n), want)
+
+
+def test_texture_scratch_arrays_are_safe_across_sizes_and_threads(real_images):
+    """Reused scratch arrays: features do not depend on what ran before or on another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    small, large = TextureFeatures(image_size=96), TextureFeatures()
+    for ext in (small, large):
+        ext.fit(real_images[:1])
+    alone = [ext.transform(real_images) for ext in (small, large)]
+    rows: dict[int, list[np.ndarray]] = {id(small): [], id(large): []}
+    for image in real_images:  # sizes interleaved image by image
+        for ext in (large, small):
+            rows[id(ext)].append(ext.transform([image])[0])
+    mixed = [np.stack(rows[id(ext)]) for ext in (small, large)]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(lambda ext: ext.transform(real_images), (small, large)))
+    for want, got_mixed, got_threaded in zip(alone, mixed, threaded, strict=True):
+        np.testing.assert_array_equal(got_mixed, want)
+        np.testing.assert_array_equal(got_threaded, want)
