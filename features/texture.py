@@ -337,7 +337,8 @@ class TextureFeatures(ImageFeatureExtractor):
         grey = cv2.cvtColor(to_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         levels = int(self.levels)
         # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
-        quantised = (grey.astype(np.uint16) * levels // 256).astype(np.uint8)
+        lut = (np.arange(256, dtype=np.uint16) * levels // 256).astype(np.uint8)
+        quantised = cv2.LUT(grey, lut)
         glcm = cooccurrence(quantised, self.distances, self.angles, levels)
         values_by_prop = glcm_properties(glcm, self.props)
         out: list[float] = []
