@@ -14,7 +14,11 @@ family that is the same before and after (dominated by the 33 phone photos of 0.
 Writes ``experiments/results/bench_handcrafted.json`` and ``.md``; the load average is recorded
 before and after.
 
-Usage: ``python experiments/bench_handcrafted.py [--before 21d90d4] [--data-root DIR]``
+``--previous`` (default ``2649f83``, the end of the first speed-up round) is timed and compared
+alongside: its values against the installed ones and whether its fingerprint is the same.
+
+Usage: ``python experiments/bench_handcrafted.py [--before 21d90d4] [--previous 2649f83]
+[--data-root DIR]``
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ RESULTS = REPO / "experiments" / "results"
 FAMILIES = {"color": "ColorFeatures", "texture": "TextureFeatures", "hog": "HOGFeatures"}
 #: The commit before the speed-up (texture LBP, colour statistics).
 DEFAULT_BEFORE = "21d90d4"
+#: The end of the first round (texture v2, colour level counts), start of the second.
+DEFAULT_PREVIOUS = "2649f83"
 
 
 def _load_old(rev: str, family: str, folder: Path):
@@ -68,6 +74,9 @@ def _group(name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git revision of 'before'")
+    parser.add_argument(
+        "--previous", default=DEFAULT_PREVIOUS, help="git revision timed in between ('' for none)"
+    )
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args(argv)
 
@@ -86,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {
         "n_images": len(images),
         "before": args.before,
+        "previous": args.previous or None,
         "after": subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
             capture_output=True,
@@ -97,16 +107,21 @@ def main(argv: list[str] | None = None) -> int:
         for family in FAMILIES:
             old = _load_old(args.before, family, Path(tmp))().fit(images[:1])
             new = make_extractor(family).fit(images[:1])
+            extractors = {"before": old, "after": new}
+            if args.previous:
+                folder = Path(tmp) / "previous"
+                folder.mkdir(exist_ok=True)
+                extractors["previous"] = _load_old(args.previous, family, folder)().fit(images[:1])
             names = [str(n) for n in new.get_feature_names_out()]
-            assert names == [str(n) for n in old.get_feature_names_out()]
-            for ext in (old, new):  # warm-up (lazy tables)
-                ext.transform(images[:2])
-            cpu = {"before": 0.0, "after": 0.0}
-            wall = {"before": 0.0, "after": 0.0}
-            rows = {"before": [], "after": []}
+            for ext in extractors.values():
+                assert names == [str(n) for n in ext.get_feature_names_out()]
+                ext.transform(images[:2])  # warm-up (lazy tables)
+            cpu = dict.fromkeys(extractors, 0.0)
+            wall = dict.fromkeys(extractors, 0.0)
+            rows: dict[str, list] = {k: [] for k in extractors}
             load0 = os.getloadavg()
             for image in images:
-                for label, ext in (("before", old), ("after", new)):
+                for label, ext in extractors.items():
                     c0, w0 = time.process_time(), time.perf_counter()
                     rows[label].append(ext.transform([image])[0])
                     cpu[label] += time.process_time() - c0
@@ -124,21 +139,33 @@ def main(argv: list[str] | None = None) -> int:
                 g = _group(name)
                 groups[g] = max(groups.get(g, 0.0), float(diff[:, j].max()))
             n = len(images)
-            out["families"][family] = {
-                "n_features": len(names),
-                "ms_per_image_cpu": {k: 1e3 * v / n for k, v in cpu.items()},
-                "ms_per_image_wall": {k: 1e3 * v / n for k, v in wall.items()},
-                "speedup_cpu": cpu["before"] / cpu["after"],
-                "image_size": size,
-                "ms_per_image_cpu_to_square": 1e3 * fit_cpu / n,
-                "max_abs_diff": float(diff.max()),
-                "share_moved_1e-6": float(np.mean(diff > 1e-6)),
-                "max_abs_diff_by_group": {g: v for g, v in groups.items() if v > 0},
-                "fingerprint_before": old.fingerprint(),
-                "fingerprint_after": new.fingerprint(),
-                "load_before": load0,
-                "load_after": load1,
-            }
+            if args.previous:
+                prev = np.stack(rows["previous"]).astype(np.float64)
+                out["families"].setdefault(family, {}).update(
+                    {
+                        "max_abs_diff_vs_previous": float(np.abs(a - prev).max()),
+                        "same_fingerprint_as_previous": (
+                            extractors["previous"].fingerprint() == new.fingerprint()
+                        ),
+                    }
+                )
+            out["families"].setdefault(family, {}).update(
+                {
+                    "n_features": len(names),
+                    "ms_per_image_cpu": {k: 1e3 * v / n for k, v in cpu.items()},
+                    "ms_per_image_wall": {k: 1e3 * v / n for k, v in wall.items()},
+                    "speedup_cpu": cpu["before"] / cpu["after"],
+                    "image_size": size,
+                    "ms_per_image_cpu_to_square": 1e3 * fit_cpu / n,
+                    "max_abs_diff": float(diff.max()),
+                    "share_moved_1e-6": float(np.mean(diff > 1e-6)),
+                    "max_abs_diff_by_group": {g: v for g, v in groups.items() if v > 0},
+                    "fingerprint_before": old.fingerprint(),
+                    "fingerprint_after": new.fingerprint(),
+                    "load_before": load0,
+                    "load_after": load1,
+                }
+            )
             print(family, json.dumps(out["families"][family]["ms_per_image_cpu"]), flush=True)
     out["load_start"], out["load_end"] = load_start, os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -169,7 +196,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['max_abs_diff']:.2g} | {100 * r['share_moved_1e-6']:.3f} % | "
             f"{r['fingerprint_before'] == r['fingerprint_after']} |"
         )
-    lines += ["", "Largest differences by feature group:", ""]
+    if args.previous:
+        lines += [
+            "",
+            f"Against `{args.previous}` (previous = the end of the first round), same images, "
+            "same run:",
+            "",
+            "| family | ms/image CPU previous | after | ms/image wall previous | after "
+            "| max abs diff | same fingerprint |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for family, r in out["families"].items():
+            lines.append(
+                f"| {family} | {r['ms_per_image_cpu']['previous']:.1f} | "
+                f"{r['ms_per_image_cpu']['after']:.1f} | "
+                f"{r['ms_per_image_wall']['previous']:.1f} | "
+                f"{r['ms_per_image_wall']['after']:.1f} | "
+                f"{r['max_abs_diff_vs_previous']:.2g} | {r['same_fingerprint_as_previous']} |"
+            )
+    lines += ["", "Largest differences from before by feature group:", ""]
     for family, r in out["families"].items():
         top = sorted(r["max_abs_diff_by_group"].items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"`{g}` {v:.2g}" for g, v in top) or "none (identical)"
