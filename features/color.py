@@ -28,8 +28,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from poxscan.core.imageio import to_square
-from poxscan.features._base import ImageFeatureExtractor
+from poxscan.features._base import ImageFeatureExtractor, fit_square
 
 __all__ = ["SPACES", "ColorFeatures"]
 
@@ -260,7 +259,7 @@ class ColorFeatures(ImageFeatureExtractor):
         return names
 
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
-        square = to_square(image, int(self.image_size))
+        square = fit_square(image, int(self.image_size))
         rgb = square.astype(np.float32) / 255.0
         bins = int(self.bins)
         out: list[float] = []

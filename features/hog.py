@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from poxscan.core.imageio import to_square
-from poxscan.features._base import ImageFeatureExtractor
+from poxscan.features._base import ImageFeatureExtractor, fit_square
 
 __all__ = ["HOGFeatures", "hog_descriptor"]
 
@@ -202,7 +201,7 @@ class HOGFeatures(ImageFeatureExtractor):
         ]
 
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
-        grey = cv2.cvtColor(to_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(fit_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         features = hog_descriptor(
             grey.astype(np.float32) / 255.0,
             orientations=int(self.orientations),

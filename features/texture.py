@@ -36,8 +36,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from poxscan.core.imageio import to_square
-from poxscan.features._base import ImageFeatureExtractor, scratch
+from poxscan.features._base import ImageFeatureExtractor, fit_square, scratch
 
 __all__ = ["GLCM_PROPS", "TextureFeatures", "cooccurrence", "glcm_properties", "uniform_lbp"]
 
@@ -334,7 +333,7 @@ class TextureFeatures(ImageFeatureExtractor):
         return names
 
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
-        grey = cv2.cvtColor(to_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(fit_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         levels = int(self.levels)
         # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
         lut = (np.arange(256, dtype=np.uint16) * levels // 256).astype(np.uint8)

@@ -340,3 +340,25 @@ def test_texture_scratch_arrays_are_safe_across_sizes_and_threads(real_images):
     for want, got_mixed, got_threaded in zip(alone, mixed, threaded, strict=True):
         np.testing.assert_array_equal(got_mixed, want)
         np.testing.assert_array_equal(got_threaded, want)
+
+
+@pytest.mark.parametrize(
+    ("height", "width"), [(3248, 4872), (4872, 3248), (3000, 4000), (2016, 928), (900, 1350)]
+)
+@pytest.mark.parametrize("size", [224, 128, 96])
+def test_fit_square_is_to_square(height, width, size, real_images):
+    """Resizing only the window under the centre square gives to_square's very pixels."""
+    from poxscan.core.imageio import to_square
+    from poxscan.features import _base
+
+    rng = np.random.default_rng(height * width + size)
+    noise = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    photo = cv2.resize(real_images[0], (width, height), interpolation=cv2.INTER_CUBIC)
+    for image in (noise, photo):
+        np.testing.assert_array_equal(_base.fit_square(image, size), to_square(image, size))
+    # 3:2 photos do take the window path (the saving this exists for).
+    if (height, width) == (3248, 4872):
+        new_w = round(width * size / height)
+        assert _base._exact_window(width, new_w, (new_w - size) // 2, size) == (812, 4060)
+    for image in real_images:
+        np.testing.assert_array_equal(_base.fit_square(image, size), to_square(image, size))
