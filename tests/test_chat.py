@@ -515,3 +515,57 @@ def test_the_issue_examples_are_answered(bot, question, entry_ids):
 def test_other_hiv_questions_stay_out_of_scope(bot):
     for question in ("how is hiv transmitted", "what diet is good for people with hiv"):
         assert bot.reply(question).kind == "unknown", question
+
+
+def _norm_q(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def test_new_dev_set_and_holdout_v2_are_large_separate_and_cover_the_topics(kb):
+    chat_eval = _load_eval_module()
+    items = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        REPO / "experiments" / "chat_holdout_informal.yaml",
+        REPO / "experiments" / "chat_dev_informal.yaml",
+        REPO / "experiments" / "chat_holdout_v2.yaml",
+    )
+    dev = [it for it in items if it["source"] == "dev_informal"]
+    v2 = [it for it in items if it["source"] == "holdout_v2"]
+    assert len(dev) >= 120 and len(v2) >= 80
+    # The informal development set is tuned on (split "main", folds assigned); v2 is not.
+    assert {it["split"] for it in dev} == {"main"}
+    assert {it["fold"] for it in dev} == set(range(5))
+    assert {it["split"] for it in v2} == {"holdout_v2"} and {it["fold"] for it in v2} == {None}
+    for part in (dev, v2):
+        assert {kb.get(it["expect"]).topic for it in part if it["kind"] == "answer"} == set(
+            kb.topics
+        )
+        assert {"safety", "comparison", "diagnosis", "out_of_scope"} <= {it["style"] for it in part}
+        assert sum(it["expect"] == "refusal" for it in part) >= 10
+    # v2 shares no question with any other set or with a knowledge-base variant.
+    others = {_norm_q(it["q"]) for it in items if it["source"] != "holdout_v2"}
+    others |= {_norm_q(q) for e in kb.entries for q in e.questions}
+    assert [it["q"] for it in v2 if _norm_q(it["q"]) in others] == []
+    assert len({_norm_q(it["q"]) for it in v2}) == len(v2)
+
+
+def test_no_knowledge_base_variant_copies_a_holdout_v2_question(kb):
+    # Guards the holdout against leaking into the paraphrases written while tuning.
+    import difflib
+
+    chat_eval = _load_eval_module()
+    v2 = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        v2_path=REPO / "experiments" / "chat_holdout_v2.yaml",
+    )
+    v2 = [_norm_q(it["q"]) for it in v2 if it["source"] == "holdout_v2"]
+    close = []
+    for entry in kb.entries:
+        for variant in entry.questions:
+            variant = _norm_q(variant)
+            for q in v2:
+                if difflib.SequenceMatcher(None, variant, q).ratio() >= 0.9:
+                    close.append((variant, q))
+    assert close == []
