@@ -389,7 +389,7 @@ def test_every_request_to_judge_a_rash_is_refused(bot, question):
 
 # ------------------------------------------------------- confidence bands (issue 14)
 def test_medium_confidence_answers_offer_other_entries(bot):
-    reply = bot.reply("is it serious")
+    reply = bot.reply("can it spread")
     assert (reply.kind, reply.confidence) == ("answer", "medium")
     assert len(reply.also) == 2
     assert reply.entry_id not in {a.entry_id for a in reply.also}
