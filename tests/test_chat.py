@@ -361,6 +361,11 @@ def test_children_pregnancy_and_eyes_escalate_to_urgent_care(bot, question, entr
         ("is monkeypox as bad as chickenpox", "mpox_vs_chickenpox"),
         ("does an mpox rash look like measles", "mpox_vs_measles"),
         ("how do I check my rash for mpox signs", None),
+        # Asking what is normal for mpox, or where to go, is not a verdict request.
+        ("is it normal for mpox sores to have a dip in the middle", None),
+        ("blisters with a dent, is that typical for monkeypox", None),
+        ("where to go if i think i have mpox", None),
+        ("is the rash from mpox itchy", None),
     ],
 )
 def test_comparisons_and_general_questions_are_not_refused(bot, question, entry_id):
@@ -381,6 +386,13 @@ def test_comparisons_and_general_questions_are_not_refused(bot, question, entry_
         "my son has blisters, is it mpox or chicken pox",
         "do u think i hav monkeypox",
         "could these spots on my back be mpox",
+        # Rules added in the generalisation work.
+        "has she caught monkeypox",
+        "my daughter is all spotty, has she got mpox?",
+        "red lump on my thigh or mpox??",
+        "tell me what my son has",
+        "are these bumps on my leg caused by mpox?",
+        "is this rash from monkeypox or an allergy",
     ],
 )
 def test_every_request_to_judge_a_rash_is_refused(bot, question):
@@ -422,6 +434,39 @@ def test_lexicon_reads_chat_speak_drugs_and_misspellings():
     assert "tecovirimat" in content_text(normalize("how much tpoxx shd i take"))
     assert "antibiotic" in content_text(normalize("is amoxicillin ok"))
     assert "hiv treatment" in content_text(normalize("should i stop my arvs"))
+
+
+def test_lexicon_words_of_the_generalisation_work():
+    from poxscan.chat.text import content_text
+
+    assert normalize("spread thru kissing til the 2nd week") == (
+        "spread through kissing until the second week"
+    )
+    assert normalize("im poz") == "i am hiv positive"
+    assert "semen" in content_text(normalize("is it in sperm"))
+    assert "travel" in content_text(normalize("can i get on a flight"))
+    assert "weaken immune system" in content_text(normalize("i had a transplant"))
+    # Both names fold to "mpox"; asking whether they are the same disease is about the name.
+    assert "renam" in content_text(normalize("is monkeypox the same thing as mpox"))
+    assert "renam" not in content_text(normalize("is mpox the same as chickenpox"))
+
+
+def test_stemmer_undoes_a_doubled_consonant_only_where_the_suffix_made_it():
+    from poxscan.chat.text import stem
+
+    assert [stem(w) for w in ("getting", "stopped", "hugging", "scabbing")] == [
+        "get",
+        "stop",
+        "hug",
+        "scab",
+    ]
+    # Words whose stem really ends in a double letter keep it.
+    assert [stem(w) for w in ("kissing", "spilled", "swelling", "buzzing")] == [
+        "kiss",
+        "spill",
+        "swell",
+        "buzz",
+    ]
 
 
 def test_lexicon_with_a_bad_pattern_is_a_clear_error(tmp_path):

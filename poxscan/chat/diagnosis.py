@@ -118,7 +118,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "symptom_from_mpox",
         re.compile(
             rf"\b(?:is|are|could|can|might)\s+(?:this|that|these|those|my|his|her|our|their)"
-            rf"\s+(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:be\s+)?(?:from|caused\s+by|due\s+to)\s+"
+            rf"\s+(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at)\s+"
+            rf"(?:my|his|her|our|their)\s+{_WORD}\s+)?(?:be\s+)?(?:from|caused\s+by|due\s+to)\s+"
             rf"{_DISEASE}\b(?=\s*(?:[?.!]|$|or\b))"
         ),
     ),
