@@ -77,12 +77,17 @@ def _rel(path: Path) -> str:
 
 
 def _subset_metrics(items: Sequence[dict], predicted: Sequence[str]) -> dict[str, Any]:
-    return compute_metrics(
+    metrics = compute_metrics(
         [it["expect"] for it in items],
         predicted,
         [it["q"] for it in items],
         accept=[it["accept"] for it in items],
     )
+    styles: dict[str, list[bool]] = {}
+    for it, label in zip(items, predicted, strict=True):
+        styles.setdefault(it["style"], []).append(label in it["accept"])
+    metrics["by_style"] = {k: {"n": len(v), "accuracy": sum(v) / len(v)} for k, v in styles.items()}
+    return metrics
 
 
 def _shipped_labels(items: Sequence[dict]) -> list[str]:
