@@ -1,11 +1,15 @@
 """Evaluate the mpox chatbot: one command writes ``experiments/results/chat_eval.{json,md}``.
 
-- The development set (``questions`` of ``experiments/chat_eval.yaml``) is scored by 5-fold
-  cross-validation, every setting tuned inside the training folds
-  (``experiments/chat_eval_tuning.py``); the shipped settings are tuned on all of it.
-- The held-out sets are only scored with the shipped settings: the informal holdout
-  (``experiments/chat_holdout_informal.yaml``, written before issue 14's changes) and the older
-  ``holdout`` and ``holdout_final`` lists.
+- The development set (``questions`` of ``experiments/chat_eval.yaml`` plus the informal
+  development set ``experiments/chat_dev_informal.yaml``) is scored by 5-fold cross-validation,
+  every setting tuned inside the training folds (``experiments/chat_eval_tuning.py``); the
+  shipped settings are tuned on all of it.
+- The held-out sets are only scored with the shipped settings: the second informal holdout
+  (``experiments/chat_holdout_v2.yaml``, written before the generalisation work), the informal
+  holdout (``experiments/chat_holdout_informal.yaml``, written before issue 14's changes) and
+  the older ``holdout`` and ``holdout_final`` lists.
+- ``--dev-only`` scores the development sets alone (cross-validated and in-sample, with their
+  misses) and writes nothing: the command used while tuning, so that no holdout result is seen.
 - ``first_runs`` and ``change_log`` in ``chat_eval.yaml`` record history that a rerun cannot
   recompute (the first scoring of each holdout; the development figure of each issue-14 step).
 
@@ -15,7 +19,9 @@ refusals, refusal and unknown precision/recall, overall accuracy, the list of mi
 Usage::
 
     python experiments/chat_eval.py [--eval experiments/chat_eval.yaml]
-        [--informal experiments/chat_holdout_informal.yaml] [--out experiments/results]
+        [--informal experiments/chat_holdout_informal.yaml]
+        [--dev experiments/chat_dev_informal.yaml] [--v2 experiments/chat_holdout_v2.yaml]
+        [--out experiments/results] [--dev-only]
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import chat_eval_tuning
 import yaml
 from chat_eval_data import (
+    DEV_KEY,
     HOLDOUT_KEYS,
     INFORMAL_KEY,
     N_FOLDS,
     SPECIAL,
+    V2_KEY,
     kb_items,
     load_eval,
     load_first_runs,
@@ -69,20 +77,57 @@ def _rel(path: Path) -> str:
 
 
 def _subset_metrics(items: Sequence[dict], predicted: Sequence[str]) -> dict[str, Any]:
-    return compute_metrics(
-        [it["expect"] for it in items], predicted, accept=[it["accept"] for it in items]
+    metrics = compute_metrics(
+        [it["expect"] for it in items],
+        predicted,
+        [it["q"] for it in items],
+        accept=[it["accept"] for it in items],
     )
+    styles: dict[str, list[bool]] = {}
+    for it, label in zip(items, predicted, strict=True):
+        styles.setdefault(it["style"], []).append(label in it["accept"])
+    metrics["by_style"] = {k: {"n": len(v), "accuracy": sum(v) / len(v)} for k, v in styles.items()}
+    return metrics
 
 
-def run(eval_path: Path, informal_path: Path | None, out_dir: Path) -> dict[str, Any]:
-    """Cross-validate, tune on the whole development set, score the holdouts, write reports."""
+def _shipped_labels(items: Sequence[dict]) -> list[str]:
+    return [
+        r.entry_id if r.kind == "answer" else r.kind
+        for r in MpoxChatbot().reply_many([it["q"] for it in items])
+    ]
+
+
+def run(
+    eval_path: Path,
+    informal_path: Path | None,
+    out_dir: Path | None,
+    dev_path: Path | None = None,
+    v2_path: Path | None = None,
+    dev_only: bool = False,
+) -> dict[str, Any]:
+    """Cross-validate, tune on the whole development set, score the holdouts, write reports.
+
+    With ``dev_only`` the holdouts are neither loaded nor scored and nothing is written.
+    """
     load_before = os.getloadavg()
     kb = load_knowledge_base()
-    items = load_eval(eval_path, kb.ids, informal_path)
+    items = load_eval(
+        eval_path,
+        kb.ids,
+        None if dev_only else informal_path,
+        dev_path,
+        None if dev_only else v2_path,
+    )
+    if dev_only:
+        items = [it for it in items if it["split"] == "main"]
     for it, ratio in zip(items, nearest_variant_ratio(items, kb), strict=True):
         it["near_duplicate"] = ratio >= NEAR_DUPLICATE_RATIO
     main_items = [it for it in items if it["split"] == "main"]
-    keys = [*HOLDOUT_KEYS, *([INFORMAL_KEY] if informal_path is not None else [])]
+    keys = [] if dev_only else [*HOLDOUT_KEYS]
+    if informal_path is not None and not dev_only:
+        keys.append(INFORMAL_KEY)
+    if v2_path is not None and not dev_only:
+        keys.append(V2_KEY)
     holdouts = {k: [it for it in items if it["split"] == k] for k in keys}
 
     self_items = kb_items(kb)
@@ -91,6 +136,12 @@ def run(eval_path: Path, informal_path: Path | None, out_dir: Path) -> dict[str,
     distinct = [(i, it) for i, it in enumerate(main_items) if not it["near_duplicate"]]
     cv_distinct = _subset_metrics(
         [it for _, it in distinct], [cv["predicted"][i] for i, _ in distinct]
+    )
+    dev_idx = [i for i, it in enumerate(main_items) if it["source"] == DEV_KEY]
+    cv_dev = (
+        _subset_metrics([main_items[i] for i in dev_idx], [cv["predicted"][i] for i in dev_idx])
+        if dev_idx
+        else None
     )
     tuning = tune(scored, self_scored)
 
@@ -109,21 +160,18 @@ def run(eval_path: Path, informal_path: Path | None, out_dir: Path) -> dict[str,
         "main": evaluate(main_items, thr, params, fusion),
         "kb_self_retrieval": evaluate(self_items, thr, params, fusion)["accuracy"],
     }
+    if dev_idx:
+        shipped[DEV_KEY] = evaluate([main_items[i] for i in dev_idx], thr, params, fusion)
     for key, part in holdouts.items():
         if part:
             shipped[key] = evaluate(part, thr, params, fusion)
-    informal_distinct = None
-    if informal_path is not None:
-        part = holdouts[INFORMAL_KEY]
-        predicted = [
-            m
-            for m in (
-                (r.entry_id if r.kind == "answer" else r.kind)
-                for r in MpoxChatbot().reply_many([it["q"] for it in part])
-            )
-        ]
-        keep = [i for i, it in enumerate(part) if not it["near_duplicate"]]
-        informal_distinct = _subset_metrics([part[i] for i in keep], [predicted[i] for i in keep])
+    # The informal holdouts without their near-duplicates of knowledge-base variants.
+    without_near_dup = {}
+    for key in (INFORMAL_KEY, V2_KEY):
+        part = holdouts.get(key)
+        if part:
+            keep = [it for it in part if not it["near_duplicate"]]
+            without_near_dup[key] = _subset_metrics(keep, _shipped_labels(keep))
 
     bot_module._fitted_retriever.cache_clear()  # time a cold fit
     bot_module._fitted_bm25.cache_clear()
@@ -137,11 +185,17 @@ def run(eval_path: Path, informal_path: Path | None, out_dir: Path) -> dict[str,
     load_after = os.getloadavg()
 
     with open(eval_path, encoding="utf-8") as handle:
-        change_log = (yaml.safe_load(handle) or {}).get("change_log") or []
+        eval_yaml = yaml.safe_load(handle) or {}
     report = {
         "eval_file": _rel(eval_path),
         "informal_file": _rel(informal_path) if informal_path is not None else None,
-        "sizes": {"main": len(main_items), **{k: len(v) for k, v in holdouts.items()}},
+        "dev_file": _rel(dev_path) if dev_path is not None else None,
+        "v2_file": _rel(v2_path) if v2_path is not None else None,
+        "sizes": {
+            "main": len(main_items),
+            DEV_KEY: len(dev_idx),
+            **{k: len(v) for k, v in holdouts.items()},
+        },
         "counts": {k: sum(it["kind"] == k for it in main_items) for k in ("answer", *SPECIAL)},
         "kb_entries": len(kb),
         "kb_variants": sum(len(e.questions) for e in kb.entries),
@@ -150,23 +204,37 @@ def run(eval_path: Path, informal_path: Path | None, out_dir: Path) -> dict[str,
         "near_duplicates": {
             "ratio": NEAR_DUPLICATE_RATIO,
             "main": sum(it["near_duplicate"] for it in main_items),
+            DEV_KEY: sum(main_items[i]["near_duplicate"] for i in dev_idx),
             **{k: sum(it["near_duplicate"] for it in v) for k, v in holdouts.items()},
         },
         "cross_validation": cv,
         "cross_validation_without_near_duplicates": cv_distinct,
-        "informal_without_near_dup": informal_distinct,
+        "cross_validation_dev_informal": cv_dev,
+        "without_near_dup": without_near_dup,
         "tuning": tuning,
         "shipped": shipped,
         "first_runs": load_first_runs(eval_path),
-        "change_log": change_log,
+        "change_log": eval_yaml.get("change_log") or [],
+        "change_log_v2": eval_yaml.get("change_log_v2") or [],
         "fit_seconds": fit_seconds,
         "latency_ms_per_question": latency_ms,
         "load_average": f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "chat_eval.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(out_dir / "chat_eval.md", to_markdown(report))
+    if not dev_only and out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_dir / "chat_eval.json", json.dumps(report, indent=2) + "\n")
+        atomic_write_text(out_dir / "chat_eval.md", to_markdown(report))
     return report
+
+
+def _summary(name: str, m: dict[str, Any]) -> str:
+    ans = m["answerable"]
+    return (
+        f"{name}: top-1 {_pct(ans['top1_accuracy'])} of {ans['n']}, overall "
+        f"{_pct(m['accuracy'])}, false refusals {m['false_refusals']['n']}, refusal recall "
+        f"{_pct(m['refusal']['recall'])}, unknown P/R {_pct(m['unknown']['precision'])}/"
+        f"{_pct(m['unknown']['recall'])}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,7 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--informal", type=Path, default=REPO / "experiments" / "chat_holdout_informal.yaml"
     )
+    parser.add_argument("--dev", type=Path, default=REPO / "experiments" / "chat_dev_informal.yaml")
+    parser.add_argument("--v2", type=Path, default=REPO / "experiments" / "chat_holdout_v2.yaml")
     parser.add_argument("--out", type=Path, default=REPO / "experiments" / "results")
+    parser.add_argument(
+        "--dev-only",
+        action="store_true",
+        help="score the development sets only (with their misses); load no holdout, write nothing",
+    )
     parser.add_argument(
         "--bm25-weights",
         type=float,
@@ -198,25 +273,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         text.default_lexicon_path = lambda: args.lexicon.resolve()
     if args.bm25_weights is not None:
         chat_eval_tuning.BM25_WEIGHTS = tuple(args.bm25_weights)
-    report = run(args.eval.resolve(), args.informal.resolve(), args.out.resolve())
-    cv = report["cross_validation"]
-    informal = report["shipped"].get(INFORMAL_KEY)
-    print(
-        f"development CV: top-1 {_pct(cv['answerable']['top1_accuracy'])}, overall "
-        f"{_pct(cv['accuracy'])}, false refusals {cv['false_refusals']['n']}, refusal recall "
-        f"{_pct(cv['refusal']['recall'])}\n"
-        + (
-            f"informal holdout: top-1 {_pct(informal['answerable']['top1_accuracy'])}, false "
-            f"refusals {informal['false_refusals']['n']}, refusal recall "
-            f"{_pct(informal['refusal']['recall'])}\n"
-            if informal
-            else ""
-        )
-        + f"tuned on all: {report['tuning']['retriever_params']} {report['tuning']['fusion']} "
-        f"{report['tuning']['thresholds']} (shipped "
-        f"{'matches' if report['shipped']['matches_tuned'] else 'DIFFERS'})\n"
-        f"wrote {args.out / 'chat_eval.md'}"
+    report = run(
+        args.eval.resolve(),
+        args.informal.resolve(),
+        args.out.resolve(),
+        args.dev.resolve(),
+        args.v2.resolve(),
+        dev_only=args.dev_only,
     )
+    cv = report["cross_validation"]
+    shipped = report["shipped"]
+    lines = [_summary("development CV (both sets)", cv)]
+    if report["cross_validation_dev_informal"] is not None:
+        lines.append(
+            _summary("informal development set, CV", report["cross_validation_dev_informal"])
+        )
+        lines.append(_summary("informal development set, shipped settings", shipped[DEV_KEY]))
+    lines.append(_summary("development, shipped settings", shipped["main"]))
+    for key in (V2_KEY, INFORMAL_KEY, *HOLDOUT_KEYS):
+        if key in shipped:
+            lines.append(_summary(key, shipped[key]))
+    lines.append(
+        f"tuned on all: {report['tuning']['retriever_params']} {report['tuning']['fusion']} "
+        f"{report['tuning']['thresholds']} (shipped "
+        f"{'matches' if shipped['matches_tuned'] else 'DIFFERS'}); self-retrieval "
+        f"{_pct(shipped['kb_self_retrieval'])}"
+    )
+    if args.dev_only:
+        for title, m in (("CV", cv), ("shipped", shipped["main"])):
+            for miss in m["misses"]:
+                lines.append(
+                    f"  {title} miss: {miss['question']!r} expected {miss['expected']}, got "
+                    f"{miss['predicted']} ({miss['score']}, {miss['reason']})"
+                )
+    else:
+        lines.append(f"wrote {args.out / 'chat_eval.md'}")
+    print("\n".join(lines))
     return 0
 
 

@@ -1,11 +1,15 @@
 """Evaluation questions of the mpox chatbot: loading, folds, overlap with the knowledge base.
 
-Used by ``experiments/chat_eval.py``. Two files:
+Used by ``experiments/chat_eval.py``. Four files:
 
-- ``experiments/chat_eval.yaml``: ``questions`` (the development set: cross-validated and tuned
-  on), and the older held-out lists ``holdout`` and ``holdout_final`` (scored only);
+- ``experiments/chat_eval.yaml``: ``questions`` (the first development set: cross-validated and
+  tuned on), and the older held-out lists ``holdout`` and ``holdout_final`` (scored only);
+- ``experiments/chat_dev_informal.yaml``: ``dev_informal``, the informal development set of the
+  generalisation work (cross-validated and tuned on together with ``questions``);
 - ``experiments/chat_holdout_informal.yaml``: ``holdout_informal``, informal wording written
-  before the issue-14 changes (scored only).
+  before the issue-14 changes (scored only);
+- ``experiments/chat_holdout_v2.yaml``: ``holdout_v2``, informal wording written before the
+  generalisation work (scored only, once, at its end).
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -27,6 +31,10 @@ N_FOLDS = 5
 HOLDOUT_KEYS = ("holdout", "holdout_final")
 #: The informal holdout's list (its own file).
 INFORMAL_KEY = "holdout_informal"
+#: The second informal holdout's list (its own file).
+V2_KEY = "holdout_v2"
+#: The informal development set's list (its own file; tuned on).
+DEV_KEY = "dev_informal"
 
 
 def kind_of(label: str) -> str:
@@ -54,16 +62,27 @@ def _items(path: str | Path, split: str, raws: Any, kb_ids: Sequence[str] | None
                 "style": str(raw.get("style", "")),
                 "kind": kind_of(expect),
                 "split": split,
+                "source": split,
                 "fold": None,
             }
         )
     return out
 
 
+def _load_list(path: str | Path, key: str, kb_ids: Sequence[str] | None, split: str) -> list:
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict) or not data.get(key):
+        raise ValueError(f"{path}: expected a non-empty '{key}' list")
+    return _items(path, split, data[key], kb_ids)
+
+
 def load_eval(
     path: str | Path,
     kb_ids: Sequence[str] | None = None,
     informal_path: str | Path | None = None,
+    dev_path: str | Path | None = None,
+    v2_path: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """Read the evaluation sets; assign development items a fold.
 
@@ -77,13 +96,20 @@ def load_eval(
         refusal/unknown raises ``ValueError`` naming the file and item.
     informal_path
         Optional ``chat_holdout_informal.yaml`` (its ``holdout_informal`` list).
+    dev_path
+        Optional ``chat_dev_informal.yaml`` (its ``dev_informal`` list): development items
+        too, after ``questions``.
+    v2_path
+        Optional ``chat_holdout_v2.yaml`` (its ``holdout_v2`` list).
 
     Returns
     -------
     list of dict
         Items with keys ``q``, ``expect``, ``accept`` (labels counted right), ``style``,
-        ``kind``, ``split`` (``main`` or the holdout's name) and ``fold`` (0 to
-        ``N_FOLDS - 1`` for main items, round-robin within each kind in file order, else None).
+        ``kind``, ``split`` (``main`` for both development sets, else the holdout's name),
+        ``source`` (the list the item comes from) and ``fold`` (0 to ``N_FOLDS - 1`` for
+        development items, round-robin within each kind in file order, ``questions`` first;
+        else None).
     """
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
@@ -91,6 +117,13 @@ def load_eval(
     if not isinstance(main, list) or not main:
         raise ValueError(f"{path}: expected a non-empty 'questions' list")
     out = _items(path, "main", main, kb_ids)
+    for it in out:
+        it["source"] = "questions"
+    if dev_path is not None:
+        dev = _load_list(dev_path, DEV_KEY, kb_ids, "main")
+        for it in dev:
+            it["source"] = DEV_KEY
+        out += dev
     seen: dict[str, int] = {}
     for it in out:
         it["fold"] = seen.get(it["kind"], 0) % N_FOLDS
@@ -98,11 +131,9 @@ def load_eval(
     for key in HOLDOUT_KEYS:
         out += _items(path, key, data.get(key) or [], kb_ids)
     if informal_path is not None:
-        with open(informal_path, encoding="utf-8") as handle:
-            informal = yaml.safe_load(handle)
-        if not isinstance(informal, dict) or not informal.get(INFORMAL_KEY):
-            raise ValueError(f"{informal_path}: expected a non-empty '{INFORMAL_KEY}' list")
-        out += _items(informal_path, INFORMAL_KEY, informal[INFORMAL_KEY], kb_ids)
+        out += _load_list(informal_path, INFORMAL_KEY, kb_ids, INFORMAL_KEY)
+    if v2_path is not None:
+        out += _load_list(v2_path, V2_KEY, kb_ids, V2_KEY)
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chat_eval_data import HOLDOUT_KEYS, INFORMAL_KEY, N_FOLDS
+from chat_eval_data import DEV_KEY, HOLDOUT_KEYS, INFORMAL_KEY, N_FOLDS, V2_KEY
 
 
 def _pct(x: float | None) -> str:
@@ -59,21 +59,42 @@ def to_markdown(report: dict[str, Any]) -> str:
     informal = shipped.get(INFORMAL_KEY)
     before = report["first_runs"].get("holdout_informal_before", {}).get("answerable_top1")
     clean = report["first_runs"].get("holdout_informal_after_issue14", {}).get("answerable_top1")
+    v2 = shipped.get(V2_KEY)
+    dev = shipped.get(DEV_KEY)
+    files = [report["eval_file"], report.get("dev_file"), report["informal_file"]]
+    files.append(report.get("v2_file"))
     lines = [
         "# Mpox chatbot evaluation",
         "",
-        f"Written by `python experiments/chat_eval.py` from `{report['eval_file']}` and "
-        f"`{report['informal_file']}`. Development set: {sizes['main']} questions "
+        "Written by `python experiments/chat_eval.py` from "
+        + ", ".join(f"`{f}`" for f in files if f)
+        + f". Development set (tuned on): {sizes['main']} questions "
         f"({report['counts']['answer']} answerable, {report['counts']['refusal']} requests for "
-        f"a diagnosis, {report['counts']['unknown']} out of scope). Held out (never tuned on): "
-        f"informal {sizes.get(INFORMAL_KEY, 0)}, holdout {sizes['holdout']}, holdout_final "
-        f"{sizes['holdout_final']}. Knowledge base: {report['kb_entries']} entries, "
-        f"{report['kb_variants']} question variants, facts as of {report['kb_as_of']}.",
+        f"a diagnosis, {report['counts']['unknown']} out of scope), of which "
+        f"{sizes.get(DEV_KEY, 0)} from the informal development set. Held out (never tuned "
+        f"on): v2 {sizes.get(V2_KEY, 0)}, informal {sizes.get(INFORMAL_KEY, 0)}, holdout "
+        f"{sizes['holdout']}, holdout_final {sizes['holdout_final']}. Knowledge base: "
+        f"{report['kb_entries']} entries, {report['kb_variants']} question variants, facts as "
+        f"of {report['kb_as_of']}.",
         "",
     ]
+    if v2 is not None:
+        v2_before = report["first_runs"].get("holdout_v2_before", {}).get("answerable_top1")
+        lines += [
+            "## Headline: the second informal holdout (v2)",
+            "",
+            f"`{report['v2_file']}`: {sizes[V2_KEY]} questions in informal wording, written and "
+            "committed before any change of the generalisation work, never used to tune or "
+            "choose anything, its per-question results unread until this final scoring. Top-1 "
+            f"{_pct(v2['answerable']['top1_accuracy'])}{_ci(v2['answerable']['top1_ci95'])} on "
+            f"its {v2['answerable']['n']} answerable questions (main's chatbot before the work: "
+            f"{_pct(v2_before)}); false refusals {v2['false_refusals']['n']}; refusal recall on "
+            f"its {v2['refusal']['n']} diagnosis requests {_pct(v2['refusal']['recall'])}.",
+            "",
+        ]
     if informal is not None:
         lines += [
-            "## Headline: the informal holdout",
+            "## The first informal holdout",
             "",
             f"`{report['informal_file']}`: {sizes[INFORMAL_KEY]} questions typed as worried "
             "people type (short, misspelt, slang, no capitals), written and committed before any "
@@ -105,7 +126,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "the rules and all question sets, so even the holdouts share the author's idea of how "
         "people ask; the figures on other people's questions may be lower. Near-duplicates "
         f"(closest knowledge-base variant with difflib ratio >= {near['ratio']}): development "
-        f"{near['main']}, informal {near.get(INFORMAL_KEY, 0)}, holdout {near['holdout']}, "
+        f"{near['main']} (informal development {near.get(DEV_KEY, 0)}), v2 "
+        f"{near.get(V2_KEY, 0)}, informal {near.get(INFORMAL_KEY, 0)}, holdout {near['holdout']}, "
         f"holdout_final {near['holdout_final']}; the rows 'w/o near-dup.' leave them out.",
         "- **Medium confidence.** An answer whose score is under 1.5 times the threshold comes "
         "with 'did you also mean' links; it counts as an answer from its entry.",
@@ -116,19 +138,32 @@ def to_markdown(report: dict[str, Any]) -> str:
         "refusal P / R | unknown P / R |",
         "|---|---|---|---|---|---|---|",
     ]
+    without = report.get("without_near_dup") or {}
+    if v2 is not None:
+        lines.append(_row("**holdout v2 (now)**", v2))
+        if V2_KEY in without:
+            lines.append(_row("holdout v2 w/o near-dup.", without[V2_KEY]))
     if informal is not None:
         lines.append(_row("**informal holdout (now)**", informal))
-        lines.append(_row("informal holdout w/o near-dup.", report["informal_without_near_dup"]))
+        if INFORMAL_KEY in without:
+            lines.append(_row("informal holdout w/o near-dup.", without[INFORMAL_KEY]))
+    cv_dev = report.get("cross_validation_dev_informal")
+    if cv_dev is not None:
+        lines.append(_row("informal development set (USED FOR TUNING), CV", cv_dev))
+    if dev is not None:
+        lines.append(_row("informal development set (USED FOR TUNING), in-sample", dev))
     lines += [
-        _row("development, 5-fold CV (out-of-fold)", cv),
+        _row("development, both sets (USED FOR TUNING), 5-fold CV (out-of-fold)", cv),
         _row("development, CV w/o near-dup.", report["cross_validation_without_near_duplicates"]),
-        _row("development, in-sample (shipped settings)", shipped["main"]),
+        _row("development, both sets, in-sample (shipped settings)", shipped["main"]),
     ]
     for key in HOLDOUT_KEYS:
         if key in shipped:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v2_before",
+        "dev_informal_before",
         "holdout_informal_after_issue14",
         "holdout_informal_before",
         "holdout_final",
@@ -170,6 +205,28 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_pct(step.get('dev_cv_accuracy'))} | {step.get('kept', '')} | "
                 f"{_pct(step.get('informal_top1'))} |"
             )
+    log2 = report.get("change_log_v2") or []
+    if log2:
+        lines += [
+            "",
+            "## Change log of the generalisation work (kept or dropped on the informal "
+            "development set)",
+            "",
+            "Each change was kept only if the informal development set's top-1 (shipped "
+            "settings re-tuned on the development sets) rose while false refusals stayed 0 and "
+            "refusal recall 100 %; no holdout was scored during the work.",
+            "",
+            "| step | informal dev top-1 | informal dev CV top-1 | development CV top-1 | false "
+            "refusals (dev) | refusal recall (dev) | kept |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for step in log2:
+            lines.append(
+                f"| {step['step']} | {_pct(step.get('dev_top1'))} | "
+                f"{_pct(step.get('dev_cv_top1'))} | {_pct(step.get('main_cv_top1'))} | "
+                f"{step.get('false_refusals', '')} | {_pct(step.get('refusal_recall'))} | "
+                f"{step.get('kept', '')} |"
+            )
     lines += [
         "",
         "## Folds",
@@ -185,13 +242,20 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{w['centroid_weight']} | {fu['bm25_weight']}, {fu['rrf_k']} | {t['named']}, "
             f"{t['unnamed']} | {_pct(f['accuracy'])} | {_pct(f['top1_accuracy'])} |"
         )
-    for title, m in (("informal holdout", informal), ("development CV", cv)):
+    for title, m in (
+        ("holdout v2", v2),
+        ("informal holdout", informal),
+        ("informal development set, CV", cv_dev),
+        ("development CV", cv),
+    ):
         if m is None:
             continue
         lines += ["", f"## Accuracy by question style ({title})", "", "| style | n | accuracy |"]
         lines.append("|---|---|---|")
         for style, v in sorted(m["by_style"].items()):
             lines.append(f"| {style} | {v['n']} | {_pct(v['accuracy'])} |")
+    if v2 is not None:
+        lines += _misses("holdout v2", v2)
     if informal is not None:
         lines += _misses("informal holdout", informal)
     lines += _misses("development, CV", cv)

@@ -361,6 +361,11 @@ def test_children_pregnancy_and_eyes_escalate_to_urgent_care(bot, question, entr
         ("is monkeypox as bad as chickenpox", "mpox_vs_chickenpox"),
         ("does an mpox rash look like measles", "mpox_vs_measles"),
         ("how do I check my rash for mpox signs", None),
+        # Asking what is normal for mpox, or where to go, is not a verdict request.
+        ("is it normal for mpox sores to have a dip in the middle", None),
+        ("blisters with a dent, is that typical for monkeypox", None),
+        ("where to go if i think i have mpox", None),
+        ("is the rash from mpox itchy", None),
     ],
 )
 def test_comparisons_and_general_questions_are_not_refused(bot, question, entry_id):
@@ -381,6 +386,13 @@ def test_comparisons_and_general_questions_are_not_refused(bot, question, entry_
         "my son has blisters, is it mpox or chicken pox",
         "do u think i hav monkeypox",
         "could these spots on my back be mpox",
+        # Rules added in the generalisation work.
+        "has she caught monkeypox",
+        "my daughter is all spotty, has she got mpox?",
+        "red lump on my thigh or mpox??",
+        "tell me what my son has",
+        "are these bumps on my leg caused by mpox?",
+        "is this rash from monkeypox or an allergy",
     ],
 )
 def test_every_request_to_judge_a_rash_is_refused(bot, question):
@@ -389,7 +401,7 @@ def test_every_request_to_judge_a_rash_is_refused(bot, question):
 
 # ------------------------------------------------------- confidence bands (issue 14)
 def test_medium_confidence_answers_offer_other_entries(bot):
-    reply = bot.reply("is it serious")
+    reply = bot.reply("can it spread")
     assert (reply.kind, reply.confidence) == ("answer", "medium")
     assert len(reply.also) == 2
     assert reply.entry_id not in {a.entry_id for a in reply.also}
@@ -422,6 +434,39 @@ def test_lexicon_reads_chat_speak_drugs_and_misspellings():
     assert "tecovirimat" in content_text(normalize("how much tpoxx shd i take"))
     assert "antibiotic" in content_text(normalize("is amoxicillin ok"))
     assert "hiv treatment" in content_text(normalize("should i stop my arvs"))
+
+
+def test_lexicon_words_of_the_generalisation_work():
+    from poxscan.chat.text import content_text
+
+    assert normalize("spread thru kissing til the 2nd week") == (
+        "spread through kissing until the second week"
+    )
+    assert normalize("im poz") == "i am hiv positive"
+    assert "semen" in content_text(normalize("is it in sperm"))
+    assert "travel" in content_text(normalize("can i get on a flight"))
+    assert "weaken immune system" in content_text(normalize("i had a transplant"))
+    # Both names fold to "mpox"; asking whether they are the same disease is about the name.
+    assert "renam" in content_text(normalize("is monkeypox the same thing as mpox"))
+    assert "renam" not in content_text(normalize("is mpox the same as chickenpox"))
+
+
+def test_stemmer_undoes_a_doubled_consonant_only_where_the_suffix_made_it():
+    from poxscan.chat.text import stem
+
+    assert [stem(w) for w in ("getting", "stopped", "hugging", "scabbing")] == [
+        "get",
+        "stop",
+        "hug",
+        "scab",
+    ]
+    # Words whose stem really ends in a double letter keep it.
+    assert [stem(w) for w in ("kissing", "spilled", "swelling", "buzzing")] == [
+        "kiss",
+        "spill",
+        "swell",
+        "buzz",
+    ]
 
 
 def test_lexicon_with_a_bad_pattern_is_a_clear_error(tmp_path):
@@ -515,3 +560,57 @@ def test_the_issue_examples_are_answered(bot, question, entry_ids):
 def test_other_hiv_questions_stay_out_of_scope(bot):
     for question in ("how is hiv transmitted", "what diet is good for people with hiv"):
         assert bot.reply(question).kind == "unknown", question
+
+
+def _norm_q(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def test_new_dev_set_and_holdout_v2_are_large_separate_and_cover_the_topics(kb):
+    chat_eval = _load_eval_module()
+    items = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        REPO / "experiments" / "chat_holdout_informal.yaml",
+        REPO / "experiments" / "chat_dev_informal.yaml",
+        REPO / "experiments" / "chat_holdout_v2.yaml",
+    )
+    dev = [it for it in items if it["source"] == "dev_informal"]
+    v2 = [it for it in items if it["source"] == "holdout_v2"]
+    assert len(dev) >= 120 and len(v2) >= 80
+    # The informal development set is tuned on (split "main", folds assigned); v2 is not.
+    assert {it["split"] for it in dev} == {"main"}
+    assert {it["fold"] for it in dev} == set(range(5))
+    assert {it["split"] for it in v2} == {"holdout_v2"} and {it["fold"] for it in v2} == {None}
+    for part in (dev, v2):
+        assert {kb.get(it["expect"]).topic for it in part if it["kind"] == "answer"} == set(
+            kb.topics
+        )
+        assert {"safety", "comparison", "diagnosis", "out_of_scope"} <= {it["style"] for it in part}
+        assert sum(it["expect"] == "refusal" for it in part) >= 10
+    # v2 shares no question with any other set or with a knowledge-base variant.
+    others = {_norm_q(it["q"]) for it in items if it["source"] != "holdout_v2"}
+    others |= {_norm_q(q) for e in kb.entries for q in e.questions}
+    assert [it["q"] for it in v2 if _norm_q(it["q"]) in others] == []
+    assert len({_norm_q(it["q"]) for it in v2}) == len(v2)
+
+
+def test_no_knowledge_base_variant_copies_a_holdout_v2_question(kb):
+    # Guards the holdout against leaking into the paraphrases written while tuning.
+    import difflib
+
+    chat_eval = _load_eval_module()
+    v2 = chat_eval.load_eval(
+        REPO / "experiments" / "chat_eval.yaml",
+        kb.ids,
+        v2_path=REPO / "experiments" / "chat_holdout_v2.yaml",
+    )
+    v2 = [_norm_q(it["q"]) for it in v2 if it["source"] == "holdout_v2"]
+    close = []
+    for entry in kb.entries:
+        for variant in entry.questions:
+            variant = _norm_q(variant)
+            for q in v2:
+                if difflib.SequenceMatcher(None, variant, q).ratio() >= 0.9:
+                    close.append((variant, q))
+    assert close == []

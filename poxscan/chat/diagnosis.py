@@ -35,7 +35,7 @@ _SUBJECT = rf"(?:it|this|that|these|those|they|mine|(?:my|his|her|our|their)\s+{
 # "is it true rodents spread mpox", "can my pet get mpox").
 _NOUNISH = (
     r"(?!(?:called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
-    r"than|as|vs|versus|compared|milder|more|less|just|still|"
+    r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
     r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"
     rf"{_WORD}"
@@ -47,9 +47,9 @@ _PERSON = (
 )
 # Questions about what to do, where to go, how to cope: informational, not verdict requests.
 _ACTION_QUESTION = re.compile(
-    r"\b(?:should i|should we|what should|what do i do|what to do|what can i|"
-    r"where (?:can|do|should)|how (?:do|can|should) i|how long|when (?:should|do|can) i|"
-    r"who should i|is it safe)\b"
+    r"\b(?:should i|should we|what should|what do i do|what to do|what can i|what now|"
+    r"where (?:can|do|should|to)|how (?:do|can|should) i|how long|when (?:should|do|can) i|"
+    r"who (?:should i|to)|is it safe)\b"
 )
 
 _HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|to)\b")
@@ -113,6 +113,16 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
+    # "is this rash from mpox", "are my spots caused by monkeypox"
+    (
+        "symptom_from_mpox",
+        re.compile(
+            rf"\b(?:is|are|could|can|might)\s+(?:this|that|these|those|my|his|her|our|their)"
+            rf"\s+(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at)\s+"
+            rf"(?:my|his|her|our|their)\s+{_WORD}\s+)?(?:be\s+)?(?:from|caused\s+by|due\s+to)\s+"
+            rf"{_DISEASE}\b(?=\s*(?:[?.!]|$|or\b))"
+        ),
+    ),
     # "does this sound like mpox", "does it look like monkeypox to you"
     (
         "sound_like",
@@ -150,7 +160,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "am_i_infected",
         re.compile(
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:infected|positive)\b|"
-            rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b"
+            rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b|"
+            rf"\bhas\s+(?:he|she|(?:my|our)\s+{_WORD})\s+(?:got|caught|contracted)\s+"
+            rf"{_DISEASE_OR_IT}\b"
         ),
     ),
     # "diagnose my rash", "what do I have", "what is this rash on my arm"
@@ -162,7 +174,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?!\s+to\b)|"
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?on\s+"
             rf"(?:my|his|her|our)\b|"
-            rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b"
+            rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
+            rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b"
         ),
     ),
 )
@@ -177,7 +190,9 @@ _SUSPICION = re.compile(
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
-_TRAILING_NAME = re.compile(rf"(?:^|[,.;:!?]|\s-)\s*(?:is\s+it\s+|maybe\s+)?{_DISEASE}\s*\?+\W*$")
+_TRAILING_NAME = re.compile(
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+)?{_DISEASE}\s*\?+\W*$"
+)
 _DESCRIBES_OWN = re.compile(
     rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b"
 )

@@ -169,7 +169,12 @@ def stem(word: str) -> str:
         return word[:-2]
     for suffix, min_len in (("ing", 6), ("ies", 5), ("ed", 5), ("s", 4)):
         if word.endswith(suffix) and len(word) >= min_len and not word.endswith(("ss", "us", "is")):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            base = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            # "getting" -> "get", "stopped" -> "stop" (but "spill", "kiss", "buzz" keep theirs).
+            if suffix in ("ing", "ed") and len(base) >= 3 and base[-1] == base[-2]:
+                if base[-1] not in "lsz" and base[-1] not in "aeiou":
+                    base = base[:-1]
+            return base
     return word
 
 
