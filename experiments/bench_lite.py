@@ -46,6 +46,7 @@ def _poxscan() -> list[str]:
 def _train(out: Path, lite: bool, retrain: bool) -> None:
     if out.is_dir() and not retrain:
         return
+    out.parent.mkdir(parents=True, exist_ok=True)  # the lite trainer stages beside the target
     cmd = [*_poxscan(), "train", "--dataset", "msld_v1", *FAMILIES, *PIPELINE]
     cmd += ["--out", str(out), "--force", "--no-progress"]
     if lite:

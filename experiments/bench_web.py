@@ -24,7 +24,8 @@ Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
   leaves it out).
 
 Where the input gate is installed (``poxscan train --gate``, :mod:`poxscan.pipelines.gate`), the
-deep model is trained with ``--gate embedding``: the front door runs on every request, and a
+deep models are trained with ``--gate embedding`` and the handcrafted one with ``--gate pixels``
+(pixel checks only: no TensorFlow in its server): the front door runs on every request, and a
 photo it refuses is counted as a refusal (a 422 with a reason), not as a failure. The default
 explanation (top-8 SHAP) is in every answer.
 
@@ -312,8 +313,9 @@ def _train(
     from poxscan.cli import main
 
     argv = ["train", "--dataset", "msld_v1", "--out", str(out), "--no-progress"]
-    if gate:
-        argv += ["--gate", "embedding"]
+    # The deep models' front door uses their own embedding; the handcrafted model keeps to
+    # the pixel checks (an embedding gate would bring TensorFlow into its server).
+    argv += ["--gate", "embedding" if gate else "pixels"]
     if runtime:
         argv += ["--runtime", runtime]
     argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200", "--cv", "5"]
@@ -331,7 +333,7 @@ def _train(
     return {
         "families": families,
         "runtime": runtime or "float",
-        "gate": gate,
+        "gate": "embedding" if gate else "pixels",
         "train_s": time.perf_counter() - start,
         "roc_auc_oof": metrics["roc_auc"]["value"],
         "roc_auc_ci95": metrics["roc_auc"]["ci95"],
@@ -567,6 +569,11 @@ def main() -> int:
         "of poxscan serve (default: 1x1,1x8,2x8)",
     )
     parser.add_argument("--data-root", default=None)
+    parser.add_argument(
+        "--results",
+        default=str(RESULTS),
+        help="folder for bench_web.json and .md (default: experiments/results)",
+    )
     parser.add_argument("--cache", default=None, help="feature cache ($POXSCAN_CACHE)")
     args = parser.parse_args()
 
@@ -637,9 +644,10 @@ def main() -> int:
     }
     from poxscan.core.atomic import atomic_write_text
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS / "bench_web.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(RESULTS / "bench_web.md", _markdown(report))
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(results / "bench_web.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(results / "bench_web.md", _markdown(report))
     print(_markdown(report))
     failed = sum(run["failed"] for run in report["runs"])
     return 1 if failed or not all(run["healthy_after"] for run in report["runs"]) else 0

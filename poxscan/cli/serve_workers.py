@@ -9,6 +9,7 @@ inherited but the socket). Each worker loads and hash-checks the model itself
 server does (JSON 413, 400, 431). The kernel hands each new connection to whichever worker
 accepts it first.
 
+Each worker's thread pools (TensorFlow, BLAS, OpenCV) get its share of the cores.
 The parent only supervises: it waits until every worker has loaded the model (a worker that
 cannot load it stops them all, with its error), restarts a worker that dies later, and on
 Ctrl+C or SIGTERM stops them all.
@@ -32,6 +33,13 @@ __all__ = ["bind_socket", "serve_workers"]
 
 log = logging.getLogger(__name__)
 
+#: Thread-pool sizes a worker sets to its share of the cores (where not set already).
+_THREAD_VARIABLES = (
+    "TF_NUM_INTRAOP_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 #: Seconds a worker may take to load the model before the start is abandoned.
 READY_TIMEOUT_S = 600.0
 
@@ -68,7 +76,15 @@ def _worker(
 
         quiet_tensorflow()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
+    # The cores are shared out: each worker's TensorFlow, BLAS and OpenCV pools get their part
+    # (several pools of all the cores would fight over them), unless the user set them.
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    for var in (*_THREAD_VARIABLES, "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(var, str(threads) if var != "TF_NUM_INTEROP_THREADS" else "1")
     try:
+        import cv2
+
+        cv2.setNumThreads(threads)
         from poxscan.web import create_app
         from poxscan.web.server import make_server
 
