@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from poxscan.core.atomic import atomic_write_text
     from poxscan.core.imageio import load_image
+    from poxscan.core.latency import latency_stats
     from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.lime_explain import explain_model
     from poxscan.pipelines.saliency import deep_gradient_cam, occlusion_map
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 k: (
                     v
                     if isinstance(v, str)
-                    else {"median_s": statistics.median(v), "all_s": v}
+                    else {**latency_stats(v, unit="s"), "all_s": v}
                     if v
                     else None
                 )

@@ -3,15 +3,23 @@
 For each family (color, texture, hog) the extractor as committed at ``--before`` (read from git
 history: ``git show REV:features/<family>.py``, loaded as a module) and the installed one are
 run on every image of msld_v1 and ahsan2022, interleaved image by image (so that the load of
-the shared machine hits both alike), with OpenCV on one thread: milliseconds per image (CPU
-time of this process and wall time), and how far the new values are from the old ones (max
-absolute difference per family and per feature group, share of values that moved by more than
-1e-6).
+the shared machine hits both alike), with OpenCV and BLAS on one thread (``threadpoolctl``;
+otherwise an OpenBLAS dot product of the old colour code spreads over threads whose spinning
+is charged to whichever extractor runs next): milliseconds per image (CPU time of this process
+and wall time), and how far the new values are from the old ones (max absolute difference per
+family and per feature group, share of values that moved by more than 1e-6). Also the CPU
+time of :func:`poxscan.core.imageio.to_square` alone at each family's size, the part of every
+family (dominated by the 33 phone photos of 0.9-16 MP): before and previous fit with it; after
+fits with ``features._base.fit_square``, the same pixels with less resizing, also timed.
 
 Writes ``experiments/results/bench_handcrafted.json`` and ``.md``; the load average is recorded
 before and after.
 
-Usage: ``python experiments/bench_handcrafted.py [--before 21d90d4] [--data-root DIR]``
+``--previous`` (default ``2649f83``, the end of the first speed-up round) is timed and compared
+alongside: its values against the installed ones and whether its fingerprint is the same.
+
+Usage: ``python experiments/bench_handcrafted.py [--before 21d90d4] [--previous 2649f83]
+[--data-root DIR]``
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ RESULTS = REPO / "experiments" / "results"
 FAMILIES = {"color": "ColorFeatures", "texture": "TextureFeatures", "hog": "HOGFeatures"}
 #: The commit before the speed-up (texture LBP, colour statistics).
 DEFAULT_BEFORE = "21d90d4"
+#: The end of the first round (texture v2, colour level counts), start of the second.
+DEFAULT_PREVIOUS = "2649f83"
 
 
 def _load_old(rev: str, family: str, folder: Path):
@@ -65,22 +75,29 @@ def _group(name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="git revision of 'before'")
+    parser.add_argument(
+        "--previous", default=DEFAULT_PREVIOUS, help="git revision timed in between ('' for none)"
+    )
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args(argv)
 
     import cv2
+    from threadpoolctl import threadpool_limits
 
     from poxscan.core.data import load_records
-    from poxscan.core.imageio import load_image
+    from poxscan.core.imageio import load_image, to_square
     from poxscan.features import make_extractor
+    from poxscan.features._base import fit_square
 
     cv2.setNumThreads(1)
+    threadpool_limits(1)
     load_start = os.getloadavg()
     records = load_records(["msld_v1", "ahsan2022"], root=args.data_root)
     images = [load_image(p) for p in records["path"]]
     out: dict = {
         "n_images": len(images),
         "before": args.before,
+        "previous": args.previous or None,
         "after": subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
             capture_output=True,
@@ -92,20 +109,32 @@ def main(argv: list[str] | None = None) -> int:
         for family in FAMILIES:
             old = _load_old(args.before, family, Path(tmp))().fit(images[:1])
             new = make_extractor(family).fit(images[:1])
+            extractors = {"before": old, "after": new}
+            if args.previous:
+                folder = Path(tmp) / "previous"
+                folder.mkdir(exist_ok=True)
+                extractors["previous"] = _load_old(args.previous, family, folder)().fit(images[:1])
             names = [str(n) for n in new.get_feature_names_out()]
-            assert names == [str(n) for n in old.get_feature_names_out()]
-            for ext in (old, new):  # warm-up (lazy tables)
-                ext.transform(images[:2])
-            cpu = {"before": 0.0, "after": 0.0}
-            wall = {"before": 0.0, "after": 0.0}
-            rows = {"before": [], "after": []}
+            for ext in extractors.values():
+                assert names == [str(n) for n in ext.get_feature_names_out()]
+                ext.transform(images[:2])  # warm-up (lazy tables)
+            cpu = dict.fromkeys(extractors, 0.0)
+            wall = dict.fromkeys(extractors, 0.0)
+            rows: dict[str, list] = {k: [] for k in extractors}
             load0 = os.getloadavg()
             for image in images:
-                for label, ext in (("before", old), ("after", new)):
+                for label, ext in extractors.items():
                     c0, w0 = time.process_time(), time.perf_counter()
                     rows[label].append(ext.transform([image])[0])
                     cpu[label] += time.process_time() - c0
                     wall[label] += time.perf_counter() - w0
+            size = int(new.get_params()["image_size"])
+            fit_cpu = {}
+            for label, fit in (("to_square", to_square), ("fit_square", fit_square)):
+                c0 = time.process_time()
+                for image in images:
+                    fit(image, size)
+                fit_cpu[label] = time.process_time() - c0
             load1 = os.getloadavg()
             a, b = np.stack(rows["after"]), np.stack(rows["before"])
             diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
@@ -114,19 +143,33 @@ def main(argv: list[str] | None = None) -> int:
                 g = _group(name)
                 groups[g] = max(groups.get(g, 0.0), float(diff[:, j].max()))
             n = len(images)
-            out["families"][family] = {
-                "n_features": len(names),
-                "ms_per_image_cpu": {k: 1e3 * v / n for k, v in cpu.items()},
-                "ms_per_image_wall": {k: 1e3 * v / n for k, v in wall.items()},
-                "speedup_cpu": cpu["before"] / cpu["after"],
-                "max_abs_diff": float(diff.max()),
-                "share_moved_1e-6": float(np.mean(diff > 1e-6)),
-                "max_abs_diff_by_group": {g: v for g, v in groups.items() if v > 0},
-                "fingerprint_before": old.fingerprint(),
-                "fingerprint_after": new.fingerprint(),
-                "load_before": load0,
-                "load_after": load1,
-            }
+            if args.previous:
+                prev = np.stack(rows["previous"]).astype(np.float64)
+                out["families"].setdefault(family, {}).update(
+                    {
+                        "max_abs_diff_vs_previous": float(np.abs(a - prev).max()),
+                        "same_fingerprint_as_previous": (
+                            extractors["previous"].fingerprint() == new.fingerprint()
+                        ),
+                    }
+                )
+            out["families"].setdefault(family, {}).update(
+                {
+                    "n_features": len(names),
+                    "ms_per_image_cpu": {k: 1e3 * v / n for k, v in cpu.items()},
+                    "ms_per_image_wall": {k: 1e3 * v / n for k, v in wall.items()},
+                    "speedup_cpu": cpu["before"] / cpu["after"],
+                    "image_size": size,
+                    "ms_per_image_cpu_fit": {k: 1e3 * v / n for k, v in fit_cpu.items()},
+                    "max_abs_diff": float(diff.max()),
+                    "share_moved_1e-6": float(np.mean(diff > 1e-6)),
+                    "max_abs_diff_by_group": {g: v for g, v in groups.items() if v > 0},
+                    "fingerprint_before": old.fingerprint(),
+                    "fingerprint_after": new.fingerprint(),
+                    "load_before": load0,
+                    "load_after": load1,
+                }
+            )
             print(family, json.dumps(out["families"][family]["ms_per_image_cpu"]), flush=True)
     out["load_start"], out["load_end"] = load_start, os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -135,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Handcrafted features before and after the speed-up",
         "",
         f"All {out['n_images']} shared images (msld_v1 + ahsan2022); before = `{args.before}`, "
-        f"after = `{out['after']}`; one OpenCV thread; interleaved image by image. Load average "
+        f"after = `{out['after']}`; OpenCV and BLAS on one thread; interleaved image by image. "
+        "Load average "
         f"(1, 5, 15 min) {' '.join(f'{x:.2f}' for x in load_start)} at the start, "
         f"{' '.join(f'{x:.2f}' for x in out['load_end'])} at the end: on a 2-core machine "
         "with a load above 2 the wall times are inflated; CPU time is less so.",
@@ -143,18 +187,40 @@ def main(argv: list[str] | None = None) -> int:
         "Regenerate: `python experiments/bench_handcrafted.py`.",
         "",
         "| family | features | ms/image CPU before | after | speed-up | ms/image wall before "
-        "| after | max abs diff | values moved > 1e-6 | same fingerprint |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| after | fitting the square, CPU: to_square / fit_square | max abs diff "
+        "| values moved > 1e-6 "
+        "| same fingerprint |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for family, r in out["families"].items():
         lines.append(
             f"| {family} | {r['n_features']} | {r['ms_per_image_cpu']['before']:.1f} | "
             f"{r['ms_per_image_cpu']['after']:.1f} | {r['speedup_cpu']:.1f}x | "
             f"{r['ms_per_image_wall']['before']:.1f} | {r['ms_per_image_wall']['after']:.1f} | "
+            f"{r['ms_per_image_cpu_fit']['to_square']:.1f} / "
+            f"{r['ms_per_image_cpu_fit']['fit_square']:.1f} ({r['image_size']} px) | "
             f"{r['max_abs_diff']:.2g} | {100 * r['share_moved_1e-6']:.3f} % | "
             f"{r['fingerprint_before'] == r['fingerprint_after']} |"
         )
-    lines += ["", "Largest differences by feature group:", ""]
+    if args.previous:
+        lines += [
+            "",
+            f"Against `{args.previous}` (previous = the end of the first round), same images, "
+            "same run:",
+            "",
+            "| family | ms/image CPU previous | after | ms/image wall previous | after "
+            "| max abs diff | same fingerprint |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for family, r in out["families"].items():
+            lines.append(
+                f"| {family} | {r['ms_per_image_cpu']['previous']:.1f} | "
+                f"{r['ms_per_image_cpu']['after']:.1f} | "
+                f"{r['ms_per_image_wall']['previous']:.1f} | "
+                f"{r['ms_per_image_wall']['after']:.1f} | "
+                f"{r['max_abs_diff_vs_previous']:.2g} | {r['same_fingerprint_as_previous']} |"
+            )
+    lines += ["", "Largest differences from before by feature group:", ""]
     for family, r in out["families"].items():
         top = sorted(r["max_abs_diff_by_group"].items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"`{g}` {v:.2g}" for g, v in top) or "none (identical)"

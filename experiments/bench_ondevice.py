@@ -32,9 +32,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 MODEL = REPO / "models" / "bench-lite-deep"
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-extensions", "--disable-default-apps")  # fmt: skip
 
 
 def _api(url: str, path: str) -> float:
@@ -59,11 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=30)
     args = parser.parse_args(argv)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     from poxscan.core.data import load_records
+    from poxscan.core.headless_chromium import start_chromium
+    from poxscan.core.latency import latency_stats
 
     if not MODEL.is_dir():
         subprocess.run(
@@ -92,14 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             url = m.group(1)
     try:
         server_p = [_api(url, p) for p in photos]
-        options = webdriver.ChromeOptions()
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='poxscan-bench-')}")
-        options.binary_location = "/usr/bin/chromium"
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        driver.set_page_load_timeout(120)
+        profile = tempfile.mkdtemp(prefix="poxscan-bench-")
+        driver = start_chromium(profile, logs=("performance",), page_load_timeout=120)
         t0 = time.perf_counter()
         driver.get(url + "ondevice/")
         while not (driver.execute_script("return window.poxscan") or {}).get("ready"):
@@ -131,13 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         "n_photos": len(rows),
         "chromium": version,
         "first_load_s": first_load,
-        "ms_per_photo": {
-            "median": statistics.median(elapsed),
-            "min": min(elapsed),
-            "max": max(elapsed),
-            "first": elapsed[0],
-        },
-        "backbone_ms": {"median": statistics.median(backbone), "min": min(backbone)},
+        "ms_per_photo": {**latency_stats(elapsed), "first_ms": elapsed[0]},
+        "backbone_ms": latency_stats(backbone),
         "abs_diff_vs_server": {"max": max(diffs), "mean": statistics.fmean(diffs)},
         "decisions_equal": statistics.fmean(
             float((r["probability"] >= t) == (r["server_probability"] >= t))
@@ -165,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| photos screened | {len(rows)} |",
         f"| first load (download + compile runtime and model) | {first_load:.1f} s |",
         f"| ms per photo, median [min, max] (decode, resize, backbone, head) | "
-        f"{out['ms_per_photo']['median']:.0f} [{min(elapsed):.0f}, {max(elapsed):.0f}] |",
-        f"| backbone alone, median | {out['backbone_ms']['median']:.0f} ms |",
+        f"{out['ms_per_photo']['median_ms']:.0f} [{min(elapsed):.0f}, {max(elapsed):.0f}] |",
+        f"| backbone alone, median | {out['backbone_ms']['median_ms']:.0f} ms |",
         f"| abs difference from the server's probability, max / mean | "
         f"{max(diffs):.2g} / {out['abs_diff_vs_server']['mean']:.2g} |",
         f"| decisions equal to the server's | {100 * out['decisions_equal']:.1f} % |",

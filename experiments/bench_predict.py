@@ -54,27 +54,18 @@ def _max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _stats(seconds: list[float]) -> dict[str, float]:
-    ms = np.asarray(seconds) * 1000
-    return {
-        "n": len(ms),
-        "median_ms": float(np.median(ms)),
-        "mean_ms": float(ms.mean()),
-        "p90_ms": float(np.percentile(ms, 90)),
-        "min_ms": float(ms.min()),
-    }
-
-
 def _timed(fn, items: list, passes: int) -> dict[str, float]:
     """Time ``fn(item)`` for every item, ``passes`` times; stats of all calls, plus the
     median over items of each item's best pass (the figure least disturbed by other jobs)."""
+    from poxscan.core.latency import latency_stats
+
     per_item = np.zeros((len(items), passes))
     for p in range(passes):
         for i, item in enumerate(items):
             start = time.perf_counter()
             fn(item)
             per_item[i, p] = time.perf_counter() - start
-    out = _stats(per_item.ravel().tolist())
+    out = latency_stats(per_item.ravel() * 1000, percentiles=(90,))
     out["best_of_passes_median_ms"] = float(np.median(per_item.min(axis=1)) * 1000)
     out["passes"] = passes
     return out
@@ -135,6 +126,7 @@ def worker_backbone(backbone: str, path: str, repeats: int) -> dict:
     """Bare forward time of the backbone on one prepared image (model built beforehand)."""
     t0 = time.perf_counter()
     from poxscan.core.imageio import load_image
+    from poxscan.core.latency import latency_stats
     from poxscan.features.deep import DeepFeatures
 
     extractor = DeepFeatures(backbone=backbone)
@@ -151,7 +143,7 @@ def worker_backbone(backbone: str, path: str, repeats: int) -> dict:
     return {
         "backbone": backbone,
         "build_s": t_build,
-        "forward_batch1": _stats(times),
+        "forward_batch1": latency_stats(np.asarray(times) * 1000, percentiles=(90,)),
         "max_rss_mib": _max_rss_mib(),
     }
 

@@ -378,18 +378,12 @@ def _targets(b: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     """The Markdown report."""
-    from poxscan.pipelines.report import format_ci
+    from poxscan.pipelines.report import format_ci, reproduce_lines
 
     out = [
         "# TensorFlow Lite exports: size, latency, accuracy",
         "",
-        "Reproduce with:",
-        "",
-        "```",
-        *report.get("commands_before", []),
-        report["command"],
-        "```",
-        "",
+        *reproduce_lines([*report.get("commands_before", []), report["command"]]),
         report["protocol"],
         "",
         f"Machine: {report['machine']}. Load average (1, 5, 15 min) at the start: "

@@ -260,19 +260,15 @@ def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, client
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    from poxscan.core.latency import latency_stats
+
     ms = np.asarray(latencies) * 1000.0
     return {
         "requests": len(latencies),
         "clients": clients,
         "wall_s": wall,
         "requests_per_s": len(latencies) / wall,
-        "latency_ms": {
-            "mean": float(ms.mean()),
-            "p50": float(np.percentile(ms, 50)),
-            "p95": float(np.percentile(ms, 95)),
-            "p99": float(np.percentile(ms, 99)),
-            "max": float(ms.max()),
-        },
+        "latency_ms": latency_stats(ms, percentiles=(50, 95, 99)),
         "failed": len(failures),
         "refused": refused[0],
         "failures_sample": failures[:5],
@@ -404,8 +400,8 @@ def _markdown(report: dict) -> str:
             f"| {run['model']} | {run.get('workers', 1)}x{run.get('batch_max', 1)} | "
             f"{run['photos']} | {run['clients']} | {run['requests']} | "
             f"{run['failed']} | {run.get('refused', 0)} | "
-            f"{run['requests_per_s']:.2f} | {lat['p50']:.0f} | {lat['p95']:.0f} | "
-            f"{lat['p99']:.0f} | {cpu:.0f} | {run['server_startup_s']:.1f} | "
+            f"{run['requests_per_s']:.2f} | {lat['p50_ms']:.0f} | {lat['p95_ms']:.0f} | "
+            f"{lat['p99_ms']:.0f} | {cpu:.0f} | {run['server_startup_s']:.1f} | "
             f"{run['server_peak_rss_mib']:.0f} | {_load(run)} |"
         )
     lines += [

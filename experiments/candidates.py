@@ -41,7 +41,7 @@ from poxscan.core.atomic import atomic_write_text
 from poxscan.pipelines import transfer
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 from poxscan.pipelines.experiment_data import ExperimentData, load_experiment
-from poxscan.pipelines.report import jsonable
+from poxscan.pipelines.report import jsonable, reproduce_lines
 
 DATASETS = ["msld_v1", "ahsan2022"]
 BACKBONES = {
@@ -178,12 +178,7 @@ def markdown(report: dict[str, Any]) -> str:
     out = [
         "# Candidate models, judged by the pre-declared transfer rule",
         "",
-        "Reproduce with:",
-        "",
-        "```",
-        *report["commands"],
-        "```",
-        "",
+        *reproduce_lines(report["commands"]),
         f"{report['n_images']} images ({', '.join(report['datasets'])}, binary), "
         f"{report['n_groups']} audit groups (shipped `poxscan/core/resources/groups.csv`). "
         f"Pooled grouped CV: {report['repeats']} repeats x {report['n_splits']} folds "

@@ -165,6 +165,7 @@ def _timing(args: argparse.Namespace) -> dict[str, Any]:
     """ms/image of each variant's transform, interleaved rounds on the same decoded images."""
     from poxscan.core.data import load_records
     from poxscan.core.imageio import load_image
+    from poxscan.core.latency import latency_stats
     from poxscan.features.deep import DeepFeatures
 
     records = load_records(TRAIN, root=args.data_root)
@@ -193,19 +194,16 @@ def _timing(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_before": load_before,
         "loadavg_after": load_after,
         "cpu_count": os.cpu_count(),
-        "ms_per_image": {
-            name: {"min": float(np.min(t)), "median": float(np.median(t)), "all": t}
-            for name, t in times.items()
-        },
+        "ms_per_image": {name: {**latency_stats(t), "all_ms": t} for name, t in times.items()},
     }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.data import GROUPS_ENV, groups_file
     from poxscan.core.hashing import file_sha256
     from poxscan.pipelines import evaluation as ev
 
-    groups_path = Path(args.groups or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+    groups_path = groups_file(args.groups)
     if not groups_path.is_file():
         raise SystemExit(
             f"{groups_path}: no audit groups file; run `poxscan data audit` or pass --groups "
@@ -399,7 +397,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             else "not run"
         )
         ms = e.get("ms_per_image")
-        ms_s = f"{ms['min']:.0f} ({ms['median']:.0f})" if ms else "-"
+        ms_s = f"{ms['min_ms']:.0f} ({ms['median_ms']:.0f})" if ms else "-"
         lines.append(
             f"| {e['name']} | {e['n_features']} | {_pct(m['accuracy'])} | {_auc(m['roc_auc'])} "
             f"| {gain} | {e['mean_auc_over_pipelines']:.3f} | {cross_s} | {ms_s} |"

@@ -123,19 +123,14 @@ def lodo_direction(images, y, groups, records, ids, cfg, train_set, test_set, wo
 def markdown(report: dict) -> str:
     """The Markdown version of the report."""
     from poxscan.pipelines.metrics import METRICS
-    from poxscan.pipelines.report import format_ci
+    from poxscan.pipelines.report import format_ci, reproduce_lines
 
     s = report["summary"]
     cfg = report["config"]
     out = [
         f"# Fine-tuned {cfg['backbone']} on {report['dataset']} (binary, grouped CV)",
         "",
-        "Reproduce with:",
-        "",
-        "```",
-        report["command"],
-        "```",
-        "",
+        *reproduce_lines([report["command"]]),
         f"{s['n_images']} images, {s['n_groups']} groups; {s['n_folds']} outer folds x "
         f"{s['n_repeats']} repeat (seed {report['seed']}), the classical pipelines' folds "
         f"(groups: {report['groups_source']['file'] or 'patient ids'}, sha256 "
@@ -267,9 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from poxscan.core.atomic import atomic_write_text
-    from poxscan.core.data import load_manifest
+    from poxscan.core.data import groups_source, load_manifest
     from poxscan.core.imageio import load_image
-    from poxscan.pipelines.comparison import groups_source
     from poxscan.pipelines.evaluation import summarize
     from poxscan.pipelines.finetune import (
         FineTuneConfig,

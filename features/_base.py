@@ -18,16 +18,115 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
+import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from poxscan.core.imageio import to_square
 from poxscan.features.color_constancy import apply_color_constancy, parse
 
-__all__ = ["ImageFeatureExtractor", "check_images"]
+__all__ = ["ImageFeatureExtractor", "check_images", "fit_square", "scratch"]
+
+#: Per-thread scratch arrays, reused from image to image: a fresh array of a few hundred kB
+#: per step costs page faults that took longer than the arithmetic on it (LBP at P = 24:
+#: 5 ms instead of 1.5 ms).
+_SCRATCH = threading.local()
+_MAX_SCRATCH = 128
+
+
+def scratch(name: object, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A reusable array of this thread, for intermediate results only.
+
+    Its contents are whatever its last user left; never return it (or a view of it) to a
+    caller. Keyed by name, shape and dtype; the store is emptied when it holds too many.
+    """
+    store = getattr(_SCRATCH, "arrays", None)
+    if store is None or len(store) > _MAX_SCRATCH:
+        store = _SCRATCH.arrays = {}
+    key = (name, tuple(shape), np.dtype(dtype).str)
+    array = store.get(key)
+    if array is None:
+        array = store[key] = np.empty(shape, dtype)
+    return array
+
+
+def _area_tab(ssize: int, dsize: int, scale: float) -> list[tuple[int, int, float]]:
+    """OpenCV's ``computeResizeAreaTab`` (one channel): (dst, src, float32 weight) entries."""
+    tab = []
+    f32 = np.float32
+    for dx in range(dsize):
+        fsx1 = dx * scale
+        fsx2 = fsx1 + scale
+        cell = min(scale, ssize - fsx1)
+        sx1, sx2 = math.ceil(fsx1), math.floor(fsx2)
+        sx2 = min(sx2, ssize - 1)
+        sx1 = min(sx1, sx2)
+        if sx1 - fsx1 > 1e-3:
+            tab.append((dx, sx1 - 1, float(f32((sx1 - fsx1) / cell))))
+        for sx in range(sx1, sx2):
+            tab.append((dx, sx, float(f32(1.0 / cell))))
+        if fsx2 - sx2 > 1e-3:
+            tab.append((dx, sx2, float(f32(min(min(fsx2 - sx2, 1.0), cell) / cell))))
+    return tab
+
+
+#: (source length, resized length, crop offset, size) -> source window (start, stop) whose own
+#: area resize to ``size`` equals the crop of the full resize, or None.
+_WINDOWS: dict[tuple[int, int, int, int], tuple[int, int] | None] = {}
+
+
+def _exact_window(length: int, resized: int, offset: int, size: int) -> tuple[int, int] | None:
+    """Source window along one axis that resizes to exactly the centre crop, if one exists.
+
+    cv2.resize(INTER_AREA) weighs each source pixel by a table computed from the scale
+    ``1 / (resized / length)``; the window qualifies when its own table (same scale as
+    doubles) is the full table's crop entry for entry, so the two resizes add the same
+    products in the same order.
+    """
+    key = (length, resized, offset, size)
+    if key in _WINDOWS:
+        return _WINDOWS[key]
+    window = None
+    scale = 1.0 / (resized / length)
+    full = [(d - offset, s, a) for d, s, a in _area_tab(length, resized, scale)]
+    full = [e for e in full if 0 <= e[0] < size]
+    start, stop = full[0][1], full[-1][1] + 1
+    if stop - start < length and 1.0 / (size / (stop - start)) == scale:
+        own = _area_tab(stop - start, size, scale)
+        if own == [(d, s - start, a) for d, s, a in full]:
+            window = (start, stop)
+    if len(_WINDOWS) < 256:
+        _WINDOWS[key] = window
+    return window
+
+
+def fit_square(image: np.ndarray, size: int) -> np.ndarray:
+    """:func:`poxscan.core.imageio.to_square`, without resizing pixels the crop discards.
+
+    ``to_square`` area-resizes the whole photo and keeps the centre square; for a 3:2 phone
+    photo a third of that work is thrown away. Where the source columns (or rows) under the
+    centre square area-resize on their own to the same pixels (see :func:`_exact_window`:
+    for example 4872 x 3248 to 224 or 128 px), only they are resized; the result is
+    identical (tested on every shared image), else ``to_square`` itself runs.
+    """
+    height, width = image.shape[:2]
+    scale = size / min(height, width)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    if scale >= 1 or (new_w == size and new_h == size):
+        return to_square(image, size)
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    rows = (0, height) if new_h == size else _exact_window(height, new_h, top, size)
+    cols = (0, width) if new_w == size else _exact_window(width, new_w, left, size)
+    if rows is None or cols is None:
+        return to_square(image, size)
+    window = image[rows[0] : rows[1], cols[0] : cols[1]]
+    return np.ascontiguousarray(cv2.resize(window, (size, size), interpolation=cv2.INTER_AREA))
 
 
 def check_images(X: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:

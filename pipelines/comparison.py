@@ -24,6 +24,9 @@ the recorded fine-tuning time), prediction latency per image (batch 1, decoded i
 probability out, after a warm-up: median of N), and model size (what must be shipped: the
 pickled pipeline plus the backbone's weights file for deep features; the ``.keras`` or
 ``.tflite`` file for CNNs).
+
+The figures are drawn by :mod:`~poxscan.pipelines.comparison_plots` and the Markdown by
+:mod:`~poxscan.pipelines.comparison_report`; their names are importable from here too.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from poxscan.core.atomic import atomic_path
-from poxscan.core.hashing import file_sha256
+from poxscan.core.data import groups_source
+from poxscan.pipelines.comparison_plots import plot_latency_accuracy, plot_metric_bars, short_name
+from poxscan.pipelines.comparison_report import markdown
+from poxscan.pipelines.family_selector import column_family
 from poxscan.pipelines.intervals import t_interval
-from poxscan.pipelines.report import format_ci
 
 __all__ = [
     "CLASSICAL_SETS",
@@ -57,6 +61,7 @@ __all__ = [
     "paired_differences",
     "plot_latency_accuracy",
     "plot_metric_bars",
+    "short_name",
     "tflite_rows",
 ]
 
@@ -72,24 +77,6 @@ CLASSICAL_SETS = {
 
 def _load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def groups_source(groups: np.ndarray) -> dict[str, Any]:
-    """Which split groups are in use: the file (``$POXSCAN_GROUPS`` or the audit's default),
-    its sha256 (``None`` when patient ids are used) and the number of groups."""
-
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
-
-    path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
-    present = path.is_file()
-    # The shipped file is named by its place in the package, not by this checkout's path.
-    shipped = present and path.resolve() == DEFAULT_GROUPS.resolve()
-    name = "poxscan/core/resources/groups.csv (shipped)" if shipped else str(path)
-    return {
-        "file": name if present else None,
-        "sha256": file_sha256(path) if present else None,
-        "n_groups": len(set(np.asarray(groups).tolist())),
-    }
 
 
 def _fold_ids(records: Any, folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
@@ -149,7 +136,7 @@ def classical_rows(
     rows = []
     throughput: dict[str, float] = {}  # family -> seconds per image, batched
     for label, families in sets.items():
-        present = {c.split("__")[0] for c in data.X.columns}
+        present = {column_family(c) for c in data.X.columns}
         if not set(families) <= present:
             log.warning("skipping %s: families %s not in the feature table", label, families)
             continue
@@ -464,191 +451,3 @@ def paired_differences(
             entry[m] = {"mean": mean, "low": low, "high": high}
         out.append(entry)
     return out
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: str | PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
-    return path
-
-
-def _short(name: str) -> str:
-    return (
-        name.replace(", reference pipeline", "")
-        .replace("fine-tuned CNN", "CNN")
-        .replace("(nested CV of `poxscan evaluate`)", "(nested CV)")
-    )
-
-
-def plot_metric_bars(
-    rows: list[dict[str, Any]],
-    path: str | PathLike,
-    metrics: Sequence[str] = ("accuracy", "balanced_accuracy", "roc_auc"),
-) -> Path:
-    """Horizontal bars per row and metric (mean over folds) with 95 % t CI whiskers."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(4.2 * len(metrics), 0.45 * len(rows) + 1.6), sharey=True
-    )
-    axes = np.atleast_1d(axes)
-    ypos = np.arange(len(rows))[::-1]
-    colors = {"classical": "C0", "nested": "C2", "cnn": "C3", "tflite": "C1"}
-    for ax, m in zip(axes, metrics, strict=True):
-        for y, row in zip(ypos, rows, strict=True):
-            s = row["summary"]["metrics"][m]
-            err = [[s["mean"] - s["t_low"]], [s["t_high"] - s["mean"]]]
-            ax.barh(y, s["mean"], color=colors.get(row["kind"], "C7"), alpha=0.8)
-            ax.errorbar(s["mean"], y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
-        ax.set_xlim(0.4 if m != "brier" else 0, 1.0)
-        ax.set_title(f"{m} (95 % t CI)", fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(ypos, [_short(r["name"]) for r in rows], fontsize=8)
-    handles = [
-        plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.8)
-        for k, c in colors.items()
-        if any(r["kind"] == k for r in rows)
-    ]
-    labels = [k for k in colors if any(r["kind"] == k for r in rows)]
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.12)
-    return _save(fig, path)
-
-
-def plot_latency_accuracy(rows: list[dict[str, Any]], path: str | PathLike) -> Path:
-    """Accuracy (95 % t CI) against latency per image (log scale); marker area ~ model size."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(11, 5))
-    colors = {"classical": "C0", "nested": "C2", "cnn": "C3", "tflite": "C1"}
-    legend = []
-    for row in rows:
-        if not row.get("latency"):
-            continue
-        s = row["summary"]["metrics"]["accuracy"]
-        x = row["latency"]["median_ms"]
-        size = row.get("size_mb") or 1.0
-        ax.errorbar(
-            x,
-            s["mean"],
-            yerr=[[s["mean"] - s["t_low"]], [s["t_high"] - s["mean"]]],
-            fmt="none",
-            ecolor="grey",
-            lw=1,
-            capsize=3,
-        )
-        ax.scatter(
-            x, s["mean"], s=30 + 8 * size, color=colors.get(row["kind"], "C7"), alpha=0.8, zorder=3
-        )
-        # Numbers on the plot, names beside it: long names overlap where points crowd.
-        legend.append(f"{len(legend) + 1}  {_short(row['name'])} ({size:.1f} MB)")
-        ax.annotate(
-            str(len(legend)),
-            (x, s["mean"]),
-            fontsize=8,
-            fontweight="bold",
-            xytext=(4, 4 + 8 * (len(legend) % 2)),
-            textcoords="offset points",
-        )
-    fig.text(0.66, 0.5, "\n".join(legend), fontsize=7.5, va="center", family="monospace")
-    fig.subplots_adjust(right=0.64)
-    ax.set_xscale("log")
-    ax.set_ylim(0.3, 1.02)  # accuracy; a t interval may run past 1
-    ax.set(
-        xlabel="latency per image, ms (batch 1, median; log scale)",
-        ylabel="accuracy (mean over folds, 95 % t CI)",
-        title="Accuracy against prediction latency (marker area ~ model size)",
-    )
-    ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
-
-
-def _pct(m: str) -> bool:
-    return m not in ("roc_auc", "brier")
-
-
-def markdown(report: dict[str, Any]) -> str:
-    """The Markdown version of a comparison report."""
-    out = [
-        f"# Classical pipelines vs fine-tuned CNNs: {report['dataset']} (binary, grouped)",
-        "",
-        "Reproduce with:",
-        "",
-        "```",
-        *report["commands"],
-        "```",
-        "",
-        report["protocol"],
-        "",
-        "| model | folds | accuracy [95 % t CI] | balanced acc. | sensitivity | specificity "
-        "| ROC-AUC [95 % t CI] | Brier | train s / fold | latency ms / image | size MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in report["rows"]:
-        m = row["summary"]["metrics"]
-
-        def ci(k: str, m: dict = m) -> str:
-            return format_ci(m[k]["mean"], m[k]["t_low"], m[k]["t_high"], _pct(k))
-
-        train = row.get("train_seconds_per_fold")
-        feats = row.get("feature_seconds_per_fold") or 0.0
-        train_txt = "—" if train is None else f"{train:.1f}"
-        if train is not None and feats:
-            train_txt = f"{train:.1f} + {feats:.0f} features"
-        lat = row.get("latency")
-        lat_txt = "—" if not lat else f"{lat['median_ms']:.0f}"
-        size_txt = "—" if row.get("size_mb") is None else f"{row['size_mb']:.1f}"
-        folds = row["folds"] + ("" if row.get("same_folds") else " (other folds)")
-        out.append(
-            f"| {row['name']} | {folds} | {ci('accuracy')} "
-            f"| {100 * m['balanced_accuracy']['mean']:.1f} "
-            f"| {100 * m['sensitivity']['mean']:.1f} | {100 * m['specificity']['mean']:.1f} "
-            f"| {ci('roc_auc')} | {m['brier']['mean']:.3f} | {train_txt} | {lat_txt} "
-            f"| {size_txt} |"
-        )
-    out += [
-        "",
-        "Balanced accuracy, sensitivity, specificity (%), Brier: means over folds; intervals "
-        "for every metric, and the group-bootstrap intervals of the pooled out-of-fold "
-        "predictions, are in the JSON. Train s / fold: classical = fitting the pipeline on "
-        "cached features + extracting the fold's training features (batched throughput x "
-        "training images); CNN = the recorded fine-tuning time (both phases, early stopping). "
-        "Latency: one decoded image in, P(mpox) out, batch 1, median of "
-        f"{report['latency_runs']} calls after a warm-up, all rows timed here, interleaved "
-        "(one call of each per round, so load changes hit all alike). Size: "
-        "see the notes per row in the JSON (deep-feature pipelines include the backbone's "
-        "weights file).",
-        "",
-    ]
-    if report.get("paired"):
-        out += [
-            f"## Paired differences against {report['paired_reference']}",
-            "",
-            "Per-fold differences on the same folds (row minus reference), mean and 95 % "
-            "Nadeau-Bengio corrected t interval.",
-            "",
-            "| row | Δ accuracy (points) | Δ ROC-AUC |",
-            "|---|---|---|",
-        ]
-        for p in report["paired"]:
-            a, r = p["accuracy"], p["roc_auc"]
-            out.append(
-                f"| {p['row']} | {100 * a['mean']:+.1f} [{100 * a['low']:+.1f}, "
-                f"{100 * a['high']:+.1f}] | {r['mean']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] |"
-            )
-        out.append("")
-    if report.get("figures"):
-        out += ["## Figures", "", *[f"- `{f}`" for f in report["figures"]], ""]
-    if report.get("notes"):
-        out += ["## Notes", "", *[f"- {n}" for n in report["notes"]], ""]
-    return "\n".join(out)

@@ -34,8 +34,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from poxscan.features import check_images, make_extractor
-from poxscan.pipelines.image_model import normalize_families
+from poxscan.features import check_images
+from poxscan.pipelines.image_model import FeatureExtractorsMixin, normalize_families
 from poxscan.pipelines.splits import grouped_folds
 from poxscan.pipelines.targets import MULTICLASS_EXCLUDED, task_records
 
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_DIFFERENTIAL_CONFIG",
     "EXCLUDED_LABELS",
     "DifferentialModel",
+    "differential_evidence",
     "differential_records",
     "evaluate_differential",
     "explain_differential",
@@ -63,7 +64,6 @@ DEFAULT_DIFFERENTIAL_CONFIG: dict[str, Any] = {
     "classifier": "logreg",
     "params": {"C": 0.01},
 }
-_DUMMY = np.zeros((32, 32, 3), dtype=np.uint8)
 FORMAT = "poxscan-differential"
 
 
@@ -72,7 +72,7 @@ def differential_records(records: pd.DataFrame) -> pd.DataFrame:
     return task_records(records, "multiclass")
 
 
-class DifferentialModel(ClassifierMixin, BaseEstimator):
+class DifferentialModel(FeatureExtractorsMixin, ClassifierMixin, BaseEstimator):
     """Images in, probability of each labelled condition out.
 
     Parameters
@@ -123,15 +123,7 @@ class DifferentialModel(ClassifierMixin, BaseEstimator):
         from poxscan.pipelines.builder import build_pipeline, config_families
 
         cfg = self._config()
-        self.families_ = normalize_families(self.families or config_families(cfg))
-        self.extractors_ = {
-            f: make_extractor(f, **p).fit([_DUMMY]) for f, p in self.families_.items()
-        }
-        self.feature_names_ = np.asarray(
-            [str(n) for e in self.extractors_.values() for n in e.get_feature_names_out()],
-            dtype=object,
-        )
-        self.fingerprints_ = {f: e.fingerprint() for f, e in self.extractors_.items()}
+        self._fit_extractors(self.families or config_families(cfg))
         self.class_names_ = [str(c) for c in class_names]
         y = np.asarray(y, dtype=int)
         if len(np.unique(y)) < 3:
@@ -141,22 +133,6 @@ class DifferentialModel(ClassifierMixin, BaseEstimator):
             features = self.extract(_images)
         self.pipeline_ = build_pipeline(cfg).fit(self._align(features), y)
         return self
-
-    def _align(self, features: pd.DataFrame) -> pd.DataFrame:
-        names = list(self.feature_names_)
-        missing = [n for n in names if n not in set(map(str, features.columns))]
-        if missing:
-            raise ValueError(f"the feature table lacks {len(missing)} columns, e.g. {missing[:3]}")
-        table = features.copy()
-        table.columns = [str(c) for c in table.columns]
-        return table.loc[:, names].astype(np.float64)
-
-    def extract(self, X: Sequence[np.ndarray]) -> pd.DataFrame:
-        """Feature table of RGB images (the extractors' columns)."""
-        check_is_fitted(self, "extractors_")
-        images = check_images(X)
-        blocks = [e.transform(images) for e in self.extractors_.values()]
-        return pd.DataFrame(np.hstack(blocks), columns=list(self.feature_names_))
 
     def predict_proba_features(self, features: pd.DataFrame) -> np.ndarray:
         """``(n, n_classes)`` probabilities of a feature table, columns ``class_names_``."""
@@ -291,6 +267,51 @@ def evaluate_differential(
         ),
         "oof_proba": proba,
     }
+
+
+def differential_evidence(
+    datasets: Sequence[str],
+    config: Mapping[str, Any],
+    *,
+    n_splits: int = 5,
+    seed: int = 0,
+    data_root: str | PathLike | None = None,
+    cache: str | PathLike | None = None,
+    progress: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """The multi-class features of ``datasets`` (from the cache) and their
+    :func:`evaluate_differential` report: what ``poxscan evaluate`` and ``poxscan train``
+    with ``--task multiclass`` both start from.
+
+    Returns
+    -------
+    data : ExperimentData
+        From :func:`~poxscan.pipelines.experiment_data.load_experiment` (``task="multiclass"``).
+    report : dict
+        :func:`evaluate_differential`'s report, ``oof_proba`` included.
+    """
+    from poxscan.pipelines.builder import config_families
+    from poxscan.pipelines.experiment_data import load_experiment
+
+    data = load_experiment(
+        list(datasets),
+        config_families(dict(config)),
+        task="multiclass",
+        data_root=data_root,
+        cache=cache,
+        progress=progress,
+    )
+    report = evaluate_differential(
+        data.X,
+        data.y,
+        data.groups,
+        data.class_names,
+        data.records["dataset"].to_numpy(),
+        config=config,
+        n_splits=n_splits,
+        seed=seed,
+    )
+    return data, report
 
 
 def markdown(report: Mapping[str, Any]) -> str:

@@ -18,30 +18,33 @@ The explainer depends on what follows the explanation space:
   uncalibrated probability of mpox. This is the estimator of ``shap.PermutationExplainer``
   (each permutation of the features walked forwards and backwards, every coalition's output
   averaged over the background rows; exactly additive), written in NumPy in
-  :func:`permutation_shap`: shap's version JIT-compiles with numba on first use in every
-  process, 20-40 s on this project's machine, which a prediction cannot wait for.
+  :mod:`~poxscan.pipelines.permutation_shap`: shap's version JIT-compiles with numba on first
+  use in every process, 20-40 s on this project's machine, which a prediction cannot wait for.
   ``use_shap=True`` runs shap's own for comparison.
 
 The calibrator that follows the classifier is monotone, so a feature that raises the
 explained output raises the calibrated probability too.
 
-:func:`save_global_explanation` writes, beside a saved model, the global importance per feature
-and summed per family (for auditors), the SHAP values (NPZ), the background sample that
-prediction-time explanations reuse, and PNG plots (top features, families, beeswarm).
+The parts: :mod:`~poxscan.pipelines.explanation` (what an explanation is, the global
+importance), :mod:`~poxscan.pipelines.permutation_shap`, and
+:mod:`~poxscan.pipelines.global_explanation` (:func:`save_global_explanation` writes, beside a
+saved model, the global importance, the SHAP values, the background sample that prediction-time
+explanations reuse, and PNG plots); their names are importable from here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from poxscan.core.atomic import atomic_path, atomic_write_text
+from poxscan.pipelines.explanation import Explanation, family_of, global_importance
+from poxscan.pipelines.global_explanation import BACKGROUND_FILE, save_global_explanation
 from poxscan.pipelines.image_model import ImageModel, positive_scores
+from poxscan.pipelines.permutation_shap import permutation_shap
 
 __all__ = [
     "BACKGROUND_FILE",
@@ -53,8 +56,6 @@ __all__ = [
     "save_global_explanation",
 ]
 
-#: Inside a model directory's ``shap/`` folder: the background sample (explanation space).
-BACKGROUND_FILE = "background.npz"
 _TREE_CLASSES = (
     "RandomForestClassifier",
     "ExtraTreesClassifier",
@@ -76,67 +77,6 @@ _PERMUTATION_BUDGET = 4_000_000
 #: Model evaluations (rows) one image's permutation explanation may cost: with thousands of
 #: features the background shrinks (to no fewer than 5 rows) so a prediction stays quick.
 _PER_IMAGE_EVALS = 100_000
-#: Feature values (rows x columns) handed to the model at a time by permutation SHAP.
-_MAX_CELLS = 20_000_000
-
-
-def family_of(name: str) -> str:
-    """The feature family of a column name: the part before the first ``"__"``."""
-    return str(name).split("__", 1)[0]
-
-
-@dataclass
-class Explanation:
-    """SHAP values of some images.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n_images, n_features)
-        Contribution of each feature to the explained output, relative to ``base_value``.
-    base_value : float
-        Expected output over the background (trees: over the training data).
-    data : ndarray of shape (n_images, n_features)
-        The images' features in the explanation space (e.g. standardised).
-    feature_names : ndarray of str
-    output : str
-        What the values add up to: ``"log-odds"``, ``"margin"`` or ``"probability"``.
-    method : str
-        The explainer.
-    """
-
-    values: np.ndarray
-    base_value: float
-    data: np.ndarray
-    feature_names: np.ndarray
-    output: str
-    method: str
-
-    def top_features(
-        self, k: int = 5, raw: pd.DataFrame | None = None
-    ) -> list[list[dict[str, Any]]]:
-        """Per image, the ``k`` features with the largest absolute contribution, signed.
-
-        ``raw`` (the images' feature table before scaling) adds each feature's raw value.
-        """
-        out = []
-        for i in range(self.values.shape[0]):
-            order = np.argsort(-np.abs(self.values[i]), kind="stable")[: max(int(k), 0)]
-            rows = []
-            for j in order:
-                name = str(self.feature_names[j])
-                contribution = float(self.values[i, j])
-                row = {
-                    "feature": name,
-                    "family": family_of(name),
-                    "contribution": contribution,
-                    "direction": "towards mpox" if contribution > 0 else "away from mpox",
-                    "value": float(self.data[i, j]),
-                }
-                if raw is not None and name in raw.columns:
-                    row["raw_value"] = float(raw.iloc[i][name])
-                rows.append(row)
-            out.append(rows)
-        return out
 
 
 def _flatten_steps(estimator: Any) -> list[Any]:
@@ -403,73 +343,6 @@ class ModelExplainer:
         return int(min(n_rows, cap, max(20, _PERMUTATION_BUDGET // per_row)))
 
 
-def permutation_shap(
-    f: Any,
-    X: np.ndarray,
-    background: np.ndarray,
-    n_permutations: int = 1,
-    seed: int = 0,
-    max_cells: int = _MAX_CELLS,
-) -> tuple[np.ndarray, float]:
-    """Permutation SHAP values of ``f`` at the rows of ``X``, independent masker.
-
-    For each row and each random permutation of the features, the permutation is walked
-    forwards and backwards (antithetic sampling, as ``shap.PermutationExplainer`` does):
-    features are switched from background values to the row's values one at a time, each
-    coalition's output is averaged over the background rows, and each feature is credited with
-    the change it caused. The values add up exactly to ``f(x) - mean(f(background))``, and
-    equal the exact SHAP values when ``f`` has no interactions (a linear model, say).
-
-    Parameters
-    ----------
-    f : callable
-        Maps an ``(n, m)`` array to ``n`` outputs.
-    X : ndarray of shape (n, m)
-        Rows to explain.
-    background : ndarray of shape (b, m)
-        Rows whose values stand in for "feature absent".
-    n_permutations : int, default=1
-        Permutations per row (each walked both ways): ``2 * n_permutations * (m + 1) * b``
-        evaluations of ``f`` per row.
-    seed : int, default=0
-        Seed of the permutations; the same seed explains the same row the same way.
-    max_cells : int, default=20_000_000
-        At most this many feature values (rows x features) are handed to ``f`` at a time, which
-        bounds memory (about 160 MB of float64 per call).
-
-    Returns
-    -------
-    values : ndarray of shape (n, m)
-    base_value : float
-        ``mean(f(background))``.
-    """
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    background = np.asarray(background, dtype=np.float64)
-    n, m = X.shape
-    b = len(background)
-    base = float(np.mean(f(background)))
-    values = np.zeros((n, m))
-    steps_per_call = max(1, int(max_cells) // max(b * m, 1))
-    tri = np.tri(m + 1, m, k=-1, dtype=bool)  # row s: the first s features of the walk are on
-    for i in range(n):
-        rng = np.random.default_rng(seed)  # same permutations for every row: reproducible
-        x = X[i]
-        for _ in range(int(n_permutations)):
-            order = rng.permutation(m)
-            for walk in (order, order[::-1]):
-                on = np.zeros((m + 1, m), dtype=bool)
-                on[:, walk] = tri
-                outputs = np.empty(m + 1)
-                for start in range(0, m + 1, steps_per_call):
-                    masks = on[start : start + steps_per_call]
-                    rows = np.where(masks[:, None, :], x[None, None, :], background[None])
-                    out = np.asarray(f(rows.reshape(-1, m)), dtype=np.float64)
-                    outputs[start : start + len(masks)] = out.reshape(len(masks), b).mean(axis=1)
-                values[i, walk] += np.diff(outputs)
-        values[i] /= 2 * int(n_permutations)
-    return values, base
-
-
 def _safe_hasattr(obj: Any, name: str) -> bool:
     try:
         return hasattr(obj, name)
@@ -482,179 +355,3 @@ def _has_best(clf: Any) -> bool:
         return getattr(clf, "best_iteration", None) is not None
     except (AttributeError, ValueError):  # XGBoost raises when there was no early stopping
         return False
-
-
-def global_importance(explanation: Explanation) -> dict[str, Any]:
-    """Mean absolute SHAP value per feature, and per family.
-
-    Per family two numbers: ``mean_abs_sum`` is the mean over images of the absolute *sum* of
-    the family's SHAP values (SHAP values add up, so this is the family's contribution as a
-    whole, where opposite pulls cancel); ``sum_mean_abs`` sums the per-feature importances.
-    """
-    values = explanation.values
-    names = [str(n) for n in explanation.feature_names]
-    mean_abs = np.abs(values).mean(axis=0)
-    mean = values.mean(axis=0)
-    order = np.argsort(-mean_abs, kind="stable")
-    features = [
-        {
-            "feature": names[j],
-            "family": family_of(names[j]),
-            "mean_abs_shap": float(mean_abs[j]),
-            "mean_shap": float(mean[j]),
-        }
-        for j in order
-    ]
-    fams = pd.Series([family_of(n) for n in names])
-    families = []
-    for fam in dict.fromkeys(fams):
-        cols = np.flatnonzero(fams.to_numpy() == fam)
-        families.append(
-            {
-                "family": fam,
-                "n_features": len(cols),
-                "mean_abs_sum": float(np.abs(values[:, cols].sum(axis=1)).mean()),
-                "sum_mean_abs": float(mean_abs[cols].sum()),
-            }
-        )
-    families.sort(key=lambda f: -f["mean_abs_sum"])
-    return {
-        "explainer": explanation.method,
-        "output": explanation.output,
-        "base_value": explanation.base_value,
-        "n_images": int(values.shape[0]),
-        "n_features": int(values.shape[1]),
-        "features": features,
-        "families": families,
-    }
-
-
-def _bar(ax: Any, labels: list[str], values: list[float], title: str, xlabel: str) -> None:
-    y = np.arange(len(labels))[::-1]
-    ax.barh(y, values, color="#1f77b4")
-    ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=8)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-
-
-def _save_fig(fig: Any, path: Path) -> None:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-
-
-def save_global_explanation(
-    explainer: ModelExplainer,
-    features: pd.DataFrame,
-    out_dir: str | Path,
-    ids: Sequence[str] | None = None,
-    max_display: int = 20,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Explain training images and write the results into ``out_dir`` (a model's ``shap/``).
-
-    Files: ``global_importance.json`` (per feature and per family), ``shap_values.npz``
-    (values, explanation-space data, names, ids), ``background.npz`` (what prediction-time
-    explanations use), ``top_features.png``, ``families.png``, ``beeswarm.png``.
-
-    Returns
-    -------
-    dict
-        The content of ``global_importance.json``.
-    """
-    import json
-
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never open a window
-    import matplotlib.pyplot as plt
-    import shap
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    n = explainer.global_sample_size(len(features))
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(features), size=n, replace=False))
-    Z = explainer.transform(features.iloc[rows])
-    # The shap library for trees and linear models; permutation SHAP is ours (see the top).
-    expl = explainer.explain_space(Z, use_shap=explainer.method != "permutation")
-    summary = global_importance(expl)
-    present = {f["family"] for f in summary["families"]}
-    for family in explainer.model.families_:
-        if family not in present:
-            # Auditors should see a configured family that the selector dropped entirely.
-            summary["families"].append(
-                {
-                    "family": family,
-                    "n_features": 0,
-                    "mean_abs_sum": 0.0,
-                    "sum_mean_abs": 0.0,
-                    "note": "no feature of this family reaches the classifier",
-                }
-            )
-    n_background = len(
-        explainer.permutation_background()
-        if explainer.method == "permutation"
-        else explainer.background
-    )
-    summary["sample"] = (
-        f"{n} of {len(features)} training images (seed {seed}); "
-        f"background: {n_background} training images"
-    )
-    atomic_write_text(out / "global_importance.json", json.dumps(summary, indent=2) + "\n")
-
-    names = np.asarray([str(x) for x in expl.feature_names])
-    id_arr = np.asarray([str(ids[i]) for i in rows] if ids is not None else rows.astype(str))
-    with atomic_path(out / "shap_values.npz", suffix=".npz") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                values=expl.values,
-                data=expl.data,
-                base_value=np.float64(expl.base_value),
-                feature_names=names,
-                ids=id_arr,
-            )
-    with atomic_path(out / BACKGROUND_FILE, suffix=".npz") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, X=explainer.background, feature_names=names)
-
-    top = summary["features"][:max_display]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1.2))
-    _bar(
-        ax,
-        [f["feature"] for f in top],
-        [f["mean_abs_shap"] for f in top],
-        f"Top {len(top)} features ({expl.method.split(' ')[0]})",
-        f"mean |SHAP| ({expl.output})",
-    )
-    _save_fig(fig, out / "top_features.png")
-    plt.close(fig)
-
-    fams = summary["families"]
-    fig, ax = plt.subplots(figsize=(6, 0.45 * len(fams) + 1.2))
-    _bar(
-        ax,
-        [f"{f['family']} ({f['n_features']})" for f in fams],
-        [f["mean_abs_sum"] for f in fams],
-        "Feature families",
-        f"mean |sum of SHAP over the family| ({expl.output})",
-    )
-    _save_fig(fig, out / "families.png")
-    plt.close(fig)
-
-    shap.plots.beeswarm(
-        shap.Explanation(
-            values=expl.values,
-            base_values=np.full(len(expl.values), expl.base_value),
-            data=expl.data,
-            feature_names=list(names),
-        ),
-        max_display=max_display,
-        show=False,
-    )
-    fig = plt.gcf()
-    fig.suptitle(f"SHAP values ({expl.output}); colour: feature value", fontsize=9)
-    _save_fig(fig, out / "beeswarm.png")
-    plt.close("all")
-    return summary

@@ -7,7 +7,7 @@ RGB in ``[0, 255]`` -> the backbone's own input scaling (a frozen layer,
 plain pixels) -> the backbone without its classifier, globally average-pooled
 (:func:`poxscan.features.backbones.get_backbone`: EfficientNet-Lite0/1/2 with their real
 ImageNet weights, or any keras.applications network where its weight file is in Keras' cache)
--> dropout -> one sigmoid unit, P(mpox).
+-> dropout -> one sigmoid unit, P(mpox) (:mod:`~poxscan.pipelines.cnn_architecture`).
 
 Training (:func:`fit_finetuned`), on the training images only
 ------------------------------------------------------------
@@ -54,28 +54,25 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from poxscan.core.atomic import atomic_write_text
+from poxscan.core.hashing import file_sha256
 from poxscan.core.imageio import to_square
 from poxscan.features.backbones import get_backbone
-from poxscan.features.backbones.scaling import scaling_layer
 from poxscan.pipelines.augmentation import AugmentConfig, build_augmentation, make_dataset
+from poxscan.pipelines.cnn_architecture import build_classifier, set_trainable_top, top_block_layers
 from poxscan.pipelines.cnn_model import FineTunedCNN, save_inference_model
 from poxscan.pipelines.evaluation import CVResult, FoldResult
 from poxscan.pipelines.metrics import compute_metrics
 from poxscan.pipelines.splits import check_group_split, grouped_folds
-
-if TYPE_CHECKING:
-    import keras
 
 __all__ = [
     "FineTuneConfig",
@@ -180,115 +177,6 @@ def configure_threads(intra_op: int = 2, inter_op: int = 1) -> None:
 def prepare_images(images: list[np.ndarray], size: int) -> np.ndarray:
     """RGB uint8 images of any size -> uint8 ``(n, size, size, 3)`` centre squares."""
     return np.stack([to_square(np.asarray(img), int(size)) for img in images])
-
-
-# -- model ----------------------------------------------------------------------------------
-def build_classifier(
-    backbone: str = "efficientnet-lite0",
-    *,
-    weights: str | None = None,
-    image_size: int | None = None,
-    dropout: float = 0.3,
-    seed: int = 0,
-) -> tuple[keras.Model, keras.Model]:
-    """The transfer-learning model and its backbone (returned frozen).
-
-    Returns
-    -------
-    model : keras.Model
-        ``image`` float32 RGB ``[0, 255]`` -> ``rescale`` -> backbone (called with
-        ``training=False``, so its batch norms stay in inference mode) -> ``dropout`` ->
-        ``mpox`` sigmoid.
-    base : keras.Model
-        The backbone inside it (``trainable=False``).
-    """
-    import keras
-
-    spec = get_backbone(backbone)
-    size = int(image_size or spec.input_size)
-    base = spec.build(
-        include_top=False,
-        weights="imagenet" if weights is None else weights,
-        pooling="avg",
-        input_shape=(size, size, 3),
-    )
-    base.trainable = False
-    inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = scaling_layer(spec)(inputs)  # the backbone's own preprocessing, frozen
-    x = base(x, training=False)
-    x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
-    outputs = keras.layers.Dense(
-        1,
-        activation="sigmoid",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-        name="mpox",
-    )(x)
-    model = keras.Model(inputs, outputs, name=f"{spec.name.replace('-', '_')}_mpox")
-    return model, base
-
-
-_BLOCK_PATTERNS = (
-    re.compile(r"^(conv\d+_block\d+)_"),  # ResNet, ResNetV2, DenseNet (keras.applications)
-    re.compile(r"^(block(?:35|17|8)_\d+)_"),  # InceptionResNetV2 (before the generic blockN)
-    re.compile(r"^(block\d+[a-z]?)_"),  # EfficientNet(-Lite, V2), VGG, Xception
-    re.compile(r"^(block_\d+)_"),  # MobileNetV2
-    re.compile(r"^conv_(?:dw|pw)_(\d+)"),  # MobileNet
-    re.compile(r"^(expanded_conv(?:_\d+)?)_"),  # MobileNetV3
-    re.compile(r"^(convnext_\w+?_stage_\d+_block_\d+)_"),  # ConvNeXt
-    # InceptionV3 and NASNet leave most layers of a block unnamed (conv2d_93, activation_187):
-    # no blocks are read from them, so they fine-tune the head only (unfreeze_blocks=0).
-)
-
-
-def _block_of(name: str) -> str | None:
-    for pattern in _BLOCK_PATTERNS:
-        m = pattern.match(name)
-        if m:
-            return m.group(1)
-    return None
-
-
-def top_block_layers(base: keras.Model, n_blocks: int) -> list[str]:
-    """Names of the layers in the top ``n_blocks`` blocks of a backbone, plus those above them.
-
-    Blocks are read from layer names (``block12_*`` in EfficientNet-Lite, ``conv5_block3_*`` in
-    ResNet50V2); layers above the last block (EfficientNet's 1x1 head convolution, ResNet's
-    ``post_bn``) count as part of the top.
-    """
-    if n_blocks <= 0:
-        return []
-    names: list[str] = []
-    seen: list[str] = []
-    for layer in reversed(base.layers):
-        block = _block_of(layer.name)
-        if block is not None and block not in seen:
-            if len(seen) == n_blocks:
-                break
-            seen.append(block)
-        if block is None and seen and len(seen) == n_blocks:
-            break  # a layer below the top blocks (between blocks or the stem)
-        names.append(layer.name)
-    if not seen:
-        raise ValueError(f"{base.name}: no blocks recognised in its layer names")
-    return names[::-1]
-
-
-def set_trainable_top(base: keras.Model, n_blocks: int) -> list[str]:
-    """Unfreeze the top ``n_blocks`` blocks of ``base``; everything else and every BN frozen.
-
-    Returns the names of the layers left trainable.
-    """
-    import keras
-
-    top = set(top_block_layers(base, n_blocks))
-    base.trainable = True
-    trainable = []
-    for layer in base.layers:
-        is_bn = isinstance(layer, keras.layers.BatchNormalization)
-        layer.trainable = layer.name in top and not is_bn
-        if layer.trainable and layer.weights:
-            trainable.append(layer.name)
-    return trainable
 
 
 # -- training -------------------------------------------------------------------------------
@@ -536,14 +424,12 @@ load_experiment` gives them for the same records.
             proba = cnn.predict_proba_prepared(images[te])
             inner = dict(cnn.info, test_ids=test_ids, predict_seconds=time.perf_counter() - t0)
             if work is not None:
-                from poxscan.pipelines.persistence import _sha256
-
                 model_path = work / f"fold{f}.keras"
                 tmp = work / f".fold{f}.tmp.keras"
                 save_inference_model(cnn.model, tmp)
                 tmp.replace(model_path)
                 inner["model_file"] = model_path.name
-                inner["model_sha256"] = _sha256(model_path)
+                inner["model_sha256"] = file_sha256(model_path)
                 payload = {"inner": inner, "seconds": seconds, "proba": proba.tolist()}
                 atomic_write_text(record_path, json.dumps(_plain(payload)))
         oof[te] = proba

@@ -28,7 +28,7 @@ from poxscan.features import DEFAULT_PARAMS, FAMILIES, check_images, make_extrac
 from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold
 from poxscan.pipelines.splits import grouped_folds
 
-__all__ = ["ImageModel", "normalize_families", "positive_scores"]
+__all__ = ["FeatureExtractorsMixin", "ImageModel", "normalize_families", "positive_scores"]
 
 #: What extractors are fitted on when the model is trained from cached features: base
 #: extractors learn nothing from images, they only record their output names.
@@ -74,7 +74,54 @@ def positive_scores(estimator: Any, X: Any) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-margin))
 
 
-class ImageModel(ClassifierMixin, BaseEstimator):
+class FeatureExtractorsMixin:
+    """The image side of a model: the extractors of its families and the table they make.
+
+    Shared by :class:`ImageModel` and
+    :class:`~poxscan.pipelines.differential.DifferentialModel`. :meth:`_fit_extractors` sets
+    ``families_``, ``extractors_``, ``feature_names_`` (the cache's column names, in order) and
+    ``fingerprints_``.
+    """
+
+    def _fit_extractors(self, families: Any, sample: Sequence[np.ndarray] | None = None) -> None:
+        """Fit the extractors of ``families`` on ``sample`` (``None``: a blank image, for a
+        model trained on cached features)."""
+        sample = [_DUMMY_IMAGE] if sample is None else sample
+        self.families_ = normalize_families(families)
+        self.extractors_ = {
+            fam: make_extractor(fam, **params).fit(sample) for fam, params in self.families_.items()
+        }
+        names: list[str] = []
+        for ext in self.extractors_.values():
+            names += [str(n) for n in ext.get_feature_names_out()]
+        self.feature_names_ = np.asarray(names, dtype=object)
+        self.fingerprints_ = {fam: ext.fingerprint() for fam, ext in self.extractors_.items()}
+
+    def _align(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The configured families' columns of a feature table, in the extractors' order."""
+        if not isinstance(features, pd.DataFrame):
+            raise TypeError(f"expected a feature DataFrame, got {type(features).__name__}")
+        names = list(self.feature_names_)
+        present = {str(c) for c in features.columns}
+        missing = [n for n in names if n not in present]
+        if missing:
+            raise ValueError(
+                f"the feature table lacks {len(missing)} columns the extractors produce "
+                f"(e.g. {missing[:3]}); was it computed with other extractor parameters?"
+            )
+        table = features.copy()
+        table.columns = [str(c) for c in table.columns]
+        return table.loc[:, names].astype(np.float64)
+
+    def extract(self, X: Sequence[np.ndarray]) -> pd.DataFrame:
+        """The feature table of images ``X``: one row per image, columns ``feature_names_``."""
+        check_is_fitted(self, "extractors_")
+        images = check_images(X)
+        blocks = [ext.transform(images) for ext in self.extractors_.values()]
+        return pd.DataFrame(np.hstack(blocks), columns=list(self.feature_names_))
+
+
+class ImageModel(FeatureExtractorsMixin, ClassifierMixin, BaseEstimator):
     """Images in, calibrated probability of mpox out.
 
     Parameters
@@ -151,24 +198,13 @@ class ImageModel(ClassifierMixin, BaseEstimator):
             return build_pipeline(dict(self.pipeline))
         return clone(self.pipeline)
 
-    def _fit_extractors(self, sample: Sequence[np.ndarray]) -> None:
-        self.families_ = normalize_families(self.families)
-        self.extractors_ = {
-            fam: make_extractor(fam, **params).fit(sample) for fam, params in self.families_.items()
-        }
-        names: list[str] = []
-        for ext in self.extractors_.values():
-            names += [str(n) for n in ext.get_feature_names_out()]
-        self.feature_names_ = np.asarray(names, dtype=object)
-        self.fingerprints_ = {fam: ext.fingerprint() for fam, ext in self.extractors_.items()}
-
     # -- fitting ---------------------------------------------------------------------------
     def fit(
         self, X: Sequence[np.ndarray], y: Sequence[int], groups: Sequence[Any] | None = None
     ) -> ImageModel:
         """Extract features from images ``X`` and fit as :meth:`fit_features` does."""
         images = check_images(X)
-        self._fit_extractors(images[:1])
+        self._fit_extractors(self.families, images[:1])
         return self._fit_table(self.extract(images), y, groups)
 
     def fit_features(
@@ -190,7 +226,7 @@ class ImageModel(ClassifierMixin, BaseEstimator):
             Group (patient / near-duplicate cluster) of each row; folds never split a group.
             Without groups each row is its own group, which leaks when images repeat.
         """
-        self._fit_extractors([_DUMMY_IMAGE])
+        self._fit_extractors(self.families)
         return self._fit_table(features, y, groups)
 
     def _fit_table(
@@ -227,30 +263,7 @@ class ImageModel(ClassifierMixin, BaseEstimator):
         self.n_train_ = len(y)
         return self
 
-    def _align(self, features: pd.DataFrame) -> pd.DataFrame:
-        """The configured families' columns of a feature table, in the extractors' order."""
-        if not isinstance(features, pd.DataFrame):
-            raise TypeError(f"expected a feature DataFrame, got {type(features).__name__}")
-        names = list(self.feature_names_)
-        present = {str(c) for c in features.columns}
-        missing = [n for n in names if n not in present]
-        if missing:
-            raise ValueError(
-                f"the feature table lacks {len(missing)} columns the extractors produce "
-                f"(e.g. {missing[:3]}); was it computed with other extractor parameters?"
-            )
-        table = features.copy()
-        table.columns = [str(c) for c in table.columns]
-        return table.loc[:, names].astype(np.float64)
-
     # -- inference -------------------------------------------------------------------------
-    def extract(self, X: Sequence[np.ndarray]) -> pd.DataFrame:
-        """The feature table of images ``X``: one row per image, columns ``feature_names_``."""
-        check_is_fitted(self, "extractors_")
-        images = check_images(X)
-        blocks = [ext.transform(images) for ext in self.extractors_.values()]
-        return pd.DataFrame(np.hstack(blocks), columns=list(self.feature_names_))
-
     def raw_scores_features(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated positive-class scores of a feature table."""
         check_is_fitted(self, "pipeline_")

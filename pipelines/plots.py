@@ -16,12 +16,13 @@ import numpy as np
 
 from poxscan.core.atomic import atomic_path
 
-__all__ = ["plot_calibration", "plot_confusion", "plot_roc"]
+__all__ = ["plot_calibration", "plot_confusion", "plot_roc", "pyplot", "save_png"]
 
 Curves = dict[str, tuple[np.ndarray, np.ndarray | Sequence[np.ndarray]]]
 
 
-def _pyplot():
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: files only, never a window."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,11 +31,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | PathLike) -> Path:
+def save_png(fig, path: str | PathLike, dpi: int = 120) -> Path:
+    """Write ``fig`` as a PNG atomically (its folder made if needed), close it, return the path."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    pyplot().close(fig)
     return path
 
 
@@ -48,7 +51,7 @@ def plot_roc(curves: Curves, path: str | PathLike, title: str = "ROC") -> Path:
     """ROC curves with their AUC in the legend."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 5))
     grid = np.linspace(0, 1, 201)
     for i, (label, (y, ps)) in enumerate(curves.items()):
@@ -70,7 +73,7 @@ def plot_roc(curves: Curves, path: str | PathLike, title: str = "ROC") -> Path:
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_calibration(
@@ -79,7 +82,7 @@ def plot_calibration(
     """Reliability diagram: observed mpox fraction against mean predicted probability."""
     from sklearn.calibration import calibration_curve
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 5))
     for i, (label, (y, ps)) in enumerate(curves.items()):
         p = np.mean(_as_list(ps), axis=0)
@@ -95,7 +98,7 @@ def plot_calibration(
         ylim=(0, 1),
     )
     ax.legend(loc="upper left", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_confusion(
@@ -108,7 +111,7 @@ def plot_confusion(
     """Confusion matrix with counts and row percentages (rows: true class)."""
     from sklearn.metrics import confusion_matrix
 
-    plt = _pyplot()
+    plt = pyplot()
     labels = np.arange(len(class_names))
     cm = confusion_matrix(y, pred, labels=labels)
     rows = cm.sum(axis=1, keepdims=True).clip(min=1)
@@ -128,4 +131,4 @@ def plot_confusion(
     ax.set_xticks(labels, class_names, rotation=30, ha="right")
     ax.set_yticks(labels, class_names)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    return _save(fig, path)
+    return save_png(fig, path)

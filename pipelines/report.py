@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,14 @@ from poxscan.core.atomic import atomic_write_text
 from poxscan.core.jsonutil import to_jsonable
 from poxscan.pipelines.metrics import METRICS
 
-__all__ = ["format_ci", "jsonable", "markdown_report", "transfer_markdown", "write_report"]
+__all__ = [
+    "format_ci",
+    "jsonable",
+    "markdown_report",
+    "reproduce_lines",
+    "transfer_markdown",
+    "write_report",
+]
 
 #: Published reference on MSLD v1 (Ali et al. 2022, arXiv 2207.03342, Table 3): ResNet50,
 #: patient-aware 3-fold cross-validation, accuracy 82.96 +/- 4.57 %.
@@ -31,6 +39,11 @@ def format_ci(value: float | None, low: float | None, high: float | None, pct: b
     if pct:
         return f"{100 * value:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def reproduce_lines(commands: Sequence[str]) -> list[str]:
+    """Markdown lines of a report's "Reproduce with:" block: the commands, one a line."""
+    return ["Reproduce with:", "", "```", *commands, "```", ""]
 
 
 def _is_pct(metric: str) -> bool:
@@ -56,7 +69,7 @@ def markdown_report(report: dict[str, Any]) -> str:
     """The Markdown version of an evaluation report (see :func:`write_report`)."""
     out = [f"# Evaluation: {report.get('title', report.get('name', ''))}", ""]
     if report.get("commands"):
-        out += ["Reproduce with:", "", "```", *report["commands"], "```", ""]
+        out += reproduce_lines(report["commands"])
     if report.get("protocol"):
         out += [report["protocol"], ""]
     nested = report.get("nested")

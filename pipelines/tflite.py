@@ -37,9 +37,7 @@ TensorFlow is imported only inside the converting functions.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -51,7 +49,9 @@ import numpy as np
 
 from poxscan import __version__
 from poxscan.core.atomic import atomic_write_bytes, atomic_write_text
+from poxscan.core.hashing import bytes_sha256
 from poxscan.core.imageio import to_square
+from poxscan.core.latency import latency_stats
 from poxscan.features.backbones import get_backbone
 from poxscan.features.litert_runtime import LiteRTModel
 
@@ -84,19 +84,10 @@ def backbone_model(
     """The backbone as exported: RGB ``[0, 255]`` -> scaling -> backbone -> pooled embedding."""
     import keras
 
-    from poxscan.features.backbones.scaling import scaling_layer
+    from poxscan.pipelines.cnn_architecture import backbone_graph
 
     spec = get_backbone(backbone)
-    size = int(image_size or spec.input_size)
-    base = spec.build(
-        include_top=False,
-        weights="imagenet" if weights is None else weights,
-        pooling="avg",
-        input_shape=(size, size, 3),
-    )
-    inputs = keras.Input((size, size, 3), name="image", dtype="float32")
-    x = scaling_layer(spec)(inputs)
-    outputs = base(x, training=False)
+    inputs, outputs, _ = backbone_graph(backbone, image_size=image_size, weights=weights)
     return keras.Model(inputs, outputs, name=f"{spec.name.replace('-', '_')}_embedding")
 
 
@@ -188,7 +179,7 @@ def convert_keras_many(
 def _ids_checksum(ids: Sequence[str] | None) -> str | None:
     if ids is None:
         return None
-    return hashlib.sha256("\n".join(map(str, ids)).encode()).hexdigest()
+    return bytes_sha256("\n".join(map(str, ids)))
 
 
 def _write(content: bytes, out_path: str | PathLike, info: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +193,7 @@ def _write(content: bytes, out_path: str | PathLike, info: dict[str, Any]) -> di
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "poxscan_version": __version__,
         "file": out.name,
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "sha256": bytes_sha256(content),
         "size_bytes": len(content),
         "quantization": runner.quantization,
         "input": {
@@ -386,7 +377,7 @@ def load_tflite(path: str | PathLike, num_threads: int = 1, verify: bool = True)
         if not side.is_file():
             raise FileNotFoundError(f"{side}: the manifest of {path.name} is missing")
         expected = json.loads(side.read_text(encoding="utf-8")).get("sha256")
-        actual = hashlib.sha256(content).hexdigest()
+        actual = bytes_sha256(content)
         if actual != expected:
             raise ValueError(
                 f"{path}: sha256 {actual} does not match its manifest ({expected}); "
@@ -395,18 +386,6 @@ def load_tflite(path: str | PathLike, num_threads: int = 1, verify: bool = True)
     model = LiteRTModel(content, num_threads=num_threads)
     model.path = path
     return model
-
-
-def _stats(times: Sequence[float], warmup: int) -> dict[str, float]:
-    q = np.percentile(times, [10, 90])
-    return {
-        "median_ms": float(statistics.median(times)),
-        "p10_ms": float(q[0]),
-        "p90_ms": float(q[1]),
-        "mean_ms": float(np.mean(times)),
-        "runs": len(times),
-        "warmup": int(warmup),
-    }
 
 
 def latency_many(
@@ -429,16 +408,11 @@ def latency_many(
             t0 = time.perf_counter()
             fns[name]()
             times[name].append((time.perf_counter() - t0) * 1000)
-    return {n: _stats(times[n], warmup) for n in names}
+    # Milliseconds; p10/p90 show the spread a shared machine adds.
+    return {n: {**latency_stats(times[n], (10, 90)), "warmup": int(warmup)} for n in names}
 
 
 def latency(fn: Callable[[], Any], warmup: int = 5, runs: int = 50) -> dict[str, float]:
-    """Milliseconds per call of ``fn``: median, 10th/90th percentiles, mean, after a warm-up."""
-    for _ in range(int(warmup)):
-        fn()
-    times = []
-    for _ in range(int(runs)):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return _stats(times, warmup)
+    """Milliseconds per call of ``fn`` after a warm-up: :func:`~poxscan.core.latency.latency_stats`
+    with the 10th and 90th percentiles, and ``warmup``."""
+    return latency_many({"fn": fn}, warmup=warmup, runs=runs)["fn"]

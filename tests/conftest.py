@@ -57,6 +57,22 @@ def real_images(msld_records) -> list[np.ndarray]:
     return [load_image(p) for p in picks]
 
 
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """Starts headless Chromium with a fresh profile: ``chromium(**kwargs)`` takes the options of
+    :func:`poxscan.core.headless_chromium.start_chromium`; the caller quits the driver. A
+    browser that cannot start fails the test, never skips it."""
+    from poxscan.core.headless_chromium import start_chromium
+
+    def start(**kwargs):
+        try:
+            return start_chromium(tmp_path_factory.mktemp("chromium-profile"), **kwargs)
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return start
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Print the fuzzing tests' case counts (tests/_fuzz_report.py) at the end of the run."""
     from _fuzz_report import LINES

@@ -26,22 +26,7 @@ import pytest
 from _trained_models import feature_data, trained_model_dir
 from PIL import Image
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE = {"width": 390, "height": 844}
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    # The network is closed: without these, Chromium's own background connections fail.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-extensions",
-    "--disable-default-apps",
-)
 
 
 @pytest.fixture(scope="module")
@@ -118,27 +103,8 @@ def server(model_dir):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_argument("--window-size=1280,900")
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as exc:  # never skip: a missing browser is a broken test environment
-        pytest.fail(
-            f"headless Chromium could not start ({CHROMIUM} with {CHROMEDRIVER}): "
-            f"{type(exc).__name__}: {exc}. Install Debian's chromium and chromium-driver "
-            "(.ci/run does).",
-            pytrace=False,
-        )
-    driver.set_page_load_timeout(60)
+def browser(chromium):
+    driver = chromium(window_size=(1280, 900), logs=("browser",))
     yield driver
     driver.quit()
 

@@ -20,7 +20,7 @@ import pytest
 from _gate_models import gate_model_dir
 from _trained_models import feature_data
 from PIL import Image
-from test_browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, wait_for
+from test_browser import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -65,28 +65,8 @@ def downloads(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory, downloads):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-gate')}")
-    options.add_argument("--window-size=1100,1600")
-    options.binary_location = CHROMIUM
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as exc:  # never skip: a missing browser is a broken test environment
-        pytest.fail(f"headless Chromium could not start: {type(exc).__name__}: {exc}")
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    driver.set_page_load_timeout(90)
+def browser(chromium, downloads):
+    driver = chromium(window_size=(1100, 1600), downloads=downloads, page_load_timeout=90)
     yield driver
     driver.quit()
 

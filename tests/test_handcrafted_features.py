@@ -213,6 +213,14 @@ def test_uniform_lbp_matches_skimage_within_the_documented_tolerance(real_images
 
 
 def test_colour_fast_path_equals_numpy_on_the_pixels(real_images):
+    """Every Lab and HSV statistic against numpy/scipy on the pixels themselves.
+
+    Tolerance: 1e-6 absolute (and 1e-5 relative); the level counts give the same values up to
+    summation order, and the hue resultant comes from OpenCV's polarToCart, whose cosines and
+    sines are within 3e-7 of numpy's.
+    """
+    from scipy.stats import kurtosis, skew
+
     from poxscan.core.imageio import to_square
 
     ext = ColorFeatures().fit(real_images[:1])
@@ -221,14 +229,136 @@ def test_colour_fast_path_equals_numpy_on_the_pixels(real_images):
     for row, image in zip(got, real_images, strict=True):
         square = to_square(image, 224)
         lab = cv2.cvtColor(square, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64)
-        a = lab[:, 1] - 128.0
+        lab[:, 0] *= 100.0 / 255.0
+        lab[:, 1:] -= 128.0
         hsv = cv2.cvtColor(square.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV).reshape(-1, 3)
-        s = hsv[:, 1].astype(np.float64)
-        for prefix, values, (lo, hi) in (("lab_a", a, (-90, 100)), ("hsv_s", s, (0, 1))):
+        hsv = hsv.astype(np.float64)
+        channels = (
+            ("lab_l", lab[:, 0], (0, 100)),
+            ("lab_a", lab[:, 1], (-90, 100)),
+            ("lab_b", lab[:, 2], (-110, 100)),
+            ("hsv_s", hsv[:, 1], (0, 1)),
+            ("hsv_v", hsv[:, 2], (0, 1)),
+        )
+        for prefix, values, (lo, hi) in channels:
             hist, _ = np.histogram(np.clip(values, lo, hi), bins=16, range=(lo, hi))
             want = [*(hist / values.size), values.mean(), values.std()]
+            want += [skew(values), kurtosis(values)]
             want += list(np.percentile(values, [10, 50, 90]))
             cols = [f"{prefix}_hist{i:02d}" for i in range(16)]
-            cols += [f"{prefix}_{k}" for k in ("mean", "std", "p10", "p50", "p90")]
+            cols += [f"{prefix}_{k}" for k in ("mean", "std", "skew", "kurt", "p10", "p50", "p90")]
             idx = [names.index(f"color__{c}") for c in cols]
             np.testing.assert_allclose(row[idx], want, rtol=1e-5, atol=1e-6)
+        hue, sat = hsv[:, 0] % 360.0, hsv[:, 1]
+        hist, _ = np.histogram(hue, bins=16, range=(0, 360), weights=sat)
+        theta = np.deg2rad(hue)
+        c, s = np.sum(sat * np.cos(theta)) / sat.sum(), np.sum(sat * np.sin(theta)) / sat.sum()
+        want = [*(hist / hist.sum()), c, s, np.sqrt(-2.0 * np.log(np.hypot(c, s)))]
+        cols = [f"hsv_h_hist{i:02d}" for i in range(16)] + ["hsv_h_cos", "hsv_h_sin"]
+        idx = [names.index(f"color__{c}") for c in [*cols, "hsv_h_circstd"]]
+        np.testing.assert_allclose(row[idx], want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("levels", "distances", "angles"),
+    [(32, (1, 2, 4), (0, 45, 90, 135)), (16, (1, 3), (30, 60, 120, 150)), (256, (5,), (0, 90))],
+)
+def test_cooccurrence_and_haralick_properties_equal_skimage(real_images, levels, distances, angles):
+    """calcHist counts and the one-pass properties against graycomatrix / graycoprops."""
+    from skimage.feature import graycomatrix, graycoprops
+
+    from poxscan.core.imageio import to_square
+    from poxscan.features.texture import GLCM_PROPS, cooccurrence, glcm_properties
+
+    images = [cv2.cvtColor(to_square(im, 224), cv2.COLOR_RGB2GRAY) for im in real_images]
+    images.append(np.full((40, 30), 200, np.uint8))  # flat: correlation's 0/0 case
+    for grey in images:
+        q = (grey.astype(np.uint16) * levels // 256).astype(np.uint8)
+        ref = graycomatrix(q, distances, np.deg2rad(angles), levels, symmetric=True, normed=True)
+        ours = cooccurrence(q, distances, angles, levels)
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-15)
+        props = glcm_properties(ours, sorted(GLCM_PROPS))
+        for prop in sorted(GLCM_PROPS):
+            np.testing.assert_allclose(props[prop], graycoprops(ref, prop), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("size", "orientations", "ppc", "cpb", "norm"),
+    [
+        (128, 9, (16, 16), (2, 2), "L2-Hys"),
+        (100, 7, (9, 11), (3, 2), "L1"),
+        (64, 12, (8, 8), (1, 1), "L1-sqrt"),
+        (90, 4, (10, 10), (2, 3), "L2"),
+    ],
+)
+def test_hog_descriptor_matches_skimage(real_images, size, orientations, ppc, cpb, norm):
+    """Within 1e-6: skimage sums each cell in float32 pixel by pixel, ours in float64."""
+    from skimage.feature import hog
+
+    from poxscan.core.imageio import to_square
+    from poxscan.features.hog import hog_descriptor
+
+    for image in real_images:
+        grey = cv2.cvtColor(to_square(image, size), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        ref = hog(grey, orientations, ppc, cpb, block_norm=norm, feature_vector=True)
+        ours = hog_descriptor(grey, orientations, ppc, cpb, norm)
+        assert ours.shape == ref.shape and ours.dtype == np.float32
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("orientations", [4, 7, 9, 11, 13])
+def test_hog_orientation_bins_at_the_float32_edges(orientations):
+    """Orientations one float64 step either side of skimage's float32 edges land as skimage's
+    comparisons ``e_i <= o < e_{i+1}`` put them (none at or above the last edge)."""
+    from poxscan.features.hog import _orientation_bins
+
+    n = orientations
+    edges = (np.float32(180.0 / n) * np.arange(n + 1, dtype=np.float32)).astype(np.float64)
+    values = np.concatenate(
+        [np.nextafter(edges, -np.inf), edges, np.nextafter(edges, np.inf), [0.0, 90.0]]
+    )
+    values = values[(values >= 0) & (values <= 180)]
+    want = [next((i for i in range(n) if edges[i] <= v < edges[i + 1]), n) for v in values]
+    np.testing.assert_array_equal(_orientation_bins(values, n), want)
+
+
+def test_texture_scratch_arrays_are_safe_across_sizes_and_threads(real_images):
+    """Reused scratch arrays: features do not depend on what ran before or on another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    small, large = TextureFeatures(image_size=96), TextureFeatures()
+    for ext in (small, large):
+        ext.fit(real_images[:1])
+    alone = [ext.transform(real_images) for ext in (small, large)]
+    rows: dict[int, list[np.ndarray]] = {id(small): [], id(large): []}
+    for image in real_images:  # sizes interleaved image by image
+        for ext in (large, small):
+            rows[id(ext)].append(ext.transform([image])[0])
+    mixed = [np.stack(rows[id(ext)]) for ext in (small, large)]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(lambda ext: ext.transform(real_images), (small, large)))
+    for want, got_mixed, got_threaded in zip(alone, mixed, threaded, strict=True):
+        np.testing.assert_array_equal(got_mixed, want)
+        np.testing.assert_array_equal(got_threaded, want)
+
+
+@pytest.mark.parametrize(
+    ("height", "width"), [(3248, 4872), (4872, 3248), (3000, 4000), (2016, 928), (900, 1350)]
+)
+@pytest.mark.parametrize("size", [224, 128, 96])
+def test_fit_square_is_to_square(height, width, size, real_images):
+    """Resizing only the window under the centre square gives to_square's very pixels."""
+    from poxscan.core.imageio import to_square
+    from poxscan.features import _base
+
+    rng = np.random.default_rng(height * width + size)
+    noise = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    photo = cv2.resize(real_images[0], (width, height), interpolation=cv2.INTER_CUBIC)
+    for image in (noise, photo):
+        np.testing.assert_array_equal(_base.fit_square(image, size), to_square(image, size))
+    # 3:2 photos do take the window path (the saving this exists for).
+    if (height, width) == (3248, 4872):
+        new_w = round(width * size / height)
+        assert _base._exact_window(width, new_w, (new_w - size) // 2, size) == (812, 4060)
+    for image in real_images:
+        np.testing.assert_array_equal(_base.fit_square(image, size), to_square(image, size))

@@ -53,3 +53,26 @@ def test_missing_manifest_is_an_error_naming_the_variable(tmp_path, monkeypatch)
     monkeypatch.setenv(data.MANIFEST_ENV, str(tmp_path / "none.yaml"))
     with pytest.raises(FileNotFoundError, match="POXSCAN_MANIFEST"):
         data.load_manifest()
+
+
+def test_groups_source_names_the_file_in_use(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.delenv(data.GROUPS_ENV, raising=False)
+    shipped = data.groups_source(["g1", "g2", "g1"])
+    # The shipped file is named by its place in the package, not by this checkout's path.
+    assert shipped["file"] == "poxscan/core/resources/groups.csv (shipped)"
+    assert shipped["sha256"] == hashlib.sha256(data.DEFAULT_GROUPS.read_bytes()).hexdigest()
+    assert shipped["n_groups"] == 2
+
+    table = tmp_path / "groups.csv"
+    table.write_bytes(b"id,group\na/x.jpg,g7\n")
+    monkeypatch.setenv(data.GROUPS_ENV, str(table))
+    assert data.groups_file() == table
+    assert data.groups_source(["g7"]) == {
+        "file": str(table),
+        "sha256": hashlib.sha256(b"id,group\na/x.jpg,g7\n").hexdigest(),
+        "n_groups": 1,
+    }
+    monkeypatch.setenv(data.GROUPS_ENV, str(tmp_path / "none.csv"))
+    assert data.groups_source([]) == {"file": None, "sha256": None, "n_groups": 0}

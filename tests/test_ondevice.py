@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from _trained_models import lite_model_dir, subset_records, trained_model_dir, workspace
-from test_browser import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, api_predict
+from test_browser import api_predict
 
 pytestmark = [pytest.mark.slow, pytest.mark.deep]
 
@@ -87,24 +87,6 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.stdout.close()
 
 
-def open_browser(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as exc:  # never skip: a missing browser is a broken test environment
-        pytest.fail(f"headless Chromium could not start: {type(exc).__name__}: {exc}")
-    driver.set_page_load_timeout(120)
-    return driver
-
-
 def wait_state(driver, key: str, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -143,10 +125,10 @@ def network_requests(driver) -> list[dict]:
     return out
 
 
-def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos, tmp_path):
+def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos, chromium):
     proc, url = start_server(lite_dir)
     server_probabilities = [api_predict(url, p)["probability"] for p in photos]
-    driver = open_browser(tmp_path / "profile")
+    driver = chromium(logs=("browser", "performance"), page_load_timeout=120)
     try:
         driver.get(url + "ondevice/")
         wait_state(driver, "ready")

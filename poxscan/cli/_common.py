@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 
 from poxscan.core.data import DATA_ENV
 
@@ -101,3 +103,8 @@ def selected_datasets(args: argparse.Namespace) -> list[str]:
     if chosen:
         return list(dict.fromkeys(chosen))
     return list(load_manifest())
+
+
+def command_line() -> str:
+    """This run's ``poxscan`` command, quoted for a shell (recorded in every report)."""
+    return "poxscan " + shlex.join(sys.argv[1:])

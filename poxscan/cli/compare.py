@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import selected_datasets, subcommand
+from poxscan.cli._common import command_line, selected_datasets, subcommand
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +47,7 @@ def _compare(args: argparse.Namespace) -> int:
     import numpy as np
 
     from poxscan.core.atomic import atomic_write_text
+    from poxscan.core.data import groups_source
     from poxscan.core.imageio import load_image
     from poxscan.pipelines import comparison as cmp
     from poxscan.pipelines import plots
@@ -66,7 +66,7 @@ def _compare(args: argparse.Namespace) -> int:
             datasets, families, task="binary", data_root=args.data_root, cache=args.cache
         )
     notes = [str(w.message) for w in caught if "group" in str(w.message)]
-    groups = cmp.groups_source(data.groups)
+    groups = groups_source(data.groups)
     notes.append(
         f"split groups: {groups['file'] or 'patient ids'} (sha256 {groups['sha256']}), "
         f"{groups['n_groups']} groups over {len(data.y)} images"
@@ -120,7 +120,7 @@ def _compare(args: argparse.Namespace) -> int:
         str(cmp.plot_latency_accuracy(rows, out_dir / f"{name}_latency_accuracy.png")),
     ]
     curves = {
-        cmp._short(r["name"]): ((data.y == 1).astype(int), np.asarray(r["oof"]))
+        cmp.short_name(r["name"]): ((data.y == 1).astype(int), np.asarray(r["oof"]))
         for r in rows
         if r.get("oof") is not None and r.get("same_folds")
     }
@@ -131,7 +131,7 @@ def _compare(args: argparse.Namespace) -> int:
     reference = cnn[0]["name"] if cnn else rows[0]["name"]
     report = {
         "dataset": name,
-        "commands": ["poxscan " + shlex.join(sys.argv[1:])] if sys.argv[1:] else [],
+        "commands": [command_line()] if sys.argv[1:] else [],
         "protocol": (cmp.__doc__ or "").split("Rows\n----", 1)[-1].strip(),
         "n_images": len(data.y),
         "n_groups": len(set(data.groups)),

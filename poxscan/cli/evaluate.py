@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from poxscan.cli._common import selected_datasets, subcommand
+from poxscan.cli._common import command_line, selected_datasets, subcommand
 from poxscan.cli.tune import add_space_args
 from poxscan.pipelines.builder import REFERENCE_CONFIG
 
@@ -107,18 +106,16 @@ def _chosen(folds: list[Any]) -> list[tuple[str, int]]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import os
-
     import numpy as np
 
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV
+    from poxscan.core.data import groups_source
     from poxscan.pipelines import evaluation as ev
     from poxscan.pipelines import plots
     from poxscan.pipelines.builder import normalize_config
     from poxscan.pipelines.experiment_data import load_experiment
+    from poxscan.pipelines.family_selector import column_family
     from poxscan.pipelines.report import PUBLISHED_MSLD
     from poxscan.pipelines.search_space import SearchSpace
-    from poxscan.pipelines.tuning import tune_in_memory
 
     bad = set(args.skip) - set(PARTS)
     if bad:
@@ -177,7 +174,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {
         "name": name,
         "title": f"{'+'.join(datasets)}, {args.task}",
-        "commands": ["poxscan " + shlex.join(sys.argv[1:])] if sys.argv[1:] else [],
+        "commands": [command_line()] if sys.argv[1:] else [],
         "protocol": ev.__doc__.split("Metrics and intervals")[0].strip().split("\n", 1)[1].strip()
         if ev.__doc__
         else "",
@@ -189,12 +186,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         "figures": [],
         "notes": [],
     }
-    groups_file = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+    groups = groups_source(data.groups)
     report["notes"] += [
-        f"Split groups: {len(np.unique(data.groups))} groups over {len(data.y)} images, from "
+        f"Split groups: {groups['n_groups']} groups over {len(data.y)} images, from "
         + (
-            f"the leakage audit's {groups_file} (patients merged with near-duplicates)"
-            if groups_file.is_file()
+            f"the leakage audit's {groups['file']} (patients merged with near-duplicates)"
+            if groups["file"]
             else "patient ids only (no audit groups file found: near-duplicates may leak)"
         )
         + ".",
@@ -282,7 +279,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if "ablations" not in args.skip:
         results = {}
-        available = {str(c).split("__", 1)[0] for c in data.X.columns}
+        available = {column_family(c) for c in data.X.columns}
         for label, fams in ABLATIONS.items():
             if not set(fams) <= available:
                 continue
@@ -339,18 +336,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         for src, dst in ((primary_name, other), (other, primary_name)):
             train, test = sides[src], sides[dst]
             log.info("cross-dataset %s -> %s: tuning on %s", src, dst, src)
-            tuned, _ = tune_in_memory(
-                train.X,
-                train.y,
-                train.groups,
-                space,
-                n_trials=args.n_trials,
-                n_splits=args.inner_splits,
-                seed=args.seed,
-                timeout=args.inner_timeout,
-                metric=args.metric,
-                family_params=family_params,
-            )
+            tuned = _tune(args, train, space, family_params)
             report["configs"][f"tuned on {src}"] = tuned
             for cfg_name, cfg in ((f"tuned on {src}", tuned), ("reference", reference)):
                 r = ev.cross_dataset(train, test, cfg, n_boot=args.n_boot, seed=args.seed)
@@ -391,6 +377,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(
+    args: argparse.Namespace, train: Any, space: Any, family_params: dict[str, Any]
+) -> dict[str, Any]:
+    """The best config of an inner study on ``train`` only (as the nested CV's inner loop)."""
+    from poxscan.pipelines.tuning import tune_in_memory
+
+    tuned, _ = tune_in_memory(
+        train.X,
+        train.y,
+        train.groups,
+        space,
+        n_trials=args.n_trials,
+        n_splits=args.inner_splits,
+        seed=args.seed,
+        timeout=args.inner_timeout,
+        metric=args.metric,
+        family_params=family_params,
+    )
+    return tuned
+
+
 def _transfer(
     args: argparse.Namespace,
     data: Any,
@@ -401,7 +408,6 @@ def _transfer(
 ) -> dict[str, Any]:
     """Leave-one-dataset-out, per-dataset rows and the screening operating point."""
     from poxscan.pipelines import transfer as tr
-    from poxscan.pipelines.tuning import tune_in_memory
 
     out: dict[str, Any] = {"lodo": [], "per_dataset": {}, "operating_point": {}, "configs": {}}
     for label, result in cv_results.items():
@@ -415,18 +421,7 @@ def _transfer(
         train_idx, test_idx, _, _ = tr.lodo_split(data, held_out)
         train, test_X = data.subset(train_idx), data.X.iloc[test_idx]
         log.info("leave %s out: tuning on the other datasets", held_out)
-        tuned, _ = tune_in_memory(
-            train.X,
-            train.y,
-            train.groups,
-            space,
-            n_trials=args.n_trials,
-            n_splits=args.inner_splits,
-            seed=args.seed,
-            timeout=args.inner_timeout,
-            metric=args.metric,
-            family_params=family_params,
-        )
+        tuned = _tune(args, train, space, family_params)
         out["configs"][f"tuned without {held_out}"] = tuned
         for cfg_name, cfg in (
             ("tuned (study on the training sets)", tuned),
@@ -457,36 +452,25 @@ def _evaluate_differential(args: argparse.Namespace, datasets: list[str]) -> int
 
     from poxscan.core.atomic import atomic_write_text
     from poxscan.pipelines import plots
-    from poxscan.pipelines.builder import config_families
     from poxscan.pipelines.differential import (
         DEFAULT_DIFFERENTIAL_CONFIG,
-        evaluate_differential,
+        differential_evidence,
         markdown,
     )
-    from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.report import jsonable
 
     config = {**DEFAULT_DIFFERENTIAL_CONFIG, **(args.reference_config or {}), "task": "multiclass"}
-    data = load_experiment(
+    data, report = differential_evidence(
         datasets,
-        config_families(config),
-        task="multiclass",
+        config,
+        n_splits=args.outer_splits,
+        seed=args.seed,
         data_root=args.data_root,
         cache=args.cache,
         progress=not args.no_progress,
     )
-    report = evaluate_differential(
-        data.X,
-        data.y,
-        data.groups,
-        data.class_names,
-        data.records["dataset"].to_numpy(),
-        config=config,
-        n_splits=args.outer_splits,
-        seed=args.seed,
-    )
     proba = report.pop("oof_proba")
-    report["command"] = "poxscan " + shlex.join(sys.argv[1:])
+    report["command"] = command_line()
     report["datasets"] = datasets
     report["ids"] = [str(i) for i in data.X.index]
     report["oof_proba"] = np.round(proba, 6)

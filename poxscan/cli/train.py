@@ -315,33 +315,22 @@ def _train_differential(
 ) -> int:
     """``--task multiclass``: grouped out-of-fold evidence, then the model on every image."""
     from poxscan.core.data import load_manifest, resolve_data_root
-    from poxscan.pipelines.builder import config_families
     from poxscan.pipelines.differential import (
         DifferentialModel,
-        evaluate_differential,
+        differential_evidence,
         save_differential,
     )
-    from poxscan.pipelines.experiment_data import load_experiment
 
     manifest = load_manifest()
     datasets = args.dataset or info.get("datasets") or list(manifest)
-    data = load_experiment(
+    data, report = differential_evidence(
         datasets,
-        config_families(config),
-        task="multiclass",
+        config,
+        n_splits=args.cv,
+        seed=args.seed,
         data_root=resolve_data_root(args.data_root),
         cache=args.cache_dir,
         progress=not args.no_progress,
-    )
-    report = evaluate_differential(
-        data.X,
-        data.y,
-        data.groups,
-        data.class_names,
-        data.records["dataset"].to_numpy(),
-        config=config,
-        n_splits=args.cv,
-        seed=args.seed,
     )
     report.pop("oof_proba")
     model = DifferentialModel(pipeline=config).fit_features(data.X, data.y, data.class_names)
@@ -362,10 +351,8 @@ def _train_differential(
 
 def describe_training_data(data: Any, datasets: list[str], manifest: dict) -> dict[str, Any]:
     """What the manifest records about the training data: checksums, counts, groups."""
-    import hashlib
-    import os
-
-    from poxscan.core.data import DEFAULT_GROUPS, GROUPS_ENV, file_sha256
+    from poxscan.core.data import groups_source
+    from poxscan.core.hashing import bytes_sha256
 
     records = data.records
     per_dataset = {}
@@ -378,7 +365,7 @@ def describe_training_data(data: Any, datasets: list[str], manifest: dict) -> di
             "n_images": len(sub),
             "n_in_manifest": len(spec.files),
         }
-    groups_path = Path(os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)  # as load_groups reads
+    groups = groups_source(data.groups)  # the file load_groups read
     ids_text = "".join(f"{i}\n" for i in sorted(map(str, data.X.index)))
     return {
         "datasets": per_dataset,
@@ -388,11 +375,11 @@ def describe_training_data(data: Any, datasets: list[str], manifest: dict) -> di
             "not_mpox": int((data.y == 0).sum()),
         },
         "label_counts": {str(k): int(v) for k, v in records["label"].value_counts().items()},
-        "n_groups": len(set(map(str, data.groups))),
+        "n_groups": groups["n_groups"],
         "groups_source": (
-            f"audit groups {groups_path.name} sha256 {file_sha256(groups_path)}"
-            if groups_path.is_file()
+            f"audit groups {groups['file']} sha256 {groups['sha256']}"
+            if groups["file"]
             else "patient ids from file names (no leakage audit found)"
         ),
-        "image_ids_sha256": hashlib.sha256(ids_text.encode()).hexdigest(),
+        "image_ids_sha256": bytes_sha256(ids_text),
     }

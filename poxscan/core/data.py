@@ -30,6 +30,8 @@ __all__ = [
     "VerifyReport",
     "content_checksum",
     "file_sha256",
+    "groups_file",
+    "groups_source",
     "load_groups",
     "load_manifest",
     "load_records",
@@ -259,6 +261,40 @@ def load_records(
     return pd.DataFrame(rows)
 
 
+def groups_file(path: str | PathLike | None = None) -> Path:
+    """The groups file :func:`load_groups` reads: ``path``, else ``$POXSCAN_GROUPS``, else the
+    groups shipped with the package (the path is returned whether or not the file exists)."""
+    return Path(path or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+
+
+def groups_source(groups: Any, path: str | PathLike | None = None) -> dict[str, Any]:
+    """Which split groups are in use, for a report: file, sha256 and number of groups.
+
+    Parameters
+    ----------
+    groups : array-like
+        The group id of every image in use.
+    path : path-like, optional
+        As for :func:`groups_file`.
+
+    Returns
+    -------
+    dict
+        ``file``: the groups file (the shipped one named by its place in the package, not by
+        this installation's path), ``None`` when there is none and patient ids are used;
+        ``sha256``: its hash (or ``None``); ``n_groups``: distinct ids in ``groups``.
+    """
+    where = groups_file(path)
+    present = where.is_file()
+    shipped = present and where.resolve() == DEFAULT_GROUPS.resolve()
+    name = "poxscan/core/resources/groups.csv (shipped)" if shipped else str(where)
+    return {
+        "file": name if present else None,
+        "sha256": file_sha256(where) if present else None,
+        "n_groups": len({str(g) for g in groups}),
+    }
+
+
 def load_groups(records: pd.DataFrame, path: str | PathLike | None = None) -> pd.Series:
     """Group id per record: patient ids merged with the audit's near-duplicate links.
 
@@ -271,7 +307,7 @@ def load_groups(records: pd.DataFrame, path: str | PathLike | None = None) -> pd
     -------
     groups : Series of str, indexed like ``records``
     """
-    path = Path(path or os.environ.get(GROUPS_ENV) or DEFAULT_GROUPS)
+    path = groups_file(path)
     groups = records["patient"].copy()
     if not path.is_file():
         if path != DEFAULT_GROUPS:
