@@ -46,6 +46,7 @@ def _poxscan() -> list[str]:
 def _train(out: Path, lite: bool, retrain: bool) -> None:
     if out.is_dir() and not retrain:
         return
+    out.parent.mkdir(parents=True, exist_ok=True)  # the lite trainer stages beside the target
     cmd = [*_poxscan(), "train", "--dataset", "msld_v1", *FAMILIES, *PIPELINE]
     cmd += ["--out", str(out), "--force", "--no-progress"]
     if lite:
@@ -66,31 +67,65 @@ def _cold(model: Path, photos: list[str]) -> dict:
     parts = [float(p) for p in wall.split(":")]
     seconds = sum(p * 60**i for i, p in enumerate(reversed(parts)))
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
-    imported = {m: bool(re.search(rf"\|\s+{m}$", err, re.M)) for m in ("tensorflow", "shap")}
+    imported = {
+        m: bool(re.search(rf"\|\s+{m}$", err, re.M))
+        for m in ("tensorflow", "shap", "sklearn", "scipy", "pandas", "skimage", "xgboost")
+    }
     n_ok = sum(r["ok"] for r in json.loads(proc.stdout)["results"])
     return {
         "wall_s": seconds,
         "peak_rss_mb": rss_kb / 1024,
         "imported": imported,
+        "import_s": _import_seconds(err),
         "n_ok": n_ok,
         "load_before": load0,
         "load_after": os.getloadavg(),
     }
 
 
+def _import_seconds(importtime: str) -> dict[str, float]:
+    """Seconds spent importing, per top-level package, from ``-X importtime`` output.
+
+    Sums each package's self time over all its modules (nested imports are counted where
+    they happen), so the figures add up to the whole import time (key ``"total"``).
+    """
+    by_package: dict[str, float] = {}
+    for m in re.finditer(r"^import time:\s+(\d+) \|\s+\d+ \|(\s*)(\S+)$", importtime, re.M):
+        package = m.group(3).split(".")[0]
+        by_package[package] = by_package.get(package, 0.0) + int(m.group(1)) / 1e6
+    top = dict(sorted(by_package.items(), key=lambda kv: -kv[1])[:12])
+    top["total"] = sum(by_package.values())
+    return top
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--retrain", action="store_true", help="retrain the two models")
+    parser.add_argument(
+        "--models",
+        default="float,lite",
+        help="models to time (default: float,lite); a subset replaces only its own rows of "
+        "the existing results",
+    )
+    parser.add_argument("--sizes", default="1,100", help="photos per cold predict (default: 1,100)")
     args = parser.parse_args(argv)
 
     from poxscan.core.data import load_records
 
-    models = {"float": MODELS / "bench-float", "lite": MODELS / "bench-lite"}
+    every = {"float": MODELS / "bench-float", "lite": MODELS / "bench-lite"}
+    models = {m: every[m] for m in args.models.split(",")}
+    sizes = [int(n) for n in args.sizes.split(",")]
     for name, path in models.items():
         _train(path, name == "lite", args.retrain)
     photos = [str(p) for p in load_records("msld_v1")["path"]][:100]
     out: dict = {"load_start": os.getloadavg(), "models": {}, "cold_predict": {}}
+    previous = RESULTS / "bench_lite.json"
+    if set(models) != set(every) or sizes != [1, 100]:
+        # A partial run: keep the other rows of the last full run.
+        if previous.is_file():
+            old = json.loads(previous.read_text())
+            out["models"], out["cold_predict"] = old["models"], old["cold_predict"]
     for name, path in models.items():
         manifest = json.loads((path / "manifest.json").read_text())
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -110,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
     # Interleaved, so that load changes hit both models alike.
-    for n in (1, 100):
+    for n in sizes:
         for name in models:
             out["cold_predict"].setdefault(name, {})[str(n)] = []
         for _ in range(args.repeats):
@@ -162,6 +197,18 @@ def _markdown(out: dict) -> None:
                 f"{', '.join(f'{w:.2f}' for w in walls)} | {statistics.median(rss):.0f} | "
                 f"{runs[0]['imported']['tensorflow']} | {runs[0]['imported']['shap']} | {loads} |"
             )
+    for name, per_n in out["cold_predict"].items():
+        runs = per_n.get("1") or []
+        if runs and "import_s" in runs[0]:
+            fastest = min(runs, key=lambda r: r["wall_s"])
+            imp = fastest["import_s"]
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in imp.items() if k != "total")
+            lines += [
+                "",
+                f"Imports of the fastest cold {name} predict of 1 photo "
+                f"({fastest['wall_s']:.2f} s wall): {imp['total']:.2f} s in all (self time "
+                f"per top-level package, `-X importtime`): {parts}.",
+            ]
     lines += [
         "",
         "## Model size and out-of-fold metrics (95 % group-bootstrap CI)",

@@ -24,7 +24,8 @@ Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
   leaves it out).
 
 Where the input gate is installed (``poxscan train --gate``, :mod:`poxscan.pipelines.gate`), the
-deep model is trained with ``--gate embedding``: the front door runs on every request, and a
+deep models are trained with ``--gate embedding`` and the handcrafted one with ``--gate pixels``
+(pixel checks only: no TensorFlow in its server): the front door runs on every request, and a
 photo it refuses is counted as a refusal (a 422 with a reason), not as a failure. The default
 explanation (top-8 SHAP) is in every answer.
 
@@ -57,6 +58,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from bench_web_breakdown import breakdown, breakdown_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
@@ -69,10 +71,19 @@ HANDCRAFTED = ["color", "texture", "hog"]
 class Server:
     """``poxscan serve`` in a subprocess on 127.0.0.1."""
 
-    def __init__(self, model_dir: Path, threads: int, max_upload_mb: float = 10) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        threads: int,
+        max_upload_mb: float = 10,
+        workers: int = 1,
+        batch_max: int = 8,
+    ) -> None:
         self.model_dir = model_dir
         self.threads = threads
         self.max_upload_mb = max_upload_mb
+        self.workers = workers
+        self.batch_max = batch_max
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.startup_s = float("nan")
@@ -96,6 +107,10 @@ class Server:
                 str(self.threads),
                 "--max-upload-mb",
                 str(self.max_upload_mb),
+                "--workers",
+                str(self.workers),
+                "--batch-max",
+                str(self.batch_max),
                 "--no-lime",
             ],
             stdout=subprocess.PIPE,
@@ -134,15 +149,40 @@ class Server:
         finally:
             conn.close()
 
-    def peak_rss_mib(self) -> float:
+    def pids(self) -> list[int]:
+        """The server process and its worker processes (``--workers``)."""
         assert self.proc is not None
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return float("nan")
+        pids = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return pids
+
+    def peak_rss_mib(self) -> float:
+        """Peak resident memory (``VmHWM``) summed over the server's processes."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) / 1024
+            except OSError:
+                pass
+        return total or float("nan")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return total
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
@@ -259,13 +299,21 @@ def big_upload(photo: bytes, max_pixels: int = 40_000_000) -> bytes:
 
 
 def _train(
-    out: Path, families: list[str], data_root: str | None, cache: str | None, gate: bool = False
+    out: Path,
+    families: list[str],
+    data_root: str | None,
+    cache: str | None,
+    gate: bool = False,
+    runtime: str | None = None,
 ) -> dict:
     from poxscan.cli import main
 
     argv = ["train", "--dataset", "msld_v1", "--out", str(out), "--no-progress"]
-    if gate:
-        argv += ["--gate", "embedding"]
+    # The deep models' front door uses their own embedding; the handcrafted model keeps to
+    # the pixel checks (an embedding gate would bring TensorFlow into its server).
+    argv += ["--gate", "embedding" if gate else "pixels"]
+    if runtime:
+        argv += ["--runtime", runtime]
     argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200", "--cv", "5"]
     argv += ["--background", "50"]
     for family in families:
@@ -280,7 +328,8 @@ def _train(
     metrics = json.loads((out / "manifest.json").read_text())["evaluation"]["metrics"]
     return {
         "families": families,
-        "gate": gate,
+        "runtime": runtime or "float",
+        "gate": "embedding" if gate else "pixels",
         "train_s": time.perf_counter() - start,
         "roc_auc_oof": metrics["roc_auc"]["value"],
         "roc_auc_ci95": metrics["roc_auc"]["ci95"],
@@ -307,56 +356,74 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _load(run: dict) -> str:
+    if "load_before" not in run:
+        return ""
+    return f"{run['load_before'][0]:.1f}->{run['load_after'][0]:.1f}"
+
+
 def _markdown(report: dict) -> str:
     m = report["machine"]
+    configs = ", ".join(f"{c['workers']}x{c['batch_max']}" for c in report.get("configs", []))
     lines = [
         "# Web load test (`poxscan serve`)",
         "",
-        f"`poxscan serve` (waitress, {report['server_threads']} threads) on {HOST}, started by "
-        f"the script in a subprocess; {report['clients']} concurrent clients, and 1 for a "
-        "baseline (threads, keep-alive "
+        f"`poxscan serve` (waitress, {report['server_threads']} threads per worker) on {HOST}, "
+        f"started by the script in a subprocess, in each configuration WORKERSxBATCH "
+        f"({configs}: `--workers` server processes, each loading and hash-checking the model, "
+        "and `--batch-max`, the most concurrent uploads screened in one micro-batched pass); "
+        f"{report['clients']} concurrent clients, and 1 for a baseline (threads, keep-alive "
         "`http.client` connections) POST real photos to `/api/predict` (multipart) until the "
-        "fixed number of requests is answered; the default top-8 SHAP explanation is in every "
+        "fixed number of requests is answered; the input gate (pixel checks and, for the deep "
+        "model, the embedding distance) and the default top-8 SHAP explanation are in every "
         "answer, LIME off. A few warm-up requests are not counted.",
         "",
         f"Photos: {report['images']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores shared with other jobs (load average "
-        f"{m['load_before']:.2f} before, {m['load_after']:.2f} after); "
+        f"{m['load_before']:.2f} before, {m['load_after']:.2f} after; per run in the table); "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items())
         + ".",
         "",
-        "Generated by `experiments/bench_web.py`.",
+        "Regenerate: `python experiments/bench_web.py` (trains its models in a temporary "
+        "folder from the cached features).",
         "",
-        "| model | photos | clients | requests | failed | refused | req/s | p50 ms | p95 ms | "
-        "p99 ms | max ms | server start (s) | server peak RSS (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | workers x batch | photos | clients | requests | failed | refused | req/s | "
+        "p50 ms | p95 ms | p99 ms | server CPU ms/request | server start (s) | "
+        "server peak RSS (MiB) | load 1-min before->after |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in report["runs"]:
         lat = run["latency_ms"]
+        cpu = run.get("server_cpu_ms_per_request", float("nan"))
         lines.append(
-            f"| {run['model']} | {run['photos']} | {run['clients']} | {run['requests']} | "
+            f"| {run['model']} | {run.get('workers', 1)}x{run.get('batch_max', 1)} | "
+            f"{run['photos']} | {run['clients']} | {run['requests']} | "
             f"{run['failed']} | {run.get('refused', 0)} | "
             f"{run['requests_per_s']:.2f} | {lat['p50_ms']:.0f} | {lat['p95_ms']:.0f} | "
-            f"{lat['p99_ms']:.0f} | {lat['max_ms']:.0f} | {run['server_startup_s']:.1f} | "
-            f"{run['server_peak_rss_mib']:.0f} |"
+            f"{lat['p99_ms']:.0f} | {cpu:.0f} | {run['server_startup_s']:.1f} | "
+            f"{run['server_peak_rss_mib']:.0f} | {_load(run)} |"
         )
     lines += [
         "",
         "Latency is what a client sees: from sending the request to reading the whole JSON "
-        "answer, including the time the request waits for the model. The predictor serialises "
-        "inference behind one lock (decoding runs in parallel), so with several clients on a "
-        "2-core machine most of the latency is queueing: p50 is roughly clients / throughput; the "
-        "1-client run shows the latency of one request alone. Server "
-        "start is spawn to the first healthy `/api/health` (imports, sha256 checks, unpickling, "
-        "warm-up; for the deep model TensorFlow and the backbone). Peak RSS is the server "
-        "process's `VmHWM` after its runs.",
+        "answer, including the time the request waits for the model. Within one worker the "
+        "model runs one pass at a time (uploads arriving together share a pass, up to the "
+        "batch size), so with several clients most of the latency is queueing; the 1-client "
+        "run shows the latency of one request alone. Server CPU ms/request is the CPU time "
+        "(user + system, every thread and worker process) the server spent during the run "
+        "divided by the requests answered: on this 2-core machine the throughput cannot "
+        "exceed 2000 / that figure requests per second, whatever the configuration. Server "
+        "start is spawn to the first healthy `/api/health` (imports, sha256 checks, "
+        "unpickling, warm-up; for the deep model TensorFlow and the backbone). Peak RSS is "
+        "`VmHWM` after the runs, summed over the server's processes.",
         "",
     ]
     big = [run for run in report["runs"] if run["photos"] == "40 MP"]
     for run in big:
         lines += [
-            f"40-megapixel uploads ({run['model']}): {run['clients']} at once, "
+            f"40-megapixel uploads ({run['model']}, {run.get('workers', 1)}x"
+            f"{run.get('batch_max', 1)}): {run['clients']} at once, "
             f"{run['upload_mb']:.1f} MB each: server peak RSS "
             f"{run['server_peak_rss_before_mib']:.0f} MiB before, "
             f"{run['server_peak_rss_mib']:.0f} MiB after; {run['failed']} failed.",
@@ -365,20 +432,99 @@ def _markdown(report: dict) -> str:
     lines += [
         "## Models",
         "",
-        "| model | families | gate | train (s) | out-of-fold ROC AUC [95 % CI] |",
-        "|---|---|---|---:|---|",
+        "| model | families | runtime | gate | train (s) | out-of-fold ROC AUC [95 % CI] |",
+        "|---|---|---|---|---:|---|",
     ]
     for name, info in report["models"].items():
         lo, hi = info["roc_auc_ci95"]
         lines.append(
-            f"| {name} | {', '.join(info['families'])} | {info.get('gate', False)} | "
-            f"{info['train_s']:.1f} | "
+            f"| {name} | {', '.join(info['families'])} | {info.get('runtime', 'float')} | "
+            f"{info.get('gate', False)} | {info['train_s']:.1f} | "
             f"{info['roc_auc_oof']:.3f} [{lo:.3f}, {hi:.3f}] |"
         )
+    if report.get("breakdown"):
+        bd = report["breakdown"]
+        server_ms = {
+            f"{r.get('workers', 1)}x{r.get('batch_max', 1)}": r["server_cpu_ms_per_request"]
+            for r in report["runs"]
+            if r["model"] == bd["model"] and r["photos"] == "msld" and r["clients"] > 1
+        }
+        lines += ["", *breakdown_markdown(bd, server_ms)]
     failures = [f for run in report["runs"] for f in run["failures_sample"]]
     if failures:
         lines += ["", "## Failures (sample)", "", *[f"- `{f}`" for f in failures]]
     return "\n".join(lines) + "\n"
+
+
+def parse_configs(text: str) -> list[tuple[int, int]]:
+    """``"1x1,2x8"`` -> ``[(1, 1), (2, 8)]``: server workers x micro-batch size."""
+    out = []
+    for item in text.split(","):
+        workers, batch = item.lower().split("x")
+        out.append((int(workers), int(batch)))
+    return out
+
+
+def serve_and_load(
+    args: argparse.Namespace,
+    name: str,
+    model_dir: Path,
+    workers: int,
+    batch_max: int,
+    photo_sets: dict,
+    big_photo: bytes,
+) -> list[dict]:
+    """Start one server configuration and run the load plan against it."""
+    runs = []
+    with Server(model_dir, args.threads, args.max_upload_mb, workers, batch_max) as server:
+        plan = [
+            ("msld", 1, args.baseline_requests),
+            ("msld", args.clients, args.requests),
+            ("phone", args.clients, args.phone_requests),
+        ]
+        common = {"model": name, "workers": workers, "batch_max": batch_max}
+        for photos, clients, count in plan:
+            if count <= 0:
+                continue
+            bodies = [multipart(d, n) for d, n in photo_sets[photos]]
+            load_run(server.port, bodies, args.warmup, clients)
+            load0, cpu0 = os.getloadavg(), server.cpu_seconds()
+            run = load_run(server.port, bodies, count, clients)
+            cpu = server.cpu_seconds() - cpu0
+            status, _ = server.request("GET", "/api/health")
+            run.update(
+                common,
+                photos=photos,
+                server_cpu_ms_per_request=1000.0 * cpu / max(run["requests"], 1),
+                load_before=load0,
+                load_after=os.getloadavg(),
+                server_startup_s=server.startup_s,
+                healthy_after=status == 200,
+                server_peak_rss_mib=server.peak_rss_mib(),
+                manifest_sha256=server.health["model"]["manifest_sha256"],
+            )
+            runs.append(run)
+            print(name, f"{workers}x{batch_max}", photos, json.dumps(run), flush=True)
+        if args.big_clients > 0:
+            before = server.peak_rss_mib()
+            body = multipart(big_upload(big_photo), "big.jpg")
+            load0 = os.getloadavg()
+            run = load_run(server.port, [body], args.big_clients, args.big_clients)
+            run.update(
+                common,
+                photos="40 MP",
+                server_cpu_ms_per_request=float("nan"),
+                load_before=load0,
+                load_after=os.getloadavg(),
+                upload_mb=len(body[0]) / 1024 / 1024,
+                server_startup_s=server.startup_s,
+                server_peak_rss_before_mib=before,
+                server_peak_rss_mib=server.peak_rss_mib(),
+                healthy_after=server.request("GET", "/api/health")[0] == 200,
+            )
+            runs.append(run)
+            print(name, f"{workers}x{batch_max}", "40 MP", json.dumps(run), flush=True)
+    return runs
 
 
 def main() -> int:
@@ -399,7 +545,31 @@ def main() -> int:
     parser.add_argument("--n-images", type=int, default=40, help="MSLD photos cycled")
     parser.add_argument("--warmup", type=int, default=8, help="uncounted requests first")
     parser.add_argument("--skip-deep", action="store_true", help="handcrafted model only")
+    parser.add_argument(
+        "--no-breakdown",
+        dest="breakdown",
+        action="store_false",
+        help="skip the per-stage CPU breakdown of the last model",
+    )
+    parser.add_argument(
+        "--models",
+        default="handcrafted,deep+handcrafted",
+        help="models to train and serve, comma-separated: handcrafted, deep+handcrafted "
+        "(Keras EfficientNet-Lite0), lite+handcrafted (its int8 LiteRT backbone; default: "
+        "handcrafted,deep+handcrafted)",
+    )
+    parser.add_argument(
+        "--configs",
+        default="1x1,1x8,2x8",
+        help="server configurations, WORKERSxBATCH comma-separated: --workers and --batch-max "
+        "of poxscan serve (default: 1x1,1x8,2x8)",
+    )
     parser.add_argument("--data-root", default=None)
+    parser.add_argument(
+        "--results",
+        default=str(RESULTS),
+        help="folder for bench_web.json and .md (default: experiments/results)",
+    )
     parser.add_argument("--cache", default=None, help="feature cache ($POXSCAN_CACHE)")
     args = parser.parse_args()
 
@@ -430,52 +600,37 @@ def main() -> int:
         "runs": [],
     }
     load_before = os.getloadavg()[0]
-    models = {"handcrafted": HANDCRAFTED}
-    if not args.skip_deep:
-        models["deep+handcrafted"] = [*HANDCRAFTED, "deep"]
+    known = {
+        "handcrafted": (HANDCRAFTED, None),
+        "deep+handcrafted": ([*HANDCRAFTED, "deep"], None),
+        "lite+handcrafted": ([*HANDCRAFTED, "deep"], "litert-int8"),
+    }
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.skip_deep:
+        wanted = ["handcrafted"]
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        parser.error(f"unknown --models {unknown}; known: {sorted(known)}")
+    models = {m: known[m] for m in wanted}
+    configs = parse_configs(args.configs)
+    report["configs"] = [{"workers": w, "batch_max": b} for w, b in configs]
     with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
-        for name, families in models.items():
+        for name, (families, runtime) in models.items():
             out = Path(tmp) / name.replace("+", "_")
             gate = "deep" in families and gate_available()
-            report["models"][name] = _train(out, families, args.data_root, args.cache, gate)
-            with Server(out, args.threads, args.max_upload_mb) as server:
-                plan = [
-                    ("msld", 1, args.baseline_requests),
-                    ("msld", args.clients, args.requests),
-                    ("phone", args.clients, args.phone_requests),
-                ]
-                for photos, clients, count in plan:
-                    if count <= 0:
-                        continue
-                    bodies = [multipart(d, n) for d, n in photo_sets[photos]]
-                    load_run(server.port, bodies, args.warmup, clients)
-                    run = load_run(server.port, bodies, count, clients)
-                    status, _ = server.request("GET", "/api/health")
-                    run.update(
-                        model=name,
-                        photos=photos,
-                        server_startup_s=server.startup_s,
-                        healthy_after=status == 200,
-                        server_peak_rss_mib=server.peak_rss_mib(),
-                        manifest_sha256=server.health["model"]["manifest_sha256"],
-                    )
-                    report["runs"].append(run)
-                    print(name, photos, json.dumps(run), flush=True)
-                if args.big_clients > 0:
-                    before = server.peak_rss_mib()
-                    body = multipart(big_upload(phone[0][0]), "big.jpg")
-                    run = load_run(server.port, [body], args.big_clients, args.big_clients)
-                    run.update(
-                        model=name,
-                        photos="40 MP",
-                        upload_mb=len(body[0]) / 1024 / 1024,
-                        server_startup_s=server.startup_s,
-                        server_peak_rss_before_mib=before,
-                        server_peak_rss_mib=server.peak_rss_mib(),
-                        healthy_after=server.request("GET", "/api/health")[0] == 200,
-                    )
-                    report["runs"].append(run)
-                    print(name, "40 MP", json.dumps(run), flush=True)
+            report["models"][name] = _train(
+                out, families, args.data_root, args.cache, gate, runtime
+            )
+            for workers, batch_max in configs:
+                report["runs"] += serve_and_load(
+                    args, name, out, workers, batch_max, photo_sets, phone[0][0]
+                )
+            if args.breakdown and name == wanted[-1]:
+                load0 = os.getloadavg()[0]
+                bd = breakdown(str(out), [d for d, _ in msld[:16]])
+                bd.update(model=name, load_before=load0, load_after=os.getloadavg()[0])
+                report["breakdown"] = bd
+                print("breakdown", json.dumps(bd), flush=True)
     report["machine"] = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -485,9 +640,10 @@ def main() -> int:
     }
     from poxscan.core.atomic import atomic_write_text
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS / "bench_web.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(RESULTS / "bench_web.md", _markdown(report))
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(results / "bench_web.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(results / "bench_web.md", _markdown(report))
     print(_markdown(report))
     failed = sum(run["failed"] for run in report["runs"])
     return 1 if failed or not all(run["healthy_after"] for run in report["runs"]) else 0

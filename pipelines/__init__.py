@@ -13,11 +13,16 @@
   confidence intervals, figures and reports (``poxscan evaluate``).
 """
 
-from poxscan.pipelines.builder import (
-    build_pipeline,
-    config_families,
-    family_names,
-    normalize_config,
-)
+from typing import Any
 
 __all__ = ["build_pipeline", "config_families", "family_names", "normalize_config"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the builder loads every classifier and selector of scikit-learn,
+    # which loading a model to predict with does not need.
+    if name in __all__:
+        from poxscan.pipelines import builder
+
+        return getattr(builder, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,6 @@ of a split. Stratification keeps each fold's class balance close to the whole se
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 __all__ = ["check_group_split", "grouped_folds"]
 
@@ -43,6 +42,9 @@ def grouped_folds(
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
         raise ValueError(f"{n_splits} folds need at least {n_splits} groups; there are {n_groups}")
+    # Imported here: sklearn.model_selection loads scipy.stats, which predicting never needs.
+    from sklearn.model_selection import StratifiedGroupKFold
+
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     folds = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(np.zeros(len(y)), y, groups)]
     for tr, te in folds:

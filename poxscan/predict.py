@@ -9,7 +9,9 @@
 :mod:`poxscan.pipelines.persistence`) and warms it up, so each later call only decodes images,
 extracts features and runs the pipeline. It is meant to be shared by the threads of a WSGI
 server: decoding runs concurrently, inference is serialised by a lock (feature extractors and
-lazily built networks are not guaranteed thread-safe, and on a few cores a queue costs little).
+lazily built networks are not guaranteed thread-safe); the web app gathers concurrent requests
+into one batched call (:mod:`poxscan.web.batching`), and ``poxscan serve --workers N`` runs one
+predictor per process.
 
 Each prediction carries the features that pushed the decision most: SHAP values of the image
 (see :mod:`poxscan.pipelines.explain`), positive towards mpox.

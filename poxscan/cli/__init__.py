@@ -36,8 +36,13 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with every subcommand registered (or only the command ``only``).
+
+    Registering a command imports its module, and some modules need the pipelines' option
+    lists (scikit-learn, Optuna, pandas) just to build their parser: ``poxscan predict`` or
+    ``serve`` of a lite model must not pay seconds for ``tune``'s choices.
+    """
     parser = argparse.ArgumentParser(
         prog="poxscan",
         description="Mpox screening from skin-lesion photos: features, tuned classical "
@@ -51,15 +56,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="log debug messages, and let TensorFlow print its start-up lines",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"poxscan.cli.{name}").register(sub)
     return parser
 
 
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` names (its first non-option word), if any."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            module = word.replace("-", "_")
+            return module if module in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``poxscan`` program; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Only the command asked for is registered (its module imported); --help, a typo or no
+    # command at all get the full parser with every command listed.
+    parser = build_parser(_command_module(words))
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -100,6 +100,8 @@ def _predict(args: argparse.Namespace) -> int:
             model_dir,
             manifest_sha256=args.manifest_sha256,
             explain=args.top_k > 0 or bool(args.report),
+            # One batch of photos and exit: warming up on a dummy image would only cost time.
+            warmup=False,
             gate=not args.no_gate,
             differential_dir=args.differential,
         )

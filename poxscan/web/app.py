@@ -26,6 +26,7 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     jsonify,
     render_template,
     request,
@@ -41,6 +42,7 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import NotImplemented as LimeUnavailable
 
 from poxscan import __version__
+from poxscan.web.batching import MicroBatcher
 from poxscan.web.feature_names import group_by_family, lay_features
 from poxscan.web.markdown import markdown_to_html
 from poxscan.web.openapi import openapi_document
@@ -52,7 +54,13 @@ from poxscan.web.screening import (
     result_extras,
     warm_explanation_map,
 )
-from poxscan.web.uploads import Upload, keep_upload, read_upload, thumbnail_png
+from poxscan.web.uploads import (
+    Upload,
+    keep_upload,
+    read_upload,
+    release_pixels,
+    thumbnail_png,
+)
 
 __all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_CONFIG", "create_app"]
 
@@ -64,6 +72,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     # Decoded pixels; a small file can claim a huge image (decompression bomb).
     "MAX_IMAGE_PIXELS": 40_000_000,
+    # Pixels this process may decode at once, over all its threads (None: twice the above);
+    # bounds memory under many concurrent large uploads (``--workers`` shares it out).
+    "MAX_PIXELS_IN_FLIGHT": None,
     # Folder to keep uploads in (as metadata-free PNGs named by pixel hash); None keeps nothing.
     "KEEP_UPLOADS_DIR": None,
     # Features listed per prediction (SHAP).
@@ -80,6 +91,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # differential (mpox, chickenpox, measles, normal) is shown beside the screening decision.
     "DIFFERENTIAL_MODEL": None,
     "DIFFERENTIAL_SHA256": None,
+    # Cross-request micro-batching (see batching.py): at most this many concurrent uploads
+    # share one pass through the model (1: each request alone), gathered for up to this long.
+    "BATCH_MAX": 8,
+    "BATCH_WAIT_MS": 5.0,
 }
 
 #: Only this server's own files; images may also be inline data (thumbnails, overlays).
@@ -112,6 +127,13 @@ class WebState:
     info: dict[str, Any]
     shap_plots: dict[str, bytes] = field(default_factory=dict)
     lime: OverlayFunction | None = None
+    batcher: MicroBatcher | None = None
+
+    def predict(self, image: Any, name: str, top_k: int) -> Any:
+        """One upload's prediction, batched with concurrent ones when batching is on."""
+        if self.batcher is not None:
+            return self.batcher.predict(image, name, top_k)
+        return self.predictor.predict_image(image, name=name, top_k=top_k)
 
     @property
     def manifest_sha256(self) -> str:
@@ -190,6 +212,13 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
         info=predictor.info(),
         shap_plots=plots,
         lime=lime,
+        batcher=(
+            MicroBatcher(
+                predictor, int(app.config["BATCH_MAX"]), float(app.config["BATCH_WAIT_MS"])
+            )
+            if int(app.config["BATCH_MAX"]) > 1
+            else None
+        ),
     )
     app.register_blueprint(bp)
     from poxscan.web.ondevice import init_ondevice
@@ -200,12 +229,17 @@ def create_app(model_dir: str | PathLike, config: Mapping[str, Any] | None = Non
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
     app.after_request(_security_headers)
+    app.teardown_request(_release_pixels)
     return app
 
 
 # -- helpers -------------------------------------------------------------------------------------
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _release_pixels(_exc: BaseException | None = None) -> None:
+    release_pixels(g.pop("poxscan_pixels", []))
 
 
 def _security_headers(response: Response) -> Response:
@@ -232,8 +266,17 @@ def _page_context() -> dict[str, Any]:
 
 
 def _read() -> Upload:
-    upload = read_upload(request.files, max_pixels=int(current_app.config["MAX_IMAGE_PIXELS"]))
-    folder = current_app.config["KEEP_UPLOADS_DIR"]
+    config = current_app.config
+    # The decoded image's share of the pixel budget is kept until the request ends (see
+    # _release_pixels): its array lives until the prediction is done.
+    held = g.setdefault("poxscan_pixels", [])
+    upload = read_upload(
+        request.files,
+        max_pixels=int(config["MAX_IMAGE_PIXELS"]),
+        pixels_in_flight=config["MAX_PIXELS_IN_FLIGHT"],
+        hold=held,
+    )
+    folder = config["KEEP_UPLOADS_DIR"]
     if folder:
         keep_upload(upload.image, folder)
     return upload
@@ -244,9 +287,7 @@ def _prediction(upload: Upload) -> dict[str, Any]:
     from poxscan.predict import DISCLAIMER
 
     state = _state()
-    pred = state.predictor.predict_image(
-        upload.image, name=upload.name, top_k=int(current_app.config["TOP_K"])
-    )
+    pred = state.predict(upload.image, upload.name, int(current_app.config["TOP_K"]))
     if getattr(pred, "refused", False):
         raise GateRefused(pred)
     data = pred.to_dict()
@@ -384,9 +425,7 @@ def api_report() -> Response:
     """Clinician report of one photo as JSON (generated for this response, never stored)."""
     upload = _read()
     state = _state()
-    pred = state.predictor.predict_image(
-        upload.image, name=upload.name, top_k=int(current_app.config["TOP_K"])
-    )
+    pred = state.predict(upload.image, upload.name, int(current_app.config["TOP_K"]))
     return jsonify(make_report(state.predictor, upload.image, pred))
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "error_for",
     "keep_upload",
     "read_upload",
+    "release_pixels",
     "thumbnail_png",
 ]
 
@@ -43,11 +44,12 @@ _MAX_NAME = 80
 
 
 class _PixelBudget:
-    """At most ``limit`` pixels being decoded at once, across the server's threads.
+    """At most ``limit`` pixels being decoded (or screened) at once, across the server's threads.
 
-    Decoding holds a few full-size copies of an image (Pillow's, the RGB array): eight
-    40-megapixel uploads decoded together peak at several GB. Requests beyond the budget wait
-    for a decode to finish; one image alone may always use the whole budget.
+    Decoding holds a few full-size copies of an image (Pillow's, the RGB array), and the decoded
+    array lives until its prediction is done: eight 40-megapixel uploads decoded together peak
+    at several GB. Requests beyond the budget wait; one image alone may always use the whole
+    budget.
     """
 
     def __init__(self, limit: int) -> None:
@@ -55,18 +57,34 @@ class _PixelBudget:
         self.used = 0
         self._cond = threading.Condition()
 
-    @contextlib.contextmanager
-    def take(self, pixels: int) -> Iterator[None]:
+    def acquire(self, pixels: int) -> int:
+        """Wait until ``pixels`` fit, take them; returns what to :meth:`release`."""
         pixels = max(0, min(int(pixels), self.limit))
         with self._cond:
             self._cond.wait_for(lambda: self.used + pixels <= self.limit)
             self.used += pixels
+        return pixels
+
+    def release(self, pixels: int) -> None:
+        """Give back what :meth:`acquire` returned."""
+        with self._cond:
+            self.used -= pixels
+            self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def take(self, pixels: int) -> Iterator[None]:
+        granted = self.acquire(pixels)
         try:
             yield
         finally:
-            with self._cond:
-                self.used -= pixels
-                self._cond.notify_all()
+            self.release(granted)
+
+
+def release_pixels(held: list[tuple[_PixelBudget, int]]) -> None:
+    """Give back the pixels :func:`read_upload` kept in ``held`` (and empty it)."""
+    while held:
+        budget, pixels = held.pop()
+        budget.release(pixels)
 
 
 _BUDGETS: dict[int, _PixelBudget] = {}
@@ -129,7 +147,12 @@ def error_for(exc: ImageLoadError) -> HTTPException:
     return UnprocessableEntity(f"{exc}.")
 
 
-def read_upload(files: dict, max_pixels: int, pixels_in_flight: int | None = None) -> Upload:
+def read_upload(
+    files: dict,
+    max_pixels: int,
+    pixels_in_flight: int | None = None,
+    hold: list[tuple[_PixelBudget, int]] | None = None,
+) -> Upload:
     """Decode the image in the request's ``file`` field.
 
     Parameters
@@ -141,6 +164,10 @@ def read_upload(files: dict, max_pixels: int, pixels_in_flight: int | None = Non
     pixels_in_flight : int, optional
         Pixels all threads may decode at once (default: twice ``max_pixels``); bounds the
         server's memory under many concurrent large uploads.
+    hold : list, optional
+        Keep the decoded image's share of that budget after returning, recorded in this list,
+        until :func:`release_pixels` (after its prediction: the array is as large as ever
+        then); without it the share is given back once decoded.
 
     Raises
     ------
@@ -165,11 +192,19 @@ def read_upload(files: dict, max_pixels: int, pixels_in_flight: int | None = Non
         raise BadRequest("No file was chosen: pick a photo of the skin lesion, then submit.")
     name = display_name(storage.filename)
     budget = _budget(pixels_in_flight or 2 * max_pixels)
+    granted = budget.acquire(min(_claimed_pixels(data), max_pixels))
     try:
-        with budget.take(min(_claimed_pixels(data), max_pixels)):
-            image = load_image(data, name=name, max_pixels=max_pixels)
+        image = load_image(data, name=name, max_pixels=max_pixels)
     except ImageLoadError as exc:
+        budget.release(granted)
         raise error_for(exc) from None
+    except BaseException:
+        budget.release(granted)
+        raise
+    if hold is None:
+        budget.release(granted)
+    else:
+        hold.append((budget, granted))
     return Upload(name=name, image=image, n_bytes=len(data))
 
 
