@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,8 @@ def breakdown(model_dir: str, photos: list[bytes], repeats: int = 3) -> dict[str
         lambda: predictor.predict_images(one, top_k=8),
         lambda: predictor.predict_images(batch, top_k=8),
     )
-    return {"model_dir": str(model_dir), "n_photos": n, "repeats": repeats, "stages": stages}
+    # The model folder is a temporary one: record its name, not its path.
+    return {"model": Path(model_dir).name, "n_photos": n, "repeats": repeats, "stages": stages}
 
 
 def breakdown_markdown(result: dict[str, Any], server_ms: dict[str, float]) -> list[str]:
