@@ -94,6 +94,7 @@ class LiteEmbedder:
         from poxscan.pipelines.lite_model import export_int8_backbone
 
         idx = np.flatnonzero(train)
+        (self.work / tag).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         path, _ = export_int8_backbone(
             "efficientnet-lite0",
