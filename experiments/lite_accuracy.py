@@ -81,9 +81,11 @@ def _features(work: Path, progress: bool):
         work,
     )
     export_s = time.perf_counter() - started
-    lite = load_experiment(["msld_v1"], lite_training_families(families, tflite), progress=progress)
+    lite_families = lite_training_families(families, tflite)
+    lite = load_experiment(["msld_v1"], lite_families, progress=progress)
     assert list(lite.X.index) == list(data.X.index)
-    return config, families, data, lite, {"export_seconds": export_s, "tflite": manifest}
+    info = {"export_seconds": export_s, "tflite": manifest, "families": lite_families}
+    return config, families, data, lite, info
 
 
 def _cosines(float_X, lite_X) -> dict:
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for seed in range(args.seeds):
         s_float, f_float = _fit(data.X, y, groups, config, families, seed)
-        lite_families = {**families, "deep": dict(lite.families["deep"])}
+        lite_families = info["families"]
         lite_config = {**config, "families": lite_families}
         s_lite, f_lite = _fit(lite.X, y, groups, lite_config, lite_families, seed)
         assert np.array_equal(f_float, f_lite)  # same folds: a paired comparison

@@ -42,11 +42,11 @@ export async function loadGate(base) {
   return spec;
 }
 
-// cv2.cvtColor(RGB2GRAY) of uint8 pixels: fixed-point weights, rounded.
+// cv2.cvtColor(RGB2GRAY) of uint8 pixels: OpenCV's 15-bit fixed-point weights, rounded.
 function grey(square, side) {
   const g = new Float64Array(side * side);
   for (let i = 0, j = 0; i < g.length; i++, j += 3) {
-    g[i] = (square[j] * 4899 + square[j + 1] * 9617 + square[j + 2] * 1868 + 8192) >> 14;
+    g[i] = (square[j] * 9798 + square[j + 1] * 19235 + square[j + 2] * 3735 + 16384) >> 15;
   }
   return g;
 }
