@@ -109,7 +109,7 @@ def test_fresh_process_predicts_without_tensorflow(lite_dir, photos, astronaut):
     from poxscan.predict import Predictor
 
     here = Predictor.load(lite_dir).predict_paths(photos, top_k=3)
-    for got, want in zip(payload["out"], here, strict=True):
+    for got, want in zip(payload["out"][:2], here, strict=True):
         assert got["ok"] and got["probability"] == pytest.approx(want.probability, abs=1e-9)
         assert len(got["top_features"]) == 3
     # The gate ran there too, on the int8 embedding, without TensorFlow: refused, no probability.
