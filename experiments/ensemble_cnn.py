@@ -5,12 +5,14 @@ Inputs: the pooled fine-tuning result ``experiments/results/finetune/<sets>-<bac
 ``--lodo``, both leave-one-dataset-out directions), written by ``experiments/finetune_cv.py``,
 and the warm feature cache for the classical pipeline.
 
-The classical pipeline (``--classical``, default the reference head on Lite0 deep features:
-ANOVA-256 + L2 logistic regression C = 0.01) is fitted here on each outer training fold and
-scores the fold's test images, so both models have out-of-fold scores on the same folds (the
-fold test ids are checked against the CNN's). The ensemble is the plain mean of the two
-probabilities: **no weight is fitted**, so nothing can leak from the test folds. (A stacked
-ensemble would need the CNN's scores on inner folds of every training part, i.e. 25 CNN fits;
+Two classical pipelines are paired with the CNN: the reference head on Lite0 deep features
+(ANOVA-256 + L2 logistic regression C = 0.01; ``--classical-backbone`` changes the backbone)
+and the shipped screening model (``SCREENING_CONFIG``: Lite2 + shrinkage LDA). Each is fitted
+here on each outer training fold and scores the fold's test images, so the models have
+out-of-fold scores on the same folds (the fold test ids are checked against the CNN's). Each
+ensemble is the plain mean of the CNN's and one classical pipeline's probabilities: **no weight
+is fitted**, so nothing can leak from the test folds. (A stacked ensemble would need the CNN's
+scores on inner folds of every training part, i.e. 25 CNN fits;
 not affordable on the shared 2-core machine.)
 
 Rows for the candidate table (:func:`poxscan.pipelines.transfer.transfer_row_from_scores`:
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from poxscan.core.atomic import atomic_write_text
     from poxscan.pipelines import transfer
-    from poxscan.pipelines.builder import REFERENCE_CONFIG, config_families
+    from poxscan.pipelines.builder import REFERENCE_CONFIG, SCREENING_CONFIG, config_families
     from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.report import jsonable
 
@@ -63,43 +65,50 @@ def main(argv: list[str] | None = None) -> int:
     cnn = json.loads(source.read_text(encoding="utf-8"))
     if cnn.get("status") != "done":
         raise SystemExit(f"{source}: the CNN cross-validation has not finished (status running)")
-    classical = {
-        **REFERENCE_CONFIG,
-        "families": {"deep": {"backbone": args.classical_backbone}},
+    classicals = {
+        f"reference head on {args.classical_backbone}": {
+            **REFERENCE_CONFIG,
+            "families": {"deep": {"backbone": args.classical_backbone}},
+        },
+        "shipped screening model (Lite2 + shrinkage LDA)": dict(SCREENING_CONFIG),
     }
-    data = load_experiment(DATASETS, config_families(classical), progress=False)
-    ids = [str(i) for i in data.X.index]
-    if ids != [str(i) for i in cnn["ids"]]:
-        raise SystemExit(f"{source}: image ids differ from the pooled data's; not paired")
-    folds = transfer.pooled_folds(data, n_splits=5, repeats=1, seed=0)
-    for (_tr, te), fold in zip(folds[0], cnn["folds"], strict=True):
-        if sorted(ids[i] for i in te) != sorted(fold["inner"]["test_ids"]):
-            raise SystemExit(f"{source}: fold {fold['fold']} has other test images; not paired")
     p_cnn = np.asarray(cnn["oof_proba"], dtype=float)
-    p_cls = np.full(len(ids), np.nan)
-    for tr, te in folds[0]:
-        p_cls[te] = transfer.fit_scores(classical, data.subset(tr), data.X.iloc[te])
-
-    lodo_cnn: dict[str, np.ndarray] = {}
-    lodo_cls: dict[str, np.ndarray] = {}
     by_test = {r["test"]: r for r in cnn.get("lodo", [])}
-    for held_out in sorted(set(data.records["dataset"])):
-        train, test, _, _ = transfer.lodo_split(data, held_out)
-        lodo_cls[held_out] = transfer.fit_scores(classical, data.subset(train), data.X.iloc[test])
-        if held_out in by_test:
-            proba = dict(zip(by_test[held_out]["ids"], by_test[held_out]["proba"], strict=True))
-            lodo_cnn[held_out] = np.array([proba[ids[i]] for i in test])
+    scores = {}
+    for label, classical in classicals.items():
+        data = load_experiment(DATASETS, config_families(classical), progress=False)
+        ids = [str(i) for i in data.X.index]
+        if ids != [str(i) for i in cnn["ids"]]:
+            raise SystemExit(f"{source}: image ids differ from the pooled data's; not paired")
+        folds = transfer.pooled_folds(data, n_splits=5, repeats=1, seed=0)
+        for (_tr, te), fold in zip(folds[0], cnn["folds"], strict=True):
+            if sorted(ids[i] for i in te) != sorted(fold["inner"]["test_ids"]):
+                raise SystemExit(f"{source}: fold {fold['fold']} has other test images; not paired")
+        p_cls = np.full(len(ids), np.nan)
+        for tr, te in folds[0]:
+            p_cls[te] = transfer.fit_scores(classical, data.subset(tr), data.X.iloc[te])
+        lodo_cnn: dict[str, np.ndarray] = {}
+        lodo_cls: dict[str, np.ndarray] = {}
+        for held_out in sorted(set(data.records["dataset"])):
+            train, test, _, _ = transfer.lodo_split(data, held_out)
+            lodo_cls[held_out] = transfer.fit_scores(
+                classical, data.subset(train), data.X.iloc[test]
+            )
+            if held_out in by_test:
+                proba = dict(zip(by_test[held_out]["ids"], by_test[held_out]["proba"], strict=True))
+                lodo_cnn[held_out] = np.array([proba[ids[i]] for i in test])
+        scores.setdefault(f"fine-tuned {args.backbone} (pooled)", (p_cnn, lodo_cnn))
+        scores[f"classical: {label}"] = (p_cls, lodo_cls)
+        if len(lodo_cnn) == len(lodo_cls):
+            mean_lodo = {k: (lodo_cnn[k] + lodo_cls[k]) / 2 for k in lodo_cls}
+        else:
+            mean_lodo = {}
+        scores[f"ensemble: mean of the CNN and the {label} (no fitted weights)"] = (
+            (p_cnn + p_cls) / 2,
+            mean_lodo,
+        )
 
     rows = []
-    scores = {
-        f"fine-tuned {args.backbone} (pooled)": (p_cnn, lodo_cnn),
-        f"classical: reference head on {args.classical_backbone}": (p_cls, lodo_cls),
-    }
-    if len(lodo_cnn) == len(lodo_cls):
-        mean_lodo = {k: (lodo_cnn[k] + lodo_cls[k]) / 2 for k in lodo_cls}
-    else:
-        mean_lodo = {}
-    scores["ensemble: mean of the two (no fitted weights)"] = ((p_cnn + p_cls) / 2, mean_lodo)
     for name, (oof, lodo) in scores.items():
         rows.append(
             transfer.transfer_row_from_scores(
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "command": "python experiments/ensemble_cnn.py" + "".join(f" {a}" for a in argv or []),
         "cnn_source": str(source.relative_to(REPO) if source.is_relative_to(REPO) else source),
-        "classical_config": classical,
+        "classical_configs": classicals,
         "note": "one repeat of the pooled folds (seed 0); rows are paired fold for fold",
         "rows": rows,
     }
@@ -145,7 +154,10 @@ def markdown(report: dict) -> str:
             f"| {r['name']} | {auc['pooled']:.3f} [{auc['boot_low']:.3f}, {auc['boot_high']:.3f}]"
             f" | {lodo} | {r['rule_value']:.3f} | {spec} |"
         )
-    out += ["", f"Classical config: `{json.dumps(report['classical_config'], sort_keys=True)}`", ""]
+    out += [""]
+    for label, config in report["classical_configs"].items():
+        out.append(f"- {label}: `{json.dumps(config, sort_keys=True)}`")
+    out.append("")
     return "\n".join(out)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from poxscan.pipelines.calibration import logit
 from poxscan.pipelines.image_model import ImageModel, positive_scores
 
 __all__ = ["GRID", "browser_head"]
@@ -64,9 +65,7 @@ def browser_head(model: ImageModel, seed: int = 0) -> dict[str, Any]:
     probe = np.vstack([np.zeros((1, m)), np.eye(m)])
 
     def margin(rows: np.ndarray) -> np.ndarray:
-        p = positive_scores(model.pipeline_, pd.DataFrame(rows, columns=names))
-        p = np.clip(p, 1e-300, 1 - 1e-16)
-        return np.log(p) - np.log1p(-p)
+        return logit(positive_scores(model.pipeline_, pd.DataFrame(rows, columns=names)))
 
     values = margin(probe)
     bias = float(values[0])

@@ -20,16 +20,24 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["CALIBRATION_METHODS", "ScoreCalibrator", "ThresholdRule", "choose_threshold"]
+__all__ = ["CALIBRATION_METHODS", "ScoreCalibrator", "ThresholdRule", "choose_threshold", "logit"]
 
 CALIBRATION_METHODS = ("sigmoid", "isotonic", "none")
-#: Scores are clipped to [EPS, 1 - EPS] before the logit, so 0 and 1 stay finite.
-_EPS = 1e-6
+#: Scores are clipped to [tiny, largest double below 1] before the logit, so 0 and 1 stay
+#: finite and no two distinct scores are merged.
+_LOW, _HIGH = 1e-300, 1 - 2**-53
+#: Platt's two parameters are fitted on log-odds clipped to +-logit(1 - 1e-6): a handful of
+#: scores of exactly 0 or 1 (trees, saturated heads) must not steer the fit. Prediction is not
+#: clipped there: an earlier clip at 1e-6 tied every score below it, an overconfident head
+#: (shrinkage LDA) put over a tenth of a training set's mpox photos on that tie, and a
+#: sensitivity threshold then had to call every photo mpox.
+_FIT_CLIP = float(np.log((1 - 1e-6) / 1e-6))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
+def logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds of scores in [0, 1], finite at 0 and 1 and without merging distinct scores."""
+    p = np.clip(np.asarray(p, dtype=np.float64), _LOW, _HIGH)
+    return np.log(p) - np.log1p(-p)
 
 
 class ScoreCalibrator(BaseEstimator):
@@ -69,7 +77,7 @@ class ScoreCalibrator(BaseEstimator):
         if self.method == "sigmoid":
             # C large = essentially unpenalised maximum likelihood, as in Platt (1999).
             lr = LogisticRegression(C=1e6, max_iter=1000)
-            lr.fit(_logit(scores)[:, None], y)
+            lr.fit(np.clip(logit(scores), -_FIT_CLIP, _FIT_CLIP)[:, None], y)
             self.slope_ = float(lr.coef_[0, 0])
             self.intercept_ = float(lr.intercept_[0])
             if self.slope_ <= 0:
@@ -89,7 +97,7 @@ class ScoreCalibrator(BaseEstimator):
         check_is_fitted(self, "fitted_")
         scores = np.asarray(scores, dtype=np.float64).ravel()
         if self.method == "sigmoid":
-            z = self.slope_ * _logit(scores) + self.intercept_
+            z = self.slope_ * logit(scores) + self.intercept_
             return 1.0 / (1.0 + np.exp(-z))
         if self.method == "isotonic":
             return self.isotonic_.predict(scores)

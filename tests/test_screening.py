@@ -70,3 +70,37 @@ def test_threshold_interval_and_per_dataset_summary():
     assert a["metrics"]["sensitivity"]["value"] == pytest.approx(0.8)
     # setA others: 0.15 0.35 0.50 0.70 0.90 -> only 0.15 is below 0.17 -> 1/5.
     assert a["metrics"]["specificity"]["value"] == pytest.approx(0.2)
+
+
+def test_calibration_keeps_tail_scores_apart_so_the_target_is_reachable():
+    from poxscan.pipelines.calibration import ScoreCalibrator
+
+    # An overconfident head: 3 of 10 mpox and 5 of 10 others score below 1e-6 (an old clip at
+    # 1e-6 tied them all). Each mpox tail score is above every other tail score, so 90 %
+    # sensitivity is reachable without calling the 5 low others mpox.
+    pos = [0.99, 0.97, 0.95, 0.9, 0.8, 0.7, 0.6, 1e-7, 1e-9, 1e-11]
+    neg = [0.5, 0.4, 0.3, 0.2, 0.1, 1e-12, 1e-13, 1e-14, 1e-15, 0.0]
+    y = np.array([1] * 10 + [0] * 10)
+    s = np.array(pos + neg)
+    proba = ScoreCalibrator("sigmoid").fit(s, y).predict(s)
+    # Strictly monotone: every distinct score keeps its own calibrated probability.
+    order = np.argsort(s)
+    assert np.all(np.diff(proba[order]) > 0)
+    thr = choose_threshold(y, proba, "sensitivity:0.90")
+    # 9 mpox at or above the cut: the 9th highest mpox score is 1e-9; below it the next
+    # score is 1e-11 (mpox); the five others under 1e-11 stay below the cut.
+    assert np.sum(proba[y == 1] >= thr) == 9
+    assert np.sum(proba[y == 0] < thr) == 5
+
+
+def test_calibration_fit_ignores_how_far_exact_zeros_and_ones_lie():
+    from poxscan.pipelines.calibration import ScoreCalibrator
+
+    # The same labels with the extreme scores at 1e-7 or at exactly 0 (and 1 - 1e-7 or 1):
+    # both sit beyond the fit's clip at 1e-6, so Platt's parameters are the same.
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    mid = [0.3, 0.45, 0.55, 0.7]
+    a = ScoreCalibrator("sigmoid").fit(np.array([1e-7, 1e-7, *mid, 1 - 1e-7, 1 - 1e-7]), y)
+    b = ScoreCalibrator("sigmoid").fit(np.array([0.0, 0.0, *mid, 1.0, 1.0]), y)
+    assert a.slope_ == pytest.approx(b.slope_, rel=1e-6)
+    assert a.intercept_ == pytest.approx(b.intercept_, abs=1e-6)
