@@ -334,6 +334,7 @@ def markdown(result: dict) -> str:
         "",
     ]
     if result.get("runtime") == "litert-int8":
+        lines = [line.replace("passed_nonskin.png", "passed_nonskin_lite.png") for line in lines]
         lines[0] = "# Input gate of a lite model directory (int8 backbone): refusal rates"
         lines += [
             "The embedding is the int8 EfficientNet-Lite0 backbone's (LiteRT), exported as "
