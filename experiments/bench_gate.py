@@ -16,6 +16,16 @@ photos' EfficientNet-Lite0 embeddings come from the feature cache)::
 3. **The design choice, on development kinds only**: score (cosine, centred cosine, Euclidean)
    and ``k``; the rule, declared before the comparison, was "most development images refused at
    the 1 % conformal threshold; ties go to the smallest k". Held-out kinds play no part in it.
+
+``--runtime litert-int8`` measures the gate of a lite model directory instead (writes
+``bench_gate_lite.{json,md}`` and ``nonskin_verdicts_lite.csv``; about 10 minutes): the
+embedding is the int8 EfficientNet-Lite0 backbone's (LiteRT), exported as ``poxscan train
+--runtime litert-int8`` does. In step 1 each outer fold gets its own int8 backbone, calibrated
+on that fold's training photos only, which embeds both the reference photos and the held-out
+ones; in step 2 the backbone is calibrated on all 409 photos (what a lite model trained on them
+ships). Same gate, same conformal rule, same parameters (the design choice is not re-run)::
+
+    POXSCAN_DATA=../shared/datasets python experiments/bench_gate.py --runtime litert-int8
 """
 
 from __future__ import annotations
@@ -68,7 +78,39 @@ def real_photos() -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[np.ndarray
     return records, E, groups, images
 
 
-def out_of_fold(E, groups, images, records) -> dict:
+class LiteEmbedder:
+    """int8 backbones exported as a lite model's (``poxscan train --runtime litert-int8``)."""
+
+    def __init__(self, images: list[np.ndarray], ids: list[str], work: Path) -> None:
+        from poxscan.core.imageio import to_square
+
+        self.images, self.ids, self.work = images, ids, work
+        self.squares = np.stack([to_square(img, 224) for img in images])
+        self.export_seconds: list[float] = []
+
+    def export(self, train: np.ndarray, tag: str):
+        """The int8 backbone calibrated on the photos ``train`` (a boolean mask)."""
+        from poxscan.features.litert_runtime import LiteRTModel
+        from poxscan.pipelines.lite_model import export_int8_backbone
+
+        idx = np.flatnonzero(train)
+        (self.work / tag).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        path, _ = export_int8_backbone(
+            "efficientnet-lite0",
+            [self.images[i] for i in idx],
+            [self.ids[i] for i in idx],
+            f"bench_gate {tag}",
+            self.work / tag,
+        )
+        self.export_seconds.append(time.perf_counter() - started)
+        return LiteRTModel(path)
+
+    def embed(self, runner, squares: np.ndarray | None = None) -> np.ndarray:
+        return runner.run(self.squares if squares is None else squares).astype(np.float64)
+
+
+def out_of_fold(E, groups, images, records, lite: LiteEmbedder | None = None) -> dict:
     from poxscan.pipelines.gate import _group_folds, fit_input_gate
 
     folds = _group_folds(groups, 5, SEED + 1)
@@ -76,6 +118,9 @@ def out_of_fold(E, groups, images, records) -> dict:
     thresholds = []
     for k in range(5):
         train, test = folds != k, folds == k
+        if lite is not None:
+            # This fold's own int8 backbone: calibrated on its training photos only.
+            E = lite.embed(lite.export(train, f"fold{k}"))
         gate = fit_input_gate(E[train], groups[train], seed=SEED)
         thresholds.append(gate.embedding.threshold_)
         for i in np.flatnonzero(test):
@@ -100,19 +145,30 @@ def out_of_fold(E, groups, images, records) -> dict:
     }
 
 
-def nonskin(E, groups, images) -> tuple[dict, pd.DataFrame, list]:
+def nonskin(E, groups, images, lite: LiteEmbedder | None = None) -> tuple[dict, pd.DataFrame, list]:
     from nonskin import build_nonskin_set
 
     from poxscan.core.image_checks import check_pixels
-    from poxscan.features import DeepFeatures
     from poxscan.pipelines.gate import fit_input_gate
 
-    gate = fit_input_gate(E, groups, seed=SEED)
     items = build_nonskin_set(images[::7], seed=SEED)
-    fx = DeepFeatures().fit([items[0].image])
-    started = time.perf_counter()
-    N = fx.transform([it.image for it in items]).astype(np.float64)
+    if lite is None:
+        from poxscan.features import DeepFeatures
+
+        fx = DeepFeatures().fit([items[0].image])
+        started = time.perf_counter()
+        N = fx.transform([it.image for it in items]).astype(np.float64)
+    else:
+        from poxscan.core.imageio import to_square
+
+        # The backbone a lite model trained on all 409 photos ships.
+        runner = lite.export(np.ones(len(images), bool), "all")
+        E = lite.embed(runner)
+        squares = np.stack([to_square(it.image, 224) for it in items])
+        started = time.perf_counter()
+        N = lite.embed(runner, squares)
     embed_s = (time.perf_counter() - started) / len(items)
+    gate = fit_input_gate(E, groups, seed=SEED)
     rows = []
     for it, e in zip(items, N, strict=True):
         pixel = check_pixels(it.image)
@@ -276,6 +332,21 @@ def markdown(result: dict) -> str:
         "`tiny` are thumbnails under the minimum size. The images that got through are in "
         "`passed_nonskin.png`.",
         "",
+    ]
+    if result.get("runtime") == "litert-int8":
+        lines = [line.replace("passed_nonskin.png", "passed_nonskin_lite.png") for line in lines]
+        lines[0] = "# Input gate of a lite model directory (int8 backbone): refusal rates"
+        lines += [
+            "The embedding is the int8 EfficientNet-Lite0 backbone's (LiteRT), exported as "
+            "`poxscan train --runtime litert-int8` does: out of fold, one backbone per outer fold "
+            "calibrated on that fold's training photos only; for the non-skin set, the backbone "
+            "calibrated on all 409 photos. int8 exports took "
+            + ", ".join(f"{t:.0f}" for t in result["export_seconds"])
+            + " s. Float-gate figures: `bench_gate.md`.",
+            "",
+        ]
+        return "\n".join(lines)
+    lines += [
         "## How the score was chosen (development kinds only)",
         "",
         "Rule declared before the comparison: most development images refused (among those that "
@@ -294,28 +365,50 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--runtime",
+        choices=("float", "litert-int8"),
+        default="float",
+        help="the gate's embedding: float Keras Lite0 (default) or a lite model's int8 backbone",
+    )
+    args = parser.parse_args(argv)
+    import tempfile
+
     from poxscan.core.atomic import atomic_write_text
 
     OUT.mkdir(parents=True, exist_ok=True)
     before, started = _load(), time.perf_counter()
     records, E, groups, images = real_photos()
-    oof = out_of_fold(E, groups, images, records)
-    (ns, df, pairs), N = nonskin(E, groups, images)
-    choice = design_choice(E, groups, N, df)
+    lite_run = args.runtime == "litert-int8"
+    suffix = "_lite" if lite_run else ""
+    with tempfile.TemporaryDirectory(prefix="bench-gate-lite-") as work:
+        lite = (
+            LiteEmbedder(images, records["id"].astype(str).tolist(), Path(work))
+            if lite_run
+            else None
+        )
+        oof = out_of_fold(E, groups, images, records, lite)
+        (ns, df, pairs), N = nonskin(E, groups, images, lite)
     result = {
-        "command": "python experiments/bench_gate.py",
+        "command": "python experiments/bench_gate.py"
+        + (" --runtime litert-int8" if lite_run else ""),
+        "runtime": args.runtime,
         "load_before": before,
         "load_after": _load(),
         "seconds": time.perf_counter() - started,
         "lesion_photos_out_of_fold": oof,
         "nonskin": ns,
-        "design_choice": choice,
     }
-    atomic_write_text(OUT / "bench_gate.json", json.dumps(result, indent=2, default=str) + "\n")
-    atomic_write_text(OUT / "bench_gate.md", markdown(result))
-    df.to_csv(OUT / "nonskin_verdicts.csv", index=False)
-    contact_sheet(pairs, OUT / "passed_nonskin.png")
+    if lite is None:
+        result["design_choice"] = design_choice(E, groups, N, df)
+    else:
+        result["export_seconds"] = lite.export_seconds
+    name = f"bench_gate{suffix}"
+    atomic_write_text(OUT / f"{name}.json", json.dumps(result, indent=2, default=str) + "\n")
+    atomic_write_text(OUT / f"{name}.md", markdown(result))
+    df.to_csv(OUT / f"nonskin_verdicts{suffix}.csv", index=False)
+    contact_sheet(pairs, OUT / f"passed_nonskin{suffix}.png")
     print(markdown(result))
     return 0
 

@@ -25,6 +25,13 @@ embedding**, so a LiteRT or in-browser front end that computes the embedding its
 without TensorFlow. The fitted gate is saved as ``gate.npz`` (arrays only, no pickle) and its
 parameters and threshold in the manifest's ``"gate"`` entry; both are hash-checked with the rest
 of the model directory.
+
+**Lite model directories** (:mod:`poxscan.pipelines.lite_model`) carry a gate whose embedding
+is the directory's own int8 backbone (``runtime="litert-int8"``): the reference photos are the
+training photos' int8 embeddings and the conformal threshold is set on their out-of-fold scores
+by the same rule, so the gate runs with LiteRT alone (and in the browser, on the same file).
+The manifest entry records the backbone file and its sha256; :func:`load_gate` refuses a gate
+whose backbone is not the directory's, and a float gate is never fed int8 embeddings.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from poxscan.core.image_checks import GateFinding, check_pixels, reason
 
 __all__ = [
     "GATE_FILE",
+    "LITE_RUNTIME",
     "SCREEN_CLASSES",
     "EmbeddingGate",
     "InputGate",
@@ -52,6 +60,8 @@ __all__ = [
 ]
 
 GATE_FILE = "gate.npz"
+#: ``runtime`` of a gate whose embedding is a lite model directory's int8 backbone.
+LITE_RUNTIME = "litert-int8"
 #: ImageNet classes of screens and documents: when the backbone's own classifier puts at least
 #: :data:`SCREEN_PROBABILITY` on them together, the image is refused as a screenshot/document
 #: (reason ``collage``), and a ``not_skin`` refusal among them gets that reason instead.
@@ -189,6 +199,12 @@ class InputGate:
         Backbone whose pooled embedding ``embedding`` was fitted on.
     head : tuple of (ndarray, ndarray), optional
         ImageNet classifier ``(W (d, 1000), b (1000,))`` of the backbone.
+    runtime : {"float", "litert-int8"}, default="float"
+        What computes the embedding: the Keras float backbone, or a lite model directory's
+        int8 ``.tflite`` backbone (:data:`LITE_RUNTIME`).
+    tflite_file, tflite_sha256 : str, optional
+        The int8 backbone (relative to the model directory) and its sha256, for
+        ``runtime="litert-int8"``.
     """
 
     def __init__(
@@ -196,10 +212,20 @@ class InputGate:
         embedding: EmbeddingGate | None = None,
         backbone: str = "efficientnet-lite0",
         head: tuple[np.ndarray, np.ndarray] | None = None,
+        runtime: str = "float",
+        tflite_file: str | None = None,
+        tflite_sha256: str | None = None,
     ) -> None:
+        if runtime not in ("float", LITE_RUNTIME):
+            raise ValueError(f"unknown gate runtime {runtime!r}; use 'float' or {LITE_RUNTIME!r}")
+        if runtime == LITE_RUNTIME and not tflite_sha256:
+            raise ValueError("a lite gate needs the sha256 of its int8 backbone")
         self.embedding = embedding
         self.backbone = backbone
         self.head = head
+        self.runtime = runtime
+        self.tflite_file = tflite_file
+        self.tflite_sha256 = tflite_sha256
 
     @property
     def needs_embedding(self) -> bool:
@@ -230,7 +256,15 @@ class InputGate:
                 "oof_refused": float(np.mean(e.oof_scores_ > e.threshold_)),
                 "n_calibration": len(e.oof_scores_),
                 "imagenet_head": self.head is not None,
+                "runtime": self.runtime,
             }
+            if self.runtime == LITE_RUNTIME:
+                out["embedding"].update(
+                    tflite_file=self.tflite_file,
+                    tflite_sha256=self.tflite_sha256,
+                    what="int8 embeddings of the lite model's own backbone (LiteRT), for the "
+                    "reference photos and for every photo checked",
+                )
         return out
 
     def check(self, image: np.ndarray, embedding: np.ndarray | None = None) -> GateFinding:
@@ -301,15 +335,43 @@ class InputGate:
         return target
 
 
+def _lite_backbone(model_dir: str | PathLike) -> Mapping[str, Any] | None:
+    """The deep backbone entry of a lite model directory's manifest (``None`` elsewhere)."""
+    import json
+
+    from poxscan.pipelines.persistence import MANIFEST_NAME
+
+    path = Path(model_dir) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return ((manifest.get("runtime") or {}).get("backbones") or {}).get("deep")
+
+
 def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> InputGate:
     """The gate of a model directory from its manifest entry (``gate.npz`` already verified).
 
     A directory without a ``"gate"`` entry (saved before the gate existed, or with
     ``--gate pixels``) gets the pixel checks only.
+
+    Raises
+    ------
+    ValueError
+        A lite gate whose int8 backbone is not the model directory's own (its sha256 differs
+        from the manifest's runtime entry).
     """
     emb = (entry or {}).get("embedding")
     if not emb:
         return InputGate(None)
+    runtime = str(emb.get("runtime", "float"))
+    if runtime == LITE_RUNTIME:
+        backbone = _lite_backbone(model_dir)
+        if backbone is None or backbone.get("sha256") != emb.get("tflite_sha256"):
+            raise ValueError(
+                f"{model_dir}: the input gate was fitted on the embeddings of the int8 backbone "
+                f"{emb.get('tflite_sha256')}, which is not this model directory's backbone "
+                f"({(backbone or {}).get('sha256')}); refusing the gate"
+            )
     with np.load(Path(model_dir) / GATE_FILE, allow_pickle=False) as data:
         gate = EmbeddingGate(
             n_neighbors=int(emb.get("n_neighbors", 5)),
@@ -322,7 +384,14 @@ def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> Inp
         head = None
         if "head_w" in data:
             head = (data["head_w"].astype(np.float32), data["head_b"].astype(np.float32))
-    return InputGate(gate, backbone=str(emb["backbone"]), head=head)
+    return InputGate(
+        gate,
+        backbone=str(emb["backbone"]),
+        head=head,
+        runtime=runtime,
+        tflite_file=emb.get("tflite_file"),
+        tflite_sha256=emb.get("tflite_sha256"),
+    )
 
 
 def fit_input_gate(
@@ -335,17 +404,23 @@ def fit_input_gate(
     cv: int = 5,
     seed: int = 0,
     imagenet_head: bool = True,
+    runtime: str = "float",
+    tflite_file: str | None = None,
+    tflite_sha256: str | None = None,
 ) -> InputGate:
     """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
 
     Parameters
     ----------
     embeddings : ndarray of shape (n, d)
-        The training photos' pooled ``backbone`` embeddings (the deep family's features).
+        The training photos' pooled ``backbone`` embeddings (the deep family's features),
+        computed by ``runtime``: for a lite model, its int8 backbone's.
     groups : array, optional
         Their split groups.
     imagenet_head : bool, default=True
         Keep the backbone's ImageNet classifier (EfficientNet-Lite only) to report its guess.
+    runtime, tflite_file, tflite_sha256 :
+        See :class:`InputGate`.
     """
     gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
     head = None
@@ -353,7 +428,14 @@ def fit_input_gate(
         from poxscan.features.backbones import imagenet_head as load_head
 
         head = load_head(backbone)
-    return InputGate(gate, backbone=backbone, head=head)
+    return InputGate(
+        gate,
+        backbone=backbone,
+        head=head,
+        runtime=runtime,
+        tflite_file=tflite_file,
+        tflite_sha256=tflite_sha256,
+    )
 
 
 def embedding_available(backbone: str = "efficientnet-lite0") -> bool:
@@ -372,14 +454,26 @@ def embedding_available(backbone: str = "efficientnet-lite0") -> bool:
     return True
 
 
-def _shares_embedding(model: Any, backbone: str) -> bool:
-    """Whether the model's own deep features are the gate's embedding (no second pass)."""
+def _is_lite_extractor(extractor: Any) -> bool:
+    return type(extractor).__name__ == "LiteDeepFeatures"
+
+
+def _shares_embedding(model: Any, backbone: str, gate: InputGate | None = None) -> bool:
+    """Whether the model's own deep features are the gate's embedding (no second pass).
+
+    A float gate shares only a float Keras extractor's features, a lite gate only those of
+    the extractor running the very ``.tflite`` file it was fitted on.
+    """
     from poxscan.features.backbones import get_backbone
 
     extractor = getattr(model, "extractors_", {}).get("deep")
     if extractor is None:
         return False
     p = extractor.get_params()
+    if gate is not None and gate.runtime == LITE_RUNTIME:
+        return _is_lite_extractor(extractor) and p.get("tflite_sha256") == gate.tflite_sha256
+    if _is_lite_extractor(extractor) or p.get("runtime") is not None:
+        return False
     return (
         get_backbone(p.get("backbone", "")).name == get_backbone(backbone).name
         and p.get("layers", "head") == "head"
@@ -393,13 +487,23 @@ def gate_embeddings(
     gate: InputGate, model: Any, images: Sequence[np.ndarray], table: Any = None
 ) -> np.ndarray:
     """The gate's embedding of each image: the model's deep columns when they are the same
-    embedding (free), else one forward pass of the gate's own backbone."""
+    embedding (free), else one forward pass of the gate's own backbone (a lite gate's is the
+    model's int8 backbone, run by LiteRT: never TensorFlow)."""
     from poxscan.features.backbones import get_backbone
 
     spec = get_backbone(gate.backbone)
-    if table is not None and _shares_embedding(model, gate.backbone):
+    shared = _shares_embedding(model, gate.backbone, gate)
+    if table is not None and shared:
         cols = [f"deep__{spec.name}_{i}" for i in range(spec.feature_dim)]
         return np.asarray(table[cols], dtype=np.float64)
+    if gate.runtime == LITE_RUNTIME:
+        if not shared:
+            raise ValueError(
+                f"the input gate needs the int8 backbone {gate.tflite_sha256}, which this "
+                "model does not run"
+            )
+        extractor = model.extractors_["deep"]
+        return np.asarray(extractor.transform(list(images)), dtype=np.float64)
     extractor = getattr(gate, "_extractor", None)
     if extractor is None:
         from poxscan.features import DeepFeatures

@@ -224,7 +224,10 @@ def _finish_dir(
         manifest["runtime"] = runtime
         manifest["environment"] = lite_environment()
         manifest["model"]["uses_deep"] = "LiteRT int8 backbone (no TensorFlow)"
-        card = (tmp / persistence.CARD_NAME).read_text(encoding="utf-8")
+        from poxscan.pipelines.model_card import render_model_card
+
+        # Rendered again from the final manifest: the gate's rates are the lite gate's.
+        card = render_model_card(persistence._jsonable(manifest))
         entry = runtime["backbones"]["deep"]
         card += _CARD_NOTE.format(
             file=entry["file"], mb=(entry["size_bytes"] or 0) / 1e6, sha=entry["sha256"], how=how
@@ -294,6 +297,32 @@ def finish_lite_training(
             {},
             "The pipeline was trained and cross-validated on these int8 features.",
         )
+
+
+def _lite_gate(
+    lite: LiteDeepFeatures, embeddings: np.ndarray, records: Any, float_entry: Mapping[str, Any]
+) -> Any:
+    """The input gate refitted on the training photos' int8 embeddings (same parameters)."""
+    import warnings
+
+    from poxscan.core.data import load_groups
+    from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no audit groups: patient ids, as training had
+        groups = load_groups(records).to_numpy(str)
+    return fit_input_gate(
+        np.asarray(embeddings, dtype=np.float64),
+        groups,
+        backbone=lite.backbone,
+        refuse_rate=float(float_entry["refuse_rate"]),
+        n_neighbors=int(float_entry.get("n_neighbors", 5)),
+        cv=int(float_entry.get("cv", 5)),
+        imagenet_head=bool(float_entry.get("imagenet_head", True)),
+        runtime=LITE_RUNTIME,
+        tflite_file=lite.tflite_file,
+        tflite_sha256=lite.tflite_sha256,
+    )
 
 
 def export_lite(
@@ -381,15 +410,26 @@ def export_lite(
             joblib.dump(model, path, compress=3)
         manifest_model = dict(manifest["model"])
         manifest_model["fingerprints"] = dict(model.fingerprints_)
-        updates = {
-            "model": manifest_model,
-            "lite_check": check,
-            "converted_from": {
-                "model_dir": str(model_dir),
-                "manifest_sha256": persistence.manifest_sha256(model_dir),
-                "note": "evaluation above is the float model's; the pipeline is unchanged",
-            },
-        }
+        updates: dict[str, Any] = {}
+        float_gate = (manifest.get("gate") or {}).get("embedding")
+        if float_gate:
+            # The float gate's reference photos are float embeddings: refit it on the int8
+            # backbone's own, by the same conformal rule, so the lite directory never compares
+            # an int8 embedding with float ones.
+            gate = _lite_gate(lite, lite_deep, records, float_gate)
+            gate.save(stage)
+            updates["gate"] = gate.describe()
+        updates.update(
+            {
+                "model": manifest_model,
+                "lite_check": check,
+                "converted_from": {
+                    "model_dir": str(model_dir),
+                    "manifest_sha256": persistence.manifest_sha256(model_dir),
+                    "note": "evaluation above is the float model's; the pipeline is unchanged",
+                },
+            }
+        )
         return _finish_dir(
             stage,
             tflite,

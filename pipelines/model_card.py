@@ -269,6 +269,12 @@ def _gate_lines(gate: Mapping[str, Any] | None) -> list[str]:
             f"{emb.get('n_calibration')} training photos were. Refused images get no probability.",
             "Rates on non-skin images: `experiments/results/gate/` (`bench_gate.py`).",
         ]
+        if emb.get("runtime") == "litert-int8":
+            lines += [
+                f"The embedding is the int8 backbone's own (`{emb.get('tflite_file')}`, sha256",
+                f"`{emb.get('tflite_sha256')}`), for the reference photos and for every photo",
+                "checked, so the gate runs with LiteRT alone (and on the on-device page).",
+            ]
     else:
         lines.append("and nothing else (no embedding gate was fitted).")
     return [*lines, ""]

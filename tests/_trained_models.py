@@ -135,7 +135,8 @@ def trained_model_dir(root: str, data_root: str) -> Path:
 def lite_model_dir(
     root: str, data_root: str, families: tuple[str, ...] = ("deep", "color")
 ) -> Path:
-    """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``."""
+    """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``,
+    with the input gate on the int8 backbone's embeddings."""
     import warnings
 
     from poxscan.cli import main
@@ -159,6 +160,8 @@ def lite_model_dir(
                 "--cache-dir", str(ws["cache"]),
                 "--out", str(out),
                 *TRAIN_FLAGS,
+                # The lite gate: the int8 backbone's own embeddings (no second network).
+                "--gate", "embedding",
             ]
         )  # fmt: skip
         assert rc == 0

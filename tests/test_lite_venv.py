@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from importlib import metadata
@@ -69,6 +70,17 @@ def photo(tmp_path_factory, data_root) -> str:
     return str(records[records["y"] == 1]["path"].iloc[0])
 
 
+@pytest.fixture(scope="module")
+def astronaut(tmp_path_factory) -> str:
+    """A non-skin photo (scikit-image's astronaut), written by the test."""
+    import skimage.data
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("nonskin") / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(path)
+    return str(path)
+
+
 def test_no_tensorflow_is_installed(venv):
     python = str(venv / "bin" / "python")
     code = (
@@ -98,7 +110,36 @@ def test_predict_in_the_lite_venv(venv, lite_dir, photo):
     assert result["label"] == want.label and len(result["top_features"]) == 5
 
 
-def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo):
+def test_the_gate_refuses_a_non_skin_photo_in_the_lite_venv(venv, lite_dir, photo, astronaut):
+    """The lite gate (int8 embedding, LiteRT) runs where TensorFlow is not installed."""
+    cmd = [str(venv / "bin" / "poxscan"), "predict", "--json", "--model", str(lite_dir)]
+    proc = subprocess.run([*cmd, astronaut, photo], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]  # 1: an image was not screened
+    refused, screened = json.loads(proc.stdout)["results"]
+    assert not refused["ok"] and refused["code"] == "not_skin" and "probability" not in refused
+    assert refused["message"].startswith("This does not look like a photo of skin")
+    assert screened["ok"] and 0 <= screened["probability"] <= 1
+
+
+def _upload(url: str, path: str) -> urllib.request.Request:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + Path(path).read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return urllib.request.Request(
+        url + "api/predict",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo, astronaut):
     from poxscan.predict import Predictor
 
     proc = subprocess.Popen(
@@ -118,21 +159,12 @@ def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo):
             if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
                 url = m.group(1)
         assert url, "poxscan serve did not start:\n" + "".join(lines)
-        boundary = uuid.uuid4().hex
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n'
-                "Content-Type: image/jpeg\r\n\r\n"
-            ).encode()
-            + Path(photo).read_bytes()
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        request = urllib.request.Request(
-            url + "api/predict",
-            data=body,
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-        )
-        answer = json.load(urllib.request.urlopen(request, timeout=120))
+        answer = json.load(urllib.request.urlopen(_upload(url, photo), timeout=120))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(_upload(url, astronaut), timeout=120)
+        assert refused.value.code == 422
+        body = json.load(refused.value)
+        assert body["code"] == "not_skin" and "probability" not in body
     finally:
         proc.terminate()
         proc.wait(timeout=30)

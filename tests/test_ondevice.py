@@ -162,6 +162,101 @@ def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos
             stop_server(proc)
 
 
+def server_verdict(url: str, path: str) -> dict:
+    """The server's answer for a photo: its result (200) or its refusal (422)."""
+    try:
+        return api_predict(url, path)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 422, exc
+        return json.load(exc)
+
+
+def made_images(folder: Path) -> dict[str, str]:
+    """Non-skin images made by the test: a library photo, a chart, flat colour, noise."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image, ImageDraw
+
+    chart = Image.new("RGB", (480, 360), "white")
+    draw = ImageDraw.Draw(chart)
+    draw.line([(40, 320), (460, 320)], fill="black", width=2)
+    draw.line([(40, 20), (40, 320)], fill="black", width=2)
+    for i, (h, colour) in enumerate(
+        zip((120, 250, 180, 60), ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"), strict=True)
+    ):
+        draw.rectangle([70 + i * 95, 320 - h, 130 + i * 95, 319], fill=colour)
+        draw.text((80 + i * 95, 330), f"Q{i + 1}", fill="black")
+    images = {
+        "astronaut.png": Image.fromarray(skimage.data.astronaut()),
+        "coffee.png": Image.fromarray(skimage.data.coffee()),
+        "chart.png": chart,
+        "flat.png": Image.new("RGB", (400, 300), (231, 190, 160)),
+        "noise.png": Image.fromarray(
+            np.random.default_rng(0).integers(0, 256, (320, 320, 3), dtype=np.uint8)
+        ),
+    }
+    out = {}
+    for name, image in images.items():
+        image.save(folder / name)
+        out[name] = str(folder / name)
+    return out
+
+
+def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp_path):
+    """Non-skin images made here are refused on the page with the server's code and words,
+    without a probability; lesion photos are screened; page and server agree on each image."""
+    from selenium.webdriver.common.by import By
+
+    from poxscan.core.image_checks import REASONS
+
+    made = made_images(tmp_path)
+    images = [*photos, *made.values()]
+    proc, url = start_server(lite_dir)
+    server = [server_verdict(url, p) for p in images]
+    driver = open_browser(tmp_path / "profile")
+    try:
+        driver.get(url + "ondevice/")
+        wait_state(driver, "ready")
+        page = []
+        for path in images:
+            page.append(screen(driver, path))
+            if page[-1].get("refused"):
+                # Its reason and what to do, in the server's words; no probability on screen.
+                assert not driver.find_element(By.ID, "result").is_displayed()
+                code = page[-1]["code"]
+                assert driver.find_element(By.ID, "refusal-message").text == REASONS[code][0]
+                assert driver.find_element(By.ID, "refusal-advice").text == REASONS[code][1]
+                assert "probability" not in page[-1]
+            else:
+                assert driver.find_element(By.ID, "result").is_displayed()
+                assert not driver.find_element(By.ID, "refusal").is_displayed()
+        requests = network_requests(driver)
+        assert [r for r in requests if r["method"] != "GET" or r.get("hasPostData")] == []
+    finally:
+        driver.quit()
+        stop_server(proc)
+    decisions = []
+    for path, got, want in zip(images, page, server, strict=True):
+        name = Path(path).name
+        server_code = want.get("code", "ok") if want.get("refused") else "ok"
+        page_code = got["code"] if got.get("refused") else "ok"
+        decisions.append((name, page_code, server_code))
+        assert page_code == server_code, (name, got.get("gate"), want.get("gate"))
+        if "distance" in want["gate"].get("checks", {}):
+            # The same int8 network in LiteRT.js and in LiteRT: nearly the same distance.
+            assert got["gate"]["checks"]["distance"] == pytest.approx(
+                want["gate"]["checks"]["distance"], abs=0.01
+            )
+        if not want.get("refused"):
+            assert abs(got["probability"] - want["probability"]) <= 0.02
+    codes = [d[1] for d in decisions]
+    assert codes[: len(photos)] == ["ok"] * len(photos)  # the lesion photos are screened
+    assert codes[len(photos)] == "not_skin"  # the astronaut: by the embedding, on the device
+    # A pixel check (the flat image) and the embedding stage both refuse on the device.
+    assert {"blank", "not_skin"} <= set(codes[len(photos) :]), decisions
+    print("page and server decisions:", decisions)
+
+
 def test_installable_manifest_and_service_worker(lite_dir):
     from poxscan.web import create_app
 
@@ -179,6 +274,13 @@ def test_installable_manifest_and_service_worker(lite_dir):
     for rel in precache:
         assert client.get("/ondevice/" + rel.replace("./", "")).status_code == 200, rel
     assert "model/backbone.tflite" in precache and "model/head.json" in precache
+    # The input gate travels with the page (kept offline too): rules, words, reference data.
+    assert {"model/gate.json", "model/gate_reference.f32", "model/gate_head.f16"} <= set(precache)
+    gate = client.get("/ondevice/model/gate.json").get_json(force=True)
+    mf_gate = json.loads((lite_dir / "manifest.json").read_text())["gate"]["embedding"]
+    assert gate["embedding"]["threshold"] == mf_gate["threshold"]
+    reference = client.get("/ondevice/model/gate_reference.f32").data
+    assert len(reference) == 4 * mf_gate["n_reference"] * 1280
     backbone = client.get("/ondevice/model/backbone.tflite").data
     mf = json.loads((lite_dir / "manifest.json").read_text())
     assert backbone == (lite_dir / mf["runtime"]["backbones"]["deep"]["file"]).read_bytes()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -19,6 +22,45 @@ class LiteTraining:
     tflite: Path | None
     export_manifest: dict[str, Any]
     paths: list[str]
+
+    def fit_gate(self, data: Any, *, refuse_rate: float, seed: int, backbone: str) -> Any:
+        """The input gate on the int8 backbone's own embeddings of the training photos.
+
+        ``data.X``'s deep columns are those embeddings (the features the pipeline trains on),
+        so the reference photos, the out-of-fold calibration scores and every photo checked
+        later share one network: the ``.tflite`` file the directory ships. ``None`` (pixel
+        checks only) for a model without the deep family: it has no backbone to embed with.
+        """
+        import numpy as np
+
+        from poxscan.features.backbones import get_backbone
+        from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate
+        from poxscan.pipelines.lite_model import BACKBONE_DIR
+
+        if self.tflite is None:
+            log.warning(
+                "the lite model has no deep family, so no backbone to embed with: its input "
+                "gate has the pixel checks only"
+            )
+            return None
+        spec = get_backbone(self.families["deep"].get("backbone", "efficientnet-lite0"))
+        if get_backbone(backbone).name != spec.name:
+            log.warning(
+                "a lite model's gate embeds with its own int8 backbone (%s), not %s",
+                spec.name,
+                backbone,
+            )
+        cols = [f"deep__{spec.name}_{i}" for i in range(spec.feature_dim)]
+        return fit_input_gate(
+            np.asarray(data.X[cols], dtype=np.float64),
+            np.asarray(data.groups),
+            backbone=spec.name,
+            refuse_rate=refuse_rate,
+            seed=seed,
+            runtime=LITE_RUNTIME,
+            tflite_file=f"{BACKBONE_DIR}/{self.tflite.name}",
+            tflite_sha256=str(self.export_manifest["sha256"]),
+        )
 
     def save(self, result: Any, out: Any, **kwargs: Any) -> dict[str, Any]:
         from poxscan.pipelines.lite_model import finish_lite_training

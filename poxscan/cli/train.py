@@ -96,7 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="input gate saved with the model: 'embedding' (pixel checks, then the distance of "
         "the photo's deep embedding to the training photos, conformal threshold set out of "
         "fold; needs poxscan[deep]), 'pixels' (pixel checks only) or 'auto' (default: "
-        "'embedding' where TensorFlow and the backbone's weights are installed, else 'pixels')",
+        "'embedding' where TensorFlow and the backbone's weights are installed, else 'pixels'); "
+        "with --runtime litert-int8 the embedding is the model's own int8 backbone",
     )
     parser.add_argument(
         "--gate-backbone", default="efficientnet-lite0", help="backbone of the gate's embedding"
@@ -254,6 +255,12 @@ def _train(args: argparse.Namespace) -> int:
     }
     gate = None
     gate_kind = args.gate
+    if lite is not None and gate_kind != "pixels":
+        # Training a lite model needs TensorFlow anyway; its gate embeds with the int8 file.
+        gate = lite.fit_gate(
+            data, refuse_rate=args.gate_refuse_rate, seed=args.seed, backbone=args.gate_backbone
+        )
+        gate_kind = "lite"
     if gate_kind == "auto":
         from poxscan.pipelines.gate import embedding_available
 
@@ -303,7 +310,7 @@ def _train(args: argparse.Namespace) -> int:
     if gate is not None:
         described = gate.describe()["embedding"]
         print(
-            f"input gate: {described['backbone']} embedding, threshold "
+            f"input gate: {described['backbone']} ({described['runtime']}) embedding, threshold "
             f"{described['threshold']:.4f}; refuses {100 * described['oof_refused']:.1f} % of "
             "the training photos out of fold"
         )

@@ -3,12 +3,13 @@
 The page itself (HTML, the bundled JavaScript, the LiteRT.js WebAssembly runtime, the service
 worker) is built from ``web/ondevice/`` with npm into ``poxscan/web/ondevice_dist/``; this
 module adds the model: ``model/backbone.tflite`` (the lite directory's int8 backbone, checked
-against its manifest) and ``model/head.json`` (:func:`poxscan.pipelines.browser_head.browser_head`
-plus the model's identity and the disclaimer), and stamps the service worker with the model's
-identity and the list of files to keep offline. ``poxscan serve`` serves the result at
-``/ondevice/``; ``poxscan export-web`` writes it as static files. Every URL in the page is
-relative, so the folder works under any path of any static web server (HTTPS, or localhost:
-service workers need a secure context).
+against its manifest), ``model/head.json`` (:func:`poxscan.pipelines.browser_head.browser_head`
+plus the model's identity and the disclaimer) and the input gate's ``model/gate.json`` and
+binary reference data (:func:`poxscan.pipelines.browser_gate.browser_gate`), and stamps the
+service worker with the model's identity and the list of files to keep offline. ``poxscan
+serve`` serves the result at ``/ondevice/``; ``poxscan export-web`` writes it as static files.
+Every URL in the page is relative, so the folder works under any path of any static web
+server (HTTPS, or localhost: service workers need a secure context).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/ondevice/{rel}": {
         "get": {
             "summary": "A file of the on-device page: script, LiteRT.js runtime, service "
-            "worker, web manifest, model/backbone.tflite, model/head.json",
+            "worker, web manifest, model/backbone.tflite, model/head.json, the input gate's "
+            "model/gate.json and its binary reference data",
             "parameters": [
                 {"name": "rel", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
@@ -75,6 +77,7 @@ def build_site(predictor: Any, dist: Path = DIST) -> dict[str, bytes]:
     OnDeviceUnavailable
         The page is not built, or the model is not a deep-only lite model with a linear head.
     """
+    from poxscan.pipelines.browser_gate import browser_gate
     from poxscan.pipelines.browser_head import browser_head
     from poxscan.predict import DISCLAIMER
 
@@ -108,6 +111,13 @@ def build_site(predictor: Any, dist: Path = DIST) -> dict[str, bytes]:
     }
     files["model/backbone.tflite"] = backbone
     files["model/head.json"] = (json.dumps(head) + "\n").encode()
+    try:
+        # The same gate as the server's: pixel checks, then (lite gate) the int8 embedding's
+        # distance to the training photos; None when the server runs without a gate.
+        gate_files = browser_gate(predictor.gate, runtime["sha256"])
+    except ValueError as exc:
+        raise OnDeviceUnavailable(str(exc)) from None
+    files.update({f"model/{name}": content for name, content in gate_files.items()})
     cache_id = hashlib.sha256(
         b"".join(hashlib.sha256(v).digest() for _, v in sorted(files.items()))
     ).hexdigest()[:16]

@@ -1,10 +1,13 @@
 // The on-device page: the lite model's int8 backbone runs here through LiteRT.js (WebAssembly
 // CPU kernels), its linear head and calibration in plain JavaScript (model/head.json). The
-// photo is decoded and analysed in this page; nothing about it is sent anywhere.
+// input gate (gate.js, model/gate.json) refuses what the server's gate refuses, with the same
+// reason, before any probability. The photo is decoded and analysed in this page; nothing
+// about it is sent anywhere.
 import { loadLiteRt, loadAndCompile, Tensor } from "@litertjs/core";
+import { checkEmbedding, checkPixels, loadGate } from "./gate.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { model: null, head: null };
+const state = { model: null, head: null, gate: null };
 window.poxscan = { ready: false, results: [] };
 
 // Python's round(): halves to even (to_square rounds the resized side with it).
@@ -121,17 +124,44 @@ function calibrate(score) {
   return probabilities[i] + t * (probabilities[i + 1] - probabilities[i]);
 }
 
+function refusal(file, finding, t0) {
+  return {
+    file: file.name,
+    refused: true,
+    code: finding.code,
+    message: finding.message,
+    advice: finding.advice,
+    gate: finding,
+    elapsed_ms: performance.now() - t0,
+  };
+}
+
 async function screen(file) {
   const t0 = performance.now();
   const img = await decode(file);
   const size = state.head.input_size;
-  const input = new Tensor(toSquare(img, size), [1, size, size, 3]);
+  const side = state.gate.pixel.side;
+  // The pixel checks need the 224 px square; below the minimum size no square is made at all.
+  const tooSmall = Math.min(img.width, img.height) < state.gate.pixel.min_side;
+  const square = tooSmall ? null : toSquare(img, size);
+  const greySquare = tooSmall || side === size ? square : toSquare(img, side);
+  const pixels = checkPixels(state.gate, img.width, img.height, greySquare);
+  if (!pixels.screenable) {
+    img.bitmap.close();
+    return refusal(file, pixels, t0);
+  }
+  const input = new Tensor(square, [1, size, size, 3]);
   const t1 = performance.now();
   const outputs = await state.model.run(input);
   input.delete();
   const embedding = outputs[0].toTypedArray();
   const t2 = performance.now();
   outputs.forEach((t) => t.delete());
+  const finding = checkEmbedding(state.gate, embedding, pixels.checks);
+  if (!finding.screenable) {
+    img.bitmap.close();
+    return refusal(file, finding, t0);
+  }
   const { weights, bias, threshold } = state.head;
   let margin = bias;
   for (let i = 0; i < weights.length; i++) margin += weights[i] * embedding[i];
@@ -144,12 +174,23 @@ async function screen(file) {
     label: probability >= threshold ? "mpox" : "not_mpox",
     elapsed_ms: performance.now() - t0,
     backbone_ms: t2 - t1,
+    gate: finding,
   };
   img.bitmap.close();
   return result;
 }
 
 function show(result) {
+  if (result.refused) {
+    // A refused photo gets its reason and what to do, never a probability or a label.
+    $("result").hidden = true;
+    $("refusal").hidden = false;
+    $("refusal").dataset.code = result.code;
+    $("refusal-message").textContent = result.message;
+    $("refusal-advice").textContent = result.advice;
+    return;
+  }
+  $("refusal").hidden = true;
   $("result").hidden = false;
   $("label").textContent = result.label === "mpox"
     ? "Looks like mpox: see a clinician"
@@ -167,6 +208,7 @@ async function start() {
     state.head = head;
     $("disclaimer").textContent = head.disclaimer;
     $("model-id").textContent = head.model_id;
+    state.gate = await loadGate(new URL("model/", document.baseURI));
     await loadLiteRt(new URL("wasm/", document.baseURI).href);
     state.model = await loadAndCompile(new URL("model/backbone.tflite", document.baseURI).href, {
       accelerator: "wasm",
@@ -195,7 +237,9 @@ $("photo").addEventListener("change", async (event) => {
     const result = await screen(file);
     window.poxscan.results.push(result);
     show(result);
-    $("status").textContent = "Done (the photo stayed on this device).";
+    $("status").textContent = result.refused
+      ? "Not screened (the photo stayed on this device)."
+      : "Done (the photo stayed on this device).";
   } catch (err) {
     $("error").hidden = false;
     $("error").textContent = `${file.name}: could not be analysed (${err})`;
