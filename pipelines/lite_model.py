@@ -252,8 +252,8 @@ def _files(folder: Path) -> dict[str, Path]:
 
 def finish_lite_training(
     result: Any,
-    tflite_path: str | PathLike,
-    export_manifest: Mapping[str, Any],
+    tflite_path: str | PathLike | None,
+    export_manifest: Mapping[str, Any] | None,
     out_dir: str | PathLike,
     *,
     overwrite: bool = False,
@@ -268,7 +268,8 @@ def finish_lite_training(
     to :func:`~poxscan.pipelines.persistence.save_model`.
     """
     model: ImageModel = result.model
-    tflite_path = Path(tflite_path)
+    # No deep family (a handcrafted-only model): no backbone was exported.
+    tflite_path = None if tflite_path is None else Path(tflite_path)
     runtime = None
     if "deep" in model.extractors_:
         old = model.fingerprints_["deep"]
@@ -281,6 +282,9 @@ def finish_lite_training(
             check_cached_features(model, save_kwargs["features"], list(check_paths))
         if isinstance(result.config, dict) and isinstance(result.config.get("families"), dict):
             result.config["families"]["deep"] = dict(model.families_["deep"])
+    # Staged beside the target (same file system, so the final rename is atomic); the parent
+    # may not exist yet (`--out models/x` on a fresh checkout).
+    Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".lite-stage-", dir=Path(out_dir).parent) as tmp:
         stage = Path(tmp) / "model"
         persistence.save_model(result, stage, **save_kwargs)

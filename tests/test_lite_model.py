@@ -233,3 +233,26 @@ def test_export_lite_converts_a_float_model(root, data_root, tmp_path, photos):
     for fa, fb in zip(a, b, strict=True):
         assert abs(fa.probability - fb.probability) < 0.15
     assert manifest["converted_from"]["manifest_sha256"]
+
+
+def test_lite_training_creates_missing_parent_folders(root, data_root, tmp_path):
+    """``--out models/x`` on a fresh checkout: the staging folder beside the target used to
+    fail when ``models/`` did not exist yet."""
+    import warnings
+
+    from poxscan.cli import main
+
+    ws = workspace(root)
+    out = tmp_path / "not" / "yet" / "there"
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mp.setenv("POXSCAN_MANIFEST", str(ws["manifest"]))
+        rc = main(
+            ["train", "--runtime", "litert-int8", "--family", "color", "--dataset", "msld_v1",
+             "--data-root", str(data_root), "--cache-dir", str(ws["cache"]), "--out", str(out),
+             "--no-shap", "--cv", "4", "--n-boot", "100", "--no-progress", "--gate", "pixels"]
+        )  # fmt: skip
+    assert rc == 0
+    assert (out / "manifest.json").is_file() and (out / "model.joblib").is_file()
+    # Nothing staged is left behind.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["there"]

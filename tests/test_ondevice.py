@@ -202,7 +202,7 @@ def made_images(folder: Path) -> dict[str, str]:
     return out
 
 
-def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp_path):
+def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp_path, chromium):
     """Non-skin images made here are refused on the page with the server's code and words,
     without a probability; lesion photos are screened; page and server agree on each image."""
     from selenium.webdriver.common.by import By
@@ -213,7 +213,7 @@ def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp
     images = [*photos, *made.values()]
     proc, url = start_server(lite_dir)
     server = [server_verdict(url, p) for p in images]
-    driver = open_browser(tmp_path / "profile")
+    driver = chromium(logs=("browser", "performance"), page_load_timeout=120)
     try:
         driver.get(url + "ondevice/")
         wait_state(driver, "ready")
