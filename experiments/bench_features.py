@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -46,32 +45,20 @@ def _records(n: int, data_root: str | None):
     return records.iloc[picks].reset_index(drop=True)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in (
-        "poxscan",
-        "numpy",
-        "opencv-python-headless",
-        "scikit-image",
-        "scikit-learn",
-        "tensorflow",
-        "keras",
-    ):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+    from poxscan.core.machine import versions
+
+    return versions(
+        (
+            "poxscan",
+            "numpy",
+            "opencv-python-headless",
+            "scikit-image",
+            "scikit-learn",
+            "tensorflow",
+            "keras",
+        )
+    )
 
 
 def _time_transform(extractor, images, batch_size: int = 32, repeats: int = 1) -> float:
@@ -137,6 +124,7 @@ def _deep_available() -> bool:
 
 def run(n: int, data_root: str | None, deep: bool) -> dict:
     from poxscan.core.imageio import image_hash, load_image
+    from poxscan.core.machine import cpu_model
     from poxscan.features import make_extractor
 
     records = _records(n, data_root)
@@ -186,7 +174,7 @@ def run(n: int, data_root: str | None, deep: bool) -> dict:
         "n_images": n,
         "images": f"msld_v1, {n} of 228 images (seeded sample, seed {SEED}), 224x224 JPEG",
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],

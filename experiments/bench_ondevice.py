@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from poxscan.core.data import load_records
     from poxscan.core.headless_chromium import start_chromium
     from poxscan.core.latency import latency_stats
+    from poxscan.web.launch import start_serve
 
     if not MODEL.is_dir():
         subprocess.run(
@@ -73,20 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     step = max(1, len(records) // args.n)
     photos = [str(p) for p in records["path"]][::step][: args.n]
     load0 = os.getloadavg()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "poxscan", "serve", "--model", str(MODEL), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = None
-    while url is None:
-        line = server.stdout.readline()
-        if not line:
-            raise RuntimeError("poxscan serve did not start")
-        if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
-            url = m.group(1)
+    served = start_serve(MODEL)
+    url = served.url
     try:
         server_p = [_api(url, p) for p in photos]
         profile = tempfile.mkdtemp(prefix="poxscan-bench-")
@@ -112,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         version = driver.capabilities.get("browserVersion")
         driver.quit()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        served.stop()
     load1 = os.getloadavg()
     elapsed = [r["elapsed_ms"] for r in rows]
     backbone = [r["backbone_ms"] for r in rows]

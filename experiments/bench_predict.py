@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -189,23 +188,11 @@ def _train(out: Path, families: list[str], data_root: str | None, cache: str | N
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("numpy", "scikit-learn", "shap", "opencv-python-headless", "tensorflow", "keras"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    from poxscan.core.machine import versions
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return versions(
+        ("numpy", "scikit-learn", "shap", "opencv-python-headless", "tensorflow", "keras")
+    )
 
 
 def _triple(stats: dict) -> str:
@@ -310,6 +297,8 @@ def _markdown(report: dict) -> str:
 
 
 def main() -> int:
+    from poxscan.core.machine import cpu_model
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=24, help="MSLD images timed (default 24)")
     parser.add_argument("--n-phone", type=int, default=4, help="large phone photos timed")
@@ -360,7 +349,7 @@ def main() -> int:
             print(name, json.dumps(report["predict"][name]), flush=True)
         report["backbone"] = _run_worker(["backbone", BACKBONE, paths[0], str(args.repeats)])
     report["machine"] = {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],

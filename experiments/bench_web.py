@@ -54,7 +54,6 @@ import tempfile
 import threading
 import time
 import uuid
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -337,23 +336,9 @@ def _train(
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("flask", "waitress", "numpy", "scikit-learn", "shap", "tensorflow"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    from poxscan.core.machine import versions
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return versions(("flask", "waitress", "numpy", "scikit-learn", "shap", "tensorflow"))
 
 
 def _load(run: dict) -> str:
@@ -528,6 +513,8 @@ def serve_and_load(
 
 
 def main() -> int:
+    from poxscan.core.machine import cpu_model
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per MSLD run")
     parser.add_argument("--phone-requests", type=int, default=40, help="requests per phone run")
@@ -632,7 +619,7 @@ def main() -> int:
                 report["breakdown"] = bd
                 print("breakdown", json.dumps(bd), flush=True)
     report["machine"] = {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],

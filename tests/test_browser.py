@@ -15,10 +15,6 @@ import base64
 import io
 import json
 import os
-import re
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -52,54 +48,15 @@ def screenshots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(model_dir):
     """``poxscan serve`` on 127.0.0.1, any free port; yields the base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "poxscan",
-            "serve",
-            "--model",
-            str(model_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--threads",
-            "2",
-            "--lime-samples",
-            "30",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    url = None
-    deadline = time.monotonic() + 180
+    from poxscan.web.launch import start_serve
+
+    served = start_serve(model_dir, "--host", "127.0.0.1", "--threads", "2", "--lime-samples", "30")
     try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
-                url = m.group(1)
-                break
-        if url is None:
-            pytest.fail("poxscan serve did not start:\n" + "".join(lines))
-        health = json.load(urllib.request.urlopen(url + "api/health", timeout=30))
+        health = json.load(urllib.request.urlopen(served.url + "api/health", timeout=30))
         assert health["status"] == "ok"
-        yield url
+        yield served.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        served.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,38 +23,14 @@ from test_browser import wait_for
 
 @pytest.fixture(scope="module")
 def server(root, data_root):
+    from poxscan.web.launch import start_serve
+
     model_dir = gate_model_dir(root, str(data_root))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "poxscan", "serve", "--model", str(model_dir), "--host",
-         "127.0.0.1", "--port", "0", "--threads", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    lines, url = [], None
-    deadline = time.monotonic() + 240
+    served = start_serve(model_dir, "--host", "127.0.0.1", "--threads", "2")
     try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
-                url = m.group(1)
-                break
-        if url is None:
-            pytest.fail("poxscan serve did not start:\n" + "".join(lines))
-        yield url
+        yield served.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        served.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -141,24 +139,11 @@ def _upload(url: str, path: str) -> urllib.request.Request:
 
 def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo, astronaut):
     from poxscan.predict import Predictor
+    from poxscan.web.launch import start_serve
 
-    proc = subprocess.Popen(
-        [str(venv / "bin" / "poxscan"), "serve", "--model", str(lite_dir), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    served = start_serve(lite_dir, command=[str(venv / "bin" / "poxscan")], timeout=300)
+    url = served.url
     try:
-        url, lines, deadline = None, [], time.monotonic() + 300
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
-                url = m.group(1)
-        assert url, "poxscan serve did not start:\n" + "".join(lines)
         answer = json.load(urllib.request.urlopen(_upload(url, photo), timeout=120))
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(_upload(url, astronaut), timeout=120)
@@ -166,8 +151,6 @@ def test_serve_one_request_in_the_lite_venv(venv, lite_dir, photo, astronaut):
         body = json.load(refused.value)
         assert body["code"] == "not_skin" and "probability" not in body
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stdout.close()
+        served.stop()
     want = Predictor.load(lite_dir).predict_paths([photo])[0]
     assert answer["ok"] and answer["probability"] == pytest.approx(want.probability, abs=1e-6)

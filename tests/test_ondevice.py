@@ -15,10 +15,7 @@ chromium + chromium-driver: without them the test fails, it never skips.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -54,37 +51,11 @@ def photos(root, data_root) -> list[str]:
     return [records[records["y"] == 1]["path"].iloc[0], records[records["y"] == 0]["path"].iloc[0]]
 
 
-def start_server(model_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(model_dir: Path):
     """``poxscan serve`` on 127.0.0.1, any free port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "poxscan", "serve", "--model", str(model_dir), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if m := re.search(r"serving on (http://127\.0\.0\.1:\d+/)", line):
-            return proc, m.group(1)
-    proc.kill()
-    pytest.fail("poxscan serve did not start:\n" + "".join(lines))
+    from poxscan.web.launch import start_serve
 
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
+    return start_serve(model_dir)
 
 
 def wait_state(driver, key: str, timeout: float = 180) -> dict:
@@ -126,7 +97,8 @@ def network_requests(driver) -> list[dict]:
 
 
 def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos, chromium):
-    proc, url = start_server(lite_dir)
+    served = start_server(lite_dir)
+    url = served.url
     server_probabilities = [api_predict(url, p)["probability"] for p in photos]
     driver = chromium(logs=("browser", "performance"), page_load_timeout=120)
     try:
@@ -147,7 +119,7 @@ def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos
         text = driver.find_element("id", "probability").text
         assert float(text) == pytest.approx(results[-1]["probability"], abs=5e-4)
 
-        stop_server(proc)
+        served.stop()
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(url + "api/health", timeout=5)
         driver.refresh()  # answered by the service worker's cache
@@ -158,8 +130,8 @@ def test_screens_on_the_device_sends_no_photo_and_works_offline(lite_dir, photos
         assert all(r["method"] == "GET" and not r.get("hasPostData") for r in offline)
     finally:
         driver.quit()
-        if proc.poll() is None:
-            stop_server(proc)
+        if served.proc.poll() is None:
+            served.stop()
 
 
 def server_verdict(url: str, path: str) -> dict:
@@ -211,7 +183,8 @@ def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp
 
     made = made_images(tmp_path)
     images = [*photos, *made.values()]
-    proc, url = start_server(lite_dir)
+    served = start_server(lite_dir)
+    url = served.url
     server = [server_verdict(url, p) for p in images]
     driver = chromium(logs=("browser", "performance"), page_load_timeout=120)
     try:
@@ -234,7 +207,7 @@ def test_the_gate_refuses_on_the_device_as_the_server_does(lite_dir, photos, tmp
         assert [r for r in requests if r["method"] != "GET" or r.get("hasPostData")] == []
     finally:
         driver.quit()
-        stop_server(proc)
+        served.stop()
     decisions = []
     for path, got, want in zip(images, page, server, strict=True):
         name = Path(path).name

@@ -10,7 +10,6 @@ import http.client
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -107,27 +106,10 @@ def test_batcher_rejects_bad_settings(predictor):
 
 # -- worker processes ------------------------------------------------------------------------
 def _start(model_dir: Path, *extra: str) -> tuple[subprocess.Popen, int, list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "poxscan", "serve", "--model", str(model_dir), "--port", "0",
-         "--no-lime", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    lines: list[str] = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if m := re.search(r"serving on http://127\.0\.0\.1:(\d+)/", line):
-            threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-            return proc, int(m.group(1)), lines
-    proc.kill()
-    proc.wait()
-    raise AssertionError("poxscan serve did not start:\n" + "".join(lines))
+    from poxscan.web.launch import start_serve
+
+    served = start_serve(model_dir, "--no-lime", *extra, timeout=300)
+    return served.proc, served.port, served.lines
 
 
 def _children(pid: int) -> list[int]:
