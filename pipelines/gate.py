@@ -180,7 +180,10 @@ class EmbeddingGate(BaseEstimator):
 
     def score(self, E: np.ndarray) -> np.ndarray:  # type: ignore[override]
         """Nonconformity score of each embedding (higher: less like the training photos)."""
-        reference = np.asarray(self.reference_, dtype=np.float64)
+        # Converted once, not per photo: a server scores every request against it.
+        reference = self.__dict__.get("_reference64")
+        if reference is None or reference.shape != self.reference_.shape:
+            reference = self.__dict__["_reference64"] = np.asarray(self.reference_, np.float64)
         return _knn_score(_unit(np.atleast_2d(E)), reference, self.n_neighbors)
 
     def accepts(self, E: np.ndarray) -> np.ndarray:
@@ -226,6 +229,16 @@ class InputGate:
         self.runtime = runtime
         self.tflite_file = tflite_file
         self.tflite_sha256 = tflite_sha256
+
+    def _head64(self) -> tuple[np.ndarray, np.ndarray]:
+        # The head is stored in float16 (half the download); converting its 1.3 M weights cost
+        # a few milliseconds per photo, so it is converted once.
+        cached = self.__dict__.get("_head_cache")
+        if cached is None or cached[0] is not self.head:
+            w, b = self.head
+            cached = (self.head, np.asarray(w, np.float64), np.asarray(b, np.float64))
+            self.__dict__["_head_cache"] = cached
+        return cached[1], cached[2]
 
     @property
     def needs_embedding(self) -> bool:
@@ -293,8 +306,8 @@ class InputGate:
         score = float(self.embedding.score(e)[0])
         checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
         if self.head is not None:
-            w, b = self.head
-            logits = e @ np.asarray(w, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+            w, b = self._head64()
+            logits = e @ w + b
             p = np.exp(logits - logits.max())
             p /= p.sum()
             top = int(np.argmax(p))
