@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,19 +33,11 @@ MODEL = REPO / "models" / "bench-lite-deep"
 
 
 def _api(url: str, path: str) -> float:
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + Path(path).read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    from poxscan.web.launch import multipart_photo
+
+    body, content_type = multipart_photo(Path(path).read_bytes(), "p.jpg")
     req = urllib.request.Request(
-        url + "api/predict",
-        data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        url + "api/predict", data=body, headers={"Content-Type": content_type}
     )
     return float(json.load(urllib.request.urlopen(req, timeout=120))["probability"])
 

@@ -53,7 +53,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -196,15 +195,9 @@ class Server:
 # -- clients ---------------------------------------------------------------------------------
 def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
     """A multipart/form-data body with the image in the ``file`` field."""
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    return (
-        head + data + f"\r\n--{boundary}--\r\n".encode(),
-        f"multipart/form-data; boundary={boundary}",
-    )
+    from poxscan.web.launch import multipart_photo
+
+    return multipart_photo(data, filename)
 
 
 def load_run(port: int, bodies: list[tuple[bytes, str]], n_requests: int, clients: int) -> dict:

@@ -78,19 +78,11 @@ def wait_for(driver, css: str, timeout: float = 30, condition=None):
 
 def api_predict(url: str, path: str) -> dict:
     """The same photo through the JSON API (multipart by hand: no extra dependency)."""
-    boundary = "poxscanboundary7d1f"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + Path(path).read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    from poxscan.web.launch import multipart_photo
+
+    body, content_type = multipart_photo(Path(path).read_bytes(), "p.jpg")
     req = urllib.request.Request(
-        url + "api/predict",
-        data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        url + "api/predict", data=body, headers={"Content-Type": content_type}
     )
     return json.load(urllib.request.urlopen(req, timeout=60))
 

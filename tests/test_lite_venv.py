@@ -16,7 +16,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -121,19 +120,11 @@ def test_the_gate_refuses_a_non_skin_photo_in_the_lite_venv(venv, lite_dir, phot
 
 
 def _upload(url: str, path: str) -> urllib.request.Request:
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n"
-        ).encode()
-        + Path(path).read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    from poxscan.web.launch import multipart_photo
+
+    body, content_type = multipart_photo(Path(path).read_bytes(), "x.jpg", "image/jpeg")
     return urllib.request.Request(
-        url + "api/predict",
-        data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        url + "api/predict", data=body, headers={"Content-Type": content_type}
     )
 
 

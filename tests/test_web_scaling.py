@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -125,22 +124,16 @@ def _servers(pid: int) -> list[int]:
 
 
 def _post(port: int, data: bytes, name: str = "x.jpg") -> tuple[int, dict]:
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    from poxscan.web.launch import multipart_photo
+
+    body, content_type = multipart_photo(data, name, "image/jpeg")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         conn.request(
             "POST",
             "/api/predict",
             body=body,
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            headers={"Content-Type": content_type},
         )
         response = conn.getresponse()
         return response.status, json.loads(response.read())

@@ -1,7 +1,7 @@
-"""Start ``poxscan serve`` in a child process and wait for the address it prints.
+"""Start ``poxscan serve`` in a child process, and the body a client uploads a photo with.
 
 The browser tests, the API tests with worker processes and the serving benchmarks all need a
-real server on a free port; this is their one way to get it.
+real server on a free port and a multipart upload; this is their one way to get both.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 
-__all__ = ["ServeProcess", "start_serve"]
+__all__ = ["ServeProcess", "multipart_photo", "start_serve"]
 
 #: The line ``poxscan serve`` prints once it listens (see :mod:`poxscan.cli.serve`).
 SERVING = re.compile(r"serving on (http://127\.0\.0\.1:(\d+)/)")
@@ -101,3 +102,20 @@ def start_serve(
     proc.kill()
     proc.wait()
     raise RuntimeError("poxscan serve did not start:\n" + "".join(lines))
+
+
+def multipart_photo(
+    data: bytes, filename: str = "photo.jpg", content_type: str = "application/octet-stream"
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with ``data`` in the ``file`` field, and its header value.
+
+    Written by hand so that clients need nothing beyond the standard library.
+    """
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), (
+        f"multipart/form-data; boundary={boundary}"
+    )
