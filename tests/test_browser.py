@@ -159,12 +159,12 @@ def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(server + "chat")
-    browser.find_element(By.ID, "chat-message").send_keys("is it serious")
+    browser.find_element(By.ID, "chat-message").send_keys("can it spread")
     browser.find_element(By.ID, "chat-send").click()
     reply = wait_for(browser, "#chat-log .chat-bot[data-kind]")
     assert reply.get_attribute("data-kind") == "answer", reply.text
     assert reply.get_attribute("data-confidence") == "medium"
-    assert reply.get_attribute("data-entry") == "severe_disease_risk"
+    assert reply.get_attribute("data-entry") == "transmission_overview"
     sources = reply.find_elements(By.CSS_SELECTOR, ".chat-sources a")
     assert sources
     for link in sources:
@@ -177,7 +177,7 @@ def test_did_you_mean_link_in_a_real_browser(browser, server, screenshots):
     links = reply.find_elements(By.CSS_SELECTOR, "a.chat-also-link")
     assert len(links) == 2
     question, entry = links[0].text, links[0].get_attribute("data-entry")
-    assert entry and entry != "severe_disease_risk" and question.endswith("?")
+    assert entry and entry != "transmission_overview" and question.endswith("?")
     href = links[0].get_attribute("href")
     page_url = browser.current_url
     links[0].click()
