@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from poxscan.core.atomic import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 FAMILIES = {"color": "ColorFeatures", "texture": "TextureFeatures", "hog": "HOGFeatures"}
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             print(family, json.dumps(out["families"][family]["ms_per_image_cpu"]), flush=True)
     out["load_start"], out["load_end"] = load_start, os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_handcrafted.json").write_text(json.dumps(out, indent=2) + "\n")
+    atomic_write_text(RESULTS / "bench_handcrafted.json", json.dumps(out, indent=2) + "\n")
     lines = [
         "# Handcrafted features before and after the speed-up",
         "",
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         top = sorted(r["max_abs_diff_by_group"].items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"`{g}` {v:.2g}" for g, v in top) or "none (identical)"
         lines.append(f"- {family}: {text}")
-    (RESULTS / "bench_handcrafted.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "bench_handcrafted.md", "\n".join(lines) + "\n")
     return 0
 
 

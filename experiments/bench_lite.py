@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from poxscan.core.atomic import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 MODELS = REPO / "models"
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(name, n, f"{run['wall_s']:.2f} s {run['peak_rss_mb']:.0f} MB", flush=True)
     out["load_end"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_lite.json").write_text(json.dumps(out, indent=2) + "\n")
+    atomic_write_text(RESULTS / "bench_lite.json", json.dumps(out, indent=2) + "\n")
     _markdown(out)
     return 0
 
@@ -230,7 +232,7 @@ def _markdown(out: dict) -> None:
         "same reference pipeline): accuracy 76.8 % int8 vs 76.8 % Keras, ROC AUC 0.850 vs "
         "0.849.",
     ]
-    (RESULTS / "bench_lite.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "bench_lite.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from poxscan.core.atomic import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 MODEL = REPO / "models" / "bench-lite-deep"
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_ondevice.json").write_text(json.dumps(out, indent=2) + "\n")
+    atomic_write_text(RESULTS / "bench_ondevice.json", json.dumps(out, indent=2) + "\n")
     lines = [
         "# On-device page in headless Chromium",
         "",
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| decisions equal to the server's | {100 * out['decisions_equal']:.1f} % |",
         f"| network requests while screening | {len(requests)} |",
     ]
-    (RESULTS / "bench_ondevice.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "bench_ondevice.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
