@@ -136,7 +136,7 @@ class EmbeddingGate(BaseEstimator):
 
     Attributes
     ----------
-    reference_ : ndarray of float32
+    reference_ : ndarray of float64 (float32 values)
         Unit-length embeddings of the training photos.
     oof_scores_ : ndarray
         Out-of-fold score of each training photo.
@@ -175,16 +175,14 @@ class EmbeddingGate(BaseEstimator):
         self.oof_scores_ = scores
         self.folds_ = folds
         self.threshold_ = conformal_threshold(scores, float(self.refuse_rate))
-        self.reference_ = _unit(E).astype(np.float32)
+        # Saved as float32; kept in memory as those float32 values in float64, so a fitted and
+        # a loaded gate score alike and scoring converts nothing per photo.
+        self.reference_ = _unit(E).astype(np.float32).astype(np.float64)
         return self
 
     def score(self, E: np.ndarray) -> np.ndarray:  # type: ignore[override]
         """Nonconformity score of each embedding (higher: less like the training photos)."""
-        # Converted once, not per photo: a server scores every request against it.
-        reference = self.__dict__.get("_reference64")
-        if reference is None or reference.shape != self.reference_.shape:
-            reference = self.__dict__["_reference64"] = np.asarray(self.reference_, np.float64)
-        return _knn_score(_unit(np.atleast_2d(E)), reference, self.n_neighbors)
+        return _knn_score(_unit(np.atleast_2d(E)), self.reference_, self.n_neighbors)
 
     def accepts(self, E: np.ndarray) -> np.ndarray:
         """Whether each embedding is within the threshold."""
@@ -226,19 +224,12 @@ class InputGate:
         self.embedding = embedding
         self.backbone = backbone
         self.head = head
+        # The head is stored in float16 (half the download); converted once here, not for
+        # every photo (1.3 M weights: a few milliseconds each time).
+        self._head64 = None if head is None else tuple(np.asarray(a, np.float64) for a in head)
         self.runtime = runtime
         self.tflite_file = tflite_file
         self.tflite_sha256 = tflite_sha256
-
-    def _head64(self) -> tuple[np.ndarray, np.ndarray]:
-        # The head is stored in float16 (half the download); converting its 1.3 M weights cost
-        # a few milliseconds per photo, so it is converted once.
-        cached = self.__dict__.get("_head_cache")
-        if cached is None or cached[0] is not self.head:
-            w, b = self.head
-            cached = (self.head, np.asarray(w, np.float64), np.asarray(b, np.float64))
-            self.__dict__["_head_cache"] = cached
-        return cached[1], cached[2]
 
     @property
     def needs_embedding(self) -> bool:
@@ -306,7 +297,7 @@ class InputGate:
         score = float(self.embedding.score(e)[0])
         checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
         if self.head is not None:
-            w, b = self._head64()
+            w, b = self._head64
             logits = e @ w + b
             p = np.exp(logits - logits.max())
             p /= p.sum()
@@ -391,7 +382,7 @@ def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> Inp
             refuse_rate=float(emb["refuse_rate"]),
             cv=int(emb.get("cv", 5)),
         )
-        gate.reference_ = data["reference"].astype(np.float32)
+        gate.reference_ = data["reference"].astype(np.float32).astype(np.float64)
         gate.oof_scores_ = data["oof_scores"].astype(np.float64)
         gate.threshold_ = float(emb["threshold"])
         head = None
