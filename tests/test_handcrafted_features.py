@@ -212,6 +212,33 @@ def test_uniform_lbp_matches_skimage_within_the_documented_tolerance(real_images
                 np.testing.assert_array_equal(ours, ref)  # no ties off the pixel grid
 
 
+def test_uniform_lbp_histogram_counts_the_codes(real_images):
+    """The histogram counted from the 8-bit ones / changes equals bincount of the codes, which
+    equal skimage's up to the documented ties (exactly for P = 8), also on images with many
+    exact ties (flat patches, steps) and for P that are not a multiple of 8."""
+    from skimage.feature import local_binary_pattern
+
+    from poxscan.core.imageio import to_square
+    from poxscan.features.texture import uniform_lbp, uniform_lbp_histogram
+
+    steps = np.repeat(np.repeat(np.arange(0, 250, 50, dtype=np.uint8), 9)[None, :], 40, axis=0)
+    greys = [cv2.cvtColor(to_square(im, 224), cv2.COLOR_RGB2GRAY) for im in real_images]
+    greys += [steps, np.full((30, 41), 77, np.uint8), steps.T.copy()]
+    for grey in greys:
+        for p, r in ((8, 1), (16, 2), (24, 3), (4, 1), (12, 1.5)):
+            codes = uniform_lbp(grey, p, r)
+            hist = uniform_lbp_histogram(grey, p, r)
+            assert hist.shape == (p + 2,) and hist.sum() == grey.size
+            np.testing.assert_array_equal(hist, np.bincount(codes.ravel(), minlength=p + 2))
+            ref = local_binary_pattern(grey, p, r, method="uniform").astype(np.int64)
+            h_ref = np.bincount(ref.ravel(), minlength=p + 2)
+            assert np.abs(hist - h_ref).max() / grey.size <= 1.5e-3
+            if p in (8, 4) and grey.shape == (224, 224):
+                np.testing.assert_array_equal(hist, h_ref)
+    with pytest.raises(ValueError, match="P <= 127"):
+        uniform_lbp_histogram(greys[0], 128, 5)
+
+
 def test_colour_fast_path_equals_numpy_on_the_pixels(real_images):
     """Every Lab and HSV statistic against numpy/scipy on the pixels themselves.
 
