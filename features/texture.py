@@ -38,12 +38,13 @@ and a model trained on v1 texture features is refused until it is retrained.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from poxscan.features._base import ImageFeatureExtractor, reduced_square, scratch
+from poxscan.features._base import ImageFeatureExtractor, reduced_square
 
 __all__ = [
     "GLCM_PROPS",
@@ -75,67 +76,109 @@ GLCM_PROPS = frozenset(
 )
 
 
+class _LBPPlan:
+    """The arrays and the OpenCV calls of :func:`_lbp_counts` for one (h, w, P, R), bound once.
+
+    On a 224 px image the arithmetic of one neighbour takes about 20 us; finding offsets,
+    scratch arrays and views again for each neighbour of each image cost almost as much.
+    """
+
+    def __init__(self, h: int, w: int, points: int, radius: float) -> None:
+        pad = math.ceil(radius) + 1
+        self.padded = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)  # border stays zero
+        self.interior = self.padded[pad : pad + h, pad : pad + w]
+        self.threshold = np.empty((h, w), np.float32)
+        value = np.empty((h, w), np.float32)
+        masks = (np.empty((h, w), np.uint8), np.empty((h, w), np.uint8))
+        self.differs = np.empty((h, w), np.uint8)
+        self.ones = np.empty((h, w), np.uint8)
+        self.changes = np.empty((h, w), np.uint8)
+        angles = 2 * np.pi * np.arange(points) / points
+        # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
+        rows = np.round(-radius * np.sin(angles), 5)
+        cols = np.round(radius * np.cos(angles), 5)
+        #: (left, 1 - fc, right, fc, line): horizontal interpolations, each made once.
+        self.lines: list[tuple] = []
+        #: per neighbour: (top, 1 - fr, bottom, fr, value) or None, current, mask, previous.
+        self.steps: list[tuple] = []
+        across: dict[tuple[int, float], np.ndarray] = {}
+        for k in range(points):
+            r0, c0 = math.floor(rows[k]), math.floor(cols[k])
+            fr, fc = float(rows[k] - r0), float(cols[k] - c0)
+            line = across.get((c0, fc))
+            if line is None:
+                left = self.padded[:, pad + c0 : pad + c0 + w]
+                right = self.padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
+                if fc == 0:
+                    line = left
+                else:
+                    line = np.empty(left.shape, np.float32)
+                    self.lines.append((left, 1 - fc, right, fc, line))
+                across[(c0, fc)] = line
+            top = line[pad + r0 : pad + r0 + h]
+            bottom = line[pad + r0 + 1 : pad + r0 + 1 + h]
+            mask, previous = masks[k % 2], masks[(k + 1) % 2]
+            if fr == 0:
+                self.steps.append((None, top, mask, previous if k else None))
+            else:
+                self.steps.append(
+                    ((top, 1 - fr, bottom, fr, value), value, mask, previous if k else None)
+                )
+
+    def run(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.interior[...] = grey
+        np.subtract(self.interior, _TIE, out=self.threshold)
+        for left, a, right, b, line in self.lines:
+            cv2.addWeighted(left, a, right, b, 0, dst=line)
+        ones, changes, differs = self.ones, self.changes, self.differs
+        ones[...] = 0
+        changes[...] = 0
+        ones_s, changes_s, differs_s = (
+            ones.view(np.int8),
+            changes.view(np.int8),
+            differs.view(np.int8),
+        )
+        threshold = self.threshold
+        compare, subtract, xor, ge = cv2.compare, cv2.subtract, cv2.bitwise_xor, cv2.CMP_GE
+        for vertical, current, mask, previous in self.steps:
+            if vertical is not None:
+                top, a, bottom, b, value = vertical
+                cv2.addWeighted(top, a, bottom, b, 0, dst=value)
+            compare(current, threshold, ge, dst=mask)  # 255 where >=
+            subtract(ones_s, mask.view(np.int8), dst=ones_s)
+            # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
+            if previous is not None:
+                xor(mask, previous, dst=differs)
+                subtract(changes_s, differs_s, dst=changes_s)
+        return ones, changes
+
+
+#: Per thread: (h, w, P, R) -> plan, a few at a time.
+_PLANS = threading.local()
+_MAX_PLANS = 12
+
+
 def _lbp_counts(grey: np.ndarray, points: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel: neighbours >= the centre, and 0/1 changes along the P neighbours.
 
-    Both as uint8 scratch arrays of this thread (valid until the next call). The neighbour
+    Both as uint8 arrays of this thread's plan (valid until its next call). The neighbour
     values and the comparisons are v2's float32 operations, so every bit is v2's; the bits are
     counted with saturating 8-bit OpenCV arithmetic instead of numpy boolean passes:
     :func:`cv2.compare` gives 0 or 255, which is -1 as int8, so subtracting it adds one;
     :func:`cv2.bitwise_xor` of two neighbours' masks marks a change.
     """
     grey = np.asarray(grey)
-    h, w = grey.shape
     p = int(points)
     if not 1 <= p <= 127:
         raise ValueError(f"LBP needs 1 <= P <= 127 neighbours (8-bit counts), got {p}")
-    pad = math.ceil(float(radius)) + 1
-    padded = scratch("lbp_padded", (h + 2 * pad, w + 2 * pad), np.float32)
-    padded[...] = 0.0
-    padded[pad : pad + h, pad : pad + w] = grey
-    angles = 2 * np.pi * np.arange(p) / p
-    # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
-    rows = np.round(-float(radius) * np.sin(angles), 5)
-    cols = np.round(float(radius) * np.cos(angles), 5)
-    threshold = scratch("lbp_threshold", (h, w), np.float32)
-    np.subtract(padded[pad : pad + h, pad : pad + w], _TIE, out=threshold)
-    value = scratch("lbp_value", (h, w), np.float32)
-    masks = (scratch("lbp_mask0", (h, w), np.uint8), scratch("lbp_mask1", (h, w), np.uint8))
-    differs = scratch("lbp_differs", (h, w), np.uint8)
-    ones = scratch("lbp_ones", (h, w), np.uint8)
-    changes = scratch("lbp_changes", (h, w), np.uint8)
-    ones_s, changes_s, differs_s = ones.view(np.int8), changes.view(np.int8), differs.view(np.int8)
-    ones[...] = 0
-    changes[...] = 0
-    across: dict[tuple[int, float], np.ndarray] = {}  # horizontal interpolations, reused
-    for k in range(p):
-        r0, c0 = math.floor(rows[k]), math.floor(cols[k])
-        fr, fc = float(rows[k] - r0), float(cols[k] - c0)
-        line = across.get((c0, fc))
-        if line is None:
-            left = padded[:, pad + c0 : pad + c0 + w]
-            right = padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
-            if fc == 0:
-                line = left
-            else:
-                line = scratch(("lbp_line", len(across)), left.shape, np.float32)
-                cv2.addWeighted(left, 1 - fc, right, fc, 0, dst=line)
-            across[(c0, fc)] = line
-        top = line[pad + r0 : pad + r0 + h]
-        bottom = line[pad + r0 + 1 : pad + r0 + 1 + h]
-        if fr == 0:
-            current = top
-        else:
-            cv2.addWeighted(top, 1 - fr, bottom, fr, 0, dst=value)
-            current = value
-        mask, previous = masks[k % 2], masks[(k + 1) % 2]
-        cv2.compare(current, threshold, cv2.CMP_GE, dst=mask)  # 255 where >=
-        cv2.subtract(ones_s, mask.view(np.int8), dst=ones_s)
-        # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
-        if k > 0:
-            cv2.bitwise_xor(mask, previous, dst=differs)
-            cv2.subtract(changes_s, differs_s, dst=changes_s)
-    return ones, changes
+    plans = getattr(_PLANS, "plans", None)
+    if plans is None or len(plans) > _MAX_PLANS:
+        plans = _PLANS.plans = {}
+    key = (*grey.shape, p, float(radius))
+    plan = plans.get(key)
+    if plan is None:
+        plan = plans[key] = _LBPPlan(*grey.shape, p, float(radius))
+    return plan.run(grey)
 
 
 def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
