@@ -37,6 +37,7 @@ and a model trained on v1 texture features is refused until it is retrained.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -230,13 +231,16 @@ def _c_round(x: float) -> int:
     return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
-def _offsets(distances: Sequence[int], angles_deg: Sequence[float]) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _offsets(
+    distances: tuple[int, ...], angles_deg: tuple[float, ...]
+) -> tuple[tuple[int, int], ...]:
     """(row, column) offset of every (distance, angle), as graycomatrix rounds them."""
     offsets: list[tuple[int, int]] = []
     for d in distances:
         for a in np.deg2rad([float(x) for x in angles_deg]):
             offsets.append((_c_round(math.sin(a) * d), _c_round(math.cos(a) * d)))
-    return offsets
+    return tuple(offsets)
 
 
 def cooccurrence(
@@ -265,7 +269,8 @@ def cooccurrence(
     rows, cols = image.shape
     n_d, n_a = len(distances), len(angles)
     counts = np.zeros((levels, levels, n_d * n_a), dtype=np.float64)
-    for k, (dr, dc) in enumerate(_offsets([int(d) for d in distances], angles)):
+    offsets = _offsets(tuple(int(d) for d in distances), tuple(float(a) for a in angles))
+    for k, (dr, dc) in enumerate(offsets):
         r0, r1 = max(0, -dr), min(rows, rows - dr)
         c0, c1 = max(0, -dc), min(cols, cols - dc)
         if r1 <= r0 or c1 <= c0:
