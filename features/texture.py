@@ -15,24 +15,28 @@ luma, as OpenCV does).
 - **LBP**: for every ``(P, R)`` in ``lbp``, rotation-invariant uniform local binary patterns
   (``method="uniform"``, P + 2 codes) on the 8-bit grey image, as a normalised histogram.
 
-Speed. The co-occurrence matrices come from :func:`skimage.feature.graycomatrix` (about 1 ms).
-The LBP codes are computed by :func:`uniform_lbp`, not by
-:func:`skimage.feature.local_binary_pattern` (about 7 times slower): the same definition
-(neighbours on the circle placed and rounded as skimage places them, bilinear interpolation
-with zeros outside the image, a neighbour counts when it is >= the centre, "uniform" = at most
-two 0/1 changes along the P neighbours), computed separably in float32 for all pixels at once.
+Speed. The co-occurrence matrices are :func:`skimage.feature.graycomatrix`'s, counted by
+:func:`cv2.calcHist` (:func:`cooccurrence`, about 1 ms); the Haralick properties are
+:func:`skimage.feature.graycoprops`' (:func:`glcm_properties`). The LBP codes are computed
+by :func:`uniform_lbp`, not by :func:`skimage.feature.local_binary_pattern` (about 7 times
+slower): the same definition (neighbours on the circle placed and rounded as skimage places
+them, bilinear interpolation with zeros outside the image, a neighbour counts when it is >= the
+centre, "uniform" = at most two 0/1 changes along the P neighbours), computed separably in
+float32 for all pixels at once.
 The bits are counted with saturating 8-bit OpenCV arithmetic (ones and changes per pixel,
 P <= 127) and the histogram is taken by :func:`cv2.calcHist` (:func:`uniform_lbp_histogram`)
-without forming the codes: the same bits as v2's numpy version, so the same features, in about
-60 % of its time.
-A neighbour that equals the centre in exact arithmetic counts as >=, whereas skimage's
-float64 round-off decides such ties either way; that is the only difference. Measured on all
-409 shared images (``experiments/bench_handcrafted.py``): every LBP bin within 2e-5 of
-skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for (24, 3) (about
-0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those bins move by
-more than the feature cache's own consistency check allows (1e-4), so the extractor's version
-is 2 (v1 used skimage's LBP): its fingerprint changed, cached texture features are recomputed,
-and a model trained on v1 texture features is refused until it is retrained.
+without forming the codes, the arrays and calls of each (size, P, R) bound once per thread
+(:class:`_LBPPlan`): the same bits as v2's numpy version, so on the same square the same
+features (max abs difference 0 on the 376 shared images whose square did not change), in
+about 60 % of its time. A neighbour that equals the centre in exact arithmetic counts as >=,
+whereas skimage's float64 round-off decides such ties either way; that is the only difference.
+Measured on all 409 shared images (``experiments/bench_handcrafted.py``): every LBP bin
+within 2e-5 of skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for
+(24, 3) (about 0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those
+bins move by more than the feature cache's own consistency check allows (1e-4), so the version
+was 2 (v1 used skimage's LBP); it is 3 since the square of large photos changed (above): each
+time its fingerprint changed, cached texture features are recomputed, and a model trained on
+older texture features is refused until it is retrained.
 """
 
 from __future__ import annotations
