@@ -155,12 +155,13 @@ def reduced_square(image: np.ndarray, size: int) -> np.ndarray:
     is cropped to the source span under to_square's centre square (rounded to whole 2 x 2
     blocks), halved with :func:`cv2.resize` (``INTER_AREA`` at exactly one half: OpenCV's
     SIMD path) while its side stays at least ``2 * size``, and area-resized to the square:
-    about 6 ms instead of 22 ms for the shared 0.4-16 MP photos, 45 ms for a 16 MP one. The
-    pixels differ from to_square's by the rounding of the halvings and by where a box edge
-    falls inside a block (at most a quarter of an output pixel's shift): on the shared photos it
-    halves (33 at 224 px, 38 at 128 px), a mean absolute difference of 0.45 grey levels at 224 px
-    and 0.43 at 128 px (worst photo 0.92 and 0.84, its 99th percentile 5 and 6 levels); at
-    96 px 0.76 (worst 1.39). Tested in ``tests/test_handcrafted_features.py``.
+    about 6 ms instead of 22 ms on average for the shared 0.4-16 MP photos (8 ms instead of 47
+    for a 16 MP one). The pixels differ from to_square's by the rounding of the halvings and
+    by where a box edge falls inside a block (at most a quarter of an output pixel's shift): on
+    the shared photos it halves (33 at 224 px, 38 at 128 px), a mean absolute difference of
+    0.45 grey levels at 224 px and 0.43 at 128 px (worst photo 0.92 and 0.84, its 99th
+    percentile 5 and 6 levels); at 96 px 0.76 (worst 1.39). Tested in
+    ``tests/test_handcrafted_features.py``.
     """
     height, width = image.shape[:2]
     shorter = min(height, width)
