@@ -320,7 +320,8 @@ _SUSPICION = re.compile(
     rf"freaked\s+out|panicking|panicked|bet|wonder\w*\s+(?:if|whether))\s+(?:that\s+)?"
     rf"{_SUSPECT_SUBJECT}|\b(?:maybe|perhaps|probably)\s+{_SUSPECT_SUBJECT}|"
     rf"^\s*(?:{_WORD}\s+){{0,2}}?{_SUSPECT_SUBJECT}\s+(?:might|may|could|must)\b)\s+"
-    rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|contracted|is|are)\s+(?:{_WORD}\s+)?"
+    rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|contracted|is|are|gave\s+(?:me|us|him|her)|"
+    rf"given\s+(?:me|us|him|her)|passed\s+(?:on\s+)?(?:it\s+)?to\s+(?:me|us))\s+(?:{_WORD}\s+)?"
     rf"(?:{_DISEASE}\b|{_IT_END})"
 )
 # "I need to know if I have mpox" (but "how do I know if I have mpox" asks how to find out).

@@ -127,6 +127,7 @@ OTHER_TOPICS = (
     "dementia",
     "alzheimer",
     "epilepsy",
+    "hay fever",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
