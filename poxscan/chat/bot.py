@@ -57,7 +57,7 @@ DEFAULT_RETRIEVER_PARAMS: dict[str, float] = {
     "centroid_weight": 0.4,
 }
 #: Minimum retrieval score to answer: when the text names mpox, and when it does not.
-DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.1, "unnamed": 0.32}
+DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.11, "unnamed": 0.31}
 #: Rank fusion: weight of the BM25 ranking (TF-IDF's is 1) and the damping constant k.
 DEFAULT_FUSION: dict[str, float] = {"bm25_weight": 0.5, "rrf_k": 20.0}
 #: A score at or above this multiple of the threshold is a confident answer (no "did you mean").
