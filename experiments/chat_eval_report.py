@@ -194,6 +194,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     first_runs = report.get("first_runs", {})
     for key in (
         "holdout_v2_first_score",
+        "s4_new_first",
         "holdout_v2_before",
         "dev_informal_before",
         "holdout_informal_after_issue14",
