@@ -194,6 +194,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     first_runs = report.get("first_runs", {})
     for key in (
         "holdout_v2_first_score",
+        "s4_fresh_first",
         "s4_new_first",
         "holdout_v2_before",
         "dev_informal_before",
@@ -269,12 +270,13 @@ def to_markdown(report: dict[str, Any]) -> str:
             "Figures with the shipped settings (`--quick`) on every set; the development set "
             "is the one before the s4-chat additions (so that rows compare), and 's4 new' is "
             "the 60 informal questions added to the development set at the start of the work, "
-            "scored first before any retrieval change was tuned on them. A change was kept "
+            "scored first before any retrieval change was tuned on them; 's4 fresh' the 59 "
+            "written after step 4 and scored first before step 5. A change was kept "
             "only if no set fell.",
             "",
-            "| step | development | informal dev | v2 | s4 new | informal | holdout | "
+            "| step | development | informal dev | v2 | s4 new | s4 fresh | informal | holdout | "
             "holdout_final | false refusals (all) | refusal recall v2 | kept |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for step in log3:
             t = step.get("top1", {})
@@ -282,6 +284,7 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"| {step['step']} | {_pct(t.get('development'))} | "
                 f"{_pct(t.get('dev_informal'))} | "
                 f"{_pct(t.get('holdout_v2'))} | {_pct(t.get('s4_new'))} | "
+                f"{_pct(t.get('s4_fresh'))} | "
                 f"{_pct(t.get('holdout_informal'))} | {_pct(t.get('holdout'))} | "
                 f"{_pct(t.get('holdout_final'))} | {step.get('false_refusals', '')} | "
                 f"{_pct(step.get('refusal_recall_v2'))} | {step.get('kept', '')} |"

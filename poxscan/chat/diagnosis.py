@@ -350,7 +350,8 @@ _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 _YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
-    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+)?{_DISEASE}\s*"
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+|(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
+    rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(

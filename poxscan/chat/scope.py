@@ -128,6 +128,7 @@ OTHER_TOPICS = (
     "alzheimer",
     "epilepsy",
     "hay fever",
+    "sore throat",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
