@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DOSE_ENTRY", "safety_entry"]
+__all__ = ["CHILD_ENTRY", "DOSE_ENTRY", "safety_entry"]
 
+#: The entry that escalates a child's mpox to a doctor / urgent care.
+CHILD_ENTRY = "children"
 #: The knowledge-base entry that gives no doses and points to a clinician or pharmacist.
 DOSE_ENTRY = "medicine_doses"
 
@@ -36,6 +38,19 @@ _MONEY = re.compile(r"\b(?:cost|costs|price|pay|paid|expensive|cheap|free|insura
 _VACCINE = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|jynneos|imvanex|acam2000|booster)\b")
 
 
+# "can my 3 year old get really sick from mpox": how ill a child may get is answered by the
+# children entry (see a doctor promptly, urgent-care signs), not by the general severe-disease one.
+_CHILD = re.compile(
+    r"\b(?:bab(?:y|ies)|toddlers?|child|children|kids?|sons?|daughters?|newborns?|infants?|"
+    r"little\s+ones?|\d+\s*(?:years?|months?)\s*old)\b"
+)
+_SEVERE = re.compile(
+    r"\b(?:sick|ill|serious\w*|severe\w*|dangerous|danger|worse|deadly|die|hospital\w*|"
+    r"worried|worry|risky|at\s+risk)\b"
+)
+_PREGNANCY = re.compile(r"\b(?:pregnan\w*|unborn|expecting|foetus|fetus|breast\s*-?feed\w*)\b")
+
+
 def safety_entry(normalized_text: str) -> str | None:
     """The entry a safety rule routes the text to, or ``None``.
 
@@ -47,10 +62,13 @@ def safety_entry(normalized_text: str) -> str | None:
     Returns
     -------
     str or None
-        :data:`DOSE_ENTRY` for a dose question about a medicine (not a vaccine), else ``None``.
+        :data:`DOSE_ENTRY` for a dose question about a medicine (not a vaccine),
+        :data:`CHILD_ENTRY` for how ill a child may get (not in pregnancy), else ``None``.
     """
     text = normalized_text
     hit = _DOSE.search(text) and _MEDICINE.search(text) and not _VACCINE.search(text)
     if hit and not _MONEY.search(text):
         return DOSE_ENTRY
+    if _CHILD.search(text) and _SEVERE.search(text) and not _PREGNANCY.search(text):
+        return CHILD_ENTRY
     return None
