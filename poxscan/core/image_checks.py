@@ -14,7 +14,10 @@ too_blurry no sharp detail at the size the model sees (variance of the Laplacian
 collage    several pictures in one: straight seams or flat gutters across the whole image
            (collages, screenshots, slides)
 not_skin   the picture does not look like the photos of skin the model was trained on (decided
-           by the embedding part of the gate, :mod:`poxscan.pipelines.gate`)
+           by the fitted part of the gate, :mod:`poxscan.pipelines.gate`: the embedding's
+           distance to the training photos and the share of skin-coloured pixels,
+           ``skin_share``, which is computed here but whose threshold is conformal, set on
+           the training photos)
 ========== ===================================================================================
 
 The thresholds are constants fixed *before* looking at non-skin images, from what a camera
@@ -39,6 +42,7 @@ __all__ = [
     "check_pixels",
     "pixel_statistics",
     "reason",
+    "skin_share",
 ]
 
 #: Shorter side, in pixels, below which an image is refused as too small.
@@ -98,6 +102,10 @@ _GUTTER_SHARE = 0.04  # ... and wider together than this share of the central pa
 # Seams and gutters count only in the central part: stock photos carry watermark bars and
 # white margins along their edges, which are not several pictures.
 _CENTRAL = (0.2, 0.8)
+# Skin chromaticity region in YCrCb (Chai & Ngan 1999): 133 <= Cr <= 173 and 77 <= Cb <= 127. Chromaticity, not brightness: a skin pixel stays in it from shade to daylight;
+# grey documents, screens, sky, foliage and greyscale pictures fall outside.
+_SKIN_CR = (133, 173)
+_SKIN_CB = (77, 127)
 
 
 @dataclass
@@ -133,13 +141,30 @@ def reason(code: str, checks: dict[str, Any] | None = None) -> GateFinding:
     return GateFinding(False, code, message, advice, dict(checks or {}))
 
 
-def _grey_square(image: np.ndarray) -> np.ndarray:
+def _squares(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 224 px RGB square the model sees and its grey levels (float64)."""
     import cv2
 
     from poxscan.core.imageio import to_square
 
     square = to_square(np.asarray(image), _SIDE)
-    return cv2.cvtColor(square, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return square, cv2.cvtColor(square, cv2.COLOR_RGB2GRAY).astype(np.float64)
+
+
+def skin_share(square: np.ndarray) -> float:
+    """Share of the pixels of an RGB uint8 image whose chromaticity is skin's (YCrCb region).
+
+    OpenCV's 8-bit YCrCb (14-bit fixed point: ``Y = (4899 R + 9617 G + 1868 B + 2^13) >> 14``,
+    ``Cr = ((R - Y) 11682 + 128 * 2^14 + 2^13) >> 14``, ``Cb`` likewise with ``B`` and 9241),
+    which the on-device page re-computes in integers, pixel for pixel.
+    """
+    import cv2
+
+    ycc = cv2.cvtColor(np.ascontiguousarray(square, dtype=np.uint8), cv2.COLOR_RGB2YCrCb)
+    lo = np.array([0, _SKIN_CR[0], _SKIN_CB[0]], np.uint8)
+    hi = np.array([255, _SKIN_CR[1], _SKIN_CB[1]], np.uint8)
+    inside = cv2.inRange(ycc, lo, hi)
+    return float(cv2.countNonZero(inside)) / max(inside.size, 1)
 
 
 def _seam_score(grey: np.ndarray) -> float:
@@ -185,13 +210,15 @@ def pixel_statistics(image: np.ndarray) -> dict[str, float]:
     -------
     dict
         ``height``, ``width``, ``grey_mean``, ``grey_std``, ``dark_share``, ``bright_share``,
-        ``laplacian_var``, ``seam_ratio``, ``gutter_share``.
+        ``laplacian_var``, ``seam_ratio``, ``gutter_share``, ``skin_share``
+        (:func:`skin_share` of the square: not a check by itself, the fitted gate sets its
+        threshold).
     """
     import cv2
 
     image = np.asarray(image)
     height, width = int(image.shape[0]), int(image.shape[1])
-    grey = _grey_square(image)
+    square, grey = _squares(image)
     return {
         "height": height,
         "width": width,
@@ -202,6 +229,7 @@ def pixel_statistics(image: np.ndarray) -> dict[str, float]:
         "laplacian_var": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
         "seam_ratio": _seam_score(grey),
         "gutter_share": _gutter_share(grey),
+        "skin_share": skin_share(square),
     }
 
 
