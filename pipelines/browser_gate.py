@@ -2,9 +2,10 @@
 
 The page computes what the server's gate computes (:mod:`poxscan.pipelines.gate`), in
 JavaScript: the pixel checks of :mod:`poxscan.core.image_checks` on the photo's 224 px grey
-square, then, on the embedding of the lite model's own int8 backbone (the same ``.tflite`` file,
-run by LiteRT.js), the mean cosine distance to the ``k`` nearest training photos against the
-conformal threshold, and the ImageNet head's screen classes. Everything it needs comes from
+square (and its share of skin-coloured pixels), then, on the embedding of the lite model's own
+int8 backbone (the same ``.tflite`` file, run by LiteRT.js), the mean cosine distance to the
+``k`` nearest training photos and the skin share against their jointly conformal thresholds,
+and the ImageNet head's screen classes. Everything it needs comes from
 here, so the page holds no constant of its own and says the same as the server:
 
 - ``gate.json``: the pixel checks' order and thresholds, every reason's message and advice,
@@ -51,6 +52,8 @@ def _pixel_rules() -> dict[str, Any]:
         "gutter_std": checks._GUTTER_STD,
         "gutter_share": checks._GUTTER_SHARE,
         "central": list(checks._CENTRAL),
+        "skin_cr": list(checks._SKIN_CR),
+        "skin_cb": list(checks._SKIN_CB),
     }
 
 
@@ -91,6 +94,7 @@ def browser_gate(gate: InputGate | None, backbone_sha256: str) -> dict[str, byte
         files["gate_reference.f32"] = reference.tobytes()
         emb: dict[str, Any] = {
             "threshold": float(e.threshold_),
+            "skin_threshold": None if e.skin_threshold_ is None else float(e.skin_threshold_),
             "n_neighbors": int(e.n_neighbors),
             "n_reference": int(reference.shape[0]),
             "dim": int(reference.shape[1]),

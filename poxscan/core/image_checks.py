@@ -102,8 +102,9 @@ _GUTTER_SHARE = 0.04  # ... and wider together than this share of the central pa
 # Seams and gutters count only in the central part: stock photos carry watermark bars and
 # white margins along their edges, which are not several pictures.
 _CENTRAL = (0.2, 0.8)
-# Skin chromaticity region in YCrCb (Chai & Ngan 1999): 133 <= Cr <= 173 and 77 <= Cb <= 127. Chromaticity, not brightness: a skin pixel stays in it from shade to daylight;
-# grey documents, screens, sky, foliage and greyscale pictures fall outside.
+# Skin chromaticity region in YCrCb (Chai & Ngan 1999): 133 <= Cr <= 173, 77 <= Cb <= 127.
+# Chromaticity, not brightness: a skin pixel stays in it from shade to daylight; grey
+# documents, screens, sky, foliage and greyscale pictures fall outside.
 _SKIN_CR = (133, 173)
 _SKIN_CB = (77, 127)
 
@@ -158,11 +159,15 @@ def skin_share(square: np.ndarray) -> float:
     ``Cr = ((R - Y) 11682 + 128 * 2^14 + 2^13) >> 14``, ``Cb`` likewise with ``B`` and 9241),
     which the on-device page re-computes in integers, pixel for pixel.
     """
+    return _share_in_region(square, _SKIN_CR, _SKIN_CB)
+
+
+def _share_in_region(square: np.ndarray, cr: tuple[int, int], cb: tuple[int, int]) -> float:
     import cv2
 
     ycc = cv2.cvtColor(np.ascontiguousarray(square, dtype=np.uint8), cv2.COLOR_RGB2YCrCb)
-    lo = np.array([0, _SKIN_CR[0], _SKIN_CB[0]], np.uint8)
-    hi = np.array([255, _SKIN_CR[1], _SKIN_CB[1]], np.uint8)
+    lo = np.array([0, cr[0], cb[0]], np.uint8)
+    hi = np.array([255, cr[1], cb[1]], np.uint8)
     inside = cv2.inRange(ycc, lo, hi)
     return float(cv2.countNonZero(inside)) / max(inside.size, 1)
 

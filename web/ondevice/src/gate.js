@@ -2,9 +2,11 @@
 // Every threshold, message and the reference data come from model/gate.json and its binary
 // files (poxscan.pipelines.browser_gate), so the page refuses what the server refuses, with the
 // same reason code, message and advice, and shows no probability for it.
-//   1. pixel checks (poxscan.core.image_checks) on the 224 px grey square of the photo;
-//   2. the int8 embedding's mean cosine distance to its k nearest training photos against the
-//      conformal threshold, and the backbone's ImageNet head's screen classes.
+//   1. pixel checks (poxscan.core.image_checks) on the 224 px grey square of the photo, and
+//      the share of its pixels in the YCrCb skin region;
+//   2. the int8 embedding's mean cosine distance to its k nearest training photos and the skin
+//      share against their (jointly conformal) thresholds, and the backbone's ImageNet head's
+//      screen classes.
 
 // IEEE half -> float (the ImageNet head is stored as float16, as the server holds it).
 export function halfToFloat(h) {
@@ -49,6 +51,27 @@ function grey(square, side) {
     g[i] = (square[j] * 9798 + square[j + 1] * 19235 + square[j + 2] * 3735 + 16384) >> 15;
   }
   return g;
+}
+
+// image_checks.skin_share: OpenCV's 8-bit RGB -> YCrCb (14-bit fixed point, rounded,
+// saturated), then the share of pixels with Cr and Cb inside the skin region (inclusive).
+function skinShare(square, side, rules) {
+  const n = side * side;
+  const half = 1 << 13;
+  const delta = 128 << 14;
+  const sat = (v) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  const [crLo, crHi] = rules.skin_cr;
+  const [cbLo, cbHi] = rules.skin_cb;
+  let inside = 0;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const r = square[j];
+    const b = square[j + 2];
+    const y = (r * 4899 + square[j + 1] * 9617 + b * 1868 + half) >> 14;
+    const cr = sat(((r - y) * 11682 + delta + half) >> 14);
+    const cb = sat(((b - y) * 9241 + delta + half) >> 14);
+    if (cr >= crLo && cr <= crHi && cb >= cbLo && cb <= cbHi) inside++;
+  }
+  return inside / n;
 }
 
 function meanStd(values) {
@@ -166,6 +189,7 @@ export function checkPixels(gate, width, height, square) {
     laplacian_var: laplacianVar(g, side),
     seam_ratio: seamScore(g, side, r),
     gutter_share: gutterShare(g, side, r),
+    skin_share: skinShare(square, side, r),
     min_side: r.min_side,
   };
   if (s.grey_std < r.flat_std) return refuse(gate, "blank", s);
@@ -181,7 +205,8 @@ export function checkPixels(gate, width, height, square) {
   return OK(s);
 }
 
-// The embedding stage (after the pixel checks passed): distance and ImageNet head.
+// The fitted stage (after the pixel checks passed, whose statistics `checks` are): distance,
+// skin share and ImageNet head.
 export function checkEmbedding(gate, embedding, checks) {
   const emb = gate.embedding;
   if (!emb) return OK(checks);
@@ -203,6 +228,16 @@ export function checkEmbedding(gate, embedding, checks) {
   for (let i = 0; i < k; i++) score += dist[i];
   score /= k;
   const out = { ...checks, distance: score, distance_threshold: emb.threshold };
+  // Unlike the training photos by either conformal score.
+  let outlier = score > emb.threshold;
+  if (emb.skin_threshold !== null && emb.skin_threshold !== undefined) {
+    if (typeof checks.skin_share !== "number") {
+      throw new Error("this gate also scores the share of skin-coloured pixels: pass the "
+        + "pixel checks' statistics with the embedding");
+    }
+    outlier = outlier || checks.skin_share < emb.skin_threshold;
+    out.skin_threshold = emb.skin_threshold;
+  }
   if (emb.head) {
     const { w, b, classes } = emb.head;
     const logits = Float64Array.from(b);
@@ -226,11 +261,10 @@ export function checkEmbedding(gate, embedding, checks) {
       imagenet_top_probability: p[top] / sum,
       imagenet_screen_probability: screen,
     });
-    if (screen >= emb.screen_probability
-        || (score > emb.threshold && String(top) in emb.screen_classes)) {
+    if (screen >= emb.screen_probability || (outlier && String(top) in emb.screen_classes)) {
       return refuse(gate, "collage", out);
     }
   }
-  if (score > emb.threshold) return refuse(gate, "not_skin", out);
+  if (outlier) return refuse(gate, "not_skin", out);
   return OK(out);
 }
