@@ -52,6 +52,7 @@ def _pixel_rules() -> dict[str, Any]:
         "gutter_std": checks._GUTTER_STD,
         "gutter_share": checks._GUTTER_SHARE,
         "central": list(checks._CENTRAL),
+        "noise_corr": checks._NOISE_CORR,
         "skin_cr": list(checks._SKIN_CR),
         "skin_cb": list(checks._SKIN_CB),
     }

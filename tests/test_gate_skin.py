@@ -121,3 +121,21 @@ def test_the_gate_refuses_a_photo_without_skin_colours_as_not_skin(root, data_ro
     assert accepted >= 4
     with pytest.raises(ValueError, match="skin"):
         gate.check_embedding(E[0], {})  # without the pixel statistics it cannot decide
+
+
+def shuffled(photo: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The photo's own pixels in random places: its colours (skin's), none of its structure."""
+    flat = photo.reshape(-1, 3).copy()
+    np.random.default_rng(seed).shuffle(flat)
+    return flat.reshape(photo.shape)
+
+
+def test_pixel_noise_in_skin_colours_is_refused_as_not_skin(photos):
+    for i, photo in enumerate(photos[:4]):
+        lesion = check_pixels(photo)
+        assert lesion.screenable and lesion.checks["neighbour_correlation"] > 0.5
+        noise = check_pixels(shuffled(photo, i))
+        assert not noise.screenable and noise.code == "not_skin", noise.checks
+        assert noise.checks["neighbour_correlation"] < 0.35
+        # Same colours as the lesion photo: refused for its structure, not for its colour.
+        assert noise.checks["skin_share"] == pytest.approx(lesion.checks["skin_share"], abs=0.1)

@@ -88,7 +88,7 @@ def test_pixel_checks_match_the_server(photos):
     reasons = ["too_small", "blank", "too_dark", "too_bright", "too_blurry", "collage"]
     images = [*photos[:6], *(_made_for(r, photos) for r in reasons)]
     rng = np.random.default_rng(0)
-    images.append(rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))  # noise: passes pixels
+    images.append(rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))  # noise: not_skin
     # No skin colour at all, and little of it (the skin share, a statistic of the pixel stage).
     images += [greyscale(photos[6]), sky_and_foliage(photos[7])]
     from poxscan.pipelines.browser_gate import browser_gate
@@ -106,6 +106,7 @@ def test_pixel_checks_match_the_server(photos):
         for key, value in want.checks.items():
             assert got["checks"][key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
     assert codes[6:12] == reasons and codes[:6] == ["ok"] * 6  # every reason was exercised
+    assert codes[12] == "not_skin"  # pixel noise
     shares = [got["checks"]["skin_share"] for got in page[:6]] + [page[-2]["checks"]["skin_share"]]
     assert min(shares[:6]) > 0.05 and shares[6] == 0.0  # lesion photos vs black and white
 

@@ -142,6 +142,26 @@ function seamScore(g, side, rules) {
   return best;
 }
 
+// image_checks._neighbour_correlation: 1 - (larger mean squared neighbour difference) / 2 var.
+function neighbourCorrelation(g, side, variance) {
+  let h = 0;
+  let v = 0;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x + 1 < side; x++) {
+      const d = g[y * side + x + 1] - g[y * side + x];
+      h += d * d;
+    }
+  }
+  for (let y = 0; y + 1 < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const d = g[(y + 1) * side + x] - g[y * side + x];
+      v += d * d;
+    }
+  }
+  const n = side * (side - 1);
+  return 1 - Math.max(h / n, v / n) / (2 * Math.max(variance, 1e-12));
+}
+
 // image_checks._gutter_share: flat interior rows/columns between content, central part only.
 function gutterShare(g, side, rules) {
   let share = 0;
@@ -189,6 +209,7 @@ export function checkPixels(gate, width, height, square) {
     laplacian_var: laplacianVar(g, side),
     seam_ratio: seamScore(g, side, r),
     gutter_share: gutterShare(g, side, r),
+    neighbour_correlation: neighbourCorrelation(g, side, std * std),
     skin_share: skinShare(square, side, r),
     min_side: r.min_side,
   };
@@ -201,6 +222,7 @@ export function checkPixels(gate, width, height, square) {
   if (s.seam_ratio >= r.seam_ratio || s.gutter_share >= r.gutter_share) {
     return refuse(gate, "collage", s);
   }
+  if (s.neighbour_correlation < r.noise_corr) return refuse(gate, "not_skin", s);
   if (s.laplacian_var < r.blur_var) return refuse(gate, "too_blurry", s);
   return OK(s);
 }
