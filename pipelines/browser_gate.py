@@ -4,8 +4,8 @@ The page computes what the server's gate computes (:mod:`poxscan.pipelines.gate`
 JavaScript: the pixel checks of :mod:`poxscan.core.image_checks` on the photo's 224 px grey
 square (and its share of skin-coloured pixels), then, on the embedding of the lite model's own
 int8 backbone (the same ``.tflite`` file, run by LiteRT.js), the mean cosine distance to the
-``k`` nearest training photos and the skin share against their jointly conformal thresholds,
-and the ImageNet head's screen classes. Everything it needs comes from
+``k`` nearest training photos against the conformal threshold, and the ImageNet head's screen
+classes. Everything it needs comes from
 here, so the page holds no constant of its own and says the same as the server:
 
 - ``gate.json``: the pixel checks' order and thresholds, every reason's message and advice,
@@ -55,6 +55,7 @@ def _pixel_rules() -> dict[str, Any]:
         "noise_corr": checks._NOISE_CORR,
         "skin_cr": list(checks._SKIN_CR),
         "skin_cb": list(checks._SKIN_CB),
+        "skin_floor": checks.SKIN_FLOOR,
     }
 
 
@@ -95,7 +96,6 @@ def browser_gate(gate: InputGate | None, backbone_sha256: str) -> dict[str, byte
         files["gate_reference.f32"] = reference.tobytes()
         emb: dict[str, Any] = {
             "threshold": float(e.threshold_),
-            "skin_threshold": None if e.skin_threshold_ is None else float(e.skin_threshold_),
             "n_neighbors": int(e.n_neighbors),
             "n_reference": int(reference.shape[0]),
             "dim": int(reference.shape[1]),

@@ -72,10 +72,7 @@ __all__ = [
     "conformal_threshold",
     "embedding_available",
     "fit_input_gate",
-    "image_skin_shares",
-    "joint_thresholds",
     "load_gate",
-    "record_skin_shares",
 ]
 
 
@@ -92,38 +89,6 @@ def conformal_threshold(scores: np.ndarray, rate: float) -> float:
         raise ValueError(f"the refusal rate must lie in (0, 1), got {rate}")
     rank = math.ceil((s.size + 1) * (1 - rate))
     return float(s[min(rank, s.size) - 1])
-
-
-def joint_thresholds(scores: np.ndarray, shares: np.ndarray, rate: float) -> tuple[float, float]:
-    """Two thresholds refusing, together, a split-conformal share ``rate`` of the calibration.
-
-    A photo is refused when its distance score is above the first or its skin share below the
-    second. Each calibration photo's joint score is the larger of its two ranks (its distance's
-    among the distances, its lack of skin's among the shares: higher is less like a lesion
-    photo); the conformal threshold of that joint score is one quantile level, and each
-    threshold is its score's value at that level. So the photos refused by either are exactly
-    those whose joint score is above the conformal threshold: about ``rate`` of new real
-    photos, not ``2 * rate`` as two separate 1 % thresholds would refuse.
-
-    Returns
-    -------
-    distance_threshold, skin_threshold : float
-        Refuse when ``score > distance_threshold`` or ``share < skin_threshold``.
-    """
-    from scipy.stats import rankdata
-
-    a = np.asarray(scores, dtype=np.float64)
-    b = -np.asarray(shares, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"need one share per score, got {a.shape} and {b.shape}")
-    ra, rb = rankdata(a, "max"), rankdata(b, "max")  # ties share the highest rank
-    level = conformal_threshold(np.maximum(ra, rb), rate)
-    # The largest value of each score whose rank is within the level (every one is, at worst
-    # none: then refuse from the smallest up).
-    keep_a, keep_b = ra <= level, rb <= level
-    distance = float(a[keep_a].max()) if keep_a.any() else float(np.nextafter(a.min(), -np.inf))
-    skin = float(-b[keep_b].max()) if keep_b.any() else float(np.nextafter(-b.max(), np.inf))
-    return distance, skin
 
 
 def _group_folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
@@ -162,11 +127,6 @@ class EmbeddingGate(ReferenceScorer, BaseEstimator):
         Out-of-fold score of each training photo.
     threshold_ : float
         Scores above it are refused.
-    skin_shares_ : ndarray or None
-        The training photos' skin shares (:func:`poxscan.core.image_checks.skin_share`), when
-        given to :meth:`fit`.
-    skin_threshold_ : float or None
-        Skin shares below it are refused (set with ``threshold_`` by :func:`joint_thresholds`).
     """
 
     def __init__(
@@ -177,12 +137,7 @@ class EmbeddingGate(ReferenceScorer, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(
-        self,
-        E: np.ndarray,
-        groups: Sequence[Any] | None = None,
-        skin_shares: np.ndarray | None = None,
-    ) -> EmbeddingGate:
+    def fit(self, E: np.ndarray, groups: Sequence[Any] | None = None) -> EmbeddingGate:
         """Learn the reference set and the conformal threshold from training embeddings.
 
         Parameters
@@ -192,9 +147,6 @@ class EmbeddingGate(ReferenceScorer, BaseEstimator):
         groups : array, optional
             Split group of each photo (patients merged with near-duplicates); without them each
             photo is its own group, which makes the threshold too lenient when images repeat.
-        skin_shares : array of shape (n,), optional
-            The training photos' skin shares: a second conformal score, calibrated jointly
-            with the distance (:func:`joint_thresholds`); without them, the distance alone.
         """
         E = np.asarray(E, dtype=np.float64)
         if E.ndim != 2 or len(E) < 2 * int(self.cv):
@@ -207,18 +159,7 @@ class EmbeddingGate(ReferenceScorer, BaseEstimator):
             scores[here] = _knn_score(_unit(E[here]), _unit(E[~here]), self.n_neighbors)
         self.oof_scores_ = scores
         self.folds_ = folds
-        if skin_shares is None:
-            self.threshold_ = conformal_threshold(scores, float(self.refuse_rate))
-            self.skin_shares_ = self.skin_threshold_ = None
-        else:
-            # The skin share is a pixel statistic: nothing is fitted, so every training
-            # photo's own share is already an honest calibration score.
-            self.skin_shares_ = np.asarray(skin_shares, dtype=np.float64).reshape(-1)
-            if len(self.skin_shares_) != len(E):
-                raise ValueError(f"need {len(E)} skin shares, got {len(self.skin_shares_)}")
-            self.threshold_, self.skin_threshold_ = joint_thresholds(
-                scores, self.skin_shares_, float(self.refuse_rate)
-            )
+        self.threshold_ = conformal_threshold(scores, float(self.refuse_rate))
         # Saved as float32; kept in memory as those float32 values in float64, so a fitted and
         # a loaded gate score alike and scoring converts nothing per photo.
         self.reference_ = _unit(E).astype(np.float32).astype(np.float64)
@@ -240,7 +181,6 @@ def fit_input_gate(
     runtime: str = "float",
     tflite_file: str | None = None,
     tflite_sha256: str | None = None,
-    skin_shares: np.ndarray | None = None,
 ) -> InputGate:
     """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
 
@@ -255,11 +195,8 @@ def fit_input_gate(
         Keep the backbone's ImageNet classifier (EfficientNet-Lite only) to report its guess.
     runtime, tflite_file, tflite_sha256 :
         See :class:`InputGate`.
-    skin_shares : array of shape (n,), optional
-        The training photos' skin shares (:func:`image_skin_shares`): the gate then also
-        refuses images with too few skin-coloured pixels, the two thresholds calibrated jointly.
     """
-    gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups, skin_shares)
+    gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
     head = None
     if imagenet_head:
         from poxscan.features.backbones import imagenet_head as load_head
@@ -273,22 +210,6 @@ def fit_input_gate(
         tflite_file=tflite_file,
         tflite_sha256=tflite_sha256,
     )
-
-
-def image_skin_shares(images: Sequence[np.ndarray]) -> np.ndarray:
-    """:func:`~poxscan.core.image_checks.skin_share` of each decoded RGB image's 224 px square
-    (what :func:`~poxscan.core.image_checks.pixel_statistics` reports for it)."""
-    from poxscan.core.image_checks import _SIDE, skin_share
-    from poxscan.core.imageio import to_square
-
-    return np.array([skin_share(to_square(np.asarray(img), _SIDE)) for img in images])
-
-
-def record_skin_shares(paths: Sequence[Any]) -> np.ndarray:
-    """:func:`image_skin_shares` of the images at ``paths``, read one at a time."""
-    from poxscan.core.imageio import load_image
-
-    return np.concatenate([image_skin_shares([load_image(p)]) for p in paths] or [np.empty(0)])
 
 
 def embedding_available(backbone: str = "efficientnet-lite0") -> bool:
@@ -421,12 +342,10 @@ def fit_gate_on_records(
     ids = [str(i) for i in records["id"]]
     groups_by_id = pd.Series(np.asarray(groups).astype(str), index=ids)
     kept = [i for i in ids if i in table.index]
-    paths = pd.Series(list(records["path"]), index=ids)
     return fit_input_gate(
         table.loc[kept].to_numpy(np.float64),
         groups_by_id.loc[kept].to_numpy(),
         backbone=backbone,
         refuse_rate=refuse_rate,
         seed=seed,
-        skin_shares=record_skin_shares(paths.loc[kept].tolist()),
     )

@@ -73,20 +73,6 @@ class ReferenceScorer:
     n_neighbors: int
     reference_: np.ndarray
     threshold_: float
-    #: Minimum share of skin-coloured pixels (``None``: a gate fitted without the skin score).
-    skin_threshold_: float | None = None
-    skin_shares_: np.ndarray | None = None
-
-    def skin_refuses(self, checks: Mapping[str, Any]) -> bool:
-        """Whether the image's ``skin_share`` (a pixel statistic) is below the threshold."""
-        if self.skin_threshold_ is None:
-            return False
-        if "skin_share" not in checks:
-            raise ValueError(
-                "this gate also scores the share of skin-coloured pixels: pass the pixel "
-                "checks' statistics (check_pixels(image).checks) with the embedding"
-            )
-        return float(checks["skin_share"]) < self.skin_threshold_
 
     def score(self, E: np.ndarray) -> np.ndarray:
         """Nonconformity score of each embedding (higher: less like the training photos)."""
@@ -107,7 +93,7 @@ class FittedEmbedding(ReferenceScorer):
 
     Attributes
     ----------
-    reference_, oof_scores_, threshold_, skin_shares_, skin_threshold_ :
+    reference_, oof_scores_, threshold_ :
         As :class:`~poxscan.pipelines.gate.EmbeddingGate`'s.
     """
 
@@ -190,20 +176,6 @@ class InputGate:
                 "imagenet_head": self.head is not None,
                 "runtime": self.runtime,
             }
-            if e.skin_threshold_ is not None:
-                out["embedding"]["skin_threshold"] = float(e.skin_threshold_)
-                out["embedding"]["skin"] = {
-                    "score": "share of pixels of the 224 px square in the YCrCb skin region "
-                    "(133 <= Cr <= 173, 77 <= Cb <= 127); refused below skin_threshold",
-                    "calibration": "joint conformal with the distance: both thresholds at one "
-                    "quantile level, the level set so that the training photos refused by "
-                    "either (distance out of fold) are a split-conformal share refuse_rate",
-                    "oof_refused_either": float(
-                        np.mean(
-                            (e.oof_scores_ > e.threshold_) | (e.skin_shares_ < e.skin_threshold_)
-                        )
-                    ),
-                }
             if self.runtime == LITE_RUNTIME:
                 out["embedding"].update(
                     tflite_file=self.tflite_file,
@@ -229,11 +201,7 @@ class InputGate:
     def check_embedding(
         self, embedding: np.ndarray | None, checks: Mapping[str, Any] | None = None
     ) -> GateFinding:
-        """The fitted stage alone (after the pixel checks passed): distance, skin share, head.
-
-        ``checks`` are the pixel checks' statistics; a gate fitted with the skin score needs
-        their ``skin_share`` (ValueError without it).
-        """
+        """The embedding stage alone (after the pixel checks passed)."""
         checks = dict(checks or {})
         if self.embedding is None:
             return GateFinding(True, "ok", "", "", checks)
@@ -242,11 +210,6 @@ class InputGate:
         e = np.asarray(embedding, dtype=np.float64).reshape(1, -1)
         score = float(self.embedding.score(e)[0])
         checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
-        # Unlike the training photos by either conformal score: too far from them in the
-        # embedding, or too few skin-coloured pixels.
-        outlier = score > self.embedding.threshold_ or self.embedding.skin_refuses(checks)
-        if self.embedding.skin_threshold_ is not None:
-            checks["skin_threshold"] = float(self.embedding.skin_threshold_)
         if self.head is not None:
             w, b = self._head64
             logits = e @ w + b
@@ -261,9 +224,11 @@ class InputGate:
                     "imagenet_screen_probability": screen,
                 }
             )
-            if screen >= SCREEN_PROBABILITY or (outlier and top in SCREEN_CLASSES):
+            if screen >= SCREEN_PROBABILITY or (
+                score > self.embedding.threshold_ and top in SCREEN_CLASSES
+            ):
                 return reason("collage", checks)
-        if outlier:
+        if score > self.embedding.threshold_:
             return reason("not_skin", checks)
         return GateFinding(True, "ok", "", "", checks)
 
@@ -279,8 +244,6 @@ class InputGate:
             "reference": np.asarray(e.reference_, dtype=np.float32),
             "oof_scores": np.asarray(e.oof_scores_, dtype=np.float64),
         }
-        if e.skin_threshold_ is not None:
-            arrays["skin_shares"] = np.asarray(e.skin_shares_, dtype=np.float64)
         if self.head is not None:
             arrays["head_w"] = np.asarray(self.head[0], dtype=np.float16)
             arrays["head_b"] = np.asarray(self.head[1], dtype=np.float32)
@@ -336,15 +299,6 @@ def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> Inp
         gate.reference_ = data["reference"].astype(np.float32).astype(np.float64)
         gate.oof_scores_ = data["oof_scores"].astype(np.float64)
         gate.threshold_ = float(emb["threshold"])
-        # Gates saved before the skin score have no skin_threshold: distance and head only.
-        if emb.get("skin_threshold") is not None:
-            if "skin_shares" not in data:
-                raise ValueError(
-                    f"{model_dir}: the manifest's gate has a skin threshold but {GATE_FILE} "
-                    "holds no skin_shares; refusing the gate"
-                )
-            gate.skin_threshold_ = float(emb["skin_threshold"])
-            gate.skin_shares_ = data["skin_shares"].astype(np.float64)
         head = None
         if "head_w" in data:
             head = (data["head_w"].astype(np.float32), data["head_b"].astype(np.float32))

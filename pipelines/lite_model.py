@@ -310,7 +310,7 @@ def _lite_gate(
     import warnings
 
     from poxscan.core.data import load_groups
-    from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate, record_skin_shares
+    from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no audit groups: patient ids, as training had
@@ -326,12 +326,6 @@ def _lite_gate(
         runtime=LITE_RUNTIME,
         tflite_file=lite.tflite_file,
         tflite_sha256=lite.tflite_sha256,
-        # As the float gate it replaces: with the skin score when that one had it.
-        skin_shares=(
-            record_skin_shares(list(records["path"]))
-            if float_entry.get("skin_threshold") is not None
-            else None
-        ),
     )
 
 

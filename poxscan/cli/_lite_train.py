@@ -34,7 +34,7 @@ class LiteTraining:
         import numpy as np
 
         from poxscan.features.backbones import get_backbone
-        from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate, record_skin_shares
+        from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate
         from poxscan.pipelines.lite_model import BACKBONE_DIR
 
         if self.tflite is None:
@@ -60,7 +60,6 @@ class LiteTraining:
             runtime=LITE_RUNTIME,
             tflite_file=f"{BACKBONE_DIR}/{self.tflite.name}",
             tflite_sha256=str(self.export_manifest["sha256"]),
-            skin_shares=record_skin_shares(list(data.records["path"])),
         )
 
     def save(self, result: Any, out: Any, **kwargs: Any) -> dict[str, Any]:

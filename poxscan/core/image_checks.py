@@ -13,11 +13,12 @@ too_bright most pixels are near white (over-exposed)
 too_blurry no sharp detail at the size the model sees (variance of the Laplacian)
 collage    several pictures in one: straight seams or flat gutters across the whole image
            (collages, screenshots, slides)
-not_skin   pixel noise, not a photo: neighbouring pixels barely resemble each other (a
-           camera photo's do, at any exposure); otherwise decided by the fitted part of the
-           gate (:mod:`poxscan.pipelines.gate`): the embedding's distance to the training
-           photos and the share of skin-coloured pixels (``skin_share``, computed here, its
-           threshold conformal, set on the training photos)
+not_skin   not a photo of skin: pixel noise (neighbouring pixels barely resemble each other,
+           which a camera photo's do at any exposure), or no skin colour at all (fewer than
+           :data:`SKIN_FLOOR` of the pixels in the YCrCb skin region: black-and-white
+           pictures, documents, screens, sky, foliage); and, for the photos that pass, the
+           fitted part of the gate (:mod:`poxscan.pipelines.gate`: the embedding's distance
+           to the training photos)
 ========== ===================================================================================
 
 The thresholds are constants fixed *before* looking at non-skin images, from what a camera
@@ -39,6 +40,7 @@ __all__ = [
     "CHECKS",
     "MIN_SIDE",
     "REASONS",
+    "SKIN_FLOOR",
     "GateFinding",
     "check_pixels",
     "pixel_statistics",
@@ -89,7 +91,7 @@ REASONS: dict[str, tuple[str, str]] = {
 #: The order the checks run in (the first that fails is the reason given).
 CHECKS = ("too_small", "blank", "too_dark", "too_bright", "collage", "not_skin", "too_blurry")
 # (blank is checked twice: perfectly flat first, low contrast after dark and bright; not_skin
-# here is pixel noise only, the fitted gate decides the rest)
+# here is pixel noise or no skin colour, the fitted gate decides the rest)
 
 # Thresholds (fixed a priori; see the module docstring).
 _FLAT_STD = 1.5  # grey-level standard deviation below which an image is one colour
@@ -111,6 +113,9 @@ _NOISE_CORR = 0.35
 # Skin chromaticity region in YCrCb (Chai & Ngan 1999): 133 <= Cr <= 173, 77 <= Cb <= 127.
 # Chromaticity, not brightness: a skin pixel stays in it from shade to daylight; grey
 # documents, screens, sky, foliage and greyscale pictures fall outside.
+#: Share of skin-coloured pixels below which a picture shows no skin at all (fixed a priori:
+#: one pixel in a hundred; a lesion photo fills most of the picture with skin).
+SKIN_FLOOR = 0.01
 _SKIN_CR = (133, 173)
 _SKIN_CB = (77, 127)
 
@@ -248,9 +253,7 @@ def pixel_statistics(image: np.ndarray) -> dict[str, float]:
     dict
         ``height``, ``width``, ``grey_mean``, ``grey_std``, ``dark_share``, ``bright_share``,
         ``laplacian_var``, ``seam_ratio``, ``gutter_share``, ``neighbour_correlation``,
-        ``skin_share``
-        (:func:`skin_share` of the square: not a check by itself, the fitted gate sets its
-        threshold).
+        ``skin_share`` (:func:`skin_share` of the square).
     """
     import cv2
 
@@ -309,7 +312,7 @@ def check_pixels(image: np.ndarray) -> GateFinding:
         return reason("blank", s)
     if s["seam_ratio"] >= _SEAM_RATIO or s["gutter_share"] >= _GUTTER_SHARE:
         return reason("collage", s)
-    if s["neighbour_correlation"] < _NOISE_CORR:
+    if s["neighbour_correlation"] < _NOISE_CORR or s["skin_share"] < SKIN_FLOOR:
         return reason("not_skin", s)
     if s["laplacian_var"] < _BLUR_VAR:
         return reason("too_blurry", s)

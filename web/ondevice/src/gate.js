@@ -2,11 +2,10 @@
 // Every threshold, message and the reference data come from model/gate.json and its binary
 // files (poxscan.pipelines.browser_gate), so the page refuses what the server refuses, with the
 // same reason code, message and advice, and shows no probability for it.
-//   1. pixel checks (poxscan.core.image_checks) on the 224 px grey square of the photo, and
-//      the share of its pixels in the YCrCb skin region;
-//   2. the int8 embedding's mean cosine distance to its k nearest training photos and the skin
-//      share against their (jointly conformal) thresholds, and the backbone's ImageNet head's
-//      screen classes.
+//   1. pixel checks (poxscan.core.image_checks) on the 224 px square of the photo (grey levels,
+//      and the share of its pixels in the YCrCb skin region);
+//   2. the int8 embedding's mean cosine distance to its k nearest training photos against the
+//      conformal threshold, and the backbone's ImageNet head's screen classes.
 
 // IEEE half -> float (the ImageNet head is stored as float16, as the server holds it).
 export function halfToFloat(h) {
@@ -222,13 +221,14 @@ export function checkPixels(gate, width, height, square) {
   if (s.seam_ratio >= r.seam_ratio || s.gutter_share >= r.gutter_share) {
     return refuse(gate, "collage", s);
   }
-  if (s.neighbour_correlation < r.noise_corr) return refuse(gate, "not_skin", s);
+  if (s.neighbour_correlation < r.noise_corr || s.skin_share < r.skin_floor) {
+    return refuse(gate, "not_skin", s);
+  }
   if (s.laplacian_var < r.blur_var) return refuse(gate, "too_blurry", s);
   return OK(s);
 }
 
-// The fitted stage (after the pixel checks passed, whose statistics `checks` are): distance,
-// skin share and ImageNet head.
+// The embedding stage (after the pixel checks passed): distance and ImageNet head.
 export function checkEmbedding(gate, embedding, checks) {
   const emb = gate.embedding;
   if (!emb) return OK(checks);
@@ -250,16 +250,6 @@ export function checkEmbedding(gate, embedding, checks) {
   for (let i = 0; i < k; i++) score += dist[i];
   score /= k;
   const out = { ...checks, distance: score, distance_threshold: emb.threshold };
-  // Unlike the training photos by either conformal score.
-  let outlier = score > emb.threshold;
-  if (emb.skin_threshold !== null && emb.skin_threshold !== undefined) {
-    if (typeof checks.skin_share !== "number") {
-      throw new Error("this gate also scores the share of skin-coloured pixels: pass the "
-        + "pixel checks' statistics with the embedding");
-    }
-    outlier = outlier || checks.skin_share < emb.skin_threshold;
-    out.skin_threshold = emb.skin_threshold;
-  }
   if (emb.head) {
     const { w, b, classes } = emb.head;
     const logits = Float64Array.from(b);
@@ -283,10 +273,11 @@ export function checkEmbedding(gate, embedding, checks) {
       imagenet_top_probability: p[top] / sum,
       imagenet_screen_probability: screen,
     });
-    if (screen >= emb.screen_probability || (outlier && String(top) in emb.screen_classes)) {
+    if (screen >= emb.screen_probability
+        || (score > emb.threshold && String(top) in emb.screen_classes)) {
       return refuse(gate, "collage", out);
     }
   }
-  if (outlier) return refuse(gate, "not_skin", out);
+  if (score > emb.threshold) return refuse(gate, "not_skin", out);
   return OK(out);
 }
