@@ -327,12 +327,22 @@ def nonskin(
     ), N
 
 
-def design_choice(E, groups, N, df) -> list[dict]:
+def design_choice(E, groups, N, df, items) -> list[dict]:
     """The comparison the gate's score was chosen by: development kinds that pass the pixel
-    checks, refused at each variant's 1 % conformal threshold (lesion photos out of fold)."""
+    checks as they were then (no noise check, no skin floor: with them only 22 development
+    images reach the embedding and every cosine k ties), refused at each variant's 1 %
+    conformal threshold (lesion photos out of fold)."""
+    from poxscan.core import image_checks
     from poxscan.pipelines.gate import _group_folds, _knn_score, conformal_threshold
 
-    dev = (~df["held_out"] & (df["pixel_code"] == "ok")).to_numpy()
+    saved = image_checks._NOISE_CORR
+    image_checks._NOISE_CORR = -np.inf
+    try:
+        with no_skin_floor():
+            passes = np.array([image_checks.check_pixels(it.image).screenable for it in items])
+    finally:
+        image_checks._NOISE_CORR = saved
+    dev = ~df["held_out"].to_numpy() & passes
     folds = _group_folds(groups, 5, SEED)
 
     def unit(X, c):
@@ -548,7 +558,8 @@ def markdown(result: dict) -> str:
         "## How the score was chosen (development kinds only)",
         "",
         "Rule declared before the comparison: most development images refused (among those that "
-        "pass the pixel checks) at the 1 % conformal threshold; ties to the smallest k.",
+        "pass the pixel checks as they were then: no noise check, no skin floor) at the 1 % "
+        "conformal threshold; ties to the smallest k.",
         "",
         "| score | k | development refused | lesion photos refused (out of fold) |",
         "|---|---|---|---|",
@@ -627,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
         "nonskin": ns,
     }
     if lite is None:
-        result["design_choice"] = design_choice(E, groups, N, df)
+        result["design_choice"] = design_choice(E, groups, N, df, [it for it, _ in pairs])
         result["skin_design_choice"] = skin_design_choice(
             E, groups, squares, N, df, [it for it, _ in pairs]
         )
