@@ -3,7 +3,8 @@
 Two stages, cheapest first:
 
 1. **pixel checks** (:func:`poxscan.core.image_checks.check_pixels`): too small, blank, too dark,
-   too bright, several pictures in one, too blurry; no model involved;
+   too bright, several pictures in one, not skin (pixel noise, or no skin colour at all), too
+   blurry; no model involved;
 2. **distance to the training photos** (:class:`EmbeddingGate`): the deep embedding of the photo
    (the pooled EfficientNet-Lite0 activations the deep family uses) is compared with the
    embeddings of every training photo; its nonconformity score is the mean cosine distance to
@@ -32,50 +33,48 @@ training photos' int8 embeddings and the conformal threshold is set on their out
 by the same rule, so the gate runs with LiteRT alone (and in the browser, on the same file).
 The manifest entry records the backbone file and its sha256; :func:`load_gate` refuses a gate
 whose backbone is not the directory's, and a float gate is never fed int8 embeddings.
+
+Fitting lives here; applying a fitted gate (the score, the verdict, :class:`InputGate`,
+:func:`load_gate`) lives in :mod:`poxscan.pipelines.gate_inference`, which imports no
+scikit-learn, and is re-exported from here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from os import PathLike
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from poxscan.core.image_checks import GateFinding, check_pixels, reason
+from poxscan.core.image_checks import GateFinding, check_pixels
+from poxscan.pipelines.gate_inference import (
+    GATE_FILE,
+    LITE_RUNTIME,
+    SCREEN_CLASSES,
+    SCREEN_PROBABILITY,
+    FittedEmbedding,
+    InputGate,
+    ReferenceScorer,
+    _knn_score,
+    _unit,
+    load_gate,
+)
 
 __all__ = [
     "GATE_FILE",
     "LITE_RUNTIME",
     "SCREEN_CLASSES",
+    "SCREEN_PROBABILITY",
     "EmbeddingGate",
+    "FittedEmbedding",
     "InputGate",
     "conformal_threshold",
     "embedding_available",
     "fit_input_gate",
     "load_gate",
 ]
-
-GATE_FILE = "gate.npz"
-#: ``runtime`` of a gate whose embedding is a lite model directory's int8 backbone.
-LITE_RUNTIME = "litert-int8"
-#: ImageNet classes of screens and documents: when the backbone's own classifier puts at least
-#: :data:`SCREEN_PROBABILITY` on them together, the image is refused as a screenshot/document
-#: (reason ``collage``), and a ``not_skin`` refusal among them gets that reason instead.
-SCREEN_CLASSES = {
-    916: "web site",
-    917: "comic book",
-    918: "crossword puzzle",
-    921: "book jacket",
-    922: "menu",
-    664: "monitor",
-    782: "screen",
-    851: "television",
-}
-SCREEN_PROBABILITY = 0.5
 
 
 def conformal_threshold(scores: np.ndarray, rate: float) -> float:
@@ -93,19 +92,6 @@ def conformal_threshold(scores: np.ndarray, rate: float) -> float:
     return float(s[min(rank, s.size) - 1])
 
 
-def _unit(E: np.ndarray) -> np.ndarray:
-    X = np.asarray(E, dtype=np.float64)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-
-
-def _knn_score(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
-    """Mean cosine distance of each unit row of ``query`` to its ``k`` nearest reference rows."""
-    dist = 1.0 - query @ reference.T
-    k = min(int(k), reference.shape[0])
-    part = np.partition(dist, k - 1, axis=1)[:, :k]
-    return part.mean(axis=1)
-
-
 def _group_folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
     """Fold of each row; whole groups, shuffled, folds of about equal size."""
     uniq, inverse = np.unique(np.asarray(groups).astype(str), return_inverse=True)
@@ -120,7 +106,7 @@ def _group_folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
     return fold_of_group[inverse]
 
 
-class EmbeddingGate(BaseEstimator):
+class EmbeddingGate(ReferenceScorer, BaseEstimator):
     """Is an embedding close enough to the training photos' embeddings? (conformal kNN)
 
     Parameters
@@ -180,222 +166,7 @@ class EmbeddingGate(BaseEstimator):
         self.reference_ = _unit(E).astype(np.float32).astype(np.float64)
         return self
 
-    def score(self, E: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        """Nonconformity score of each embedding (higher: less like the training photos)."""
-        return _knn_score(_unit(np.atleast_2d(E)), self.reference_, self.n_neighbors)
-
-    def accepts(self, E: np.ndarray) -> np.ndarray:
-        """Whether each embedding is within the threshold."""
-        return self.score(E) <= self.threshold_
-
-
-class InputGate:
-    """Pixel checks, then the embedding distance; plus the ImageNet head's guess, for the record.
-
-    Parameters
-    ----------
-    embedding : EmbeddingGate or None
-        ``None``: pixel checks only (a model directory saved without an embedding gate).
-    backbone : str
-        Backbone whose pooled embedding ``embedding`` was fitted on.
-    head : tuple of (ndarray, ndarray), optional
-        ImageNet classifier ``(W (d, 1000), b (1000,))`` of the backbone.
-    runtime : {"float", "litert-int8"}, default="float"
-        What computes the embedding: the Keras float backbone, or a lite model directory's
-        int8 ``.tflite`` backbone (:data:`LITE_RUNTIME`).
-    tflite_file, tflite_sha256 : str, optional
-        The int8 backbone (relative to the model directory) and its sha256, for
-        ``runtime="litert-int8"``.
-    """
-
-    def __init__(
-        self,
-        embedding: EmbeddingGate | None = None,
-        backbone: str = "efficientnet-lite0",
-        head: tuple[np.ndarray, np.ndarray] | None = None,
-        runtime: str = "float",
-        tflite_file: str | None = None,
-        tflite_sha256: str | None = None,
-    ) -> None:
-        if runtime not in ("float", LITE_RUNTIME):
-            raise ValueError(f"unknown gate runtime {runtime!r}; use 'float' or {LITE_RUNTIME!r}")
-        if runtime == LITE_RUNTIME and not tflite_sha256:
-            raise ValueError("a lite gate needs the sha256 of its int8 backbone")
-        self.embedding = embedding
-        self.backbone = backbone
-        self.head = head
-        # The head is stored in float16 (half the download); converted once here, not for
-        # every photo (1.3 M weights: a few milliseconds each time).
-        self._head64 = None if head is None else tuple(np.asarray(a, np.float64) for a in head)
-        self.runtime = runtime
-        self.tflite_file = tflite_file
-        self.tflite_sha256 = tflite_sha256
-
-    @property
-    def needs_embedding(self) -> bool:
-        """Whether :meth:`check` needs the image's embedding."""
-        return self.embedding is not None
-
-    def describe(self) -> dict[str, Any]:
-        """The manifest's ``"gate"`` entry (JSON-able)."""
-        from poxscan.core.image_checks import CHECKS, MIN_SIDE
-
-        out: dict[str, Any] = {
-            "pixel_checks": list(CHECKS),
-            "min_side": MIN_SIDE,
-            "embedding": None,
-        }
-        if self.embedding is not None:
-            e = self.embedding
-            out["embedding"] = {
-                "backbone": self.backbone,
-                "score": f"mean cosine distance to the {e.n_neighbors} nearest training photos",
-                "n_neighbors": int(e.n_neighbors),
-                "cv": int(e.cv),
-                "n_reference": len(e.reference_),
-                "threshold": float(e.threshold_),
-                "refuse_rate": float(e.refuse_rate),
-                "calibration": f"split-conformal quantile of out-of-fold scores ({e.cv} grouped "
-                "folds: each fold scored against the other folds' photos)",
-                "oof_refused": float(np.mean(e.oof_scores_ > e.threshold_)),
-                "n_calibration": len(e.oof_scores_),
-                "imagenet_head": self.head is not None,
-                "runtime": self.runtime,
-            }
-            if self.runtime == LITE_RUNTIME:
-                out["embedding"].update(
-                    tflite_file=self.tflite_file,
-                    tflite_sha256=self.tflite_sha256,
-                    what="int8 embeddings of the lite model's own backbone (LiteRT), for the "
-                    "reference photos and for every photo checked",
-                )
-        return out
-
-    def check(self, image: np.ndarray, embedding: np.ndarray | None = None) -> GateFinding:
-        """The verdict for one decoded RGB image (and its embedding, when the gate uses one).
-
-        Raises
-        ------
-        ValueError
-            The gate needs an embedding and none was given.
-        """
-        finding = check_pixels(image)
-        if not finding.screenable or self.embedding is None:
-            return finding
-        return self.check_embedding(embedding, finding.checks)
-
-    def check_embedding(
-        self, embedding: np.ndarray | None, checks: Mapping[str, Any] | None = None
-    ) -> GateFinding:
-        """The embedding stage alone (after the pixel checks passed)."""
-        checks = dict(checks or {})
-        if self.embedding is None:
-            return GateFinding(True, "ok", "", "", checks)
-        if embedding is None:
-            raise ValueError(f"this gate needs the image's {self.backbone} embedding")
-        e = np.asarray(embedding, dtype=np.float64).reshape(1, -1)
-        score = float(self.embedding.score(e)[0])
-        checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
-        if self.head is not None:
-            w, b = self._head64
-            logits = e @ w + b
-            p = np.exp(logits - logits.max())
-            p /= p.sum()
-            top = int(np.argmax(p))
-            screen = float(p[0, list(SCREEN_CLASSES)].sum())
-            checks.update(
-                {
-                    "imagenet_top": top,
-                    "imagenet_top_probability": float(p[0, top]),
-                    "imagenet_screen_probability": screen,
-                }
-            )
-            if screen >= SCREEN_PROBABILITY or (
-                score > self.embedding.threshold_ and top in SCREEN_CLASSES
-            ):
-                return reason("collage", checks)
-        if score > self.embedding.threshold_:
-            return reason("not_skin", checks)
-        return GateFinding(True, "ok", "", "", checks)
-
-    # -- persistence -------------------------------------------------------------------------
-    def save(self, folder: str | PathLike) -> Path | None:
-        """Write ``gate.npz`` (arrays only) into ``folder``; ``None`` when there is nothing."""
-        from poxscan.core.atomic import atomic_path
-
-        if self.embedding is None:
-            return None
-        e = self.embedding
-        arrays = {
-            "reference": np.asarray(e.reference_, dtype=np.float32),
-            "oof_scores": np.asarray(e.oof_scores_, dtype=np.float64),
-        }
-        if self.head is not None:
-            arrays["head_w"] = np.asarray(self.head[0], dtype=np.float16)
-            arrays["head_b"] = np.asarray(self.head[1], dtype=np.float32)
-        target = Path(folder) / GATE_FILE
-        with atomic_path(target, suffix=".npz") as path, open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        return target
-
-
-def _lite_backbone(model_dir: str | PathLike) -> Mapping[str, Any] | None:
-    """The deep backbone entry of a lite model directory's manifest (``None`` elsewhere)."""
-    import json
-
-    from poxscan.pipelines.persistence import MANIFEST_NAME
-
-    path = Path(model_dir) / MANIFEST_NAME
-    if not path.is_file():
-        return None
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    return ((manifest.get("runtime") or {}).get("backbones") or {}).get("deep")
-
-
-def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> InputGate:
-    """The gate of a model directory from its manifest entry (``gate.npz`` already verified).
-
-    A directory without a ``"gate"`` entry (saved before the gate existed, or with
-    ``--gate pixels``) gets the pixel checks only.
-
-    Raises
-    ------
-    ValueError
-        A lite gate whose int8 backbone is not the model directory's own (its sha256 differs
-        from the manifest's runtime entry).
-    """
-    emb = (entry or {}).get("embedding")
-    if not emb:
-        return InputGate(None)
-    runtime = str(emb.get("runtime", "float"))
-    if runtime == LITE_RUNTIME:
-        backbone = _lite_backbone(model_dir)
-        if backbone is None or backbone.get("sha256") != emb.get("tflite_sha256"):
-            raise ValueError(
-                f"{model_dir}: the input gate was fitted on the embeddings of the int8 backbone "
-                f"{emb.get('tflite_sha256')}, which is not this model directory's backbone "
-                f"({(backbone or {}).get('sha256')}); refusing the gate"
-            )
-    with np.load(Path(model_dir) / GATE_FILE, allow_pickle=False) as data:
-        gate = EmbeddingGate(
-            n_neighbors=int(emb.get("n_neighbors", 5)),
-            refuse_rate=float(emb["refuse_rate"]),
-            cv=int(emb.get("cv", 5)),
-        )
-        gate.reference_ = data["reference"].astype(np.float32).astype(np.float64)
-        gate.oof_scores_ = data["oof_scores"].astype(np.float64)
-        gate.threshold_ = float(emb["threshold"])
-        head = None
-        if "head_w" in data:
-            head = (data["head_w"].astype(np.float32), data["head_b"].astype(np.float32))
-    return InputGate(
-        gate,
-        backbone=str(emb["backbone"]),
-        head=head,
-        runtime=runtime,
-        tflite_file=emb.get("tflite_file"),
-        tflite_sha256=emb.get("tflite_sha256"),
-    )
+    # score() and accepts(): ReferenceScorer (gate_inference), one implementation.
 
 
 def fit_input_gate(
