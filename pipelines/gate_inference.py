@@ -258,7 +258,7 @@ def _lite_backbone(model_dir: str | PathLike) -> Mapping[str, Any] | None:
     """The deep backbone entry of a lite model directory's manifest (``None`` elsewhere)."""
     import json
 
-    from poxscan.pipelines.persistence import MANIFEST_NAME
+    from poxscan.pipelines.model_dir import MANIFEST_NAME
 
     path = Path(model_dir) / MANIFEST_NAME
     if not path.is_file():

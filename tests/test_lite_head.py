@@ -154,12 +154,19 @@ def test_fast_path_answers_equal_the_pipelines(which, lda_dir, logreg_dir, photo
 
 def _cli(model_dir: Path, photos: list[str], env: dict[str, str]) -> tuple[dict, list[str]]:
     code = (
-        "import json, sys\n"
+        "import json, sys, traceback\n"
+        "first = {}\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('sklearn', 'scipy', 'pandas') and name not in first:\n"
+        "            first[name] = ''.join(traceback.format_stack(limit=12))\n"
+        "sys.meta_path.insert(0, Spy())\n"
         "from poxscan.cli import main\n"
         f"rc = main(['predict', '--model', {str(model_dir)!r}, '--json', *{photos!r}])\n"
         "heavy = sorted(m for m in ('sklearn', 'scipy', 'pandas', 'tensorflow', 'shap') "
         "if m in sys.modules)\n"
         "print('HEAVY=' + json.dumps(heavy), file=sys.stderr)\n"
+        "print('WHERE=' + json.dumps(first), file=sys.stderr)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -170,6 +177,8 @@ def _cli(model_dir: Path, photos: list[str], env: dict[str, str]) -> tuple[dict,
     )
     heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
     assert heavy, proc.stderr
+    where = [line for line in proc.stderr.splitlines() if line.startswith("WHERE=")]
+    print(json.loads(where[-1][len("WHERE=") :]).get("sklearn", ""))  # shown on failure
     return json.loads(proc.stdout), json.loads(heavy[-1][len("HEAVY=") :])
 
 
