@@ -15,6 +15,13 @@ predictor per process.
 
 Each prediction carries the features that pushed the decision most: SHAP values of the image
 (see :mod:`poxscan.pipelines.explain`), positive towards mpox.
+
+A lite model directory whose manifest lists an affine head (``head.npz``:
+:mod:`poxscan.pipelines.lite_head`; the shipped default config trained with ``--runtime
+litert-int8`` has one) is predicted from those numbers and the int8 backbone, without
+unpickling ``model.joblib`` and without importing scikit-learn, SciPy or pandas: the same
+probabilities, decisions, gate verdicts and explanations (to round-off), in a fraction of the
+start-up time. ``POXSCAN_NO_FAST_HEAD=1`` forces the joblib pipeline.
 """
 
 from __future__ import annotations
@@ -251,6 +258,9 @@ class Predictor:
             way; its class probabilities are added to every prediction.
         differential_sha256 : str, optional
             Pin the differential model's manifest.
+
+        A lite directory with an affine head is loaded without its pickle (see the module
+        docstring); :attr:`model` then unpickles it on first use.
 
         Raises
         ------
