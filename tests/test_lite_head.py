@@ -230,3 +230,28 @@ def test_a_non_affine_lite_model_predicts_through_its_pipeline(root, data_root, 
     for r, p in zip(results, want, strict=True):
         if r.ok:
             assert r.probability == pytest.approx(float(p), abs=1e-12)
+
+
+def test_the_api_answers_the_same_on_both_paths(lda_dir, photos, monkeypatch):
+    import io
+
+    from poxscan.web import create_app
+
+    def answers(app) -> list[tuple[int, dict]]:
+        client = app.test_client()
+        out = []
+        for path in photos[:2] + photos[-2:]:  # two screened, two refused
+            data = {"file": (io.BytesIO(Path(path).read_bytes()), Path(path).name)}
+            r = client.post("/api/predict", data=data, content_type="multipart/form-data")
+            out.append((r.status_code, r.get_json()))
+        return out
+
+    fast_app = create_app(lda_dir, {"LIME": False})
+    with monkeypatch.context() as mp:
+        mp.setenv(NO_FAST_ENV, "1")
+        slow_app = create_app(lda_dir, {"LIME": False})
+    fast, slow = answers(fast_app), answers(slow_app)
+    assert [s for s, _ in slow] == [200, 200, 422, 422]
+    assert [s for s, _ in fast] == [s for s, _ in slow]
+    _assert_same([body for _, body in fast], [body for _, body in slow])
+    assert slow[0][1]["top_features"] and "probability" in slow[0][1]
