@@ -9,16 +9,24 @@ is charged to whichever extractor runs next): milliseconds per image (CPU time o
 and wall time), and how far the new values are from the old ones (max absolute difference per
 family and per feature group, share of values that moved by more than 1e-6). Also the CPU
 time of :func:`poxscan.core.imageio.to_square` alone at each family's size, the part of every
-family (dominated by the 33 phone photos of 0.9-16 MP): before and previous fit with it; after
-fits with ``features._base.fit_square``, the same pixels with less resizing, also timed.
+family (dominated by the phone photos of 0.4-16 MP): before and previous fit with it; after
+fits with ``features._base.reduced_square``, also timed. The max absolute difference is also
+given over the images whose square is to_square's own (shorter side under 4 x the square's):
+there any difference comes from the computation, not from the square.
 
 Writes ``experiments/results/bench_handcrafted.json`` and ``.md``; the load average is recorded
 before and after.
 
-``--previous`` (default ``2649f83``, the end of the first speed-up round) is timed and compared
+``--previous`` (default ``21d90d4``, before the first speed-up round) is timed and compared
 alongside: its values against the installed ones and whether its fingerprint is the same.
 
-Usage: ``python experiments/bench_handcrafted.py [--before 21d90d4] [--previous 2649f83]
+Round 3 (``--before 1965379``): the LBP bits counted with 8-bit OpenCV arithmetic (same bits),
+and every family fits a large photo with ``features._base.reduced_square`` (2 x 2-mean
+halvings, then an area resize) instead of to_square: new versions (colour 2, texture 3, HOG 2),
+their values moved only for the photos of at least 4 x the square's side. The fitting column
+times to_square and reduced_square, the square each family now uses.
+
+Usage: ``python experiments/bench_handcrafted.py [--before 1965379] [--previous 21d90d4]
 [--data-root DIR]``
 """
 
@@ -42,10 +50,10 @@ from poxscan.core.atomic import atomic_write_text
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 FAMILIES = {"color": "ColorFeatures", "texture": "TextureFeatures", "hog": "HOGFeatures"}
-#: The commit before the speed-up (texture LBP, colour statistics).
-DEFAULT_BEFORE = "21d90d4"
-#: The end of the first round (texture v2, colour level counts), start of the second.
-DEFAULT_PREVIOUS = "2649f83"
+#: main before the third round (texture v2 with numpy LBP counting, to_square for every family).
+DEFAULT_BEFORE = "1965379"
+#: The commit before the first speed-up (skimage LBP, colour statistics on the pixels).
+DEFAULT_PREVIOUS = "21d90d4"
 
 
 def _load_old(rev: str, family: str, folder: Path):
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from poxscan.core.data import load_records
     from poxscan.core.imageio import load_image, to_square
     from poxscan.features import make_extractor
-    from poxscan.features._base import fit_square
+    from poxscan.features._base import reduced_square
 
     cv2.setNumThreads(1)
     threadpool_limits(1)
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     wall[label] += time.perf_counter() - w0
             size = int(new.get_params()["image_size"])
             fit_cpu = {}
-            for label, fit in (("to_square", to_square), ("fit_square", fit_square)):
+            for label, fit in (("to_square", to_square), ("reduced_square", reduced_square)):
                 c0 = time.process_time()
                 for image in images:
                     fit(image, size)
@@ -140,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             load1 = os.getloadavg()
             a, b = np.stack(rows["after"]), np.stack(rows["before"])
             diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+            same_square = np.array([min(im.shape[:2]) < 4 * size for im in images])
             groups: dict[str, float] = {}
             for j, name in enumerate(names):
                 g = _group(name)
@@ -164,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                     "image_size": size,
                     "ms_per_image_cpu_fit": {k: 1e3 * v / n for k, v in fit_cpu.items()},
                     "max_abs_diff": float(diff.max()),
+                    "n_same_square": int(same_square.sum()),
+                    "max_abs_diff_same_square": float(diff[same_square].max()),
                     "share_moved_1e-6": float(np.mean(diff > 1e-6)),
                     "max_abs_diff_by_group": {g: v for g, v in groups.items() if v > 0},
                     "fingerprint_before": old.fingerprint(),
@@ -189,10 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         "Regenerate: `python experiments/bench_handcrafted.py`.",
         "",
         "| family | features | ms/image CPU before | after | speed-up | ms/image wall before "
-        "| after | fitting the square, CPU: to_square / fit_square | max abs diff "
-        "| values moved > 1e-6 "
+        "| after | fitting the square, CPU: to_square / reduced_square | max abs diff "
+        "| max abs diff, same square (images) | values moved > 1e-6 "
         "| same fingerprint |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for family, r in out["families"].items():
         lines.append(
@@ -200,14 +211,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['ms_per_image_cpu']['after']:.1f} | {r['speedup_cpu']:.1f}x | "
             f"{r['ms_per_image_wall']['before']:.1f} | {r['ms_per_image_wall']['after']:.1f} | "
             f"{r['ms_per_image_cpu_fit']['to_square']:.1f} / "
-            f"{r['ms_per_image_cpu_fit']['fit_square']:.1f} ({r['image_size']} px) | "
-            f"{r['max_abs_diff']:.2g} | {100 * r['share_moved_1e-6']:.3f} % | "
+            f"{r['ms_per_image_cpu_fit']['reduced_square']:.1f} ({r['image_size']} px) | "
+            f"{r['max_abs_diff']:.2g} | {r['max_abs_diff_same_square']:.2g} "
+            f"({r['n_same_square']}) | {100 * r['share_moved_1e-6']:.3f} % | "
             f"{r['fingerprint_before'] == r['fingerprint_after']} |"
         )
     if args.previous:
         lines += [
             "",
-            f"Against `{args.previous}` (previous = the end of the first round), same images, "
+            f"Against `{args.previous}` (previous = before the first round), same images, "
             "same run:",
             "",
             "| family | ms/image CPU previous | after | ms/image wall previous | after "

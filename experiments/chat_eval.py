@@ -8,6 +8,13 @@
   (``experiments/chat_holdout_v2.yaml``, written before the generalisation work), the informal
   holdout (``experiments/chat_holdout_informal.yaml``, written before issue 14's changes) and
   the older ``holdout`` and ``holdout_final`` lists.
+- Further holdouts: every ``experiments/chat_holdout_v<N>.yaml`` other than v2 (e.g.
+  ``chat_holdout_v3.yaml`` with its ``holdout_v3`` list) is found and scored only, with the
+  shipped settings (``--no-discover`` turns that off); ``--holdout PATH`` adds a file by name.
+- Since the s4-chat work the v2 set is a development set (its misses guided general fixes; its
+  first score stays the honest holdout figure); it is still scored apart, not tuned on.
+- ``--quick`` scores every set with the shipped settings only (no cross-validation, no tuning,
+  nothing written): for a quick look, or to score a new holdout alone.
 - ``--dev-only`` scores the development sets alone (cross-validated and in-sample, with their
   misses) and writes nothing: the command used while tuning, so that no holdout result is seen.
 - ``first_runs`` and ``change_log`` in ``chat_eval.yaml`` record history that a rerun cannot
@@ -21,7 +28,8 @@ Usage::
     python experiments/chat_eval.py [--eval experiments/chat_eval.yaml]
         [--informal experiments/chat_holdout_informal.yaml]
         [--dev experiments/chat_dev_informal.yaml] [--v2 experiments/chat_holdout_v2.yaml]
-        [--out experiments/results] [--dev-only]
+        [--out experiments/results] [--dev-only] [--quick] [--holdout PATH ...]
+        [--no-discover]
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ from chat_eval_data import (
     N_FOLDS,
     SPECIAL,
     V2_KEY,
+    discover_holdouts,
+    holdout_key,
     kb_items,
     load_eval,
     load_first_runs,
@@ -104,11 +114,14 @@ def run(
     dev_path: Path | None = None,
     v2_path: Path | None = None,
     dev_only: bool = False,
+    extra_paths: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Cross-validate, tune on the whole development set, score the holdouts, write reports.
 
     With ``dev_only`` the holdouts are neither loaded nor scored and nothing is written.
+    ``extra_paths`` (``{key: path}``) are further holdouts, scored with the shipped settings.
     """
+    extra_paths = {} if dev_only else dict(extra_paths or {})
     load_before = os.getloadavg()
     kb = load_knowledge_base()
     items = load_eval(
@@ -117,6 +130,7 @@ def run(
         None if dev_only else informal_path,
         dev_path,
         None if dev_only else v2_path,
+        extra_paths,
     )
     if dev_only:
         items = [it for it in items if it["split"] == "main"]
@@ -128,6 +142,7 @@ def run(
         keys.append(INFORMAL_KEY)
     if v2_path is not None and not dev_only:
         keys.append(V2_KEY)
+    keys += list(extra_paths)
     holdouts = {k: [it for it in items if it["split"] == k] for k in keys}
 
     self_items = kb_items(kb)
@@ -167,7 +182,7 @@ def run(
             shipped[key] = evaluate(part, thr, params, fusion)
     # The informal holdouts without their near-duplicates of knowledge-base variants.
     without_near_dup = {}
-    for key in (INFORMAL_KEY, V2_KEY):
+    for key in (INFORMAL_KEY, V2_KEY, *extra_paths):
         part = holdouts.get(key)
         if part:
             keep = [it for it in part if not it["near_duplicate"]]
@@ -191,6 +206,7 @@ def run(
         "informal_file": _rel(informal_path) if informal_path is not None else None,
         "dev_file": _rel(dev_path) if dev_path is not None else None,
         "v2_file": _rel(v2_path) if v2_path is not None else None,
+        "extra_files": {k: _rel(Path(v).resolve()) for k, v in extra_paths.items()},
         "sizes": {
             "main": len(main_items),
             DEV_KEY: len(dev_idx),
@@ -216,6 +232,7 @@ def run(
         "first_runs": load_first_runs(eval_path),
         "change_log": eval_yaml.get("change_log") or [],
         "change_log_v2": eval_yaml.get("change_log_v2") or [],
+        "change_log_v3": eval_yaml.get("change_log_v3") or [],
         "fit_seconds": fit_seconds,
         "latency_ms_per_question": latency_ms,
         "load_average": f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",
@@ -225,6 +242,40 @@ def run(
         atomic_write_text(out_dir / "chat_eval.json", json.dumps(report, indent=2) + "\n")
         atomic_write_text(out_dir / "chat_eval.md", to_markdown(report))
     return report
+
+
+def quick(
+    eval_path: Path,
+    informal_path: Path | None,
+    dev_path: Path | None,
+    v2_path: Path | None,
+    extra_paths: dict[str, Path] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of the shipped bot on every set (no cross-validation, no tuning, no files)."""
+    kb = load_knowledge_base()
+    items = load_eval(eval_path, kb.ids, informal_path, dev_path, v2_path, extra_paths)
+    groups: dict[str, list[dict]] = {}
+    for it in items:
+        groups.setdefault("development" if it["split"] == "main" else it["split"], []).append(it)
+        if it["source"] == DEV_KEY:
+            groups.setdefault(DEV_KEY, []).append(it)
+    out = {}
+    for key, part in groups.items():
+        replies = MpoxChatbot().reply_many([it["q"] for it in part])
+        labels = [r.entry_id if r.kind == "answer" else r.kind for r in replies]
+        metrics = _subset_metrics(part, labels)
+        for miss, r in zip(
+            metrics["misses"],
+            [
+                r
+                for r, it, lab in zip(replies, part, labels, strict=True)
+                if lab not in it["accept"]
+            ],
+            strict=True,
+        ):
+            miss["score"], miss["reason"] = round(r.score, 3), r.reason
+        out[key] = metrics
+    return out
 
 
 def _summary(name: str, m: dict[str, Any]) -> str:
@@ -252,6 +303,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="score the development sets only (with their misses); load no holdout, write nothing",
     )
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="score every set with the shipped settings only (no CV, no tuning), write nothing",
+    )
+    parser.add_argument(
+        "--misses",
+        nargs="*",
+        default=(),
+        help="with --quick: the sets whose misses to print (e.g. development holdout_v2)",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=Path,
+        action="append",
+        default=[],
+        help="a further holdout file chat_holdout_<name>.yaml holding a holdout_<name> list",
+    )
+    parser.add_argument(
+        "--no-discover",
+        action="store_true",
+        help="do not score experiments/chat_holdout_v<N>.yaml files other than v2 on their own",
+    )
+    parser.add_argument(
         "--bm25-weights",
         type=float,
         nargs="+",
@@ -273,6 +347,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         text.default_lexicon_path = lambda: args.lexicon.resolve()
     if args.bm25_weights is not None:
         chat_eval_tuning.BM25_WEIGHTS = tuple(args.bm25_weights)
+    extra: dict[str, Path] = {}
+    if not args.no_discover and not args.dev_only:
+        extra.update(discover_holdouts(args.v2.resolve().parent, exclude=[args.v2]))
+    for path in args.holdout:
+        extra[holdout_key(path)] = path.resolve()
+    if args.quick:
+        sets = quick(
+            args.eval.resolve(),
+            args.informal.resolve(),
+            args.dev.resolve(),
+            args.v2.resolve(),
+            extra,
+        )
+        lines = [_summary(k, m) for k, m in sets.items()]
+        for key in args.misses:
+            for miss in sets[key]["misses"]:
+                lines.append(
+                    f"  {key} miss: {miss['question']!r} expected {miss['expected']}, got "
+                    f"{miss['predicted']} ({miss['score']}, {miss['reason']})"
+                )
+        print("\n".join(lines))
+        return 0
     report = run(
         args.eval.resolve(),
         args.informal.resolve(),
@@ -280,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.dev.resolve(),
         args.v2.resolve(),
         dev_only=args.dev_only,
+        extra_paths=extra,
     )
     cv = report["cross_validation"]
     shipped = report["shipped"]
@@ -290,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         lines.append(_summary("informal development set, shipped settings", shipped[DEV_KEY]))
     lines.append(_summary("development, shipped settings", shipped["main"]))
-    for key in (V2_KEY, INFORMAL_KEY, *HOLDOUT_KEYS):
+    for key in (*extra, V2_KEY, INFORMAL_KEY, *HOLDOUT_KEYS):
         if key in shipped:
             lines.append(_summary(key, shipped[key]))
     lines.append(

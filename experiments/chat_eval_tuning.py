@@ -48,7 +48,10 @@ class Scored:
         self.entry_ids = np.array(probe.kb.ids)
         normalized = [normalize(t) for t in texts]
         routes = [probe.fixed_route(n) for n in normalized]
-        self.fixed = np.array([r[0] if r else "" for r in routes])
+        # A safety route ("answer", "safety:<entry>") predicts its entry whatever the setting.
+        self.fixed = np.array(
+            [(r[1].split(":", 1)[1] if r[0] == "answer" else r[0]) if r else "" for r in routes]
+        )
         self.fixed_reason = [r[1] if r else "" for r in routes]
         self.named = np.array([mentions_mpox(n) for n in normalized])
         self.expected = np.array([it["expect"] for it in items])

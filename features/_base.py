@@ -3,8 +3,9 @@
 An extractor is a stateless transformer. Its input ``X`` is a sequence of RGB ``uint8`` images
 as :func:`poxscan.core.imageio.load_image` returns them, of any size (a list of arrays, or one array
 of shape ``(n, h, w, 3)``); each extractor fits them to its own input with
-:func:`poxscan.core.imageio.to_square`. Its output is a ``float32`` matrix whose columns
-:meth:`get_feature_names_out` names ``"<family>__<feature>"``.
+:func:`poxscan.core.imageio.to_square` (the handcrafted families with :func:`reduced_square`,
+the same square with large photos first halved cheaply). Its output is a ``float32`` matrix
+whose columns :meth:`get_feature_names_out` names ``"<family>__<feature>"``.
 
 :meth:`fingerprint` identifies what the extractor computes (class, parameters, code version,
 weights), so caches and saved models know when features must be recomputed.
@@ -31,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from poxscan.core.imageio import to_square
 from poxscan.features.color_constancy import apply_color_constancy, parse
 
-__all__ = ["ImageFeatureExtractor", "check_images", "fit_square", "scratch"]
+__all__ = ["ImageFeatureExtractor", "check_images", "fit_square", "reduced_square", "scratch"]
 
 #: Per-thread scratch arrays, reused from image to image: a fresh array of a few hundred kB
 #: per step costs page faults that took longer than the arithmetic on it (LBP at P = 24:
@@ -127,6 +128,58 @@ def fit_square(image: np.ndarray, size: int) -> np.ndarray:
         return to_square(image, size)
     window = image[rows[0] : rows[1], cols[0] : cols[1]]
     return np.ascontiguousarray(cv2.resize(window, (size, size), interpolation=cv2.INTER_AREA))
+
+
+#: A photo is first halved while its shorter side stays at least this many times the square.
+_HALVE_ABOVE = 2
+
+
+def _reduced_window(
+    offset: int, resized: int, length: int, size: int, step: int
+) -> tuple[int, int]:
+    """Source span (start, stop) under ``[offset, offset + size)`` of the resized axis, rounded
+    to a length that is a multiple of ``step`` (at most ``length``), centred where it was."""
+    a, b = offset * length / resized, (offset + size) * length / resized
+    n = max(1, round((b - a) / step)) * step
+    if n > length:
+        n -= step
+    start = min(max(0, round((a + b) / 2 - n / 2)), length - n)
+    return start, start + n
+
+
+def reduced_square(image: np.ndarray, size: int) -> np.ndarray:
+    """The square of :func:`fit_square`, with a large photo first halved by exact 2 x 2 means.
+
+    The handcrafted families' square. Where the shorter side is under ``4 * size`` this *is*
+    :func:`fit_square` (so :func:`~poxscan.core.imageio.to_square`'s pixels). A larger photo
+    is cropped to the source span under to_square's centre square (rounded to whole 2 x 2
+    blocks), halved with :func:`cv2.resize` (``INTER_AREA`` at exactly one half: OpenCV's
+    SIMD path) while its side stays at least ``2 * size``, and area-resized to the square:
+    about 6 ms instead of 22 ms on average for the shared 0.4-16 MP photos (8 ms instead of 47
+    for a 16 MP one). The pixels differ from to_square's by the rounding of the halvings and
+    by where a box edge falls inside a block (at most a quarter of an output pixel's shift): on
+    the shared photos it halves (33 at 224 px, 38 at 128 px), a mean absolute difference of
+    0.45 grey levels at 224 px and 0.43 at 128 px (worst photo 0.92 and 0.84, its 99th
+    percentile 5 and 6 levels); at 96 px 0.76 (worst 1.39). Tested in
+    ``tests/test_handcrafted_features.py``.
+    """
+    height, width = image.shape[:2]
+    shorter = min(height, width)
+    if shorter < 2 * _HALVE_ABOVE * size:
+        return fit_square(image, size)
+    scale = size / shorter
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    halvings = 0
+    while shorter / 2 ** (halvings + 1) >= _HALVE_ABOVE * size:
+        halvings += 1
+    step = 2**halvings
+    r0, r1 = _reduced_window((new_h - size) // 2, new_h, height, size, step)
+    c0, c1 = _reduced_window((new_w - size) // 2, new_w, width, size, step)
+    square = image[r0:r1, c0:c1]
+    for _ in range(halvings):
+        half = (square.shape[1] // 2, square.shape[0] // 2)
+        square = cv2.resize(square, half, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA))
 
 
 def check_images(X: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:

@@ -2,7 +2,9 @@
 
 Mpox, chickenpox and measles lesions differ in redness, pallor and the colour of their centres,
 which RGB mixes with brightness. Each image is fitted to ``image_size`` with
-:func:`poxscan.core.imageio.to_square` and converted with OpenCV
+:func:`poxscan.features._base.reduced_square` (:func:`poxscan.core.imageio.to_square`'s square;
+a large photo is first halved by 2 x 2 means, within half a grey level on average; version 2,
+v1 used to_square itself) and converted with OpenCV
 (float input for HSV and YCrCb; 8-bit for Lab, whose float conversion is 15 times slower,
 rescaled to CIE units, within about 2 units of the float conversion) to the requested spaces:
 
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from poxscan.features._base import ImageFeatureExtractor, fit_square
+from poxscan.features._base import ImageFeatureExtractor, reduced_square
 
 __all__ = ["SPACES", "ColorFeatures"]
 
@@ -217,7 +219,8 @@ class ColorFeatures(ImageFeatureExtractor):
     """
 
     family = "color"
-    version = "1"
+    # 2: the reduced square (_base.reduced_square) instead of to_square's for large photos.
+    version = "2"
 
     def __init__(
         self,
@@ -259,7 +262,7 @@ class ColorFeatures(ImageFeatureExtractor):
         return names
 
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
-        square = fit_square(image, int(self.image_size))
+        square = reduced_square(image, int(self.image_size))
         rgb = square.astype(np.float32) / 255.0
         bins = int(self.bins)
         out: list[float] = []

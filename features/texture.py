@@ -1,8 +1,11 @@
 """Texture features: grey-level co-occurrence (Haralick) statistics and uniform LBP histograms.
 
 Vesicles, pustules, crusts and umbilicated centres give lesions textures that colour alone
-misses. Each image is fitted to ``image_size`` with :func:`poxscan.core.imageio.to_square` and
-converted to grey (ITU-R BT.601 luma, as OpenCV does).
+misses. Each image is fitted to ``image_size`` with :func:`poxscan.features._base.reduced_square`
+(:func:`poxscan.core.imageio.to_square`'s square; a photo whose shorter side is at least four
+times ``image_size`` is first halved by 2 x 2 means, within half a grey level of to_square's
+pixels on average: version 3, v2 used to_square itself) and converted to grey (ITU-R BT.601
+luma, as OpenCV does).
 
 - **GLCM**: the grey image is quantised to ``levels`` levels and a symmetric, normalised
   co-occurrence matrix is built for every distance in ``distances`` and angle in ``angles``
@@ -12,33 +15,50 @@ converted to grey (ITU-R BT.601 luma, as OpenCV does).
 - **LBP**: for every ``(P, R)`` in ``lbp``, rotation-invariant uniform local binary patterns
   (``method="uniform"``, P + 2 codes) on the 8-bit grey image, as a normalised histogram.
 
-Speed. The co-occurrence matrices come from :func:`skimage.feature.graycomatrix` (about 1 ms).
-The LBP codes are computed by :func:`uniform_lbp`, not by
-:func:`skimage.feature.local_binary_pattern` (about 7 times slower): the same definition
-(neighbours on the circle placed and rounded as skimage places them, bilinear interpolation
-with zeros outside the image, a neighbour counts when it is >= the centre, "uniform" = at most
-two 0/1 changes along the P neighbours), computed separably in float32 for all pixels at once.
-A neighbour that equals the centre in exact arithmetic counts as >=, whereas skimage's
-float64 round-off decides such ties either way; that is the only difference. Measured on all
-409 shared images (``experiments/bench_handcrafted.py``): every LBP bin within 2e-5 of
-skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for (24, 3) (about
-0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those bins move by
-more than the feature cache's own consistency check allows (1e-4), so the extractor's version
-is 2 (v1 used skimage's LBP): its fingerprint changed, cached texture features are recomputed,
-and a model trained on v1 texture features is refused until it is retrained.
+Speed. The co-occurrence matrices are :func:`skimage.feature.graycomatrix`'s, counted by
+:func:`cv2.calcHist` (:func:`cooccurrence`, about 1 ms); the Haralick properties are
+:func:`skimage.feature.graycoprops`' (:func:`glcm_properties`). The LBP codes are computed
+by :func:`uniform_lbp`, not by :func:`skimage.feature.local_binary_pattern` (about 7 times
+slower): the same definition (neighbours on the circle placed and rounded as skimage places
+them, bilinear interpolation with zeros outside the image, a neighbour counts when it is >= the
+centre, "uniform" = at most two 0/1 changes along the P neighbours), computed separably in
+float32 for all pixels at once.
+The bits are counted with saturating 8-bit OpenCV arithmetic (ones and changes per pixel,
+P <= 127) and the histogram is taken by :func:`cv2.calcHist` (:func:`uniform_lbp_histogram`)
+without forming the codes, the arrays and calls of each (size, P, R) bound once per thread
+(:class:`_LBPPlan`): the same bits as v2's numpy version, so on the same square the same
+features (max abs difference 0 on the 376 shared images whose square did not change), in
+about 60 % of its time. A neighbour that equals the centre in exact arithmetic counts as >=,
+whereas skimage's float64 round-off decides such ties either way; that is the only difference.
+Measured on all 409 shared images (``experiments/bench_handcrafted.py``): every LBP bin
+within 2e-5 of skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for
+(24, 3) (about 0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those
+bins move by more than the feature cache's own consistency check allows (1e-4), so the version
+was 2 (v1 used skimage's LBP); it is 3 since the square of large photos changed (above): each
+time its fingerprint changed, cached texture features are recomputed, and a model trained on
+older texture features is refused until it is retrained.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from poxscan.features._base import ImageFeatureExtractor, fit_square, scratch
+from poxscan.features._base import ImageFeatureExtractor, reduced_square
 
-__all__ = ["GLCM_PROPS", "TextureFeatures", "cooccurrence", "glcm_properties", "uniform_lbp"]
+__all__ = [
+    "GLCM_PROPS",
+    "TextureFeatures",
+    "cooccurrence",
+    "glcm_properties",
+    "uniform_lbp",
+    "uniform_lbp_histogram",
+]
 
 #: A neighbour within this of the centre counts as equal (float32 interpolation round-off is
 #: below 1e-4 on 8-bit values; a real difference of two weights on integers is far above).
@@ -61,6 +81,111 @@ GLCM_PROPS = frozenset(
 )
 
 
+class _LBPPlan:
+    """The arrays and the OpenCV calls of :func:`_lbp_counts` for one (h, w, P, R), bound once.
+
+    On a 224 px image the arithmetic of one neighbour takes about 20 us; finding offsets,
+    scratch arrays and views again for each neighbour of each image cost almost as much.
+    """
+
+    def __init__(self, h: int, w: int, points: int, radius: float) -> None:
+        pad = math.ceil(radius) + 1
+        self.padded = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)  # border stays zero
+        self.interior = self.padded[pad : pad + h, pad : pad + w]
+        self.threshold = np.empty((h, w), np.float32)
+        value = np.empty((h, w), np.float32)
+        masks = (np.empty((h, w), np.uint8), np.empty((h, w), np.uint8))
+        self.differs = np.empty((h, w), np.uint8)
+        self.ones = np.empty((h, w), np.uint8)
+        self.changes = np.empty((h, w), np.uint8)
+        angles = 2 * np.pi * np.arange(points) / points
+        # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
+        rows = np.round(-radius * np.sin(angles), 5)
+        cols = np.round(radius * np.cos(angles), 5)
+        #: (left, 1 - fc, right, fc, line): horizontal interpolations, each made once.
+        self.lines: list[tuple] = []
+        #: per neighbour: (top, 1 - fr, bottom, fr, value) or None, current, mask, previous.
+        self.steps: list[tuple] = []
+        across: dict[tuple[int, float], np.ndarray] = {}
+        for k in range(points):
+            r0, c0 = math.floor(rows[k]), math.floor(cols[k])
+            fr, fc = float(rows[k] - r0), float(cols[k] - c0)
+            line = across.get((c0, fc))
+            if line is None:
+                left = self.padded[:, pad + c0 : pad + c0 + w]
+                right = self.padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
+                if fc == 0:
+                    line = left
+                else:
+                    line = np.empty(left.shape, np.float32)
+                    self.lines.append((left, 1 - fc, right, fc, line))
+                across[(c0, fc)] = line
+            top = line[pad + r0 : pad + r0 + h]
+            bottom = line[pad + r0 + 1 : pad + r0 + 1 + h]
+            mask, previous = masks[k % 2], masks[(k + 1) % 2]
+            if fr == 0:
+                self.steps.append((None, top, mask, previous if k else None))
+            else:
+                self.steps.append(
+                    ((top, 1 - fr, bottom, fr, value), value, mask, previous if k else None)
+                )
+
+    def run(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.interior[...] = grey
+        np.subtract(self.interior, _TIE, out=self.threshold)
+        for left, a, right, b, line in self.lines:
+            cv2.addWeighted(left, a, right, b, 0, dst=line)
+        ones, changes, differs = self.ones, self.changes, self.differs
+        ones[...] = 0
+        changes[...] = 0
+        ones_s, changes_s, differs_s = (
+            ones.view(np.int8),
+            changes.view(np.int8),
+            differs.view(np.int8),
+        )
+        threshold = self.threshold
+        compare, subtract, xor, ge = cv2.compare, cv2.subtract, cv2.bitwise_xor, cv2.CMP_GE
+        for vertical, current, mask, previous in self.steps:
+            if vertical is not None:
+                top, a, bottom, b, value = vertical
+                cv2.addWeighted(top, a, bottom, b, 0, dst=value)
+            compare(current, threshold, ge, dst=mask)  # 255 where >=
+            subtract(ones_s, mask.view(np.int8), dst=ones_s)
+            # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
+            if previous is not None:
+                xor(mask, previous, dst=differs)
+                subtract(changes_s, differs_s, dst=changes_s)
+        return ones, changes
+
+
+#: Per thread: (h, w, P, R) -> plan, a few at a time.
+_PLANS = threading.local()
+_MAX_PLANS = 12
+
+
+def _lbp_counts(grey: np.ndarray, points: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: neighbours >= the centre, and 0/1 changes along the P neighbours.
+
+    Both as uint8 arrays of this thread's plan (valid until its next call). The neighbour
+    values and the comparisons are v2's float32 operations, so every bit is v2's; the bits are
+    counted with saturating 8-bit OpenCV arithmetic instead of numpy boolean passes:
+    :func:`cv2.compare` gives 0 or 255, which is -1 as int8, so subtracting it adds one;
+    :func:`cv2.bitwise_xor` of two neighbours' masks marks a change.
+    """
+    grey = np.asarray(grey)
+    p = int(points)
+    if not 1 <= p <= 127:
+        raise ValueError(f"LBP needs 1 <= P <= 127 neighbours (8-bit counts), got {p}")
+    plans = getattr(_PLANS, "plans", None)
+    if plans is None or len(plans) > _MAX_PLANS:
+        plans = _PLANS.plans = {}
+    key = (*grey.shape, p, float(radius))
+    plan = plans.get(key)
+    if plan is None:
+        plan = plans[key] = _LBPPlan(*grey.shape, p, float(radius))
+    return plan.run(grey)
+
+
 def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
     """Rotation-invariant uniform LBP codes (0 ... P + 1) of an 8-bit grey image.
 
@@ -71,62 +196,38 @@ def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
     ----------
     grey : ndarray of uint8, shape (h, w)
     points, radius : int, float
-        P neighbours on a circle of radius R.
+        P neighbours on a circle of radius R (P <= 127).
 
     Returns
     -------
     ndarray of uint8, shape (h, w)
     """
-    grey = np.asarray(grey)
-    h, w = grey.shape
+    ones, changes = _lbp_counts(grey, points, radius)
+    return np.where(changes <= 2, ones, np.uint8(int(points) + 1))
+
+
+def uniform_lbp_histogram(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
+    """Counts of the codes of :func:`uniform_lbp` (``bincount(codes, minlength=P + 2)``).
+
+    Counted by :func:`cv2.calcHist` on the ones with non-uniform pixels set to 255, without
+    forming the codes.
+
+    Parameters
+    ----------
+    grey : ndarray of uint8, shape (h, w)
+    points, radius : int, float
+
+    Returns
+    -------
+    ndarray of float64, shape (P + 2,)
+    """
     p = int(points)
-    pad = math.ceil(float(radius)) + 1
-    padded = scratch("lbp_padded", (h + 2 * pad, w + 2 * pad), np.float32)
-    padded[...] = 0.0
-    padded[pad : pad + h, pad : pad + w] = grey
-    angles = 2 * np.pi * np.arange(p) / p
-    # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
-    rows = np.round(-float(radius) * np.sin(angles), 5)
-    cols = np.round(float(radius) * np.cos(angles), 5)
-    threshold = scratch("lbp_threshold", (h, w), np.float32)
-    np.subtract(padded[pad : pad + h, pad : pad + w], _TIE, out=threshold)
-    value = scratch("lbp_value", (h, w), np.float32)
-    bits = (scratch("lbp_bits0", (h, w), np.bool_), scratch("lbp_bits1", (h, w), np.bool_))
-    differs = scratch("lbp_differs", (h, w), np.bool_)
-    ones = scratch("lbp_ones", (h, w), np.uint8)
-    changes = scratch("lbp_changes", (h, w), np.uint8)
-    changes[...] = 0
-    across: dict[tuple[int, float], np.ndarray] = {}  # horizontal interpolations, reused
-    for k in range(p):
-        r0, c0 = math.floor(rows[k]), math.floor(cols[k])
-        fr, fc = float(rows[k] - r0), float(cols[k] - c0)
-        line = across.get((c0, fc))
-        if line is None:
-            left = padded[:, pad + c0 : pad + c0 + w]
-            right = padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
-            if fc == 0:
-                line = left
-            else:
-                line = scratch(("lbp_line", len(across)), left.shape, np.float32)
-                cv2.addWeighted(left, 1 - fc, right, fc, 0, dst=line)
-            across[(c0, fc)] = line
-        top = line[pad + r0 : pad + r0 + h]
-        bottom = line[pad + r0 + 1 : pad + r0 + 1 + h]
-        if fr == 0:
-            current = top
-        else:
-            cv2.addWeighted(top, 1 - fr, bottom, fr, 0, dst=value)
-            current = value
-        bit, previous = bits[k % 2], bits[(k + 1) % 2]
-        np.greater_equal(current, threshold, out=bit)
-        # Ones and 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
-        if k == 0:
-            np.copyto(ones, bit, casting="unsafe")
-        else:
-            np.add(ones, bit, out=ones, casting="unsafe")
-            np.not_equal(bit, previous, out=differs)
-            np.add(changes, differs, out=changes, casting="unsafe")
-    return np.where(changes <= 2, ones, np.uint8(p + 1))
+    ones, changes = _lbp_counts(grey, p, radius)
+    # changes > 2 -> 255 (non-uniform), else 0; the max puts non-uniform pixels in bin 255.
+    cv2.compare(changes, 2, cv2.CMP_GT, dst=changes)
+    cv2.max(ones, changes, dst=ones)
+    hist = cv2.calcHist([ones], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    return np.concatenate([hist[: p + 1], hist[255:]])
 
 
 def _c_round(x: float) -> int:
@@ -134,13 +235,16 @@ def _c_round(x: float) -> int:
     return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
-def _offsets(distances: Sequence[int], angles_deg: Sequence[float]) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _offsets(
+    distances: tuple[int, ...], angles_deg: tuple[float, ...]
+) -> tuple[tuple[int, int], ...]:
     """(row, column) offset of every (distance, angle), as graycomatrix rounds them."""
     offsets: list[tuple[int, int]] = []
     for d in distances:
         for a in np.deg2rad([float(x) for x in angles_deg]):
             offsets.append((_c_round(math.sin(a) * d), _c_round(math.cos(a) * d)))
-    return offsets
+    return tuple(offsets)
 
 
 def cooccurrence(
@@ -169,7 +273,8 @@ def cooccurrence(
     rows, cols = image.shape
     n_d, n_a = len(distances), len(angles)
     counts = np.zeros((levels, levels, n_d * n_a), dtype=np.float64)
-    for k, (dr, dc) in enumerate(_offsets([int(d) for d in distances], angles)):
+    offsets = _offsets(tuple(int(d) for d in distances), tuple(float(a) for a in angles))
+    for k, (dr, dc) in enumerate(offsets):
         r0, r1 = max(0, -dr), min(rows, rows - dr)
         c0, c1 = max(0, -dc), min(cols, cols - dc)
         if r1 <= r0 or c1 <= c0:
@@ -184,6 +289,21 @@ def cooccurrence(
     sums[sums == 0] = 1
     # Angles vary fastest in the loop above, as graycomatrix's last axis.
     return (counts / sums).reshape(levels, levels, n_d, n_a)
+
+
+#: levels -> (i, j, weights of contrast, dissimilarity and homogeneity), flattened.
+_GLCM_GRIDS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _glcm_grid(levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    grid = _GLCM_GRIDS.get(levels)
+    if grid is None:
+        i, j = np.meshgrid(np.arange(levels), np.arange(levels), indexing="ij")
+        i, j = i.ravel().astype(np.float64), j.ravel().astype(np.float64)
+        d = i - j
+        linear = np.stack([d * d, np.abs(d), 1.0 / (1.0 + d * d)])
+        grid = _GLCM_GRIDS[levels] = (i, j, linear)
+    return grid
 
 
 def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray]:
@@ -204,42 +324,42 @@ def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray
     dict of str to ndarray of float64, shape (n_distances, n_angles)
     """
     levels, _, n_d, n_a = P.shape
-    P = P.astype(np.float64).reshape(levels * levels, n_d * n_a)
-    sums = P.sum(axis=0, keepdims=True)
+    # One row per matrix (contiguous): einsum's row-by-vector loops are several times faster
+    # than its generic (k, n) path on these small arrays.
+    P = np.ascontiguousarray(P.astype(np.float64).reshape(levels * levels, n_d * n_a).T)
+    sums = P.sum(axis=1, keepdims=True)
     sums[sums == 0] = 1
     P = P / sums
-    i, j = np.meshgrid(np.arange(levels), np.arange(levels), indexing="ij")
-    i, j = i.ravel().astype(np.float64), j.ravel().astype(np.float64)
-    d = i - j
+    i, j, linear = _glcm_grid(levels)
+
+    def weighted(w: np.ndarray) -> np.ndarray:
+        return np.einsum("nk,k->n", P, w)
+
     out: dict[str, np.ndarray] = {}
     mean_i = mean_j = None
     for prop in props:
-        if prop == "contrast":
-            value = np.einsum("k,kn->n", d * d, P)
-        elif prop == "dissimilarity":
-            value = np.einsum("k,kn->n", np.abs(d), P)
-        elif prop == "homogeneity":
-            value = np.einsum("k,kn->n", 1.0 / (1.0 + d * d), P)
+        if prop in ("contrast", "dissimilarity", "homogeneity"):
+            value = weighted(linear[("contrast", "dissimilarity", "homogeneity").index(prop)])
         elif prop in ("ASM", "energy"):
-            value = np.einsum("kn,kn->n", P, P)
+            value = np.einsum("nk,nk->n", P, P)
             value = np.sqrt(value) if prop == "energy" else value
         elif prop == "entropy":
             logs = np.log(P, where=P != 0, out=np.zeros_like(P))
-            value = -np.einsum("kn,kn->n", P, logs)
+            value = -np.einsum("nk,nk->n", P, logs)
         else:  # mean, variance, std, correlation
             if mean_i is None:
-                mean_i, mean_j = np.einsum("k,kn->n", i, P), np.einsum("k,kn->n", j, P)
-            di = i[:, None] - mean_i[None, :]
+                mean_i, mean_j = weighted(i), weighted(j)
+            di = i[None, :] - mean_i[:, None]
             if prop == "mean":
                 value = mean_i
             elif prop in ("variance", "std"):
-                value = np.einsum("kn,kn->n", P, di * di)
+                value = np.einsum("nk,nk->n", P, di * di)
                 value = np.sqrt(value) if prop == "std" else value
             else:
-                dj = j[:, None] - mean_j[None, :]
-                std_i = np.sqrt(np.einsum("kn,kn->n", P, di * di))
-                std_j = np.sqrt(np.einsum("kn,kn->n", P, dj * dj))
-                cov = np.einsum("kn,kn->n", P, di * dj)
+                dj = j[None, :] - mean_j[:, None]
+                std_i = np.sqrt(np.einsum("nk,nk->n", P, di * di))
+                std_j = np.sqrt(np.einsum("nk,nk->n", P, dj * dj))
+                cov = np.einsum("nk,nk->n", P, di * dj)
                 flat = (std_i < 1e-15) | (std_j < 1e-15)
                 value = np.ones_like(cov)
                 value[~flat] = cov[~flat] / (std_i[~flat] * std_j[~flat])
@@ -278,7 +398,8 @@ class TextureFeatures(ImageFeatureExtractor):
 
     family = "texture"
     # 2: uniform_lbp instead of skimage's local_binary_pattern (ties decided exactly).
-    version = "2"
+    # 3: the reduced square (_base.reduced_square) instead of to_square's for large photos.
+    version = "3"
 
     def __init__(
         self,
@@ -318,8 +439,8 @@ class TextureFeatures(ImageFeatureExtractor):
         if unknown:
             raise ValueError(f"unknown GLCM properties {sorted(unknown)}; see {sorted(GLCM_PROPS)}")
         for pair in self.lbp:
-            if len(pair) != 2 or int(pair[0]) < 1 or float(pair[1]) <= 0:
-                raise ValueError(f"lbp entries must be (P >= 1, R > 0) pairs, got {pair!r}")
+            if len(pair) != 2 or not 1 <= int(pair[0]) <= 127 or float(pair[1]) <= 0:
+                raise ValueError(f"lbp entries must be (1 <= P <= 127, R > 0) pairs, got {pair!r}")
 
     def _feature_names(self) -> list[str]:
         self._check_params()
@@ -333,24 +454,20 @@ class TextureFeatures(ImageFeatureExtractor):
         return names
 
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
-        grey = cv2.cvtColor(fit_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(reduced_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         levels = int(self.levels)
         # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
         lut = (np.arange(256, dtype=np.uint16) * levels // 256).astype(np.uint8)
         quantised = cv2.LUT(grey, lut)
         glcm = cooccurrence(quantised, self.distances, self.angles, levels)
         values_by_prop = glcm_properties(glcm, self.props)
-        out: list[float] = []
-        for prop in self.props:
-            # Correlation of a flat patch is 0/0, defined as 1 (as skimage); nan_to_num guards
-            # any other degenerate case.
-            values = np.nan_to_num(values_by_prop[prop], nan=0.0, posinf=0.0, neginf=0.0)
-            for i in range(values.shape[0]):
-                row = values[i]
-                out += [float(row.mean()), float(row.max() - row.min())]
+        # Correlation of a flat patch is 0/0, defined as 1 (as skimage); nan_to_num guards any
+        # other degenerate case. Per property and distance: mean and range over the angles.
+        values = np.nan_to_num(
+            np.stack([values_by_prop[prop] for prop in self.props]), nan=0.0, posinf=0.0, neginf=0.0
+        )
+        spread = values.max(axis=-1) - values.min(axis=-1)
+        out = [np.stack([values.mean(axis=-1), spread], axis=-1).ravel()]
         for p, r in self.lbp:
-            p = int(p)
-            codes = uniform_lbp(grey, p, float(r))
-            hist = np.bincount(codes.ravel(), minlength=p + 2)[: p + 2]
-            out += list(hist / codes.size)
-        return np.asarray(out, dtype=np.float32)
+            out.append(uniform_lbp_histogram(grey, int(p), float(r)) / grey.size)
+        return np.concatenate(out).astype(np.float32)

@@ -7,7 +7,9 @@ The reply to a text is decided in this order:
    clinician and to the image screening tool;
 3. a question naming another disease or topic and not mpox (:mod:`poxscan.chat.scope`) ->
    ``unknown``;
-4. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
+4. a dose question about a medicine (:mod:`poxscan.chat.safety`) -> the "no doses here: ask
+   your clinician or pharmacist" entry, whatever retrieval ranks first;
+5. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
    (:mod:`poxscan.chat.retrieval`) and BM25 (:mod:`poxscan.chat.bm25`); the confidence is the
    TF-IDF score of the best entry. At or above ``CONFIDENT_FACTOR`` times the threshold the
    reply is a plain ``answer`` (confidence ``"high"``); from the threshold up it is the best
@@ -35,6 +37,7 @@ from poxscan.chat.bm25 import Bm25Retriever, reciprocal_rank_fusion
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import KnowledgeBase, Source, load_knowledge_base
 from poxscan.chat.retrieval import TfidfRetriever
+from poxscan.chat.safety import safety_entry
 from poxscan.chat.scope import mentions_mpox, mentions_other_topic
 from poxscan.chat.text import normalize
 
@@ -57,7 +60,7 @@ DEFAULT_RETRIEVER_PARAMS: dict[str, float] = {
     "centroid_weight": 0.4,
 }
 #: Minimum retrieval score to answer: when the text names mpox, and when it does not.
-DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.1, "unnamed": 0.32}
+DEFAULT_THRESHOLDS: dict[str, float] = {"named": 0.11, "unnamed": 0.31}
 #: Rank fusion: weight of the BM25 ranking (TF-IDF's is 1) and the damping constant k.
 DEFAULT_FUSION: dict[str, float] = {"bm25_weight": 0.5, "rrf_k": 20.0}
 #: A score at or above this multiple of the threshold is a confident answer (no "did you mean").
@@ -109,6 +112,7 @@ class ChatReply:
         Questions the user may have meant (for ``unknown`` replies).
     reason
         Why this kind was chosen: the diagnosis rule, ``"other_topic:<name>"``,
+        ``"safety:<entry id>"`` (a safety route),
         ``"low_confidence"``, ``"empty"`` or ``"retrieved"``.
     confidence
         For answers: ``"high"`` or ``"medium"`` (then ``also`` offers other entries); else ``""``.
@@ -241,7 +245,11 @@ class MpoxChatbot:
         return tfidf, fused + 1e-9 * tfidf
 
     def fixed_route(self, normalized_text: str) -> tuple[str, str] | None:
-        """``(kind, reason)`` when rules decide before retrieval (empty, diagnosis, other topic)."""
+        """``(kind, reason)`` when rules decide before retrieval.
+
+        Empty text, a diagnosis request (``refusal``), a safety route (``answer`` with reason
+        ``safety:<entry id>``: a dose question, see :mod:`poxscan.chat.safety`) or another topic.
+        """
         if not normalized_text.strip(" ?!.,"):
             return "unknown", "empty"
         rule = detect_diagnosis_request(normalized_text)
@@ -250,6 +258,9 @@ class MpoxChatbot:
         other = mentions_other_topic(normalized_text)
         if other and not mentions_mpox(normalized_text):
             return "unknown", f"other_topic:{other}"
+        safe = safety_entry(normalized_text)
+        if safe is not None:
+            return "answer", f"safety:{safe}"
         return None
 
     def _decide(self, text: str, scores: np.ndarray, fused: np.ndarray) -> ChatReply:
@@ -261,6 +272,20 @@ class MpoxChatbot:
         order = np.argsort(-fused, kind="stable")
         best = int(order[0])
         best_score = float(scores[best])
+        if route is not None and route[0] == "answer":
+            # A safety route answers from its entry, with no "did you mean" alternatives.
+            entry = self.kb.get(route[1].split(":", 1)[1])
+            return ChatReply(
+                kind="answer",
+                text=entry.answer + "\n\n" + self._footer(entry.sources),
+                entry_id=entry.id,
+                score=float(scores[self.kb.ids.index(entry.id)]),
+                sources=entry.sources,
+                reason=route[1],
+                confidence="high",
+                body=entry.answer,
+                as_of=self.kb.as_of,
+            )
         suggestions = tuple(self.kb.entries[int(i)].questions[0] for i in order[:3])
         if route is not None:
             other = route[1].split(":", 1)[1]

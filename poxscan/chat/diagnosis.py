@@ -22,6 +22,21 @@ __all__ = ["RULES", "detect_diagnosis_request", "is_diagnosis_request"]
 _DISEASE = r"(?:mpox|chickenpox|smallpox|measles|herpes|syphilis|shingles|scabies)"
 _DISEASE_OR_IT = rf"(?:{_DISEASE}|it|this|that)"
 _WORD = r"[\w-]+"
+# "it" standing for the disease at the end of a question: "does my son have it?"
+_IT_END = r"(?:it|this|that)\b(?=\s*(?:[?.!,]|$|too\b|already\b|now\b|or\b))"
+# Photos of one's own skin.
+_PHOTO = r"(?:photos?|pics?|pictures?|images?|selfies?|snaps?|screenshots?)"
+# Harmless look-alikes: "pimple or mpox?" asks for a verdict on a lesion.
+_LOOKALIKE = (
+    r"(?:pimples?|zits?|spots?|bites?|bug\s+bites?|insect\s+bites?|mosquito\s+bites?|"
+    r"spider\s+bites?|ingrown\s+hairs?|allerg(?:y|ies|ic\s+reaction)|eczema|heat\s+rash|"
+    r"razor\s+(?:burn|bumps?)|acne|cold\s+sores?|boils?|warts?|hives|a\s+rash|something\s+else|"
+    r"nothing)"
+)
+# Words of a general comparison or how-to question ("pimple or mpox, how to tell apart").
+_GENERAL = re.compile(
+    r"\b(?:how|difference|differ\w*|apart|which|vs|versus|compare\w*|worse|better|more|less)\b"
+)
 # Skin findings and symptoms a person may describe.
 _SYMPTOM = (
     r"(?:rash\w*|spots?|bumps?|blisters?|sores?|lesions?|pimples?|pustules?|scabs?|ulcers?|"
@@ -49,10 +64,26 @@ _PERSON = (
 _ACTION_QUESTION = re.compile(
     r"\b(?:should i|should we|what should|what do i do|what to do|what can i|what now|"
     r"where (?:can|do|should|to)|how (?:do|can|should) i|how long|when (?:should|do|can) i|"
-    r"who (?:should i|to)|is it safe)\b"
+    r"who (?:should i|to|do i|can i)|is it safe|(?:call|ring|phone|contact|see) (?:a|my|the)\b)\b"
 )
 
-_HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|to)\b")
+# "is it mpox season": the disease's name used as a modifier of another noun.
+_NOT_TOPIC_NOUN = (
+    r"(?!\s+(?:season|vaccines?|jabs?|shots?|cases?|outbreaks?|tests?|testing|clinics?|"
+    r"awareness|related|week|month|time|news|year|free|safe|over|gone|done|still|virus\s+"
+    r"(?:still|gone)))"
+)
+_WHAT_TO_DO = re.compile(
+    r"\b(?:what (?:should|do|can) (?:i|we) do|what to do|what now|where (?:can|do|should|to)|"
+    r"who (?:should|do|can) (?:i|we)|who to)\b"
+)
+_HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|will|to)\b")
+# "should I be worried": asks for a verdict, not for what to do.
+_WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
+_ITS = re.compile(
+    r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
+    r"(?:mpox|chickenpox|smallpox|measles|herpes|syphilis|shingles|scabies)\b)"
+)
 
 #: (name, pattern) pairs; a text is a diagnosis request if any pattern matches.
 RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -62,6 +93,16 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:do|did|could|might|may|can)\s+(?:i|we)\s+(?:have|hav|has|got|be having)\s+"
             rf"(?:the\s+|a\s+case\s+of\s+)?{_DISEASE_OR_IT}\b(?!\s+(?:is|to|spread)\b)"
+            rf"(?!\s+(?:and|without|with\s+no|twice|again|if|while|but|more|for\s+long)\b)"
+        ),
+    ),
+    # "did I catch mpox", "could I have caught it" (but not "did I get it from the vaccine")
+    (
+        "did_i_catch",
+        re.compile(
+            rf"\b(?:did\s+(?:i|we|he|she)|(?:could|might|may|would)\s+(?:i|we|he|she)\s+have)\s+"
+            rf"(?:caught|got|gotten|get|catch|contracted|contract|picked\s+up)\s+"
+            rf"{_DISEASE_OR_IT}\b(?!\s+from\s+(?:the\s+|a\s+|my\s+)?(?:vaccine|jab|shot|jynneos))"
         ),
     ),
     # "does she have mpox", "could my son have monkeypox"
@@ -69,7 +110,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "does_someone_have",
         re.compile(
             rf"\b(?:do|does|did|could|might|may|can)\s+(?:he|she|they|(?:my|our)\s+{_WORD})\s+"
-            rf"(?:have|has|got)\s+(?:the\s+)?{_DISEASE}\b"
+            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
         ),
     ),
     # "is it mpox", "is this rash mpox", "is my rash chickenpox"
@@ -77,7 +118,26 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "is_this_mpox",
         re.compile(
             rf"\b(?:is|are)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
-            rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b"
+            rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
+        ),
+    ),
+    # "could the bumps on my hand be mpox"
+    (
+        "could_the_symptom_be",
+        re.compile(
+            rf"\b(?:could|can|might|may|would)\s+(?:the|these|those|this|that|my|his|her|our|their)\s+"
+            rf"(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at)\s+"
+            rf"(?:my|his|her|our|their)\s+{_WORD}\s+)?(?:really\s+|possibly\s+)?be\s+(?:an?\s+)?"
+            rf"{_DISEASE}\b"
+        ),
+    ),
+    # "how likely is it that I have mpox", "what are the chances I have it"
+    (
+        "chances_i_have",
+        re.compile(
+            rf"\b(?:how\s+likely|chances?|odds|probability|likelihood)\s+(?:is\s+it\s+|are\s+)?"
+            rf"(?:that\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+            rf"(?:{_DISEASE}\b|{_IT_END})"
         ),
     ),
     # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox"
@@ -127,8 +187,52 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "sound_like",
         re.compile(
-            rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they)\s+(?:sound|look|seem)\s+"
-            rf"like\s+(?:{_WORD}\s+)?{_DISEASE}\b"
+            rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
+            rf"(?:my|his|her|our|their|these|those|this)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM})\s+"
+            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
+            rf"\b(?:does|do|would|could)\s+(?:it|this|that|these|those)\s+(?:count|qualify)\s+as\s+"
+            rf"(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "does this mean I have mpox", "do these sores mean mpox"
+    (
+        "means_i_have",
+        re.compile(
+            rf"\b(?:do|does|did|could|would)\s+(?:{_WORD}\s+){{1,3}}?"
+            rf"(?:mean|indicate|suggest|prove|confirm|show)\s+(?:that\s+)?"
+            rf"(?:(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+            rf"(?:{_DISEASE}\b|{_IT_END}))|"
+            rf"\b(?:do|does)\s+(?:this|that|these|those|it|(?:my|his|her|our|their)\s+{_WORD})\s+"
+            rf"(?:{_WORD}\s+)?(?:mean|indicate|suggest)\s+(?:it\s+is\s+)?(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "this looks like mpox right?", "my symptoms match mpox"
+    (
+        "looks_like_mpox",
+        re.compile(
+            rf"^(?:{_WORD}\s+){{0,2}}?(?:this|these|that|those|they)\s+(?:looks?|seems?|sounds?)\s+"
+            rf"like\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
+            rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?{_SYMPTOM}\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?(?:match|matches|fit|fits|resemble|resembles)\s+"
+            rf"(?:{_WORD}\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "is this what mpox looks like"
+    (
+        "is_this_what",
+        re.compile(
+            rf"\b(?:is|are)\s+(?:this|these|that|those|it|they|(?:my|his|her|our|their)\s+{_WORD})\s+"
+            rf"what\s+(?:an?\s+)?{_DISEASE}\s+(?:{_WORD}\s+)?(?:looks?|is|feels?)\b"
+        ),
+    ),
+    # "is a rash on my hand a sign of mpox"
+    (
+        "own_sign_of",
+        re.compile(
+            rf"\b(?:is|are|could|can|might)\s+(?:an?\s+|the\s+|this\s+|these\s+|my\s+)?"
+            rf"(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at)\s+)?"
+            rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?(?:be\s+)?(?:an?\s+)?"
+            rf"(?:signs?|symptoms?)\s+of\s+{_DISEASE}\b"
         ),
     ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
@@ -151,8 +255,27 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "check_my_rash",
         re.compile(
-            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see)\s+"
-            rf"(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\b"
+            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see|analy[sz]e|scan|"
+            rf"evaluate|review|inspect)\s+(?:out\s+)?(?:my|this|these|those|his|her|our|their)\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?(?:{_SYMPTOM}|{_PHOTO})\b"
+        ),
+    ),
+    # "here is a pic of my rash", "can I send you a photo of my spots"
+    (
+        "photo_of_mine",
+        re.compile(
+            rf"\b{_PHOTO}\s+of\s+(?:my|his|her|our|their|this|these)\s+(?:{_WORD}\s+){{0,2}}?"
+            rf"(?:{_SYMPTOM}|arm|leg|face|hand|back|chest|penis|dick|lip|skin)\b|"
+            rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
+            rf"some\s+)?{_PHOTO}\b"
+        ),
+    ),
+    # "what do you make of my rash", "what do you think of these spots"
+    (
+        "what_do_you_make_of",
+        re.compile(
+            r"\bwhat\s+(?:do|would|did)\s+you\s+(?:make\s+of|think\s+(?:of|about|it\s+is)|say\s+"
+            r"(?:about|it\s+is))\s+(?:my|this|these|those|his|her|our|their|it)\b"
         ),
     ),
     # "am I infected with mpox", "have I caught monkeypox"
@@ -160,6 +283,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "am_i_infected",
         re.compile(
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:infected|positive)\b|"
+            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
             rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b|"
             rf"\bhas\s+(?:he|she|(?:my|our)\s+{_WORD})\s+(?:got|caught|contracted)\s+"
             rf"{_DISEASE_OR_IT}\b"
@@ -170,11 +294,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "what_do_i_have",
         re.compile(
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
-            rf"\bwhat\s+(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+(?:have|hav|got)\b"
+            rf"\b(?:is|was)\s+(?:this|that|it)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|has|got|caught)\b|"
+            rf"\b(?:what|which)\s+(?:one\s+|disease\s+|illness\s+|infection\s+|condition\s+|"
+            rf"thing\s+|virus\s+|rash\s+)?(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|hav|got)\b"
             rf"(?!\s+to\b)|"
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?on\s+"
             rf"(?:my|his|her|our)\b|"
             rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
+            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
+            rf"(?!\s+(?:of|in|with|from|during|after|called)\s+(?:an?\s+)?{_DISEASE})"
+            rf"(?!\s+(?:on|in)\s+(?:the|a|an)\s+(?:photo|picture|pic|image|website|page))|"
             rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b"
         ),
     ),
@@ -182,20 +313,54 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # "I think I have mpox": a suspicion statement. A verdict request unless the text also asks
 # what to do, which retrieval answers (seek care, isolation).
+_SUSPECT_SUBJECT = rf"(?:i|he|she|we|it|this|these|they|(?:my|our)\s+{_WORD})"
 _SUSPICION = re.compile(
-    rf"\b(?:think|suspect|fear|believe|guess|worried|afraid|scared|concerned|sure)\s+"
-    rf"(?:that\s+)?(?:i|he|she|we|it|this|these|they|(?:my|our)\s+{_WORD})\s+"
-    rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|is|are)\s+(?:{_WORD}\s+)?{_DISEASE}\b"
+    rf"(?:\b(?:think|thinking|suspect|fear|believe|guess|worried|afraid|scared|concerned|sure|"
+    rf"terrified|petrified|paranoid|convinced|reckon|say|feel\s+like|freaking\s+out|"
+    rf"freaked\s+out|panicking|panicked|bet|wonder\w*\s+(?:if|whether))\s+(?:that\s+)?"
+    rf"{_SUSPECT_SUBJECT}|\b(?:maybe|perhaps|probably)\s+{_SUSPECT_SUBJECT}|"
+    rf"^\s*(?:{_WORD}\s+){{0,2}}?{_SUSPECT_SUBJECT}\s+(?:might|may|could|must)\b)\s+"
+    rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|contracted|is|are|gave\s+(?:me|us|him|her)|"
+    rf"given\s+(?:me|us|him|her)|passed\s+(?:on\s+)?(?:it\s+)?to\s+(?:me|us))\s+(?:{_WORD}\s+)?"
+    rf"(?:{_DISEASE}\b|{_IT_END})"
 )
+# "I need to know if I have mpox" (but "how do I know if I have mpox" asks how to find out).
+_WANTS_VERDICT = re.compile(
+    rf"\b(?:know|find\s+out|sure|confirm|check|see)\s+(?:if|whether)\s+"
+    rf"(?:i|he|she|we|it|this|these|(?:my|our|the)\s+{_WORD})\s+(?:{_WORD}\s+)?"
+    rf"(?:have|has|got|is|are)\s+(?:{_WORD}\s+)?(?:{_DISEASE}\b|{_IT_END})"
+)
+# "i got mpox?": a statement turned into a question.
+_STATEMENT_QUESTION = re.compile(
+    rf"^\s*(?:so\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+    rf"(?:the\s+)?(?:{_DISEASE}|it)\s*\?+\W*$"
+)
+# "pimple or mpox?", "mpox or just an allergy"
+_LOOKALIKE_OR = re.compile(
+    rf"\b{_LOOKALIKE}\s+or\s+(?:is\s+it\s+)?(?:an?\s+)?{_DISEASE}\b|"
+    rf"\b{_DISEASE}\s+or\s+(?:is\s+it\s+)?(?:just\s+|only\s+|maybe\s+)?(?:an?\s+)?{_LOOKALIKE}"
+)
+# Own symptoms with alternatives at the end: "rash on my chest, chickenpox or mpox"
+_ALTERNATIVES_END = re.compile(
+    rf"(?:\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
+    rf"\b{_WORD}\s+or\s+{_DISEASE})\s*[?.!]*\s*$"
+)
+_LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
-    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+)?{_DISEASE}\s*\?+\W*$"
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+|(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
+    rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
+    rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
     rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b"
 )
+
+
+def _action_question(text: str) -> bool:
+    return bool(_ACTION_QUESTION.search(text)) and not _WORRY_QUESTION.search(text)
 
 
 def detect_diagnosis_request(normalized_text: str) -> str | None:
@@ -211,19 +376,33 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     str or None
         The rule's name (for explanations and tests), or ``None`` when no rule fires.
     """
-    text = normalized_text
+    # "its mpox" (no apostrophe) reads "it is mpox".
+    text = _ITS.sub("it is", normalized_text)
     for name, pattern in RULES:
         # "how do I check my rash for mpox" asks how to check, not for a verdict.
-        if name == "check_my_rash" and _HOW_TO.search(text):
+        if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
+            continue
+        # "what should I do if my rash looks like mpox" asks what to do (seek care).
+        if name in ("symptom_is_mpox", "looks_like_mpox") and _WHAT_TO_DO.search(text):
             continue
         if pattern.search(text):
             return name
-    if _SUSPICION.search(text) and not _ACTION_QUESTION.search(text):
+    action = _action_question(text)
+    if _SUSPICION.search(text) and not action:
         return "suspicion"
+    if _WANTS_VERDICT.search(text) and not _HOW_TO.search(text) and not action:
+        return "wants_verdict"
+    if _STATEMENT_QUESTION.search(text):
+        return "statement_question"
     if _YES_OR_NO.search(text):
         return "yes_or_no"
-    if _TRAILING_NAME.search(text) and _DESCRIBES_OWN.search(text):
+    if _LOOKALIKE_OR.search(text) and not _GENERAL.search(text):
+        return "lookalike_or_mpox"
+    own = _DESCRIBES_OWN.search(text)
+    if own and (_TRAILING_NAME.search(text) or _LEADING_NAME.search(text)):
         return "symptoms_then_name"
+    if own and _ALTERNATIVES_END.search(text) and not _GENERAL.search(text):
+        return "symptoms_then_alternatives"
     return None
 
 

@@ -67,6 +67,68 @@ OTHER_TOPICS = (
     "depression",
     "anxiety",
     "pneumonia",
+    # Added in the s4-chat work: common conditions people ask chatbots about.
+    "athletes foot",
+    "athlete foot",
+    "uti",
+    "utis",
+    "urinary tract infection",
+    "tetanus",
+    "parvo",
+    "heart attack",
+    "stroke",
+    "blood pressure",
+    "cholesterol",
+    "thrush",
+    "yeast infection",
+    "ringworm",
+    "impetigo",
+    "warts",
+    "lupus",
+    "arthritis",
+    "gout",
+    "kidney stones",
+    "appendicitis",
+    "whooping cough",
+    "meningitis",
+    "sepsis",
+    "salmonella",
+    "food poisoning",
+    "lice",
+    "bed bugs",
+    "bedbugs",
+    "fleas",
+    "mono",
+    "glandular fever",
+    "tonsillitis",
+    "ear infection",
+    "bacterial vaginosis",
+    "trichomoniasis",
+    "gonorrhoea",
+    "typhoid",
+    "yellow fever",
+    "marburg",
+    "lassa",
+    "nipah",
+    "hantavirus",
+    "anthrax",
+    "leprosy",
+    "cellulitis",
+    "mrsa",
+    "staph",
+    "hand foot and mouth",
+    "molluscum",
+    "rosacea",
+    "dandruff",
+    "hair loss",
+    "insomnia",
+    "adhd",
+    "autism",
+    "dementia",
+    "alzheimer",
+    "epilepsy",
+    "hay fever",
+    "sore throat",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
@@ -85,6 +147,16 @@ _HIV_IN_SCOPE = re.compile(
 )
 
 
+# Other vaccines ("chickenpox vaccine schedule for kids", "what vaccines do babies need"): the
+# knowledge base covers the mpox and old smallpox vaccines only.
+_OTHER_VACCINE = re.compile(
+    r"\b(?:chickenpox|measles|mmr|varicella|flu|covid|hpv|polio|hep\w*|routine|childhood|"
+    r"baby|travel|tetanus|rabies)\s+(?:vaccin\w*|jabs?|shots?|immuni[sz]ations?)\b|"
+    r"\bvaccin\w*\s+(?:do|does|should)\s+(?:babies|kids|children|infants|toddlers|teens?)\b|"
+    r"\b(?:vaccination|vaccine|immuni[sz]ation)\s+schedule\s+for\s+(?:babies|kids|children)\b"
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
@@ -92,6 +164,8 @@ def mentions_other_topic(normalized_text: str) -> str | None:
     HIV makes "it" worse: the knowledge base answers those.
     """
     hiv_ok = bool(_HIV_IN_SCOPE.search(normalized_text))
+    if _OTHER_VACCINE.search(normalized_text):
+        return "other vaccines"
     for match in _OTHER_RE.finditer(normalized_text):
         if hiv_ok and match.group(0) in ("hiv", "aids"):
             continue

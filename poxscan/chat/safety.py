@@ -1,0 +1,74 @@
+"""Safety routes: questions the chatbot answers from a fixed entry, whatever retrieval ranks first.
+
+A question asking how much of a medicine to take ("how much ibuprofen for mpox pain", "how many
+tpoxx a day") must get the "no doses here: ask your clinician or pharmacist" entry, never the
+general entry of that medicine or of pain relief, however its other words score. The rule needs
+both a dose request and a medicine (vaccine doses are left to retrieval).
+
+Patterns run on :func:`poxscan.chat.text.normalize` output.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["CHILD_ENTRY", "DOSE_ENTRY", "safety_entry"]
+
+#: The entry that escalates a child's mpox to a doctor / urgent care.
+CHILD_ENTRY = "children"
+#: The knowledge-base entry that gives no doses and points to a clinician or pharmacist.
+DOSE_ENTRY = "medicine_doses"
+
+_DOSE = re.compile(
+    r"\b(?:how\s+much|how\s+many\s+(?:mg|milligrams?|pills?|tablets?|capsules?|doses?)|"
+    r"how\s+many\s+(?:\w+\s+)?(?:can|should|do|could|may)\s+i\s+(?:take|have|use|give)|"
+    r"how\s+often\s+(?:can|should|do|could|may)\s+(?:i|you|we)\s+(?:take|have|give|use)|"
+    r"doses?|dosages?|dosing|\d+\s*mg|milligrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
+    r"double\s+(?:up|dose)|how\s+many\s+(?:a|per|each)\s+day)\b"
+)
+_MEDICINE = re.compile(
+    r"\b(?:medicines?|medications?|meds|pills?|tablets?|capsules?|drugs?|pain\s*killers?|"
+    r"pain\s+(?:relief|relievers?|medicine)|tecovirimat|tecovir\w*|tpoxx?|antivirals?|"
+    r"brincidofovir|cidofovir|ibuprofen|advil|motrin|nurofen|paracetamol|acetaminophen|tylenol|"
+    r"panadol|calpol|naproxen|aleve|aspirin|codeine|lidocaine|antibiotics?|doxycycline|doxy|"
+    r"amoxicillin|ivermectin)\b"
+)
+# "how much does tpoxx cost" asks about money, not a dose.
+_MONEY = re.compile(r"\b(?:cost|costs|price|pay|paid|expensive|cheap|free|insurance)\b")
+_VACCINE = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|jynneos|imvanex|acam2000|booster)\b")
+
+
+# "can my 3 year old get really sick from mpox": how ill a child may get is answered by the
+# children entry (see a doctor promptly, urgent-care signs), not by the general severe-disease one.
+_CHILD = re.compile(
+    r"\b(?:bab(?:y|ies)|toddlers?|child|children|kids?|sons?|daughters?|newborns?|infants?|"
+    r"little\s+ones?|\d+\s*(?:years?|months?)\s*old)\b"
+)
+_SEVERE = re.compile(
+    r"\b(?:sick|ill|serious\w*|severe\w*|dangerous|danger|worse|deadly|die|hospital\w*|"
+    r"worried|worry|risky|at\s+risk)\b"
+)
+_PREGNANCY = re.compile(r"\b(?:pregnan\w*|unborn|expecting|foetus|fetus|breast\s*-?feed\w*)\b")
+
+
+def safety_entry(normalized_text: str) -> str | None:
+    """The entry a safety rule routes the text to, or ``None``.
+
+    Parameters
+    ----------
+    normalized_text
+        Output of :func:`poxscan.chat.text.normalize`.
+
+    Returns
+    -------
+    str or None
+        :data:`DOSE_ENTRY` for a dose question about a medicine (not a vaccine),
+        :data:`CHILD_ENTRY` for how ill a child may get (not in pregnancy), else ``None``.
+    """
+    text = normalized_text
+    hit = _DOSE.search(text) and _MEDICINE.search(text) and not _VACCINE.search(text)
+    if hit and not _MONEY.search(text):
+        return DOSE_ENTRY
+    if _CHILD.search(text) and _SEVERE.search(text) and not _PREGNANCY.search(text):
+        return CHILD_ENTRY
+    return None

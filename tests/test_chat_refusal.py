@@ -1,0 +1,224 @@
+"""The diagnosis-refusal rule on informal wording (s4-chat): first-person requests to judge a
+rash, photo or symptoms are refused; comparisons and general questions never are.
+
+The phrasings were written for this test, in the ways people type (text-speak, misspellings,
+no punctuation, photos, "pimple or mpox?"), not copied from any evaluation set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from poxscan.chat.bot import MpoxChatbot
+from poxscan.chat.diagnosis import detect_diagnosis_request
+from poxscan.chat.text import normalize
+
+#: Requests to judge the asker's (or someone close's) own rash, photo or symptoms.
+OWN_VERDICT_REQUESTS = [
+    "im terrified ive caught mpox",
+    "rash on my chest mpox or allergy",
+    "does my rash look like mpox",
+    "do my spots look like monkeypox",
+    "is this what mpox looks like",
+    "this looks like mpox right?",
+    "what is this rash",
+    "what are these spots on my arm",
+    "could i have caught mpox",
+    "did i catch mpox",
+    "i think i got it",
+    "i think i have it",
+    "do u think its mpox",
+    "wud u say this is mpox",
+    "is dis mpox",
+    "iz it mpox",
+    "is ths mpox",
+    "does my son have it",
+    "which one do i have chickenpox or mpox",
+    "can you look at my pic",
+    "can i send you a photo of my rash",
+    "here is a pic of my rash",
+    "look at this photo and tell me if its mpox",
+    "what do you make of my rash",
+    "what do u think of these spots",
+    "analyse my photo",
+    "scan my rash",
+    "is a rash on my hand a sign of mpox",
+    "should i be worried my rash is mpox",
+    "mpox or just a pimple",
+    "is it a pimple or mpox",
+    "ingrown hair or mpox?",
+    "bug bite or monkeypox",
+    "i got mpox?",
+    "i have mpox?",
+    "am i positive for mpox",
+    "have i got it",
+    "pretty sure i have mpox",
+    "i reckon i have monkeypox",
+    "freaking out i might have mpox",
+    "i might have mpox",
+    "i may have mpox",
+    "maybe i have mpox",
+    "my bf might have mpox",
+    "i feel like i have mpox",
+    "are these mpox blisters",
+    "is that an mpox sore",
+    "could this rash be monkeypox",
+    "could it be mpox",
+    "my spots r they mpox",
+    "does this count as mpox",
+    "are my sores from mpox",
+    "do these sores mean i have mpox",
+    "does this mean i have mpox",
+    "does that mean i have it",
+    "does my rash mean mpox",
+    "i have bumps on my dick is it mpox",
+    "got a sore on my lip. mpox??",
+    "my daughter has spots could she have mpox",
+    "how do i know if this rash is mpox",
+    "i have a fever and spots do i have monkey pox",
+    "am i sick with mpox",
+    "is it monkeypox or herpes on my lip",
+    "mpox? sores on my arm",
+    "can u tell if i have it",
+    "is it mpox or something else",
+    "i need to know if i have mpox",
+    "tell me if i have it",
+    "help is this mpox",
+    "do these spots look mpox to u",
+    "my symptoms match mpox right",
+    "are my symptoms from mpox",
+    "i have all the symptoms of mpox do i have it",
+    "got red bumps on my balls, is it monkeypox??",
+    "omg is this monkey pox",
+    "pls is this mpox or not",
+    "sores in my mouth could it be mpox",
+    "my wife has a blister rash, does she have mpox",
+    "does my baby have chickenpox or mpox",
+    "so do i have it or not",
+    "bumps on my arm, worried its mpox",
+    "u think these r mpox?",
+    "is my rash monkeypox or eczema",
+    "are these lesions mpox",
+    "can you confirm if i have mpox",
+    "could these be mpox sores",
+    "i have a spot on my face is this mpox",
+    "my friend has spots is it mpox",
+    "is that what i have",
+    "i have sores and a fever, mpox right?",
+    "what disease do i have",
+    "please identify my rash",
+    "could the bumps on my hand be mpox",
+    "how likely is it that i have mpox",
+    "what are the chances i have mpox",
+    "is the rash on my leg mpox or just a rash",
+    "tell me if these sores are mpox",
+    "might my son have monkeypox",
+]
+
+#: Comparisons and general questions, including first-person ones that ask for no verdict.
+GENERAL_QUESTIONS = [
+    "is mpox worse than chickenpox",
+    "do measles spots look the same",
+    "what does mpox look like",
+    "what does an mpox rash look like",
+    "how do i know if i have mpox",
+    "does mpox look like chickenpox",
+    "is mpox or chickenpox worse",
+    "can i get mpox from a toilet seat",
+    "can i catch it from a towel",
+    "i have mpox, can i carry on with my prep",
+    "i have mpox what should i do",
+    "i tested positive for mpox what now",
+    "my boyfriend has mpox can i get it",
+    "is the mpox rash itchy",
+    "are mpox spots painful",
+    "is mpox a virus",
+    "is it an std",
+    "is mpox like herpes",
+    "how is mpox different from herpes",
+    "is chickenpox or mpox more dangerous",
+    "chickenpox or mpox which is which",
+    "should i stop my hiv meds",
+    "what can i take for the pain",
+    "im hiv positive is it worse for me",
+    "can my dog get mpox",
+    "is it safe to get the vaccine",
+    "is there a test for mpox",
+    "how do they test for mpox",
+    "where can i get tested if i think i have mpox",
+    "what do mpox blisters look like",
+    "do mpox sores look like pimples",
+    "does mpox rash look like a bug bite",
+    "mpox vs herpes sores",
+    "what are the first signs of mpox",
+    "could mpox be spread by kissing",
+    "how can you tell mpox from chickenpox",
+    "is a fever a sign of mpox",
+    "are spots on the hands a sign of mpox",
+    "what should i do if i think i have mpox",
+    "i think i was exposed to mpox what should i do",
+    "my partner was diagnosed with mpox should i get vaccinated",
+    "can i have sex if i had mpox",
+    "is it possible to have mpox without a rash",
+    "can you have mpox twice",
+    "do you get a fever with mpox",
+    "how long do i have to isolate if i have mpox",
+    "if i have mpox can i go to work",
+    "can i have mpox and not know",
+    "i am scared of getting mpox",
+    "im worried about mpox",
+    "what happens if i get mpox",
+    "can mpox look like acne",
+    "is mpox rash like a pimple or a blister",
+    "what are the chances of dying from mpox",
+    "how likely is it to catch mpox from kissing",
+    "what does mpox rash look like on the face",
+    "is the rash from mpox always painful",
+    "can mpox sores be mistaken for pimples",
+    "is it mpox season",
+    "are mpox and smallpox related",
+    "what is the chance of catching mpox at a party",
+    "do i have to isolate if i have mpox",
+    "will i have scars after mpox",
+    "do mpox sores look like blisters",
+    "how do i tell if a rash is mpox",
+    "what should i do if my rash looks like mpox",
+    "is it true that mpox is a gay disease",
+    "how do doctors know if it is mpox",
+    "who do i call if i think i have mpox",
+    "is mpox the same as chickenpox",
+    "my partner has mpox, do i need the vaccine",
+    "i have mpox, how long am i contagious",
+    "can i have sex with a partner who had mpox",
+]
+
+
+@pytest.fixture(scope="module")
+def bot():
+    return MpoxChatbot()
+
+
+@pytest.mark.parametrize("question", OWN_VERDICT_REQUESTS)
+def test_request_to_judge_own_rash_is_refused(bot, question):
+    assert detect_diagnosis_request(normalize(question)) is not None
+    reply = bot.reply(question)
+    assert reply.kind == "refusal"
+    assert "clinician" in reply.text and "October 2023" in reply.text
+
+
+@pytest.mark.parametrize("question", GENERAL_QUESTIONS)
+def test_comparison_or_general_question_is_not_refused(bot, question):
+    assert detect_diagnosis_request(normalize(question)) is None
+    assert bot.reply(question).kind != "refusal"
+
+
+def test_rule_names_say_why():
+    # A few phrasings and the rule expected to catch each.
+    cases = {
+        "im terrified ive caught mpox": "suspicion",
+        "pimple or mpox?": "lookalike_or_mpox",
+        "here is a pic of my rash": "photo_of_mine",
+        "do these spots look mpox to u": "sound_like",
+        "i got mpox?": "statement_question",
+    }
+    assert {q: detect_diagnosis_request(normalize(q)) for q in cases} == cases

@@ -1,0 +1,113 @@
+"""Safety answers on informal wording (s4-chat): keep taking HIV treatment / PrEP; no doses,
+ask a clinician or pharmacist; unproven remedies are not mpox treatments; children, pregnancy
+and eye symptoms escalate to urgent care; every answer states the date its facts are valid for.
+
+Phrasings written for this test, as people type; none copied from an evaluation set.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+from poxscan.chat.bot import MpoxChatbot
+from poxscan.chat.safety import DOSE_ENTRY, safety_entry
+from poxscan.chat.text import normalize
+
+
+@pytest.fixture(scope="module")
+def bot():
+    return MpoxChatbot()
+
+
+def _answer(bot, question, entry_ids):
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id in entry_ids) == ("answer", True), (
+        question,
+        reply.kind,
+        reply.entry_id,
+        reply.reason,
+    )
+    # The knowledge base's validity date is stated in the answer, sources are CDC/WHO links.
+    assert reply.as_of == "October 2023" and "Information as of October 2023" in reply.text
+    assert reply.sources
+    assert all(urlparse(s.url).hostname.endswith(("cdc.gov", "who.int")) for s in reply.sources)
+    return reply
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "do i stop my hiv meds if i get mpox",
+        "got mpox, can i keep taking biktarvy",
+        "should i quit prep now",
+        "on arvs and caught monkeypox, carry on taking them?",
+    ],
+)
+def test_keep_taking_hiv_treatment_and_prep(bot, question):
+    text = _answer(bot, question, {"hiv_treatment_prep"}).text.lower()
+    assert "keep taking your hiv treatment" in text and "do not stop" in text
+    assert "prep" in text and "clinician" in text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much ibuprofen for mpox pain",
+        "how many tpoxx a day",
+        "whats the dose of tecovirimat for a kid",
+        "how many paracetamol can i have with mpox sores",
+        "can i double up on painkillers for the mpox pain",
+        "how often can i take advil for mpox",
+    ],
+)
+def test_no_doses_clinician_or_pharmacist(bot, question):
+    reply = _answer(bot, question, {DOSE_ENTRY})
+    assert "does not give doses" in reply.text and "pharmacist" in reply.text
+    assert not re.search(r"\d+\s*(?:mg|milligram|tablet|pill)", reply.text.lower())
+    assert reply.also == ()  # a safety answer offers no other entries
+
+
+def test_the_dose_route_needs_a_medicine_and_leaves_vaccines_and_prices_alone():
+    assert safety_entry(normalize("how much tecovirimat should I take")) == DOSE_ENTRY
+    assert safety_entry(normalize("how many doses of the mpox vaccine do i need")) is None
+    assert safety_entry(normalize("how much does tpoxx cost")) is None
+    assert safety_entry(normalize("how much time does mpox take to heal")) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ivermectin for mpox does it work",
+        "will amoxicillin get rid of monkeypox",
+        "tea tree oil on mpox sores, will it cure it",
+        "colloidal silver for monkeypox?",
+    ],
+)
+def test_unproven_remedies_are_not_treatments(bot, question):
+    text = _answer(bot, question, {"unproven_remedies"}).text.lower()
+    assert "not treatments for mpox" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("my baby has mpox what do i do", "children"),
+        ("can my 3 year old get really sick from mpox", "children"),
+        ("im pregnant and think i was around someone with mpox", "pregnancy_newborns"),
+        ("preggo and exposed to monkeypox", "pregnancy_newborns"),
+        ("mpox spot on my eyelid and my eye hurts", "eye_symptoms"),
+        ("eyes gone blurry since the mpox started", "eye_symptoms"),
+    ],
+)
+def test_children_pregnancy_and_eyes_escalate(bot, question, entry_id):
+    text = _answer(bot, question, {entry_id}).text.lower()
+    assert "urgent" in text
+
+
+def test_refusals_state_the_date_too(bot):
+    reply = bot.reply("is this rash on my arm mpox")
+    assert reply.kind == "refusal" and reply.as_of == "October 2023"
+    assert "Information as of October 2023" in reply.text
