@@ -97,8 +97,15 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{m['refusal']['n']} diagnosis requests {_pct(m['refusal']['recall'])}; unknown "
             f"precision / recall {_pct(m['unknown']['precision'])} / "
             f"{_pct(m['unknown']['recall'])}.",
-            "",
         ]
+        first = report["first_runs"].get(f"{key}_before")
+        if first:
+            lines[-1] += (
+                f" Before this work (main's chatbot, recorded in `first_runs`): top-1 "
+                f"{_pct(first['answerable_top1'])}, refusal recall "
+                f"{_pct(first['refusal_recall'])}, false refusals {first['false_refusals']}."
+            )
+        lines.append("")
     if v2 is not None:
         v2_before = report["first_runs"].get("holdout_v2_before", {}).get("answerable_top1")
         v2_first = report["first_runs"].get("holdout_v2_first_score", {}).get("answerable_top1")
@@ -193,6 +200,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v3_before",
         "holdout_v2_first_score",
         "s4_fresh_first",
         "s4_new_first",

@@ -2,9 +2,10 @@
 
 The page computes what the server's gate computes (:mod:`poxscan.pipelines.gate`), in
 JavaScript: the pixel checks of :mod:`poxscan.core.image_checks` on the photo's 224 px grey
-square, then, on the embedding of the lite model's own int8 backbone (the same ``.tflite`` file,
-run by LiteRT.js), the mean cosine distance to the ``k`` nearest training photos against the
-conformal threshold, and the ImageNet head's screen classes. Everything it needs comes from
+square (and its share of skin-coloured pixels), then, on the embedding of the lite model's own
+int8 backbone (the same ``.tflite`` file, run by LiteRT.js), the mean cosine distance to the
+``k`` nearest training photos against the conformal threshold, and the ImageNet head's screen
+classes. Everything it needs comes from
 here, so the page holds no constant of its own and says the same as the server:
 
 - ``gate.json``: the pixel checks' order and thresholds, every reason's message and advice,
@@ -51,6 +52,10 @@ def _pixel_rules() -> dict[str, Any]:
         "gutter_std": checks._GUTTER_STD,
         "gutter_share": checks._GUTTER_SHARE,
         "central": list(checks._CENTRAL),
+        "noise_corr": checks._NOISE_CORR,
+        "skin_cr": list(checks._SKIN_CR),
+        "skin_cb": list(checks._SKIN_CB),
+        "skin_floor": checks.SKIN_FLOOR,
     }
 
 

@@ -3,7 +3,8 @@
 Two stages, cheapest first:
 
 1. **pixel checks** (:func:`poxscan.core.image_checks.check_pixels`): too small, blank, too dark,
-   too bright, several pictures in one, too blurry; no model involved;
+   too bright, several pictures in one, not skin (pixel noise, or no skin colour at all), too
+   blurry; no model involved;
 2. **distance to the training photos** (:class:`EmbeddingGate`): the deep embedding of the photo
    (the pooled EfficientNet-Lite0 activations the deep family uses) is compared with the
    embeddings of every training photo; its nonconformity score is the mean cosine distance to

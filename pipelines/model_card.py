@@ -249,7 +249,8 @@ def _gate_lines(gate: Mapping[str, Any] | None) -> list[str]:
             "## Input gate",
             "",
             "No input gate was fitted: only the pixel checks (too small, blank, too dark or",
-            "bright, collage or screenshot, too blurry) run before a prediction.",
+            "bright, collage or screenshot, pixel noise or no skin colour at all, too blurry)",
+            "run before a prediction.",
             "",
         ]
     emb = gate.get("embedding") or {}
@@ -258,7 +259,9 @@ def _gate_lines(gate: Mapping[str, Any] | None) -> list[str]:
         "",
         "Before any prediction the gate refuses, with a reason a person can act on, images",
         f"that are too small (shorter side under {gate.get('min_side')} px), blank, too dark,",
-        "too bright, several pictures in one (collage, screenshot) or too blurry (pixel checks),",
+        "too bright, several pictures in one (collage, screenshot), pixel noise or no skin",
+        "colour at all (under 1 % of pixels in the YCrCb skin region) or too blurry (pixel",
+        "checks),",
     ]
     if emb:
         lines += [

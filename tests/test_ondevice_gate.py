@@ -1,10 +1,11 @@
 """The on-device page's gate (``web/ondevice/src/gate.js``) against the server's, number for number.
 
 Node runs the page's own module on the very pixels and embeddings the server's gate sees: the
-224 px squares of real lesion photos and of an image made for each refusal reason (the pixel
-checks' statistics and codes must match :func:`poxscan.core.image_checks.check_pixels`), then
-embeddings through a gate fitted on real features and exported for the page by
-:func:`poxscan.pipelines.browser_gate.browser_gate` (distance, ImageNet head and code must match
+224 px squares of real lesion photos and of an image made for each refusal reason, noise and
+pictures without skin colour included (the pixel checks' statistics and codes must match
+:func:`poxscan.core.image_checks.check_pixels`), then embeddings through a gate fitted on real
+features and exported for the page by :func:`poxscan.pipelines.browser_gate.browser_gate`
+(distance, ImageNet head and code must match
 :meth:`poxscan.pipelines.gate.InputGate.check_embedding`). Node is what builds the page (``npm
 ci``); without it the test fails, it never skips.
 """
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 from _trained_models import feature_data, subset_records, workspace
 from test_gate import _made_for
+from test_gate_skin import greyscale, sky_and_foliage
 
 from poxscan.core.image_checks import check_pixels
 from poxscan.core.imageio import load_image, to_square
@@ -85,7 +87,9 @@ def test_pixel_checks_match_the_server(photos):
     reasons = ["too_small", "blank", "too_dark", "too_bright", "too_blurry", "collage"]
     images = [*photos[:6], *(_made_for(r, photos) for r in reasons)]
     rng = np.random.default_rng(0)
-    images.append(rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))  # noise: passes pixels
+    images.append(rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))  # noise: not_skin
+    # No skin colour at all (black and white), and the lesion's texture in a landscape's colours.
+    images += [greyscale(photos[6]), sky_and_foliage(photos[7])]
     from poxscan.pipelines.browser_gate import browser_gate
 
     files = browser_gate(None, "")
@@ -101,6 +105,10 @@ def test_pixel_checks_match_the_server(photos):
         for key, value in want.checks.items():
             assert got["checks"][key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
     assert codes[6:12] == reasons and codes[:6] == ["ok"] * 6  # every reason was exercised
+    # Pixel noise, a black-and-white and a sky-and-foliage version of lesion photos: not skin.
+    assert codes[12:] == ["not_skin"] * 3
+    shares = [page[i]["checks"]["skin_share"] for i in (*range(6), 13, 14)]
+    assert min(shares[:6]) > 0.05 and shares[6] == 0.0 and shares[7] < 0.01
 
 
 @pytest.mark.deep

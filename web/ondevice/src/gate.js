@@ -2,7 +2,8 @@
 // Every threshold, message and the reference data come from model/gate.json and its binary
 // files (poxscan.pipelines.browser_gate), so the page refuses what the server refuses, with the
 // same reason code, message and advice, and shows no probability for it.
-//   1. pixel checks (poxscan.core.image_checks) on the 224 px grey square of the photo;
+//   1. pixel checks (poxscan.core.image_checks) on the 224 px square of the photo (grey levels,
+//      and the share of its pixels in the YCrCb skin region);
 //   2. the int8 embedding's mean cosine distance to its k nearest training photos against the
 //      conformal threshold, and the backbone's ImageNet head's screen classes.
 
@@ -49,6 +50,27 @@ function grey(square, side) {
     g[i] = (square[j] * 9798 + square[j + 1] * 19235 + square[j + 2] * 3735 + 16384) >> 15;
   }
   return g;
+}
+
+// image_checks.skin_share: OpenCV's 8-bit RGB -> YCrCb (14-bit fixed point, rounded,
+// saturated), then the share of pixels with Cr and Cb inside the skin region (inclusive).
+function skinShare(square, side, rules) {
+  const n = side * side;
+  const half = 1 << 13;
+  const delta = 128 << 14;
+  const sat = (v) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  const [crLo, crHi] = rules.skin_cr;
+  const [cbLo, cbHi] = rules.skin_cb;
+  let inside = 0;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const r = square[j];
+    const b = square[j + 2];
+    const y = (r * 4899 + square[j + 1] * 9617 + b * 1868 + half) >> 14;
+    const cr = sat(((r - y) * 11682 + delta + half) >> 14);
+    const cb = sat(((b - y) * 9241 + delta + half) >> 14);
+    if (cr >= crLo && cr <= crHi && cb >= cbLo && cb <= cbHi) inside++;
+  }
+  return inside / n;
 }
 
 function meanStd(values) {
@@ -119,6 +141,26 @@ function seamScore(g, side, rules) {
   return best;
 }
 
+// image_checks._neighbour_correlation: 1 - (larger mean squared neighbour difference) / 2 var.
+function neighbourCorrelation(g, side, variance) {
+  let h = 0;
+  let v = 0;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x + 1 < side; x++) {
+      const d = g[y * side + x + 1] - g[y * side + x];
+      h += d * d;
+    }
+  }
+  for (let y = 0; y + 1 < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const d = g[(y + 1) * side + x] - g[y * side + x];
+      v += d * d;
+    }
+  }
+  const n = side * (side - 1);
+  return 1 - Math.max(h / n, v / n) / (2 * Math.max(variance, 1e-12));
+}
+
 // image_checks._gutter_share: flat interior rows/columns between content, central part only.
 function gutterShare(g, side, rules) {
   let share = 0;
@@ -166,6 +208,8 @@ export function checkPixels(gate, width, height, square) {
     laplacian_var: laplacianVar(g, side),
     seam_ratio: seamScore(g, side, r),
     gutter_share: gutterShare(g, side, r),
+    neighbour_correlation: neighbourCorrelation(g, side, std * std),
+    skin_share: skinShare(square, side, r),
     min_side: r.min_side,
   };
   if (s.grey_std < r.flat_std) return refuse(gate, "blank", s);
@@ -176,6 +220,9 @@ export function checkPixels(gate, width, height, square) {
   if (s.grey_std < r.blank_std) return refuse(gate, "blank", s);
   if (s.seam_ratio >= r.seam_ratio || s.gutter_share >= r.gutter_share) {
     return refuse(gate, "collage", s);
+  }
+  if (s.neighbour_correlation < r.noise_corr || s.skin_share < r.skin_floor) {
+    return refuse(gate, "not_skin", s);
   }
   if (s.laplacian_var < r.blur_var) return refuse(gate, "too_blurry", s);
   return OK(s);
