@@ -4,7 +4,12 @@ Trains two model directories with the same fixed pipeline (the evaluation's refe
 top-256 + L2 logistic regression, C=0.01) on msld_v1, with every family (deep + colour +
 texture + HOG): ``models/bench-float`` (Keras EfficientNet-Lite0) and ``models/bench-lite``
 (``--runtime litert-int8``: int8 backbone calibrated on the training images, pipeline trained
-and cross-validated on the int8 features). Then, each figure from a fresh process:
+and cross-validated on the int8 features); and the shipped default as a lite model,
+``models/bench-default-lite`` (``poxscan train --runtime litert-int8`` with no pipeline flags:
+deep-only EfficientNet-Lite2 + shrinkage LDA, its int8 gate), which carries an affine head
+(``head.npz``) and is predicted without scikit-learn, SciPy or pandas (row ``default-lite``),
+and, for comparison, through its joblib pipeline (row ``default-lite-joblib``,
+``POXSCAN_NO_FAST_HEAD=1``). Then, each figure from a fresh process:
 
 - cold ``poxscan predict --model M`` of 1 photo and of 100 photos (``--repeats`` runs each;
   median and all runs): wall time and peak RSS (``/usr/bin/time -v``), and whether TensorFlow
@@ -45,23 +50,40 @@ def _poxscan() -> list[str]:
     return [sys.executable, "-m", "poxscan"]
 
 
-def _train(out: Path, lite: bool, retrain: bool) -> None:
+#: Row name -> (model directory, trained with the reference pipeline on every family (else the
+#: shipped default config), lite, extra environment of the timed process).
+ROWS: dict[str, tuple[Path, bool, bool, dict[str, str]]] = {
+    "float": (MODELS / "bench-float", True, False, {}),
+    "lite": (MODELS / "bench-lite", True, True, {}),
+    "default-lite": (MODELS / "bench-default-lite", False, True, {}),
+    "default-lite-joblib": (
+        MODELS / "bench-default-lite",
+        False,
+        True,
+        {"POXSCAN_NO_FAST_HEAD": "1"},
+    ),
+}
+
+
+def _train(out: Path, reference: bool, lite: bool, retrain: bool) -> None:
     if out.is_dir() and not retrain:
         return
     out.parent.mkdir(parents=True, exist_ok=True)  # the lite trainer stages beside the target
-    cmd = [*_poxscan(), "train", "--dataset", "msld_v1", *FAMILIES, *PIPELINE]
+    cmd = [*_poxscan(), "train", "--dataset", "msld_v1"]
+    if reference:
+        cmd += [*FAMILIES, *PIPELINE]
     cmd += ["--out", str(out), "--force", "--no-progress"]
     if lite:
         cmd += ["--runtime", "litert-int8"]
     subprocess.run(cmd, check=True)
 
 
-def _cold(model: Path, photos: list[str]) -> dict:
+def _cold(model: Path, photos: list[str], env: dict[str, str] | None = None) -> dict:
     """One fresh ``poxscan predict`` process: wall seconds, peak RSS, TensorFlow imported."""
     load0 = os.getloadavg()
     cmd = ["/usr/bin/time", "-v", sys.executable, "-X", "importtime", "-m", "poxscan"]
     cmd += ["predict", "--model", str(model), "--json", *photos]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     err = proc.stderr
@@ -73,13 +95,15 @@ def _cold(model: Path, photos: list[str]) -> dict:
         m: bool(re.search(rf"\|\s+{m}$", err, re.M))
         for m in ("tensorflow", "shap", "sklearn", "scipy", "pandas", "skimage", "xgboost")
     }
-    n_ok = sum(r["ok"] for r in json.loads(proc.stdout)["results"])
+    payload = json.loads(proc.stdout)
+    n_ok = sum(r["ok"] for r in payload["results"])
     return {
         "wall_s": seconds,
         "peak_rss_mb": rss_kb / 1024,
         "imported": imported,
         "import_s": _import_seconds(err),
         "n_ok": n_ok,
+        "n_refused": payload["n_refused"],
         "load_before": load0,
         "load_after": os.getloadavg(),
     }
@@ -106,20 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retrain", action="store_true", help="retrain the two models")
     parser.add_argument(
         "--models",
-        default="float,lite",
-        help="models to time (default: float,lite); a subset replaces only its own rows of "
-        "the existing results",
+        default=",".join(ROWS),
+        help=f"models to time (default: {','.join(ROWS)}); a subset replaces only its own "
+        "rows of the existing results",
     )
     parser.add_argument("--sizes", default="1,100", help="photos per cold predict (default: 1,100)")
     args = parser.parse_args(argv)
 
     from poxscan.core.data import load_records
 
-    every = {"float": MODELS / "bench-float", "lite": MODELS / "bench-lite"}
+    every = {name: row[0] for name, row in ROWS.items()}
     models = {m: every[m] for m in args.models.split(",")}
     sizes = [int(n) for n in args.sizes.split(",")]
+    trained: set[Path] = set()
     for name, path in models.items():
-        _train(path, name == "lite", args.retrain)
+        if path not in trained:
+            _train(path, ROWS[name][1], ROWS[name][2], args.retrain)
+            trained.add(path)
     photos = [str(p) for p in load_records("msld_v1")["path"]][:100]
     out: dict = {"load_start": os.getloadavg(), "models": {}, "cold_predict": {}}
     previous = RESULTS / "bench_lite.json"
@@ -137,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             "size_mb": size / 1e6,
             "backbone_mb": (
                 manifest["runtime"]["backbones"]["deep"]["size_bytes"] / 1e6
-                if name == "lite"
+                if ROWS[name][2]
                 else None
             ),
+            "affine_head": bool((manifest.get("head") or {}).get("file")),
             "oof": {
                 k: metrics[k]
                 for k in ("accuracy", "roc_auc", "sensitivity", "specificity")
@@ -152,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             out["cold_predict"].setdefault(name, {})[str(n)] = []
         for _ in range(args.repeats):
             for name, path in models.items():
-                run = _cold(path, photos[:n])
+                run = _cold(path, photos[:n], ROWS[name][3])
                 out["cold_predict"][name][str(n)].append(run)
                 print(name, n, f"{run['wall_s']:.2f} s {run['peak_rss_mb']:.0f} MB", flush=True)
     out["load_end"] = os.getloadavg()
@@ -175,10 +203,16 @@ def _markdown(out: dict) -> None:
     lines = [
         "# Lite (LiteRT int8) vs float (Keras) model",
         "",
-        "Regenerate: `python experiments/bench_lite.py` (trains `models/bench-float` and "
-        "`models/bench-lite` first if absent). Same pipeline (ANOVA-256 + L2 logistic "
-        "regression, C=0.01) on every family (deep EfficientNet-Lite0 + colour + texture + "
-        "HOG), msld_v1, grouped 5-fold CV.",
+        "Regenerate: `python experiments/bench_lite.py` (trains `models/bench-float`, "
+        "`models/bench-lite` and `models/bench-default-lite` first if absent). `float` and "
+        "`lite`: the same pipeline (ANOVA-256 + L2 logistic regression, C=0.01) on every "
+        "family (deep EfficientNet-Lite0 + colour + texture + HOG), msld_v1, grouped 5-fold "
+        "CV. `default-lite`: the shipped default config (deep-only EfficientNet-Lite2 + "
+        "shrinkage LDA) trained with `--runtime litert-int8`, predicted through its affine "
+        "head (`head.npz`: no scikit-learn, SciPy or pandas imported); "
+        "`default-lite-joblib`: the same directory through its joblib pipeline "
+        "(`POXSCAN_NO_FAST_HEAD=1`). The photos are the first msld_v1 images; the gate is on, "
+        "so refused photos are answered too.",
         "",
         f"Load average (1, 5, 15 min) at the start {load}, at the end {end}: a 2-core machine "
         "shared with other jobs; with a load above 2 every wall time is inflated.",
@@ -186,18 +220,20 @@ def _markdown(out: dict) -> None:
         "## Cold `poxscan predict` (fresh process each; median of runs, all runs in the JSON)",
         "",
         "| model | photos | wall s (median) | runs | peak RSS MB (median) | TensorFlow imported "
-        "| SHAP imported | load before -> after (1 min) |",
-        "|---|---:|---:|---|---:|---|---|---|",
+        "| SHAP imported | scikit-learn / SciPy / pandas imported | load before -> after (1 min) |",
+        "|---|---:|---:|---|---:|---|---|---|---|",
     ]
     for name, per_n in out["cold_predict"].items():
         for n, runs in per_n.items():
             walls = [r["wall_s"] for r in runs]
             rss = [r["peak_rss_mb"] for r in runs]
             loads = ", ".join(f"{r['load_before'][0]:.1f}->{r['load_after'][0]:.1f}" for r in runs)
+            imp0 = runs[0]["imported"]
             lines.append(
                 f"| {name} | {n} | {statistics.median(walls):.2f} | "
                 f"{', '.join(f'{w:.2f}' for w in walls)} | {statistics.median(rss):.0f} | "
-                f"{runs[0]['imported']['tensorflow']} | {runs[0]['imported']['shap']} | {loads} |"
+                f"{imp0['tensorflow']} | {imp0['shap']} | "
+                f"{imp0['sklearn']} / {imp0['scipy']} / {imp0['pandas']} | {loads} |"
             )
     for name, per_n in out["cold_predict"].items():
         runs = per_n.get("1") or []

@@ -22,6 +22,10 @@ Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
   logistic regression (no TensorFlow);
 - **deep+handcrafted**: the same plus frozen EfficientNet-Lite0 embeddings (``--skip-deep``
   leaves it out).
+- **lite-default** (``--models lite-default``): the shipped default config (deep-only
+  EfficientNet-Lite2 + shrinkage LDA) trained with ``--runtime litert-int8``; its directory
+  carries an affine head, so each server worker predicts without scikit-learn (the int8
+  backbone, the head's numbers, the int8 gate). E.g. ``--models lite-default --configs 2x8``.
 
 Where the input gate is installed (``poxscan train --gate``, :mod:`poxscan.pipelines.gate`), the
 deep models are trained with ``--gate embedding`` and the handcrafted one with ``--gate pixels``
@@ -292,7 +296,7 @@ def big_upload(photo: bytes, max_pixels: int = 40_000_000) -> bytes:
 
 def _train(
     out: Path,
-    families: list[str],
+    families: list[str] | None,
     data_root: str | None,
     cache: str | None,
     gate: bool = False,
@@ -306,10 +310,13 @@ def _train(
     argv += ["--gate", "embedding" if gate else "pixels"]
     if runtime:
         argv += ["--runtime", runtime]
-    argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200", "--cv", "5"]
-    argv += ["--background", "50"]
-    for family in families:
-        argv += ["--family", family]
+    if families is not None:
+        argv += ["--classifier", "logreg", "--selector", "anova", "--k", "200"]
+        for family in families:
+            argv += ["--family", family]
+    # families None: the shipped default config (builder.SCREENING_CONFIG, deep-only
+    # EfficientNet-Lite2 + shrinkage LDA), which a lite directory predicts with its affine head.
+    argv += ["--cv", "5", "--background", "50"]
     if data_root:
         argv += ["--data-root", data_root]
     if cache:
@@ -317,9 +324,12 @@ def _train(
     start = time.perf_counter()
     if main(argv) != 0:
         raise RuntimeError(f"poxscan train failed for {families}")
-    metrics = json.loads((out / "manifest.json").read_text())["evaluation"]["metrics"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    metrics = manifest["evaluation"]["metrics"]
     return {
-        "families": families,
+        "families": families or sorted(manifest["model"]["fingerprints"]),
+        "config": "shipped default (SCREENING_CONFIG)" if families is None else "logreg-anova-200",
+        "affine_head": bool((manifest.get("head") or {}).get("file")),
         "runtime": runtime or "float",
         "gate": "embedding" if gate else "pixels",
         "train_s": time.perf_counter() - start,
@@ -535,7 +545,9 @@ def main() -> int:
         "--models",
         default="handcrafted,deep+handcrafted",
         help="models to train and serve, comma-separated: handcrafted, deep+handcrafted "
-        "(Keras EfficientNet-Lite0), lite+handcrafted (its int8 LiteRT backbone; default: "
+        "(Keras EfficientNet-Lite0), lite+handcrafted (its int8 LiteRT backbone), lite-default "
+        "(the shipped default config, deep-only Lite2 + LDA, trained with --runtime "
+        "litert-int8: served through its affine head, no scikit-learn; default: "
         "handcrafted,deep+handcrafted)",
     )
     parser.add_argument(
@@ -584,6 +596,7 @@ def main() -> int:
         "handcrafted": (HANDCRAFTED, None),
         "deep+handcrafted": ([*HANDCRAFTED, "deep"], None),
         "lite+handcrafted": ([*HANDCRAFTED, "deep"], "litert-int8"),
+        "lite-default": (None, "litert-int8"),
     }
     wanted = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.skip_deep:
@@ -597,7 +610,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
         for name, (families, runtime) in models.items():
             out = Path(tmp) / name.replace("+", "_")
-            gate = "deep" in families and gate_available()
+            gate = (families is None or "deep" in families) and gate_available()
             report["models"][name] = _train(
                 out, families, args.data_root, args.cache, gate, runtime
             )

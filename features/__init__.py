@@ -1,8 +1,9 @@
 """Feature extractors: colour, texture, HOG and frozen deep embeddings, as sklearn transformers.
 
 Each extractor maps a batch of RGB uint8 images to a named float32 matrix whose columns start
-with the family's name (``color__``, ``texture__``, ``hog__``, ``deep__``). Classes are
-imported lazily, so that importing this package never imports TensorFlow.
+with the family's name (``color__``, ``texture__``, ``hog__``, ``deep__``). Every name is
+imported lazily (PEP 562), so that importing this package, or a module of it such as
+:mod:`poxscan.features.litert_runtime`, imports neither TensorFlow nor scikit-learn.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from poxscan.features._base import ImageFeatureExtractor, check_images
-
 if TYPE_CHECKING:
+    from poxscan.features._base import ImageFeatureExtractor, check_images
     from poxscan.features.color import ColorFeatures
     from poxscan.features.deep import DeepFeatures
     from poxscan.features.hog import HOGFeatures
@@ -63,4 +63,9 @@ def make_extractor(family: str, **params: Any) -> ImageFeatureExtractor:
 def __getattr__(name: str) -> Any:
     if name in _CLASS_TO_FAMILY:
         return _load(_CLASS_TO_FAMILY[name])
+    if name in ("ImageFeatureExtractor", "check_images"):
+        # The transformer base imports scikit-learn: only when someone asks for it.
+        from poxscan.features import _base
+
+        return getattr(_base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,22 +15,16 @@ it.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from poxscan.core.imageio import to_square
 from poxscan.features._base import ImageFeatureExtractor
+from poxscan.features.litert_runtime import LITE_DEEP_VERSION
 
 __all__ = ["LiteDeepFeatures"]
-
-# (sha256, threads) -> LiteRTModel; one interpreter per process and file.
-_RUNNERS: dict[tuple[str, int], Any] = {}
-_LOCK = threading.Lock()
 
 
 class LiteDeepFeatures(ImageFeatureExtractor):
@@ -53,7 +47,7 @@ class LiteDeepFeatures(ImageFeatureExtractor):
     """
 
     family = "deep"
-    version = "1"
+    version = LITE_DEEP_VERSION  # lite_fingerprint() computes the same fingerprint
 
     def __init__(
         self,
@@ -92,42 +86,31 @@ class LiteDeepFeatures(ImageFeatureExtractor):
         return path
 
     def _runner(self) -> Any:
-        from poxscan.features.litert_runtime import LiteRTModel
+        from poxscan.features.litert_runtime import open_backbone
 
-        key = (str(self.tflite_sha256), int(self.num_threads))
-        with _LOCK:
-            runner = _RUNNERS.get(key)
-            if runner is None:
-                path = self.path()
-                if not path.is_file():
-                    raise FileNotFoundError(f"{path}: the lite model's backbone is missing")
-                content = path.read_bytes()
-                actual = hashlib.sha256(content).hexdigest()
-                if actual != self.tflite_sha256:
-                    raise ValueError(
-                        f"{path}: sha256 {actual} differs from the recorded {self.tflite_sha256}; "
-                        "refusing to run it"
-                    )
-                runner = LiteRTModel(content, num_threads=int(self.num_threads))
-                runner.path = path
-                if runner.quantization != self.quantization or runner.output_dim != int(
-                    self.feature_dim
-                ):
-                    raise ValueError(
-                        f"{path}: holds a {runner.quantization} model with {runner.output_dim} "
-                        f"outputs; expected {self.quantization} with {self.feature_dim}"
-                    )
-                _RUNNERS[key] = runner
-        return runner
+        path = self.path()
+
+        def read() -> bytes:  # only when this process has no interpreter of the file yet
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: the lite model's backbone is missing")
+            return path.read_bytes()
+
+        return open_backbone(
+            read,
+            sha256=str(self.tflite_sha256),
+            where=path,
+            quantization=self.quantization,
+            feature_dim=int(self.feature_dim),
+            num_threads=int(self.num_threads),
+        )
 
     def _feature_names(self) -> list[str]:
         return [f"{self.backbone}_{i}" for i in range(int(self.feature_dim))]
 
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
-        runner = self._runner()
-        size = runner.image_size
-        squares = np.stack([to_square(np.asarray(img), size) for img in images])
-        return np.asarray(runner.run(squares), dtype=np.float32)
+        from poxscan.features.litert_runtime import embed_images
+
+        return embed_images(self._runner(), images)
 
     def _fingerprint_params(self) -> dict[str, Any]:
         # The file computes the features: its hash, not where it lies, identifies them.

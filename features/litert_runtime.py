@@ -10,19 +10,36 @@ scale and zero point.
 :class:`LiteRTModel` wraps ``ai_edge_litert.interpreter.Interpreter`` with an explicit
 thread count, runs batches one image at a time (the exported batch size), and is safe to
 share between threads (calls are serialised: an interpreter is not re-entrant). Only the
-LiteRT package is imported, never TensorFlow.
+LiteRT package is imported, never TensorFlow (nor scikit-learn).
+
+:func:`open_backbone` and :func:`embed_images` are the int8 backbone of a lite model directory
+at prediction time: the hash-checked interpreter (one per process, file and thread count) and
+the image's centre square through it. :class:`poxscan.features.lite_deep.LiteDeepFeatures`
+and the scikit-learn-free predictor (:mod:`poxscan.pipelines.lite_head`) both call them, so the
+deep features are computed by one implementation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LiteRTModel", "tflite_quantization"]
+__all__ = [
+    "LITE_DEEP_VERSION",
+    "LiteRTModel",
+    "embed_images",
+    "lite_fingerprint",
+    "open_backbone",
+    "tflite_quantization",
+]
+
+#: Code version of :class:`poxscan.features.lite_deep.LiteDeepFeatures` (part of its fingerprint).
+LITE_DEEP_VERSION = "1"
 
 
 def _interpreter_class():
@@ -164,3 +181,89 @@ class LiteRTModel:
                 y = self._interpreter.get_tensor(self._out["index"])
                 out[i] = self._dequantize(y).reshape(-1)
         return out
+
+
+# (sha256, threads) -> LiteRTModel; one interpreter per process and file.
+_BACKBONES: dict[tuple[str, int], LiteRTModel] = {}
+_BACKBONES_LOCK = threading.Lock()
+
+
+def open_backbone(
+    content: bytes | Callable[[], bytes],
+    *,
+    sha256: str,
+    where: str | PathLike,
+    quantization: str = "int8",
+    feature_dim: int = 1280,
+    num_threads: int = 1,
+) -> LiteRTModel:
+    """The interpreter of an embedding backbone whose bytes must have sha256 ``sha256``.
+
+    Interpreters are cached per process by ``(sha256, num_threads)``; the first call reads the
+    bytes (``content``, or what calling it returns), hashes them and parses those very bytes.
+
+    Raises
+    ------
+    ValueError
+        The bytes' sha256 differs (nothing is parsed), or the model is not a ``quantization``
+        backbone with ``feature_dim`` outputs.
+    """
+    key = (str(sha256), int(num_threads))
+    with _BACKBONES_LOCK:
+        runner = _BACKBONES.get(key)
+        if runner is not None:
+            return runner
+        data = content() if callable(content) else content
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise ValueError(
+                f"{where}: sha256 {actual} differs from the recorded {sha256}; refusing to run it"
+            )
+        runner = LiteRTModel(data, num_threads=int(num_threads))
+        runner.path = Path(where)
+        if runner.quantization != quantization or runner.output_dim != int(feature_dim):
+            raise ValueError(
+                f"{where}: holds a {runner.quantization} model with {runner.output_dim} "
+                f"outputs; expected {quantization} with {feature_dim}"
+            )
+        _BACKBONES[key] = runner
+    return runner
+
+
+def embed_images(runner: LiteRTModel, images: list[np.ndarray]) -> np.ndarray:
+    """Pooled embeddings of RGB uint8 images: each one's centre square through ``runner``.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, output_dim)
+    """
+    from poxscan.core.imageio import to_square
+
+    size = runner.image_size
+    squares = np.stack([to_square(np.asarray(img), size) for img in images])
+    return np.asarray(runner.run(squares), dtype=np.float32)
+
+
+def lite_fingerprint(
+    *, backbone: str, tflite_sha256: str, feature_dim: int, quantization: str = "int8"
+) -> str:
+    """``LiteDeepFeatures(...).fingerprint()`` computed without building the extractor.
+
+    The same payload as :meth:`poxscan.features._base.ImageFeatureExtractor.fingerprint` (class,
+    version, the parameters that change the features), for the loader that imports no
+    scikit-learn; a test checks the two agree.
+    """
+    import json
+
+    payload = {
+        "class": "poxscan.features.lite_deep.LiteDeepFeatures",
+        "version": LITE_DEEP_VERSION,
+        "params": {
+            "backbone": backbone,
+            "tflite_sha256": tflite_sha256,
+            "feature_dim": int(feature_dim),
+            "quantization": quantization,
+        },
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return f"deep-{hashlib.sha256(text.encode()).hexdigest()[:16]}"

@@ -47,25 +47,12 @@ class Explanation:
 
         ``raw`` (the images' feature table before scaling) adds each feature's raw value.
         """
-        out = []
-        for i in range(self.values.shape[0]):
-            order = np.argsort(-np.abs(self.values[i]), kind="stable")[: max(int(k), 0)]
-            rows = []
-            for j in order:
-                name = str(self.feature_names[j])
-                contribution = float(self.values[i, j])
-                row = {
-                    "feature": name,
-                    "family": family_of(name),
-                    "contribution": contribution,
-                    "direction": "towards mpox" if contribution > 0 else "away from mpox",
-                    "value": float(self.data[i, j]),
-                }
-                if raw is not None and name in raw.columns:
-                    row["raw_value"] = float(raw.iloc[i][name])
-                rows.append(row)
-            out.append(rows)
-        return out
+        from poxscan.pipelines.feature_names import top_feature_rows
+
+        def raw_value(i: int, name: str) -> float | None:
+            return float(raw.iloc[i][name]) if raw is not None and name in raw.columns else None
+
+        return top_feature_rows(self.values, self.data, self.feature_names, k, raw_value)
 
 
 def global_importance(explanation: Explanation) -> dict[str, Any]:

@@ -11,7 +11,7 @@ these names, so this module sits in the pipelines layer, below all of them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ __all__ = [
     "group_by_family",
     "lay_features",
     "readable_feature",
+    "top_feature_rows",
 ]
 
 #: Families as a person would name them.
@@ -170,6 +171,49 @@ def family_contributions(explanation: Any) -> list[list[dict[str, Any]]]:
                 for fam, total, n in sorted(totals, key=lambda t: -abs(t[1]))
             ]
         )
+    return out
+
+
+def top_feature_rows(
+    values: np.ndarray,
+    data: np.ndarray,
+    feature_names: Sequence[str],
+    k: int,
+    raw_value: Callable[[int, str], float | None] | None = None,
+) -> list[list[dict[str, Any]]]:
+    """Per image, the ``k`` features with the largest absolute contribution, signed.
+
+    What :meth:`poxscan.pipelines.explanation.Explanation.top_features` returns, from plain
+    arrays (so a predictor without pandas lists the same rows).
+
+    Parameters
+    ----------
+    values, data : ndarray of shape (n_images, n_features)
+        Contributions and the explanation-space values.
+    feature_names : sequence of str
+    k : int
+    raw_value : callable, optional
+        ``raw_value(i, name)``: image ``i``'s raw value of feature ``name``, or ``None``.
+    """
+    out = []
+    for i in range(values.shape[0]):
+        order = np.argsort(-np.abs(values[i]), kind="stable")[: max(int(k), 0)]
+        rows = []
+        for j in order:
+            name = str(feature_names[j])
+            contribution = float(values[i, j])
+            row = {
+                "feature": name,
+                "family": family_of(name),
+                "contribution": contribution,
+                "direction": "towards mpox" if contribution > 0 else "away from mpox",
+                "value": float(data[i, j]),
+            }
+            raw = None if raw_value is None else raw_value(i, name)
+            if raw is not None:
+                row["raw_value"] = float(raw)
+            rows.append(row)
+        out.append(rows)
     return out
 
 

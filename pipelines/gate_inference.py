@@ -11,6 +11,7 @@ re-exports every name.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -257,7 +258,7 @@ def _lite_backbone(model_dir: str | PathLike) -> Mapping[str, Any] | None:
     """The deep backbone entry of a lite model directory's manifest (``None`` elsewhere)."""
     import json
 
-    from poxscan.pipelines.persistence import MANIFEST_NAME
+    from poxscan.pipelines.model_dir import MANIFEST_NAME
 
     path = Path(model_dir) / MANIFEST_NAME
     if not path.is_file():
@@ -266,7 +267,9 @@ def _lite_backbone(model_dir: str | PathLike) -> Mapping[str, Any] | None:
     return ((manifest.get("runtime") or {}).get("backbones") or {}).get("deep")
 
 
-def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> InputGate:
+def load_gate(
+    model_dir: str | PathLike, entry: Mapping[str, Any] | None, data: bytes | None = None
+) -> InputGate:
     """The gate of a model directory from its manifest entry (``gate.npz`` already verified).
 
     A directory without a ``"gate"`` entry (saved before the gate existed, or with
@@ -290,7 +293,9 @@ def load_gate(model_dir: str | PathLike, entry: Mapping[str, Any] | None) -> Inp
                 f"{emb.get('tflite_sha256')}, which is not this model directory's backbone "
                 f"({(backbone or {}).get('sha256')}); refusing the gate"
             )
-    with np.load(Path(model_dir) / GATE_FILE, allow_pickle=False) as data:
+    # ``data``: the verified bytes of gate.npz (parsed as they were hashed), else the file.
+    source = Path(model_dir) / GATE_FILE if data is None else io.BytesIO(data)
+    with np.load(source, allow_pickle=False) as data:
         gate = FittedEmbedding(
             n_neighbors=int(emb.get("n_neighbors", 5)),
             refuse_rate=float(emb["refuse_rate"]),

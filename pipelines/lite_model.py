@@ -211,8 +211,14 @@ def _finish_dir(
     overwrite: bool,
     manifest_updates: Mapping[str, Any],
     how: str,
+    model: ImageModel | None = None,
+    rows: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Add the backbone to a staged model directory, rewrite its manifest, move it to ``out``."""
+    """Add the backbone to a staged model directory, rewrite its manifest, move it to ``out``.
+
+    With ``model``, its affine head is written too when it has one (``head.npz``, checked
+    against the pipeline on ``rows`` and random rows: :mod:`poxscan.pipelines.lite_head_export`).
+    """
     with persistence._atomic_dir(out, overwrite) as tmp:
         shutil.copytree(stage, tmp, dirs_exist_ok=True)
         (tmp / BACKBONE_DIR).mkdir(exist_ok=True)
@@ -224,6 +230,11 @@ def _finish_dir(
         manifest["runtime"] = runtime
         manifest["environment"] = lite_environment()
         manifest["model"]["uses_deep"] = "LiteRT int8 backbone (no TensorFlow)"
+        if model is not None:
+            from poxscan.pipelines.lite_head_export import write_head
+
+            # Prediction then needs neither the pickle nor scikit-learn (poxscan.predict).
+            manifest["head"] = dict(write_head(model, tmp, rows))
         from poxscan.pipelines.model_card import render_model_card
 
         # Rendered again from the final manifest: the gate's rates are the lite gate's.
@@ -240,6 +251,14 @@ def _finish_dir(
         atomic_write_text(tmp / persistence.MANIFEST_NAME, text)
         persistence._publish_modes(tmp)
     return manifest
+
+
+def _deep_rows(model: ImageModel, features: Any) -> np.ndarray | None:
+    """The first training rows of the model's features, to check its affine head on."""
+    names = [str(n) for n in model.feature_names_]
+    if features is None or not set(names) <= {str(c) for c in features.columns}:
+        return None
+    return np.asarray(features.loc[:, names].to_numpy(np.float64))[:64]
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -300,6 +319,8 @@ def finish_lite_training(
             overwrite,
             {},
             "The pipeline was trained and cross-validated on these int8 features.",
+            model=model,
+            rows=_deep_rows(model, save_kwargs.get("features")),
         )
 
 
@@ -445,4 +466,6 @@ def export_lite(
             f"probability moved by {check['mean_abs_diff']:.4f} on average "
             f"(at most {check['max_abs_diff']:.4f}); {100 * check['decisions_equal']:.1f} % "
             "of decisions are unchanged.",
+            model=model,
+            rows=np.asarray(lite_table[list(map(str, model.feature_names_))])[:64],
         )

@@ -23,6 +23,9 @@ from poxscan.core.hashing import bytes_sha256, file_sha256
 
 __all__ = [
     "MANIFEST_NAME",
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "MODEL_NAME",
     "IncompatibleModelError",
     "ModelIntegrityError",
     "UnpinnedModelWarning",
@@ -33,6 +36,11 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "manifest.json"
+#: The classical model directory's format (:mod:`poxscan.pipelines.persistence`), here so that a
+#: loader that imports no scikit-learn (:mod:`poxscan.pipelines.lite_head`) can check it too.
+MODEL_FORMAT = "poxscan-model"
+MODEL_FORMAT_VERSION = 1
+MODEL_NAME = "model.joblib"
 #: Refuse manifests larger than this (a manifest is a few kB).
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 

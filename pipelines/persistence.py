@@ -48,6 +48,9 @@ from poxscan.core.atomic import atomic_path, atomic_write_text
 from poxscan.core.jsonutil import to_jsonable
 from poxscan.pipelines.image_model import ImageModel
 from poxscan.pipelines.model_dir import (
+    MODEL_FORMAT,
+    MODEL_FORMAT_VERSION,
+    MODEL_NAME,
     IncompatibleModelError,
     ModelIntegrityError,
     UnpinnedModelWarning,
@@ -76,10 +79,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT = "poxscan-model"
-FORMAT_VERSION = 1
+FORMAT = MODEL_FORMAT
+FORMAT_VERSION = MODEL_FORMAT_VERSION
 MANIFEST_NAME = "manifest.json"
-MODEL_NAME = "model.joblib"
 CARD_NAME = "model_card.md"
 SHAP_DIR = "shap"
 

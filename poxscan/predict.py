@@ -15,10 +15,18 @@ predictor per process.
 
 Each prediction carries the features that pushed the decision most: SHAP values of the image
 (see :mod:`poxscan.pipelines.explain`), positive towards mpox.
+
+A lite model directory whose manifest lists an affine head (``head.npz``:
+:mod:`poxscan.pipelines.lite_head`; the shipped default config trained with ``--runtime
+litert-int8`` has one) is predicted from those numbers and the int8 backbone, without
+unpickling ``model.joblib`` and without importing scikit-learn, SciPy or pandas: the same
+probabilities, decisions, gate verdicts and explanations (to round-off), in a fraction of the
+start-up time. ``POXSCAN_NO_FAST_HEAD=1`` forces the joblib pipeline.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,12 +41,16 @@ from poxscan.core.imageio import ImageLoadError, load_image
 __all__ = [
     "DISCLAIMER",
     "LABELS",
+    "NO_FAST_ENV",
     "Prediction",
     "PredictionError",
     "Predictor",
     "Refusal",
 ]
 
+#: Set (to anything) to predict lite directories through their joblib pipeline even when they
+#: carry an affine head (for comparisons and benchmarks).
+NO_FAST_ENV = "POXSCAN_NO_FAST_HEAD"
 #: Class 0 and class 1 of every poxscan binary model.
 LABELS = ("not_mpox", "mpox")
 DISCLAIMER = (
@@ -176,18 +188,45 @@ class Predictor:
         explainer: Any = None,
         gate: Any = None,
         differential: Any = None,
+        fast: Any = None,
+        explain_fast: bool = False,
     ) -> None:
-        self.model = model
+        self._model = model
         #: Optional :class:`~poxscan.pipelines.differential.DifferentialModel`.
         self.differential = differential
         self.manifest = manifest
         self.model_dir = Path(model_dir)
         self.explainer = explainer
         self.gate = gate
+        #: :class:`~poxscan.pipelines.lite_head.FastModel` of a lite directory with an affine
+        #: head: predictions then use its numbers, and ``model.joblib`` is unpickled only when
+        #: :attr:`model` is asked for (saliency maps, the on-device export).
+        self.fast = fast
+        self._explain_fast = bool(explain_fast and fast is not None)
         self._lock = threading.Lock()
-        from poxscan.pipelines.persistence import manifest_sha256
+        if fast is not None:
+            self.manifest_sha256 = fast.manifest_sha256
+        else:
+            from poxscan.pipelines.model_dir import MANIFEST_NAME, file_sha256
 
-        self.manifest_sha256 = manifest_sha256(self.model_dir)
+            self.manifest_sha256 = file_sha256(self.model_dir / MANIFEST_NAME)
+
+    @property
+    def model(self) -> Any:
+        """The fitted :class:`~poxscan.pipelines.image_model.ImageModel` (``model.joblib``).
+
+        With the fast path it is loaded on first use, pinned to the manifest already verified.
+        """
+        if self._model is None:
+            from poxscan.pipelines.persistence import load_model
+
+            self._model, _ = load_model(self.model_dir, manifest_sha256=self.manifest_sha256)
+        return self._model
+
+    @property
+    def uses_fast_path(self) -> bool:
+        """Whether predictions come from the affine head (no scikit-learn)."""
+        return self.fast is not None
 
     @classmethod
     def load(
@@ -220,6 +259,9 @@ class Predictor:
         differential_sha256 : str, optional
             Pin the differential model's manifest.
 
+        A lite directory with an affine head is loaded without its pickle (see the module
+        docstring); :attr:`model` then unpickles it on first use.
+
         Raises
         ------
         ModelIntegrityError
@@ -227,6 +269,28 @@ class Predictor:
         IncompatibleModelError
             The model needs a feature extractor that changed since training.
         """
+        fast = None if os.environ.get(NO_FAST_ENV) else _load_fast(model_dir, manifest_sha256, gate)
+        if fast is not None:
+            background = Path(model_dir) / "shap" / "background.npz"
+            explains = explain and background.is_file() and fast.head.background_mean is not None
+            differential = None
+            if differential_dir is not None:
+                from poxscan.pipelines.differential import load_differential
+
+                differential, _ = load_differential(differential_dir, differential_sha256)
+            predictor = cls(
+                None,
+                fast.manifest,
+                model_dir,
+                None,
+                gate=fast.gate,
+                differential=differential,
+                fast=fast,
+                explain_fast=explains,
+            )
+            if warmup:
+                predictor.predict_images([np.full((64, 64, 3), 128, np.uint8)], top_k=1)
+            return predictor
         from poxscan.pipelines.persistence import load_model
 
         model, manifest = load_model(model_dir, manifest_sha256=manifest_sha256)
@@ -266,7 +330,14 @@ class Predictor:
     @property
     def threshold(self) -> float:
         """Decision threshold on the calibrated probability of mpox."""
+        if self.fast is not None:
+            return float(self.fast.head.threshold)
         return float(self.model.threshold_)
+
+    @property
+    def explains(self) -> bool:
+        """Whether predictions carry per-image explanations."""
+        return self._explain_fast if self.fast is not None else self.explainer is not None
 
     def info(self) -> dict[str, Any]:
         """What a client should know about the model (for ``--json`` and the web app)."""
@@ -275,7 +346,9 @@ class Predictor:
             "model_dir": str(self.model_dir),
             "manifest_sha256": self.manifest_sha256,
             "created": self.manifest.get("created"),
-            "families": list(self.model.families_),
+            "families": (
+                list(self.fast.head.families) if self.fast else list(self.model.families_)
+            ),
             "threshold": self.threshold,
             "threshold_rule": self.manifest.get("threshold", {}).get("description"),
             "calibration": self.manifest.get("calibration", {}).get("method"),
@@ -284,7 +357,7 @@ class Predictor:
                 for k, v in evaluation.items()
                 if k in ("roc_auc", "sensitivity", "specificity", "balanced_accuracy")
             },
-            "explanations": self.explainer is not None,
+            "explanations": self.explains,
             "gate": self.gate.describe() if self.gate is not None else None,
             "differential": (
                 list(self.differential.class_names_) if self.differential is not None else None
@@ -303,6 +376,8 @@ class Predictor:
         gate: bool = True,
     ) -> list[Prediction | Refusal]:
         gate_obj = self.gate if gate else None
+        if self.fast is not None:
+            return self._infer_fast(images, names, top_k, gate_obj)
         with self._lock:
             if gate_obj is None:
                 findings, kept, table = None, list(range(len(images))), self.model.extract(images)
@@ -325,6 +400,73 @@ class Predictor:
             differential = None
             if self.differential is not None and kept:
                 differential = self.differential.differential([images[i] for i in kept])
+        output = self.explainer.output if self.explainer is not None else ""
+        return self._results(
+            images, names, findings, kept, proba, explained, families, differential, output
+        )
+
+    def _infer_fast(
+        self, images: Sequence[np.ndarray], names: Sequence[str], top_k: int, gate_obj: Any
+    ) -> list[Prediction | Refusal]:
+        """:meth:`_infer` with the affine head: the same steps and numbers, no pipeline."""
+        from poxscan.core.image_checks import check_pixels
+
+        head = self.fast.head
+        with self._lock:
+            findings = None if gate_obj is None else [check_pixels(img) for img in images]
+            kept = [i for i in range(len(images)) if findings is None or findings[i].screenable]
+            X = self.fast.deep_features([images[i] for i in kept]) if kept else None
+            if gate_obj is not None and gate_obj.needs_embedding and kept:
+                # The gate's embedding is the model's own deep features (the same int8 file).
+                E = np.asarray(X, dtype=np.float64)
+                for j, i in enumerate(kept):
+                    findings[i] = gate_obj.check_embedding(E[j], findings[i].checks)
+                ok = [j for j, i in enumerate(kept) if findings[i].screenable]
+                kept, X = [kept[j] for j in ok], X[ok]
+            proba, explained, families = np.zeros(0), None, None
+            if kept:
+                Z = head.space(X)
+                proba = head.calibrate(head.raw_scores(Z))
+                if self._explain_fast and top_k > 0:
+                    from types import SimpleNamespace
+
+                    from poxscan.pipelines.feature_names import (
+                        family_contributions,
+                        top_feature_rows,
+                    )
+
+                    values = head.contributions(Z)
+                    column = {
+                        name: int(c)
+                        for name, c in zip(head.feature_names, head.feature_index, strict=True)
+                    }
+
+                    def raw_value(j: int, name: str) -> float | None:
+                        return float(X[j, column[name]]) if name in column else None
+
+                    explained = top_feature_rows(values, Z, head.feature_names, top_k, raw_value)
+                    families = family_contributions(
+                        SimpleNamespace(values=values, feature_names=head.feature_names)
+                    )
+            differential = None
+            if self.differential is not None and kept:
+                differential = self.differential.differential([images[i] for i in kept])
+        return self._results(
+            images, names, findings, kept, proba, explained, families, differential, head.output
+        )
+
+    def _results(
+        self,
+        images: Sequence[np.ndarray],
+        names: Sequence[str],
+        findings: Any,
+        kept: list[int],
+        proba: np.ndarray,
+        explained: Any,
+        families: Any,
+        differential: Any,
+        output: str,
+    ) -> list[Prediction | Refusal]:
         threshold = self.threshold
         out: list[Prediction | Refusal] = [None] * len(images)  # type: ignore[list-item]
         for j, i in enumerate(kept):
@@ -335,7 +477,7 @@ class Predictor:
                 probability=p,
                 threshold=threshold,
                 top_features=explained[j] if explained is not None else [],
-                explanation_output=self.explainer.output if explained is not None else "",
+                explanation_output=output if explained is not None else "",
                 gate=findings[i].to_dict() if findings is not None else {},
                 families=families[j] if families is not None else [],
                 differential=differential[j] if differential is not None else None,
@@ -464,3 +606,17 @@ class Predictor:
         except Exception as exc:
             problem = f"could not be analysed ({type(exc).__name__}: {exc})"
             return PredictionError(file=name, error=f"{name}: {problem}", problem=problem)
+
+
+def _load_fast(model_dir: str | PathLike, manifest_sha256: str | None, gate: bool) -> Any:
+    """The lite directory's affine head, backbone and gate, or ``None`` (use the pipeline)."""
+    from poxscan.pipelines.lite_head import load_fast_model
+
+    fast = load_fast_model(model_dir, manifest_sha256=manifest_sha256, gate=gate)
+    if fast is not None and fast.gate is not None and fast.gate.needs_embedding:
+        from poxscan.pipelines.gate_inference import LITE_RUNTIME
+
+        g = fast.gate
+        if g.runtime != LITE_RUNTIME or g.tflite_sha256 != fast.head.tflite_sha256:
+            return None  # a gate on another embedding: the pipeline path computes it
+    return fast

@@ -131,18 +131,29 @@ def trained_model_dir(root: str, data_root: str) -> Path:
     return out
 
 
+#: The pipeline of the shared lite test model: ANOVA top-64 + L2 logistic regression.
+LITE_PIPELINE = ("--selector", "anova", "--k", "64", "--classifier", "logreg", "--param", "C=0.01")
+
+
 @lru_cache(maxsize=4)
 def lite_model_dir(
-    root: str, data_root: str, families: tuple[str, ...] = ("deep", "color")
+    root: str,
+    data_root: str,
+    families: tuple[str, ...] = ("deep", "color"),
+    pipeline: tuple[str, ...] = LITE_PIPELINE,
 ) -> Path:
     """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``,
-    with the input gate on the int8 backbone's embeddings."""
+    with the input gate on the int8 backbone's embeddings; ``pipeline``: the train flags of
+    the pipeline after the features."""
     import warnings
 
     from poxscan.cli import main
 
     ws = workspace(root)
-    out = Path(root) / ("lite-" + "-".join(families))
+    name = "lite-" + "-".join(families)
+    if pipeline != LITE_PIPELINE:
+        name += "-" + "-".join(a.strip("-").replace("=", "") for a in pipeline)
+    out = Path(root) / name
     family_flags = [arg for fam in families for arg in ("--family", fam)]
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -153,8 +164,7 @@ def lite_model_dir(
                 "train",
                 "--runtime", "litert-int8",
                 *family_flags,
-                "--selector", "anova", "--k", "64",
-                "--classifier", "logreg", "--param", "C=0.01",
+                *pipeline,
                 "--data-root", data_root,
                 "--dataset", "msld_v1",
                 "--cache-dir", str(ws["cache"]),
@@ -185,6 +195,7 @@ def flip_byte(path: Path, offset: int | None = None) -> None:
 
 
 __all__ = [
+    "LITE_PIPELINE",
     "TRAIN_FLAGS",
     "copy_model",
     "deep_model_dir",

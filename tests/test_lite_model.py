@@ -233,6 +233,19 @@ def test_export_lite_converts_a_float_model(root, data_root, tmp_path, photos):
     for fa, fb in zip(a, b, strict=True):
         assert abs(fa.probability - fb.probability) < 0.15
     assert manifest["converted_from"]["manifest_sha256"]
+    # Deep-only and affine: the converter wrote its head (no SHAP background: no explanations),
+    # and the head answers as the converted pipeline does.
+    assert manifest["head"]["file"] == "head.npz" and not manifest["head"]["explains"]
+    fast = Predictor.load(lite, explain=False)
+    assert fast.uses_fast_path
+    c = fast.predict_paths(photos, top_k=0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("POXSCAN_NO_FAST_HEAD", "1")
+        slow = Predictor.load(lite, explain=False)
+    assert not slow.uses_fast_path
+    for fc, fs in zip(c, slow.predict_paths(photos, top_k=0), strict=True):
+        assert fc.probability == pytest.approx(fs.probability, abs=1e-9)
+        assert fc.label == fs.label
 
 
 def test_lite_training_creates_missing_parent_folders(root, data_root, tmp_path):

@@ -89,7 +89,8 @@ def _text(result: Any) -> str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from poxscan.pipelines.persistence import IncompatibleModelError, ModelIntegrityError
+    # model_dir, not persistence: a lite directory's fast path imports no scikit-learn.
+    from poxscan.pipelines.model_dir import IncompatibleModelError, ModelIntegrityError
     from poxscan.predict import DISCLAIMER, Predictor
 
     model_dir = args.model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
