@@ -52,6 +52,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -373,8 +374,8 @@ def _markdown(report: dict) -> str:
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items())
         + ".",
         "",
-        "Regenerate: `python experiments/bench_web.py` (trains its models in a temporary "
-        "folder from the cached features).",
+        f"Regenerate: `{report.get('command', 'python experiments/bench_web.py')}` (trains its "
+        "models in a temporary folder from the cached features).",
         "",
         "| model | workers x batch | photos | clients | requests | failed | refused | req/s | "
         "p50 ms | p95 ms | p99 ms | server CPU ms/request | server start (s) | "
@@ -607,6 +608,7 @@ def main() -> int:
     models = {m: known[m] for m in wanted}
     configs = parse_configs(args.configs)
     report["configs"] = [{"workers": w, "batch_max": b} for w, b in configs]
+    report["command"] = shlex.join(["python", "experiments/bench_web.py", *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
         for name, (families, runtime) in models.items():
             out = Path(tmp) / name.replace("+", "_")
