@@ -44,6 +44,20 @@ def model_dir(root, data_root) -> Path:
     return trained_model_dir(root, str(data_root))
 
 
+@pytest.fixture(scope="module")
+def paths(root, data_root) -> list[str]:
+    """Paths of the shared test models' training subset (``_trained_models.feature_data``)."""
+    from _trained_models import feature_data
+
+    return feature_data(root, str(data_root))[3]
+
+
+@pytest.fixture(scope="module")
+def photos(paths) -> list[np.ndarray]:
+    """The first 12 of those photos, decoded."""
+    return [load_image(p) for p in paths[:12]]
+
+
 @pytest.fixture(scope="session")
 def msld_records(data_root):
     """All MSLD v1 records (DataFrame from :func:`poxscan.core.data.load_records`)."""

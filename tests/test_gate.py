@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 from _gate_models import gate_model_dir
-from _trained_models import copy_model, feature_data, flip_byte, trained_model_dir
+from _trained_models import copy_model, flip_byte, trained_model_dir
 from PIL import Image
 
 from poxscan.core.image_checks import MIN_SIDE, REASONS, check_pixels
-from poxscan.core.imageio import load_image, to_square
+from poxscan.core.imageio import to_square
 from poxscan.pipelines.gate import (
     SCREEN_CLASSES,
     EmbeddingGate,
@@ -23,16 +23,6 @@ from poxscan.pipelines.gate import (
     conformal_threshold,
     load_gate,
 )
-
-
-@pytest.fixture(scope="module")
-def paths(root, data_root) -> list[str]:
-    return feature_data(root, str(data_root))[3]
-
-
-@pytest.fixture(scope="module")
-def photos(paths) -> list[np.ndarray]:
-    return [load_image(p) for p in paths[:12]]
 
 
 def _png(image: np.ndarray) -> bytes:

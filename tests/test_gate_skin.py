@@ -8,20 +8,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from _trained_models import feature_data
 
 from poxscan.core.image_checks import REASONS, SKIN_FLOOR, check_pixels, skin_share
 from poxscan.core.imageio import load_image, to_square
-
-
-@pytest.fixture(scope="module")
-def paths(root, data_root) -> list[str]:
-    return feature_data(root, str(data_root))[3]
-
-
-@pytest.fixture(scope="module")
-def photos(paths) -> list[np.ndarray]:
-    return [load_image(p) for p in paths[:12]]
 
 
 def greyscale(photo: np.ndarray) -> np.ndarray:
