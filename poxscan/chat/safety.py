@@ -10,7 +10,10 @@ Patterns run on :func:`poxscan.chat.text.normalize` output.
 
 from __future__ import annotations
 
+import functools
 import re
+
+from poxscan.chat.text import load_lexicon
 
 __all__ = ["CHILD_ENTRY", "DOSE_ENTRY", "safety_entry"]
 
@@ -26,13 +29,25 @@ _DOSE = re.compile(
     r"doses?|dosages?|dosing|\d+\s*mg|milligrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
     r"double\s+(?:up|dose)|how\s+many\s+(?:a|per|each)\s+day)\b"
 )
-_MEDICINE = re.compile(
+# A medicine: a generic word, or a drug name of the lexicon (``expand.drugs`` of
+# poxscan/chat/lexicon.yaml: brand and generic names, misspellings), vaccines and the dose
+# words aside, so the names are kept in one place.
+_MEDICINE_WORDS = re.compile(
     r"\b(?:medicines?|medications?|meds|pills?|tablets?|capsules?|drugs?|pain\s*killers?|"
-    r"pain\s+(?:relief|relievers?|medicine)|tecovirimat|tecovir\w*|tpoxx?|antivirals?|"
-    r"brincidofovir|cidofovir|ibuprofen|advil|motrin|nurofen|paracetamol|acetaminophen|tylenol|"
-    r"panadol|calpol|naproxen|aleve|aspirin|codeine|lidocaine|antibiotics?|doxycycline|doxy|"
-    r"amoxicillin|ivermectin)\b"
+    r"pain\s+(?:relief|relievers?|medicine)|antivirals?)\b"
 )
+
+
+@functools.lru_cache(maxsize=1)
+def _drug_names() -> tuple[re.Pattern[str], ...]:
+    drugs = load_lexicon().sections.get("drugs", ())
+    return tuple(p for p, canon in drugs if not {"vaccine", "dose"} & set(canon.split()))
+
+
+def _names_a_medicine(text: str) -> bool:
+    return bool(_MEDICINE_WORDS.search(text)) or any(p.search(text) for p in _drug_names())
+
+
 # "how much does tpoxx cost" asks about money, not a dose.
 _MONEY = re.compile(r"\b(?:cost|costs|price|pay|paid|expensive|cheap|free|insurance)\b")
 _VACCINE = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|jynneos|imvanex|acam2000|booster)\b")
@@ -66,7 +81,7 @@ def safety_entry(normalized_text: str) -> str | None:
         :data:`CHILD_ENTRY` for how ill a child may get (not in pregnancy), else ``None``.
     """
     text = normalized_text
-    hit = _DOSE.search(text) and _MEDICINE.search(text) and not _VACCINE.search(text)
+    hit = _DOSE.search(text) and _names_a_medicine(text) and not _VACCINE.search(text)
     if hit and not _MONEY.search(text):
         return DOSE_ENTRY
     if _CHILD.search(text) and _SEVERE.search(text) and not _PREGNANCY.search(text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -103,10 +103,13 @@ class Lexicon:
         Word or phrase -> what it stands for (all ``replace`` sections merged).
     expand
         ``(pattern, canonical words)`` pairs (all ``expand`` sections, in file order).
+    sections
+        ``expand`` section name -> its ``(pattern, canonical words)`` pairs (e.g. ``"drugs"``).
     """
 
     replace: dict[str, str]
     expand: tuple[tuple[re.Pattern[str], str], ...]
+    sections: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = field(default_factory=dict)
 
 
 def load_lexicon(path: str | PathLike | None = None) -> Lexicon:
@@ -133,6 +136,7 @@ def _load_lexicon(path: str) -> Lexicon:
             raise ValueError(f"{path}: replace.{section} must map words to replacements")
         replace.update({str(k).lower(): str(v).lower() for k, v in words.items()})
     expand: list[tuple[re.Pattern[str], str]] = []
+    sections: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {}
     for section, terms in (data.get("expand") or {}).items():
         if not isinstance(terms, dict):
             raise ValueError(f"{path}: expand.{section} must map words to pattern lists")
@@ -144,7 +148,8 @@ def _load_lexicon(path: str) -> Lexicon:
             except re.error as exc:
                 raise ValueError(f"{path}: expand.{section}.{canonical}: {exc}") from exc
             expand.append((pattern, str(canonical)))
-    return Lexicon(replace=replace, expand=tuple(expand))
+            sections[str(section)] = (*sections.get(str(section), ()), expand[-1])
+    return Lexicon(replace=replace, expand=tuple(expand), sections=sections)
 
 
 @functools.lru_cache(maxsize=1)
