@@ -75,6 +75,10 @@ def test_the_dose_route_needs_a_medicine_and_leaves_vaccines_and_prices_alone():
     assert safety_entry(normalize("how many doses of the mpox vaccine do i need")) is None
     assert safety_entry(normalize("how much does tpoxx cost")) is None
     assert safety_entry(normalize("how much time does mpox take to heal")) is None
+    # Drug names come from the lexicon (a brand name only it lists, and a misspelling).
+    assert safety_entry(normalize("how many augmentin can i take for the sores")) == DOSE_ENTRY
+    assert safety_entry(normalize("how much tecovir should i have")) == DOSE_ENTRY
+    assert safety_entry(normalize("how many jynneos doses")) is None
 
 
 @pytest.mark.parametrize(
