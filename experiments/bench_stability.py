@@ -10,7 +10,8 @@ in batches of 32, is compared with the decision on
 * ``alone``: the same image with its features computed on their own (batch of one);
 * ``mirror``: the image mirrored left-right;
 * ``rot90``: the image turned by 90 degrees;
-* ``jpeg85``: the image re-saved as JPEG at quality 85 (Pillow) and decoded again.
+* ``jpeg85``: the image re-saved as JPEG at quality 85 (Pillow) and decoded again;
+* ``jpeg70``, ``jpeg95`` (with ``--conditions``): the same at quality 70 or 95.
 
 The share of flipped decisions (and the mean absolute change of the calibrated probability)
 is reported per candidate, condition and threshold rule (``sensitivity:0.90``, the screening
@@ -25,7 +26,12 @@ operating point, and ``youden``). Candidates:
   the first run showed 1.2 % flips under JPEG re-saving for ``after`` (so chosen having seen
   that figure on these images);
 * ``after_flip``: the same head on deep features averaged over the image and its mirror only
-  (``tta=1``), to show what the rotations add.
+  (``tta=1``), to show what the rotations add;
+* ``lite2``: Lite2 embedding + shrinkage LDA, what ``poxscan train`` shipped before the
+  canonical pose; ``lite2_tta8``: the same on the eight-view average;
+* ``shipped``: the configuration ``poxscan train`` ships (``SCREENING_CONFIG``): the same on
+  the embedding of each photo's canonical pose (``DeepFeatures(orient="canonical")``, one
+  forward pass; :mod:`poxscan.features.orientation`).
 
 Deep embeddings are computed per view (the network's square input after one of the eight
 symmetries) and kept by the view's bytes, so a view that occurs again (a mirrored image whose
@@ -60,6 +66,16 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "experiments" / "results"
 BEST = REPO / "experiments" / "results" / "tune" / "msld_v1-binary-color+texture+hog+deep.best.json"
 CONDITIONS = ("alone", "mirror", "rot90", "jpeg85")
+#: Lite2 + shrinkage LDA on the photo as it is: what ``poxscan train`` shipped before the
+#: canonical pose (``SCREENING_CONFIG`` now adds ``orient="canonical"``).
+LITE2_LDA = {
+    "families": {"deep": {"backbone": "efficientnet-lite2"}},
+    "selector": "none",
+    "classifier": "lda",
+    "params": {"shrinkage": "auto"},
+}
+#: Conditions ``--conditions`` may add: JPEG re-saving at other qualities.
+EXTRA_CONDITIONS = ("jpeg70", "jpeg95")
 RULES = ("sensitivity:0.90", "youden")
 DATASETS = ["msld_v1", "ahsan2022"]
 log = logging.getLogger("bench_stability")
@@ -90,14 +106,16 @@ def candidates() -> dict[str, dict]:
             "families": {"color": {}, "deep": {"backbone": "efficientnet-lite0", "tta": 1}},
             **head,
         },
-        # The model `poxscan train` ships (the candidate table's winner under the transfer
-        # rule), as chosen and with the 8-view TTA that the Lite0 rows above showed to remove
-        # mirror and rotation flips.
-        "shipped": SCREENING_CONFIG,
-        "shipped_tta8": {
-            **SCREENING_CONFIG,
-            "families": {"deep": {**SCREENING_CONFIG["families"]["deep"], "tta": 8}},
+        # The model `poxscan train` shipped before the canonical pose (the candidate table's
+        # winner until then: Lite2 + shrinkage LDA), and the same with the 8-view TTA that the
+        # Lite0 rows above showed to remove mirror and rotation flips.
+        "lite2": LITE2_LDA,
+        "lite2_tta8": {
+            **LITE2_LDA,
+            "families": {"deep": {**LITE2_LDA["families"]["deep"], "tta": 8}},
         },
+        # The model `poxscan train` ships now: Lite2 on each photo's canonical pose, one pass.
+        "shipped": SCREENING_CONFIG,
     }
 
 
@@ -107,13 +125,13 @@ def perturb(image: np.ndarray, condition: str) -> np.ndarray:
         return np.ascontiguousarray(image[:, ::-1])
     if condition == "rot90":
         return np.ascontiguousarray(np.rot90(image))
-    if condition == "jpeg85":
+    if condition.startswith("jpeg"):
         from PIL import Image
 
         from poxscan.core.imageio import load_image
 
         buf = io.BytesIO()
-        Image.fromarray(image).save(buf, format="JPEG", quality=85)
+        Image.fromarray(image).save(buf, format="JPEG", quality=int(condition[4:]))
         return load_image(buf.getvalue(), name="re-saved.jpg")
     return image
 
@@ -133,14 +151,21 @@ class ViewEmbedder:
         self.ext.tta = tta
         return self.ext._views(x)
 
-    def features(self, images: list[np.ndarray], tta: int, alone: bool) -> np.ndarray:
-        """``DeepFeatures(tta=tta)`` of the images, computed view by view."""
+    def features(
+        self, images: list[np.ndarray], tta: int, alone: bool, orient: str | None = None
+    ) -> np.ndarray:
+        """``DeepFeatures(tta=tta, orient=orient)`` of the images, computed view by view."""
+        from poxscan.features.orientation import canonical_pose
+
         spec, model = self.ext._spec(), self.ext._model()
         mode = "alone" if alone else "batch"
         store = self.store[mode]
-        x = spec.prepare(images)
-        views = self._views(x, tta)  # list over views of (n, s, s, 3)
-        keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(x))] for v in views]
+        if orient == "canonical":
+            # Each photo in its canonical pose, then fitted to the square, as DeepFeatures does.
+            views = [spec.prepare([canonical_pose(i)[0] for i in images])]
+        else:
+            views = self._views(spec.prepare(images), tta)  # list over views of (n, s, s, 3)
+        keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(images))] for v in views]
         todo: dict[bytes, np.ndarray] = {}
         for v, ks in zip(views, keys, strict=True):
             for i, k in enumerate(ks):
@@ -165,7 +190,9 @@ def family_table(family, params, images, condition, embedder) -> pd.DataFrame:
     names = list(ext.get_feature_names_out())
     alone = condition == "alone"
     if family == "deep":
-        out = embedder[params["backbone"]].features(images, int(params.get("tta", 0)), alone)
+        out = embedder[params["backbone"]].features(
+            images, int(params.get("tta", 0)), alone, params.get("orient")
+        )
     elif alone:
         out = np.vstack([ext.transform([img]) for img in images])
     else:
@@ -190,11 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         "bench_stability-<names>.{json,md}",
     )
     parser.add_argument(
+        "--conditions",
+        type=lambda v: [c for c in v.split(",") if c],
+        default=list(CONDITIONS),
+        help=f"comma-separated conditions (default {','.join(CONDITIONS)}; also "
+        f"{', '.join(EXTRA_CONDITIONS)})",
+    )
+    parser.add_argument(
         "--work-dir",
         default=str(REPO / "models" / "bench-stability"),
         help="where computed features are kept between runs (not in git)",
     )
     args = parser.parse_args(argv)
+    unknown = set(args.conditions) - set(CONDITIONS) - set(EXTRA_CONDITIONS)
+    if unknown:
+        parser.error(f"unknown conditions {sorted(unknown)}")
+    conditions = tuple(args.conditions)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     from poxscan.core.atomic import atomic_write_text
@@ -224,12 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     backbones = sorted({p["backbone"] for f, p in needed.values() if f == "deep"})
     embedder = {b: ViewEmbedder(b) for b in backbones}
     tables: dict[str, dict[str, list[pd.DataFrame]]] = {
-        c: {k: [] for k in needed} for c in ("batch", *CONDITIONS)
+        c: {k: [] for k in needed} for c in ("batch", *conditions)
     }
     check: dict[str, float] = {}
     # Computed features are kept (not in git) so a run that stops later need not redo them.
     store = Path(args.work_dir) / (
-        hashlib.sha1(json.dumps([sorted(needed), list(records["id"])]).encode()).hexdigest()[:16]
+        hashlib.sha1(
+            json.dumps(
+                [sorted(needed), list(records["id"])]
+                + ([list(conditions)] if conditions != CONDITIONS else [])
+            ).encode()
+        ).hexdigest()[:16]
         + ".npz"
     )
     reused = store.is_file()
@@ -238,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             meta = json.loads(str(z["meta"]))
             feats = {
                 c: {k: pd.DataFrame(z[f"{c}|{k}"], columns=meta[k]) for k in needed}
-                for c in ("batch", *CONDITIONS)
+                for c in ("batch", *conditions)
             }
             check = meta["__check__"]
             for b, n in meta["__computed__"].items():
@@ -247,17 +290,17 @@ def main(argv: list[str] | None = None) -> int:
     for start in range(0, 0 if store.is_file() else len(records), args.chunk):
         paths = records["path"].iloc[start : start + args.chunk]
         originals = [load_image(p) for p in paths]
-        for condition in ("batch", *CONDITIONS):
+        for condition in ("batch", *conditions):
             imgs = [perturb(img, condition) for img in originals]
             for key, (fam, params) in needed.items():
                 tables[condition][key].append(family_table(fam, params, imgs, condition, embedder))
         if start == 0:
             # The view-by-view embeddings are DeepFeatures' own (checked on the first images).
             first = backbones[0]
-            for tta in (0, 1, 8):
-                ref = DeepFeatures(backbone=first, tta=tta).fit(originals[:4])
-                got = embedder[first].features(originals[:4], tta, alone=False)
-                check[f"{first} tta={tta}"] = float(
+            for tta, orient in ((0, None), (1, None), (8, None), (0, "canonical")):
+                ref = DeepFeatures(backbone=first, tta=tta, orient=orient).fit(originals[:4])
+                got = embedder[first].features(originals[:4], tta, False, orient)
+                check[f"{first} tta={tta}" + (f" orient={orient}" if orient else "")] = float(
                     np.abs(ref.transform(originals[:4]) - got).max()
                 )
         log.info("features of %d/%d images", start + len(originals), len(records))
@@ -282,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     folds = grouped_folds(y, groups, args.n_splits, seed=args.seed)
     results: dict = {}
     for name, cfg in cands.items():
-        proba = {c: np.full(len(y), np.nan) for c in ("batch", *CONDITIONS)}
+        proba = {c: np.full(len(y), np.nan) for c in ("batch", *conditions)}
         thresholds = {r: np.full(len(y), np.nan) for r in RULES}
         ref = table_of(cfg, "batch")
         for tr, te in folds:
@@ -303,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                     "flip_rate": float(((proba[c] >= thresholds[rule]) != ref_dec).mean()),
                     "mean_abs_dproba": float(np.abs(proba[c] - proba["batch"]).mean()),
                 }
-                for c in CONDITIONS
+                for c in conditions
             }
         from sklearn.metrics import roc_auc_score
 
@@ -318,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         "n_images": len(y),
         "n_splits": args.n_splits,
         "seed": args.seed,
-        "conditions": list(CONDITIONS),
+        "conditions": list(conditions),
         "candidates": results,
         "view_check_max_abs_diff": check,
         "deep_views_computed": {b: e.n_computed for b, e in embedder.items()},
@@ -331,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     stem = "bench_stability" + (f"-{'+'.join(args.only)}" if args.only else "")
     stem += f"-limit{args.limit}" if args.limit else ""
+    stem += f"-{'+'.join(conditions)}" if conditions != CONDITIONS else ""
     atomic_write_text(out / f"{stem}.json", json.dumps(jsonable(report), indent=2) + "\n")
     atomic_write_text(out / f"{stem}.md", markdown(report))
     print(markdown(report))

@@ -31,6 +31,9 @@ described above):
   ``tta=8`` averages over the eight symmetries of the square input (rotations by 0, 90, 180
   and 270 degrees, each also mirrored), so the embedding no longer depends on how the photo
   was turned or mirrored.
+* ``orient="canonical"`` shows the network each photo in the pose fixed by its own pixels
+  (:mod:`poxscan.features.orientation`): the same invariance to turns and mirrors as ``tta=8``
+  at one forward pass instead of eight.
 
 Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
 "efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
@@ -51,6 +54,7 @@ import numpy as np
 from poxscan.core.imageio import to_square
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
+from poxscan.features.orientation import ORIENTATIONS, canonical_pose
 
 if TYPE_CHECKING:
     import keras
@@ -124,6 +128,10 @@ class DeepFeatures(ImageFeatureExtractor):
         taken of the network's square input.
     color_constancy : {None, "shades_of_gray", "shades_of_gray:<p>"}, default=None
         Correct each image's colour cast first (:mod:`poxscan.features.color_constancy`).
+    orient : {None, "canonical"}, default=None
+        ``"canonical"``: turn and mirror each photo into its canonical pose
+        (:func:`poxscan.features.orientation.canonical_pose`) before it is fitted to the
+        network's square; needs ``tta=0`` (the eight-view average is already invariant).
 
     Examples
     --------
@@ -135,6 +143,8 @@ class DeepFeatures(ImageFeatureExtractor):
 
     family = "deep"
     version = "1"
+    #: Class default so a DeepFeatures pickled before ``orient`` existed still loads as None.
+    orient: str | None = None
 
     def __init__(
         self,
@@ -148,6 +158,7 @@ class DeepFeatures(ImageFeatureExtractor):
         pooling: str = "avg",
         tta: int = 0,
         color_constancy: str | None = None,
+        orient: str | None = None,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -159,6 +170,7 @@ class DeepFeatures(ImageFeatureExtractor):
         self.pooling = pooling
         self.tta = tta
         self.color_constancy = color_constancy
+        self.orient = orient
 
     # -- several backbones ------------------------------------------------------------------
     def _backbone_names(self) -> list[str]:
@@ -249,6 +261,13 @@ class DeepFeatures(ImageFeatureExtractor):
             raise ValueError(f"unknown pooling {self.pooling!r}; use one of {POOLINGS}")
         if isinstance(self.tta, bool) or self.tta not in TTAS:
             raise ValueError(f"tta must be one of {TTAS}, got {self.tta!r}")
+        if self.orient not in ORIENTATIONS:
+            raise ValueError(f"unknown orient {self.orient!r}; use one of {ORIENTATIONS}")
+        if self.orient is not None and self.tta:
+            raise ValueError(
+                f"orient={self.orient!r} with tta={self.tta}: the canonical pose replaces the "
+                "test-time views (use tta=0)"
+            )
         if self.runtime is not None and not self._is_default_embedding():
             raise ValueError(
                 f"runtime {self.runtime!r} computes the head's average-pooled embedding only; "
@@ -308,6 +327,12 @@ class DeepFeatures(ImageFeatureExtractor):
                 names.extend(f"{prefix}{i}" for i in range(channels))
         return names
 
+    def _squares(self, images: Sequence[np.ndarray], size: int) -> np.ndarray:
+        """The uint8 square inputs, each photo first in its canonical pose if ``orient`` asks."""
+        if self.orient == "canonical":
+            images = [canonical_pose(np.asarray(img))[0] for img in images]
+        return np.stack([to_square(np.asarray(img), size) for img in images])
+
     def _views(self, batch: np.ndarray) -> list[np.ndarray]:
         """The batch and, for TTA, its mirrors (axis 1 = rows, axis 2 = columns)."""
         if self.tta == 8:
@@ -332,7 +357,7 @@ class DeepFeatures(ImageFeatureExtractor):
             # The exported model scales pixels itself: feed the uint8 centre squares.
             runner = self._tflite()
             size = runner.image_size
-            squares = np.stack([to_square(np.asarray(img), size) for img in images])
+            squares = self._squares(images, size)
             views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
             return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
@@ -342,7 +367,7 @@ class DeepFeatures(ImageFeatureExtractor):
         out = np.empty((len(images), width), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
-            x = spec.prepare([np.asarray(img) for img in chunk])
+            x = spec.preprocess(self._squares(chunk, spec.input_size))
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
             # Each mirror is its own call, so every call keeps the batch shape of tta=0.
@@ -365,6 +390,7 @@ class DeepFeatures(ImageFeatureExtractor):
             ("pooling", "avg"),
             ("tta", 0),
             ("color_constancy", None),
+            ("orient", None),
         ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)

@@ -44,10 +44,14 @@ class LiteDeepFeatures(ImageFeatureExtractor):
         What the file must hold.
     num_threads : int, default=1
         LiteRT threads (does not change the features).
+    orient : {None, "canonical"}, default=None
+        Show the backbone each photo in its canonical pose (as ``DeepFeatures(orient=...)``).
     """
 
     family = "deep"
     version = LITE_DEEP_VERSION  # lite_fingerprint() computes the same fingerprint
+    #: Class default so a LiteDeepFeatures pickled before ``orient`` existed loads as None.
+    orient: str | None = None
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class LiteDeepFeatures(ImageFeatureExtractor):
         feature_dim: int = 1280,
         quantization: str = "int8",
         num_threads: int = 1,
+        orient: str | None = None,
     ) -> None:
         self.backbone = backbone
         self.tflite_file = tflite_file
@@ -64,6 +69,7 @@ class LiteDeepFeatures(ImageFeatureExtractor):
         self.feature_dim = feature_dim
         self.quantization = quantization
         self.num_threads = num_threads
+        self.orient = orient
 
     def bind_model_dir(self, model_dir: str | PathLike) -> LiteDeepFeatures:
         """Resolve a relative ``tflite_file`` against ``model_dir`` (set after loading)."""
@@ -110,7 +116,7 @@ class LiteDeepFeatures(ImageFeatureExtractor):
     def _transform_batch(self, images: list[np.ndarray]) -> np.ndarray:
         from poxscan.features.litert_runtime import embed_images
 
-        return embed_images(self._runner(), images)
+        return embed_images(self._runner(), images, self.orient)
 
     def _fingerprint_params(self) -> dict[str, Any]:
         # The file computes the features: its hash, not where it lies, identifies them.
@@ -119,6 +125,7 @@ class LiteDeepFeatures(ImageFeatureExtractor):
             "tflite_sha256": self.tflite_sha256,
             "feature_dim": int(self.feature_dim),
             "quantization": self.quantization,
+            **({"orient": self.orient} if self.orient is not None else {}),
         }
 
     def __getstate__(self) -> dict[str, Any]:

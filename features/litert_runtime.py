@@ -230,8 +230,13 @@ def open_backbone(
     return runner
 
 
-def embed_images(runner: LiteRTModel, images: list[np.ndarray]) -> np.ndarray:
+def embed_images(
+    runner: LiteRTModel, images: list[np.ndarray], orient: str | None = None
+) -> np.ndarray:
     """Pooled embeddings of RGB uint8 images: each one's centre square through ``runner``.
+
+    ``orient="canonical"`` first turns each photo into its canonical pose
+    (:func:`poxscan.features.orientation.canonical_pose`).
 
     Returns
     -------
@@ -239,13 +244,24 @@ def embed_images(runner: LiteRTModel, images: list[np.ndarray]) -> np.ndarray:
     """
     from poxscan.core.imageio import to_square
 
+    if orient is not None:
+        from poxscan.features.orientation import canonical_pose
+
+        if orient != "canonical":
+            raise ValueError(f"unknown orient {orient!r}; use None or 'canonical'")
+        images = [canonical_pose(np.asarray(img))[0] for img in images]
     size = runner.image_size
     squares = np.stack([to_square(np.asarray(img), size) for img in images])
     return np.asarray(runner.run(squares), dtype=np.float32)
 
 
 def lite_fingerprint(
-    *, backbone: str, tflite_sha256: str, feature_dim: int, quantization: str = "int8"
+    *,
+    backbone: str,
+    tflite_sha256: str,
+    feature_dim: int,
+    quantization: str = "int8",
+    orient: str | None = None,
 ) -> str:
     """``LiteDeepFeatures(...).fingerprint()`` computed without building the extractor.
 
@@ -263,6 +279,8 @@ def lite_fingerprint(
             "tflite_sha256": tflite_sha256,
             "feature_dim": int(feature_dim),
             "quantization": quantization,
+            # Present only when set, so lite models saved before it keep their fingerprint.
+            **({"orient": orient} if orient is not None else {}),
         },
     }
     text = json.dumps(payload, sort_keys=True, default=str)

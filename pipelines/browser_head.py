@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from poxscan.pipelines.calibration import logit
-from poxscan.pipelines.image_model import ImageModel, positive_scores
+from poxscan.pipelines.image_model import ImageModel, positive_margin, positive_scores
 
 __all__ = ["GRID", "browser_head"]
 
@@ -65,7 +64,9 @@ def browser_head(model: ImageModel, seed: int = 0) -> dict[str, Any]:
     probe = np.vstack([np.zeros((1, m)), np.eye(m)])
 
     def margin(rows: np.ndarray) -> np.ndarray:
-        return logit(positive_scores(model.pipeline_, pd.DataFrame(rows, columns=names)))
+        # The classifier's own log-odds where it has them (LDA's probabilities round to 0 or
+        # 1 on the unit probes, their logit would not be affine).
+        return positive_margin(model.pipeline_, pd.DataFrame(rows, columns=names))
 
     values = margin(probe)
     bias = float(values[0])
@@ -101,6 +102,8 @@ def browser_head(model: ImageModel, seed: int = 0) -> dict[str, Any]:
             "interpolation": "linear",
         },
         "threshold": float(model.threshold_),
+        # How the page poses the photo before the backbone (poxscan.features.orientation).
+        "orient": getattr(model.extractors_["deep"], "orient", None),
         "checks": {
             "affine_max_abs_error_log_odds": err,
             "score_max_abs_error": score_err,

@@ -254,6 +254,7 @@ def _shares_embedding(model: Any, backbone: str, gate: InputGate | None = None) 
         and p.get("layers", "head") == "head"
         and p.get("pooling", "avg") == "avg"
         and int(p.get("tta", 0)) == 0
+        and p.get("orient") is None  # a float gate is fitted on photos as they are
         and p.get("weights") is None
     )
 

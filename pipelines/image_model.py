@@ -25,10 +25,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from poxscan.features import DEFAULT_PARAMS, FAMILIES, check_images, make_extractor
-from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold
+from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold, logit
 from poxscan.pipelines.splits import grouped_folds
 
-__all__ = ["FeatureExtractorsMixin", "ImageModel", "normalize_families", "positive_scores"]
+__all__ = [
+    "FeatureExtractorsMixin",
+    "ImageModel",
+    "normalize_families",
+    "positive_margin",
+    "positive_scores",
+]
 
 #: What extractors are fitted on when the model is trained from cached features: base
 #: extractors learn nothing from images, they only record their output names.
@@ -72,6 +78,17 @@ def positive_scores(estimator: Any, X: Any) -> np.ndarray:
         return proba[:, classes.index(1)].astype(np.float64)
     margin = np.asarray(estimator.decision_function(X), dtype=np.float64).ravel()
     return 1.0 / (1.0 + np.exp(-margin))
+
+
+def positive_margin(estimator: Any, X: Any) -> np.ndarray:
+    """Log-odds of the positive class: ``decision_function`` where the classifier has one
+    (LDA, logistic regression: exact where ``predict_proba`` has rounded to 0 or 1), else
+    the logit of :func:`positive_scores`."""
+    if hasattr(estimator, "decision_function") and hasattr(estimator, "predict_proba"):
+        margin = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if margin.ndim == 1:
+            return margin
+    return logit(positive_scores(estimator, X))
 
 
 class FeatureExtractorsMixin:
@@ -268,6 +285,11 @@ class ImageModel(FeatureExtractorsMixin, ClassifierMixin, BaseEstimator):
         """Uncalibrated positive-class scores of a feature table."""
         check_is_fitted(self, "pipeline_")
         return positive_scores(self.pipeline_, self._align(features))
+
+    def raw_margins_features(self, features: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated positive-class log-odds of a feature table (:func:`positive_margin`)."""
+        check_is_fitted(self, "pipeline_")
+        return positive_margin(self.pipeline_, self._align(features))
 
     def predict_proba_features(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated ``[P(not mpox), P(mpox)]`` per row of a feature table."""

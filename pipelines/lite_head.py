@@ -228,6 +228,8 @@ class FastModel:
         The directory's input gate (``gate.npz`` parsed from its verified bytes).
     manifest : dict
     manifest_sha256 : str
+    orient : str or None
+        How each photo is posed before the backbone (the head entry's ``orient``).
     """
 
     head: LinearHead
@@ -235,12 +237,13 @@ class FastModel:
     gate: Any
     manifest: dict[str, Any]
     manifest_sha256: str
+    orient: str | None = None
 
     def deep_features(self, images: list[np.ndarray]) -> np.ndarray:
         """The int8 backbone's embedding of each image (what the pipeline's deep family is)."""
         from poxscan.features.litert_runtime import embed_images
 
-        return embed_images(self.backbone, images)
+        return embed_images(self.backbone, images, self.orient)
 
 
 def fast_path_entry(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -322,6 +325,7 @@ def load_fast_model(
         tflite_sha256=str(spec["sha256"]),
         feature_dim=head.n_features,
         quantization="int8",
+        orient=entry.get("orient"),
     )
     if (
         head.tflite_sha256 != spec["sha256"]
@@ -339,4 +343,4 @@ def load_fast_model(
     input_gate = None
     if gate:
         input_gate = load_gate(folder, manifest.get("gate"), data=blobs.get(GATE_FILE))
-    return FastModel(head, backbone, input_gate, manifest, sha)
+    return FastModel(head, backbone, input_gate, manifest, sha, entry.get("orient"))

@@ -198,6 +198,8 @@ def write_head(
         "classifier, calibrator, threshold, explainer background mean): prediction without "
         "scikit-learn; model.joblib stays the source of truth",
         "backbone": backbone or str(extractor.backbone),
+        # How each photo is posed before the backbone (None: as it is).
+        "orient": getattr(extractor, "orient", None),
         "tflite_sha256": head.tflite_sha256,
         "n_space_features": len(head.coef),
         "explains": head.background_mean is not None,

@@ -153,6 +153,7 @@ def to_lite(model: ImageModel, tflite_path: str | PathLike) -> LiteDeepFeatures:
         tflite_sha256=hashlib.sha256(content).hexdigest(),
         feature_dim=int(old._spec().feature_dim),
         quantization="int8",
+        orient=getattr(old, "orient", None),
     )
     lite.fit([np.zeros((32, 32, 3), np.uint8)])
     if list(lite.get_feature_names_out()) != list(old.get_feature_names_out()):
@@ -169,6 +170,7 @@ def to_lite(model: ImageModel, tflite_path: str | PathLike) -> LiteDeepFeatures:
         "backbone": lite.backbone,
         "runtime": RUNTIME,
         "tflite_file": lite.tflite_file,
+        **({"orient": lite.orient} if lite.orient is not None else {}),
     }
     if isinstance(model.families, Mapping) and "deep" in model.families:
         model.families = {**model.families, "deep": dict(model.families_["deep"])}

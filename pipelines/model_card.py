@@ -139,6 +139,12 @@ def render_model_card(manifest: Mapping[str, Any]) -> str:
         f"- Feature families: {families} (extractor fingerprints in the manifest).",
         f"- Pipeline: {' -> '.join(model.get('pipeline', [])) or 'n/a'}.",
     ]
+    if (model.get("families", {}).get("deep") or {}).get("orient") == "canonical":
+        lines.append(
+            "- Orientation: each photo is turned and mirrored into a pose fixed by its own "
+            "pixels before the backbone, so a turned or mirrored photo gets the same answer "
+            "(`poxscan.features.orientation`)."
+        )
     if config:
         lines.append(
             f"- Configuration: classifier `{config.get('classifier')}`, selector "

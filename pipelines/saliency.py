@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from poxscan.core.imageio import to_square
+from poxscan.features.orientation import d4_view, pose_index, undo_view
 
 __all__ = [
     "CAPTION",
@@ -139,7 +140,8 @@ def _feature_map_model(backbone: str) -> Any:
 
 
 def _deep_columns(model: Any) -> tuple[str, list[str]] | None:
-    """Backbone and deep columns of a model whose deep features are the plain pooled head."""
+    """Backbone and deep columns of a model whose deep features are the pooled head (of the
+    photo as it is, or of its canonical pose)."""
     extractor = getattr(model, "extractors_", {}).get("deep")
     if extractor is None:
         return None
@@ -165,7 +167,9 @@ def _decision_gradient(model: Any, row: pd.DataFrame, columns: list[str]) -> np.
     probes.columns = base.columns
     idx = [base.columns.get_loc(c) for c in columns]
     probes.iloc[np.arange(1, len(columns) + 1), idx] += step
-    f = _logit(model.raw_scores_features(probes))
+    # Log-odds from the classifier's own margin: an overconfident head (LDA) rounds its
+    # probabilities to 0 or 1, where their logit has no gradient left.
+    f = model.raw_margins_features(probes)
     return (f[1:] - f[0]) / step
 
 
@@ -182,8 +186,12 @@ def deep_gradient_cam(
     from poxscan.features.backbones import get_backbone
 
     spec = get_backbone(backbone)
-    square = to_square(np.asarray(image), spec.input_size)
-    A = np.asarray(_feature_map_model(backbone).predict_on_batch(spec.preprocess(square[None])))
+    view = 0  # the model saw the photo as it is, or in its canonical pose: the map is made there
+    if model.extractors_["deep"].get_params().get("orient") == "canonical":
+        view = pose_index(np.asarray(image))
+    seen = to_square(d4_view(np.asarray(image), view), spec.input_size)
+    square = undo_view(seen, view)  # what the model saw, shown the way the user took it
+    A = np.asarray(_feature_map_model(backbone).predict_on_batch(spec.preprocess(seen[None])))
     A = A[0].astype(np.float64)  # (h, w, channels)
     if row is None:
         row = model.extract([image])
@@ -194,7 +202,7 @@ def deep_gradient_cam(
         p = float(model.predict_proba_features(row)[0, 1])
         target = "mpox" if p >= model.threshold_ else "not_mpox"
     sign = 1.0 if target == "mpox" else -1.0
-    cam = A @ (sign * grad)
+    cam = undo_view(A @ (sign * grad), view)  # back onto the photo as the user sees it
     return SaliencyMap(
         heat=_normalise(cam),
         image=square,

@@ -141,10 +141,12 @@ def lite_model_dir(
     data_root: str,
     families: tuple[str, ...] = ("deep", "color"),
     pipeline: tuple[str, ...] = LITE_PIPELINE,
+    orient: str | None = None,
 ) -> Path:
     """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``,
     with the input gate on the int8 backbone's embeddings; ``pipeline``: the train flags of
-    the pipeline after the features."""
+    the pipeline after the features; ``orient``: the deep family's ``orient`` (given in a
+    ``--config`` file, as a user would)."""
     import warnings
 
     from poxscan.cli import main
@@ -153,6 +155,8 @@ def lite_model_dir(
     name = "lite-" + "-".join(families)
     if pipeline != LITE_PIPELINE:
         name += "-" + "-".join(a.strip("-").replace("=", "") for a in pipeline)
+    if orient is not None:
+        name += f"-orient{orient}"
     out = Path(root) / name
     if (out / "manifest.json").is_file():
         # Made earlier in this session by another module with the same arguments (the manifest
@@ -160,6 +164,11 @@ def lite_model_dir(
         # copies.
         return out
     family_flags = [arg for fam in families for arg in ("--family", fam)]
+    if orient is not None:
+        config = Path(root) / f"{name}.config.json"
+        fams = {fam: ({"orient": orient} if fam == "deep" else {}) for fam in families}
+        config.write_text(json.dumps({"families": fams}))
+        family_flags = ["--config", str(config)]
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for key, value in env_for(ws).items():

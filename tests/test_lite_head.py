@@ -35,7 +35,8 @@ def root(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def lda_dir(root, data_root) -> Path:
-    return lite_model_dir(root, str(data_root), ("deep",), LDA)
+    # The shipped kind of model: shrinkage LDA on the embedding of each photo's canonical pose.
+    return lite_model_dir(root, str(data_root), ("deep",), LDA, orient="canonical")
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +107,20 @@ def test_the_head_is_written_listed_and_checked(lda_dir, logreg_dir):
         with np.load(folder / "head.npz", allow_pickle=False) as npz:  # arrays only
             assert {"coef", "scale", "offset", "feature_index"} <= set(npz.files)
         backbone = manifest["runtime"]["backbones"]["deep"]
+        orient = "canonical" if folder == lda_dir else None
+        assert entry["orient"] == orient
         extractor = LiteDeepFeatures(
-            backbone=entry["backbone"], tflite_file="x", tflite_sha256=backbone["sha256"]
+            backbone=entry["backbone"],
+            tflite_file="x",
+            tflite_sha256=backbone["sha256"],
+            orient=orient,
         )
         assert manifest["model"]["fingerprints"]["deep"] == extractor.fingerprint()
         assert extractor.fingerprint() == lite_fingerprint(
-            backbone=entry["backbone"], tflite_sha256=backbone["sha256"], feature_dim=1280
+            backbone=entry["backbone"],
+            tflite_sha256=backbone["sha256"],
+            feature_dim=1280,
+            orient=orient,
         )
     # The LDA head keeps every feature (no selector), the logistic one the ANOVA's 64.
     assert json.loads((lda_dir / "manifest.json").read_text())["head"]["n_space_features"] == 1280
@@ -150,6 +159,14 @@ def test_fast_path_answers_equal_the_pipelines(which, lda_dir, logreg_dir, photo
     )
     # The pipeline is still there, loaded on demand (pinned to the verified manifest).
     assert fast.model.threshold_ == pytest.approx(fast.threshold)
+    if which == "lda":
+        # Canonical pose: a turned or mirrored photo gets the very same answer on both paths;
+        # the photo as it is would not (its embedding differs once turned).
+        turned = [np.ascontiguousarray(v) for im in images for v in (np.rot90(im), im[:, ::-1])]
+        for predictor in (fast, slow):
+            p0 = [r.probability for r in predictor.predict_images(images, gate=False)]
+            p1 = [r.probability for r in predictor.predict_images(turned, gate=False)]
+            assert np.repeat(p0, 2) == pytest.approx(p1, abs=1e-6)
 
 
 def _cli(model_dir: Path, photos: list[str], env: dict[str, str]) -> tuple[dict, list[str]]:

@@ -1,7 +1,8 @@
 """The on-device page (``/ondevice/``) in a real headless Chromium: screening inside the browser.
 
-A deep-only lite model (``poxscan train --runtime litert-int8 --family deep``, real images and
-weights) is served by the real ``poxscan serve``; Chromium loads the page, which downloads the
+A deep-only lite model of the shipped kind (``poxscan train --runtime litert-int8`` with the
+deep family on each photo's canonical pose and shrinkage LDA; real images and weights) is
+served by the real ``poxscan serve``; Chromium loads the page, which downloads the
 int8 backbone and runs it through LiteRT.js (WebAssembly). The test screens a real photo
 through the file input, checks in Chromium's network log (performance log, DevTools Network
 events) that no request carries the photo, compares the probability with the server's own
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 from _trained_models import lite_model_dir, subset_records, trained_model_dir, workspace
 from test_browser import api_predict
+from test_lite_head import LDA
 
 pytestmark = [pytest.mark.slow, pytest.mark.deep]
 
@@ -42,7 +44,8 @@ def lite_dir(root, data_root) -> Path:
             f"{DIST} is not built: run `npm ci && npm run build` in web/ondevice (.ci/run does)",
             pytrace=False,
         )
-    return lite_model_dir(root, str(data_root), families=("deep",))
+    # The page must pose the photo as the server does (web/ondevice/src/orientation.js).
+    return lite_model_dir(root, str(data_root), ("deep",), LDA, orient="canonical")
 
 
 @pytest.fixture(scope="module")

@@ -109,13 +109,13 @@ def test_manifest_metrics_threshold_and_calibration(model_dir, loaded, root, dat
         assert m["ci95"][0] <= m["value"] <= m["ci95"][1], name
         assert m["ci95"][0] < m["ci95"][1], name  # small data: intervals must have width
     assert 0 <= metrics["roc_auc"]["value"] <= 1
-    # The saved threshold is the screening one: sensitivity 0.90 on the calibrated
-    # out-of-fold probabilities.
-    assert manifest["threshold"]["rule"] == "sensitivity:0.90"
+    # The saved threshold is the screening one: sensitivity 0.95 on the calibrated
+    # out-of-fold probabilities (train's default, SCREENING_THRESHOLD).
+    assert manifest["threshold"]["rule"] == "sensitivity:0.95"
     assert manifest["threshold"]["value"] == pytest.approx(model.threshold_)
     oof = model.calibrator_.predict(model.cv_scores_)
-    assert model.threshold_ == pytest.approx(choose_threshold(y, oof, "sensitivity:0.90"))
-    assert np.mean(oof[y == 1] >= model.threshold_) >= 0.90
+    assert model.threshold_ == pytest.approx(choose_threshold(y, oof, "sensitivity:0.95"))
+    assert np.mean(oof[y == 1] >= model.threshold_) >= 0.95
     assert manifest["calibration"]["method"] == "sigmoid"
     refit = ScoreCalibrator("sigmoid").fit(model.cv_scores_, y)
     assert manifest["calibration"]["slope"] == pytest.approx(refit.slope_)

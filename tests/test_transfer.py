@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,8 @@ from poxscan.core.data import load_groups, load_records
 from poxscan.pipelines import transfer
 from poxscan.pipelines.experiment_data import ExperimentData
 from poxscan.pipelines.splits import grouped_folds
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _data(groups: list[str], datasets: list[str], y: list[int], seed: int = 0) -> ExperimentData:
@@ -187,4 +191,12 @@ def test_train_without_a_config_ships_the_screening_config(tmp_path):
     assert config["families"] == SCREENING_CONFIG["families"]
     assert config["classifier"] == SCREENING_CONFIG["classifier"]
     assert "candidates" in info["config_source"]
-    assert args.threshold == "sensitivity:0.90"
+    from poxscan.cli.train import _parse_threshold
+    from poxscan.pipelines.builder import SCREENING_THRESHOLD
+
+    # The shipped rule is the one threshold_transfer.py's pre-declared choice picked.
+    assert args.threshold is None and _parse_threshold(args.threshold) == SCREENING_THRESHOLD
+    report = json.loads(
+        (REPO / "experiments/results/candidates/threshold_transfer.json").read_text()
+    )
+    assert report["config"] == SCREENING_CONFIG and report["chosen"] == SCREENING_THRESHOLD

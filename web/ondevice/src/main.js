@@ -5,6 +5,7 @@
 // about it is sent anywhere.
 import { loadLiteRt, loadAndCompile, Tensor } from "@litertjs/core";
 import { checkEmbedding, checkPixels, loadGate } from "./gate.js";
+import { d4View, poseIndex } from "./orientation.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { model: null, head: null, gate: null };
@@ -113,6 +114,24 @@ function toSquare(img, size) {
   return out;
 }
 
+// The decoded photo in its canonical pose (poxscan.features.orientation.canonical_pose), with
+// a canvas of the turned pixels for toSquare's upscaling path.
+function canonical(img) {
+  const k = poseIndex(img.rgb, img.width, img.height);
+  if (k === 0) return img;
+  const view = d4View(img.rgb, img.width, img.height, k);
+  const canvas = new OffscreenCanvas(view.width, view.height);
+  const rgba = new ImageData(view.width, view.height);
+  for (let i = 0, j = 0; j < view.rgb.length; i += 4, j += 3) {
+    rgba.data[i] = view.rgb[j];
+    rgba.data[i + 1] = view.rgb[j + 1];
+    rgba.data[i + 2] = view.rgb[j + 2];
+    rgba.data[i + 3] = 255;
+  }
+  canvas.getContext("2d").putImageData(rgba, 0, 0);
+  return { ...view, bitmap: canvas };
+}
+
 function calibrate(score) {
   const { scores, probabilities } = state.head.calibration;
   if (score <= scores[0]) return probabilities[0];
@@ -150,7 +169,10 @@ async function screen(file) {
     img.bitmap.close();
     return refusal(file, pixels, t0);
   }
-  const input = new Tensor(square, [1, size, size, 3]);
+  // A model trained on canonical poses sees the photo turned the way the server turns it:
+  // the pose is chosen on the decoded photo, before it is fitted to the square.
+  const seen = state.head.orient === "canonical" ? toSquare(canonical(img), size) : square;
+  const input = new Tensor(seen, [1, size, size, 3]);
   const t1 = performance.now();
   const outputs = await state.model.run(input);
   input.delete();
