@@ -37,9 +37,30 @@ def _run(cmd: list[str], timeout: int = 900, **kwargs) -> subprocess.CompletedPr
     return proc
 
 
+def _shared_site_venv() -> Path | None:
+    """The site venv ``.ci/wheel-check`` made from this checkout's wheel, when it says so
+    (``$POXSCAN_SITE_VENV``): the same install, so CI does not make it twice."""
+    shared = os.environ.get("POXSCAN_SITE_VENV")
+    if not shared:
+        return None
+    python = Path(shared) / "bin" / "python"
+    assert python.is_file(), f"$POXSCAN_SITE_VENV={shared} holds no virtual environment"
+    code = (
+        "import json, sys; from importlib import metadata; "
+        "print(json.dumps({d: metadata.version(d) for d in sys.argv[1:]}))"
+    )
+    got = json.loads(_run([str(python), "-c", code, "poxscan", *PINNED]).stdout)
+    want = {d: metadata.version(d) for d in ("poxscan", *PINNED)}
+    assert got == want, f"{shared} is not this checkout's site install: {got} != {want}"
+    return Path(shared)
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory) -> Path:
     """A fresh venv with the wheel and its lite + web extras, nothing else."""
+    shared = _shared_site_venv()
+    if shared is not None:
+        return shared
     base = tmp_path_factory.mktemp("lite-venv")
     wheels = base / "wheels"
     _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels),
