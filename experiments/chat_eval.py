@@ -236,6 +236,7 @@ def run(
         "change_log": eval_yaml.get("change_log") or [],
         "change_log_v2": eval_yaml.get("change_log_v2") or [],
         "change_log_v3": eval_yaml.get("change_log_v3") or [],
+        "change_log_s5": eval_yaml.get("change_log_s5") or [],
         "fit_seconds": fit_seconds,
         "latency_ms_per_question": latency_ms,
         "load_average": f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",

@@ -61,11 +61,11 @@ def _development_holdout(report: dict[str, Any], key: str, m: dict[str, Any]) ->
         f"## Holdout {name}, a development set since the {since} work",
         "",
         f"`{report['extra_files'][key]}`: {report['sizes'][key]} questions, written apart and "
-        f"scored once as a holdout (top-1 {_pct(first)}, the honest holdout figure; before "
-        f"that work's changes: {_pct(before)}). Since the {since} work it is a DEVELOPMENT "
-        "set: its misses were read and guided general fixes (lexicon words, paraphrases, "
-        "scope and normalisation rules), so its figure now is optimistic; it is still not "
-        "tuned on (no folds). Now: top-1 "
+        f"scored once as a holdout (top-1 {_pct(first)}, the honest holdout figure; the "
+        f"chatbot before the work it was first held out for: {_pct(before)}). Since the "
+        f"{since} work it is a DEVELOPMENT set: its misses were read and guided general "
+        "fixes (lexicon words, paraphrases, scope and normalisation rules), so its figure "
+        "now is optimistic; it is still not tuned on (no folds). Now: top-1 "
         f"{_pct(m['answerable']['top1_accuracy'])}{_ci(m['answerable']['top1_ci95'])} on its "
         f"{m['answerable']['n']} answerable questions; false refusals "
         f"{m['false_refusals']['n']}; refusal recall on its {m['refusal']['n']} diagnosis "
@@ -338,6 +338,25 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_pct(t.get('holdout_final'))} | {step.get('false_refusals', '')} | "
                 f"{_pct(step.get('refusal_recall_v2'))} | {step.get('kept', '')} |"
             )
+    log5 = report.get("change_log_s5") or []
+    if log5:
+        keys = ("development", "development_cv", "holdout_v3", "holdout_v2")
+        keys += ("holdout_informal", "holdout", "holdout_final")
+        lines += [
+            "",
+            "## Change log of the s5-chat work (v3 as a development set)",
+            "",
+            "Top-1 with the shipped settings (`--quick`) and the development CV "
+            "(`--dev-only`); a change was kept only if the sets did not fall overall, with 0 "
+            "false refusals and 100 % refusal recall everywhere.",
+            "",
+            "| step | " + " | ".join(keys) + " | kept |",
+            "|---" * (len(keys) + 2) + "|",
+        ]
+        for step in log5:
+            t = step.get("top1", {})
+            cells = " | ".join(_pct(t.get(k)) for k in keys)
+            lines.append(f"| {step['step']} | {cells} | {step.get('kept', '')} |")
     lines += [
         "",
         "## Folds",
