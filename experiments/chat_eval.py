@@ -12,7 +12,9 @@
   ``chat_holdout_v3.yaml`` with its ``holdout_v3`` list) is found and scored only, with the
   shipped settings (``--no-discover`` turns that off); ``--holdout PATH`` adds a file by name.
 - Since the s4-chat work the v2 set is a development set (its misses guided general fixes; its
-  first score stays the honest holdout figure); it is still scored apart, not tuned on.
+  first score stays the honest holdout figure); it is still scored apart, not tuned on. The
+  same holds for v3 since the s5-chat work (``DEVELOPMENT_SINCE`` in ``chat_eval_data.py``;
+  its first score is ``first_runs.holdout_v3_first_score``): it is labelled development.
 - ``--quick`` scores every set with the shipped settings only (no cross-validation, no tuning,
   nothing written): for a quick look, or to score a new holdout alone.
 - ``--dev-only`` scores the development sets alone (cross-validated and in-sample, with their
@@ -49,6 +51,7 @@ import chat_eval_tuning
 import yaml
 from chat_eval_data import (
     DEV_KEY,
+    DEVELOPMENT_SINCE,
     HOLDOUT_KEYS,
     INFORMAL_KEY,
     N_FOLDS,
@@ -233,6 +236,7 @@ def run(
         "change_log": eval_yaml.get("change_log") or [],
         "change_log_v2": eval_yaml.get("change_log_v2") or [],
         "change_log_v3": eval_yaml.get("change_log_v3") or [],
+        "change_log_s5": eval_yaml.get("change_log_s5") or [],
         "fit_seconds": fit_seconds,
         "latency_ms_per_question": latency_ms,
         "load_average": f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",
@@ -276,6 +280,12 @@ def quick(
             miss["score"], miss["reason"] = round(r.score, 3), r.reason
         out[key] = metrics
     return out
+
+
+def _label(key: str) -> str:
+    """A set's name in printed summaries: former holdouts say they are development sets."""
+    since = DEVELOPMENT_SINCE.get(key)
+    return key if since is None else f"{key} (development since {since})"
 
 
 def _summary(name: str, m: dict[str, Any]) -> str:
@@ -360,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.v2.resolve(),
             extra,
         )
-        lines = [_summary(k, m) for k, m in sets.items()]
+        lines = [_summary(_label(k), m) for k, m in sets.items()]
         for key in args.misses:
             for miss in sets[key]["misses"]:
                 lines.append(
@@ -389,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines.append(_summary("development, shipped settings", shipped["main"]))
     for key in (*extra, V2_KEY, INFORMAL_KEY, *HOLDOUT_KEYS):
         if key in shipped:
-            lines.append(_summary(key, shipped[key]))
+            lines.append(_summary(_label(key), shipped[key]))
     lines.append(
         f"tuned on all: {report['tuning']['retriever_params']} {report['tuning']['fusion']} "
         f"{report['tuning']['thresholds']} (shipped "

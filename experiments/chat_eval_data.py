@@ -14,7 +14,10 @@ Used by ``experiments/chat_eval.py``. Four files:
   top-1, stays the honest holdout figure); it is still not tuned on (no folds);
 - further holdouts ``experiments/chat_holdout_<name>.yaml`` (e.g. ``chat_holdout_v3.yaml``
   with a ``holdout_v3`` list), found by :func:`discover_holdouts` or named on the command line,
-  are scored only, with the shipped settings.
+  are scored only, with the shipped settings. ``chat_holdout_v3.yaml`` is a DEVELOPMENT set
+  since the s5-chat work (its misses were read and guided general fixes; its first score,
+  88.4 % top-1, stays the honest holdout figure in ``first_runs.holdout_v3_first_score``); it
+  is still scored apart, not tuned on (no folds). :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -40,6 +43,12 @@ INFORMAL_KEY = "holdout_informal"
 V2_KEY = "holdout_v2"
 #: The informal development set's list (its own file; tuned on).
 DEV_KEY = "dev_informal"
+#: The third informal holdout's list (``chat_holdout_v3.yaml``, found by discovery).
+V3_KEY = "holdout_v3"
+#: Former holdouts whose misses have been read, with the work that demoted them: they are
+#: reported as development sets (scored apart, never tuned on), their first score kept in
+#: ``first_runs.<key>_first_score``.
+DEVELOPMENT_SINCE = {V2_KEY: "s4-chat", V3_KEY: "s5-chat"}
 
 
 def holdout_key(path: str | Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chat_eval_data import DEV_KEY, HOLDOUT_KEYS, INFORMAL_KEY, N_FOLDS, V2_KEY
+from chat_eval_data import DEV_KEY, DEVELOPMENT_SINCE, HOLDOUT_KEYS, INFORMAL_KEY, N_FOLDS, V2_KEY
 
 
 def _pct(x: float | None) -> str:
@@ -50,6 +50,30 @@ def _misses(name: str, m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _development_holdout(report: dict[str, Any], key: str, m: dict[str, Any]) -> list[str]:
+    """Section of a former holdout that is now a development set (``DEVELOPMENT_SINCE``)."""
+    since = DEVELOPMENT_SINCE[key]
+    first_runs = report["first_runs"]
+    first = first_runs.get(f"{key}_first_score", {}).get("answerable_top1")
+    before = first_runs.get(f"{key}_before", {}).get("answerable_top1")
+    name = key.removeprefix("holdout_")
+    return [
+        f"## Holdout {name}, a development set since the {since} work",
+        "",
+        f"`{report['extra_files'][key]}`: {report['sizes'][key]} questions, written apart and "
+        f"scored once as a holdout (top-1 {_pct(first)}, the honest holdout figure; the "
+        f"chatbot before the work it was first held out for: {_pct(before)}). Since the "
+        f"{since} work it is a DEVELOPMENT set: its misses were read and guided general "
+        "fixes (lexicon words, paraphrases, scope and normalisation rules), so its figure "
+        "now is optimistic; it is still not tuned on (no folds). Now: top-1 "
+        f"{_pct(m['answerable']['top1_accuracy'])}{_ci(m['answerable']['top1_ci95'])} on its "
+        f"{m['answerable']['n']} answerable questions; false refusals "
+        f"{m['false_refusals']['n']}; refusal recall on its {m['refusal']['n']} diagnosis "
+        f"requests {_pct(m['refusal']['recall'])}; unknown precision / recall "
+        f"{_pct(m['unknown']['precision'])} / {_pct(m['unknown']['recall'])}.",
+    ]
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """The Markdown version of the report."""
     near = report["near_duplicates"]
@@ -75,7 +99,15 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"a diagnosis, {report['counts']['unknown']} out of scope), of which "
         f"{sizes.get(DEV_KEY, 0)} from the informal development set. Scored apart, not tuned "
         f"on: v2 {sizes.get(V2_KEY, 0)} (a development set since s4-chat), "
-        + "".join(f"{k} {sizes.get(k, 0)}, " for k in extra_files)
+        + "".join(
+            f"{k} {sizes.get(k, 0)}"
+            + (
+                f" (a development set since {DEVELOPMENT_SINCE[k]}), "
+                if k in DEVELOPMENT_SINCE
+                else ", "
+            )
+            for k in extra_files
+        )
         + f"informal {sizes.get(INFORMAL_KEY, 0)}, holdout "
         f"{sizes['holdout']}, holdout_final {sizes['holdout_final']}. Knowledge base: "
         f"{report['kb_entries']} entries, {report['kb_variants']} question variants, facts as "
@@ -99,6 +131,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"{_pct(m['unknown']['recall'])}.",
         ]
         first = report["first_runs"].get(f"{key}_before")
+        if key in DEVELOPMENT_SINCE:
+            lines[-3:] = _development_holdout(report, key, m)
+            first = None
         if first:
             lines[-1] += (
                 f" Before this work (main's chatbot, recorded in `first_runs`): top-1 "
@@ -174,7 +209,12 @@ def to_markdown(report: dict[str, Any]) -> str:
     without = report.get("without_near_dup") or {}
     for key in extra_files:
         if key in shipped:
-            lines.append(_row(f"**{key} (held out)**", shipped[key]))
+            label = (
+                f"{key} (DEVELOPMENT since {DEVELOPMENT_SINCE[key]}, now)"
+                if key in DEVELOPMENT_SINCE
+                else f"**{key} (held out)**"
+            )
+            lines.append(_row(label, shipped[key]))
             if key in without:
                 lines.append(_row(f"{key} w/o near-dup.", without[key]))
     if v2 is not None:
@@ -201,6 +241,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     first_runs = report.get("first_runs", {})
     for key in (
         "holdout_v4_before",
+        "holdout_v3_first_score",
         "holdout_v3_before",
         "holdout_v2_first_score",
         "s4_fresh_first",
@@ -298,6 +339,25 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_pct(t.get('holdout_final'))} | {step.get('false_refusals', '')} | "
                 f"{_pct(step.get('refusal_recall_v2'))} | {step.get('kept', '')} |"
             )
+    log5 = report.get("change_log_s5") or []
+    if log5:
+        keys = ("development", "development_cv", "holdout_v3", "holdout_v2")
+        keys += ("holdout_informal", "holdout", "holdout_final")
+        lines += [
+            "",
+            "## Change log of the s5-chat work (v3 as a development set)",
+            "",
+            "Top-1 with the shipped settings (`--quick`) and the development CV "
+            "(`--dev-only`); a change was kept only if the sets did not fall overall, with 0 "
+            "false refusals and 100 % refusal recall everywhere.",
+            "",
+            "| step | " + " | ".join(keys) + " | kept |",
+            "|---" * (len(keys) + 2) + "|",
+        ]
+        for step in log5:
+            t = step.get("top1", {})
+            cells = " | ".join(_pct(t.get(k)) for k in keys)
+            lines.append(f"| {step['step']} | {cells} | {step.get('kept', '')} |")
     lines += [
         "",
         "## Folds",

@@ -157,13 +157,22 @@ _OTHER_VACCINE = re.compile(
 )
 
 
+# "flu-like", "cold-like", "hot and cold", "cold sweats" describe symptoms, not another disease.
+_SYMPTOM_WORDING = re.compile(
+    r"\b(?:flu|cold)\s*-?\s*(?:like|ish|type)\b|\bhot\s+(?:and|n|&)\s+cold\b|"
+    r"\bcold\s+(?:sweats?|shivers?|chills?)\b"
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
     HIV and AIDS do not count where the text asks about HIV medicines, PrEP, or whether having
-    HIV makes "it" worse: the knowledge base answers those.
+    HIV makes "it" worse: the knowledge base answers those. Symptom wordings ("flu-like",
+    "hot and cold") do not name the flu or a cold.
     """
     hiv_ok = bool(_HIV_IN_SCOPE.search(normalized_text))
+    normalized_text = _SYMPTOM_WORDING.sub(" ", normalized_text)
     if _OTHER_VACCINE.search(normalized_text):
         return "other vaccines"
     for match in _OTHER_RE.finditer(normalized_text):

@@ -31,6 +31,8 @@ _NAME_PATTERNS = (
     (re.compile(r"\bm\s*-\s*pox\b|\bmpxv?\b|\bmpox\w+"), "mpox"),
     (re.compile(r"\bchicken\s*-?\s*pox\b"), "chickenpox"),
     (re.compile(r"\bsmall\s*-?\s*pox\b"), "smallpox"),
+    # "pox" alone ("hiv+ and got pox"), once the other poxes are single words: mpox here.
+    (re.compile(r"(?<![\w-])pox\b"), "mpox"),
 )
 _CONTRACTIONS = (
     (re.compile(r"\b(\w+)n't\b"), r"\1 not"),

@@ -1,0 +1,102 @@
+"""Informal wording (s5-chat): text-speak and misspellings, symptom words that are not other
+diseases, general phrasings, and the guard that keeps holdout v3's questions out of the
+knowledge base's paraphrases. The questions here are written for the tests, not taken from a
+question set."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from poxscan.chat import MpoxChatbot, load_knowledge_base
+from poxscan.chat.scope import mentions_other_topic
+from poxscan.chat.text import content_text, normalize
+
+REPO = Path(__file__).resolve().parents[1]
+NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
+
+
+@pytest.fixture(scope="module")
+def bot() -> MpoxChatbot:
+    return MpoxChatbot()
+
+
+def test_text_speak_and_misspellings_read_as_words():
+    assert normalize("wen shud i c a docter") == "when should i c a doctor"
+    assert normalize("how lng is it contagius") == "how long is it contagious"
+    assert normalize("im hiv+ n worried") == "i am hiv positive and worried"
+    assert normalize("leisons on my freind") == "lesions on my friend"
+    assert normalize("sore wit a tempreture") == "sore with a temperature"
+
+
+def test_pox_alone_reads_mpox_but_other_poxes_keep_their_names():
+    assert normalize("got the pox") == "got the mpox"
+    assert normalize("chicken pox or small pox") == "chickenpox or smallpox"
+    assert normalize("monkey pox") == "mpox"
+
+
+def test_symptom_wordings_do_not_name_another_disease():
+    for text in ("flu-like aches then spots", "feeling hot and cold", "cold sweats at night"):
+        assert mentions_other_topic(normalize(text)) is None, text
+    # The diseases themselves still do.
+    assert mentions_other_topic(normalize("how long does the flu last")) == "flu"
+    assert mentions_other_topic(normalize("i caught a cold")) == "cold"
+
+
+def test_general_wordings_add_the_knowledge_base_words():
+    assert "air" in content_text(normalize("does it float around in the air"))
+    assert "viru" in content_text(normalize("what kind of germ causes it"))
+    # "a type of ..." asks what mpox is; "what types of mpox" still asks about clades.
+    assert "clade" not in content_text(normalize("is it a type of std"))
+    assert "clade" in content_text(normalize("what types of mpox are there"))
+    assert "insect" in content_text(normalize("can ticks carry it"))
+    assert "chatbot" in content_text(normalize("are you an actual nurse"))
+    assert "unproven" in content_text(normalize("do bleach baths help"))
+    assert "effective" in content_text(normalize("is the jab protective"))
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("flu-like aches before spots, normal?", "fever_flu_like"),
+        ("does mpox float in the air", "respiratory"),
+        ("what sort of virus is monkey pox", "what_is_mpox"),
+        ("can bugs like mosquitoes give u mpox", "transmission_overview"),
+        ("how protective is the mpox jab", "vaccine_effectiveness"),
+        ("r u an actual doctor", "about_tool"),
+    ],
+)
+def test_informal_questions_reach_their_entry(bot, question, entry_id):
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
+
+
+def _norm_q(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def test_no_new_knowledge_base_variant_is_close_to_a_holdout_v3_question():
+    # v3 is a development set since s5-chat: its misses may guide general fixes, but no
+    # paraphrase may copy one of its questions (difflib ratio >= 0.8). Variants that were that
+    # close before (listed in the fixture, mostly short common questions) are allowed.
+    with open(REPO / "experiments" / "chat_holdout_v3.yaml", encoding="utf-8") as handle:
+        v3 = [_norm_q(it["q"]) for it in yaml.safe_load(handle)["holdout_v3"]]
+    before = {
+        line.strip()
+        for line in NEAR_V3.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    close = []
+    for entry in load_knowledge_base().entries:
+        for variant in map(_norm_q, entry.questions):
+            if variant in before:
+                continue
+            for q in v3:
+                if difflib.SequenceMatcher(None, variant, q).ratio() >= 0.8:
+                    close.append((entry.id, variant, q))
+    assert close == []
+    assert len(v3) >= 150
