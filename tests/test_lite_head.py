@@ -24,7 +24,9 @@ from poxscan.predict import NO_FAST_ENV, Predictor
 
 pytestmark = [pytest.mark.slow, pytest.mark.deep]
 
-LDA = ("--selector", "none", "--classifier", "lda")
+# The 0.90 target: at the shipped 0.95 the small training subset's LDA calls every test
+# photo mpox, and the tests want both decisions to occur.
+LDA = ("--selector", "none", "--classifier", "lda", "--threshold-rule", "sensitivity:0.90")
 XGB = ("--selector", "none", "--classifier", "xgboost", "--param", "n_estimators=20")
 
 
