@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _node import run_module
 from _trained_models import feature_data, subset_records, workspace
 from test_gate import _made_for
 from test_gate_skin import greyscale, sky_and_foliage
@@ -57,18 +56,7 @@ process.stdout.write(JSON.stringify(out));
 
 
 def run_page_gate(job: dict) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed (it builds the on-device page: npm ci)", pytrace=False)
-    proc = subprocess.run(
-        [node, "--input-type=module", "-e", HARNESS, GATE_JS.as_uri()],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    return run_module(HARNESS, GATE_JS, job)
 
 
 def _case(image: np.ndarray) -> dict:

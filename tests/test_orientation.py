@@ -4,13 +4,11 @@ the backbone in the same pose, in Python, in the lite model and in the on-device
 from __future__ import annotations
 
 import base64
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _node import run_module
 
 from poxscan.core.data import load_records
 from poxscan.core.imageio import load_image, to_square
@@ -130,9 +128,6 @@ process.stdout.write(JSON.stringify(out));
 
 
 def test_the_page_poses_photos_as_python_does(photos):
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed (it builds the on-device page: npm ci)", pytrace=False)
     cases = [v for p in photos for v in _views(p)[::3]]  # views 0, 3 and 6 of each
     job = {
         "images": [
@@ -144,15 +139,7 @@ def test_the_page_poses_photos_as_python_does(photos):
             for c in cases
         ]
     }
-    proc = subprocess.run(
-        [node, "--input-type=module", "-e", HARNESS, ORIENTATION_JS.as_uri()],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    page = json.loads(proc.stdout)
+    page = run_module(HARNESS, ORIENTATION_JS, job, timeout=120)
     for got, case in zip(page, cases, strict=True):
         want, k = canonical_pose(case)
         assert got["k"] == k
