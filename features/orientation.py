@@ -28,6 +28,7 @@ Views are numbered as in :class:`poxscan.features.deep.DeepFeatures` ``tta=8``: 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 __all__ = ["ORIENTATIONS", "canonical_pose", "d4_view", "pose_index", "pose_scores", "undo_view"]
@@ -37,8 +38,19 @@ ORIENTATIONS = (None, "canonical")
 _LUMA = np.array([299, 587, 114], dtype=np.int64)  # Rec. 601, integers so sums are exact
 
 
+_CV2_TURNS = (None, cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)
+
+
 def d4_view(image: np.ndarray, k: int) -> np.ndarray:
     """View ``k`` (0-7) of an image: ``k % 4`` quarter turns, then a mirror if ``k >= 4``."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.dtype == np.uint8 and image.shape[2] <= 4:
+        # OpenCV permutes the same pixels as np.rot90 and a mirror, several times faster on a
+        # phone photo (a strided numpy copy of 12 megapixels takes a tenth of a second).
+        out = np.ascontiguousarray(image)
+        if k % 4:
+            out = cv2.rotate(out, _CV2_TURNS[k % 4])
+        return cv2.flip(out, 1) if k >= 4 else out
     out = np.rot90(image, k % 4, axes=(0, 1))
     if k >= 4:
         out = out[:, ::-1]
@@ -63,9 +75,17 @@ def pose_scores(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (h, w, 3), got {image.shape}")
     h, w = image.shape[:2]
-    # Luma summed down each column and along each row: one pass over the pixels, in integers.
-    cols = image.sum(axis=0, dtype=np.int64) @ _LUMA
-    rows = image.sum(axis=1, dtype=np.int64) @ _LUMA
+    # Luma summed down each column and along each row, in integers. OpenCV's int32 sums are
+    # exact for uint8 (below 8 million pixels a row or column) and take ~30 ms on 12
+    # megapixels, where numpy's sum along the rows takes ~250 ms.
+    if image.dtype == np.uint8:
+        contiguous = np.ascontiguousarray(image)
+        per_col = cv2.reduce(contiguous, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(w, 3)
+        per_row = cv2.reduce(contiguous, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(h, 3)
+    else:
+        per_col, per_row = image.sum(axis=0), image.sum(axis=1)
+    cols = per_col.astype(np.int64) @ _LUMA
+    rows = per_row.astype(np.int64) @ _LUMA
     mx = int(cols @ (2 * np.arange(w, dtype=np.int64) - (w - 1)))
     my = int(rows @ (2 * np.arange(h, dtype=np.int64) - (h - 1)))
     # To coordinates in [-1, 1] per pixel; a turn swaps (w, h) with the moments, so the scores
