@@ -167,14 +167,14 @@ class ViewEmbedder:
         self, images: list[np.ndarray], tta: int, alone: bool, orient: str | None = None
     ) -> np.ndarray:
         """``DeepFeatures(tta=tta, orient=orient)`` of the images, computed view by view."""
-        from poxscan.features.orientation import canonical_pose
+        from poxscan.features.orientation import posed_squares
 
         spec, model = self.ext._spec(), self.ext._model()
         mode = "alone" if alone else "batch"
         store = self.store[mode]
         if orient == "canonical":
             # Each photo in its canonical pose, then fitted to the square, as DeepFeatures does.
-            views = [spec.prepare([canonical_pose(i)[0] for i in images])]
+            views = [spec.preprocess(posed_squares(images, spec.input_size, "canonical"))]
         else:
             views = self._views(spec.prepare(images), tta)  # list over views of (n, s, s, 3)
         keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(images))] for v in views]

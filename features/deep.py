@@ -51,10 +51,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from poxscan.core.imageio import to_square
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
-from poxscan.features.orientation import ORIENTATIONS, canonical_pose
+from poxscan.features.orientation import ORIENTATIONS, posed_squares
 
 if TYPE_CHECKING:
     import keras
@@ -327,12 +326,6 @@ class DeepFeatures(ImageFeatureExtractor):
                 names.extend(f"{prefix}{i}" for i in range(channels))
         return names
 
-    def _squares(self, images: Sequence[np.ndarray], size: int) -> np.ndarray:
-        """The uint8 square inputs, each photo first in its canonical pose if ``orient`` asks."""
-        if self.orient == "canonical":
-            images = [canonical_pose(np.asarray(img))[0] for img in images]
-        return np.stack([to_square(np.asarray(img), size) for img in images])
-
     def _views(self, batch: np.ndarray) -> list[np.ndarray]:
         """The batch and, for TTA, its mirrors (axis 1 = rows, axis 2 = columns)."""
         if self.tta == 8:
@@ -357,7 +350,7 @@ class DeepFeatures(ImageFeatureExtractor):
             # The exported model scales pixels itself: feed the uint8 centre squares.
             runner = self._tflite()
             size = runner.image_size
-            squares = self._squares(images, size)
+            squares = posed_squares(list(images), size, self.orient)
             views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
             return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
@@ -367,7 +360,7 @@ class DeepFeatures(ImageFeatureExtractor):
         out = np.empty((len(images), width), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
-            x = spec.preprocess(self._squares(chunk, spec.input_size))
+            x = spec.preprocess(posed_squares(list(chunk), spec.input_size, self.orient))
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
             # Each mirror is its own call, so every call keeps the batch shape of tta=0.

@@ -242,16 +242,9 @@ def embed_images(
     -------
     ndarray of float32, shape (n, output_dim)
     """
-    from poxscan.core.imageio import to_square
+    from poxscan.features.orientation import posed_squares
 
-    if orient is not None:
-        from poxscan.features.orientation import canonical_pose
-
-        if orient != "canonical":
-            raise ValueError(f"unknown orient {orient!r}; use None or 'canonical'")
-        images = [canonical_pose(np.asarray(img))[0] for img in images]
-    size = runner.image_size
-    squares = np.stack([to_square(np.asarray(img), size) for img in images])
+    squares = posed_squares(list(images), runner.image_size, orient)
     return np.asarray(runner.run(squares), dtype=np.float32)
 
 

@@ -31,7 +31,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["ORIENTATIONS", "canonical_pose", "d4_view", "pose_index", "pose_scores", "undo_view"]
+from poxscan.core.imageio import to_square
+
+__all__ = [
+    "ORIENTATIONS",
+    "canonical_pose",
+    "d4_view",
+    "pose_index",
+    "pose_scores",
+    "posed_squares",
+    "undo_view",
+]
 
 #: What ``orient`` may name: ``None`` (the photo as it is) or ``"canonical"``.
 ORIENTATIONS = (None, "canonical")
@@ -45,8 +55,8 @@ def d4_view(image: np.ndarray, k: int) -> np.ndarray:
     """View ``k`` (0-7) of an image: ``k % 4`` quarter turns, then a mirror if ``k >= 4``."""
     image = np.asarray(image)
     if image.ndim == 3 and image.dtype == np.uint8 and image.shape[2] <= 4:
-        # OpenCV permutes the same pixels as np.rot90 and a mirror, several times faster on a
-        # phone photo (a strided numpy copy of 12 megapixels takes a tenth of a second).
+        # OpenCV permutes the same pixels as np.rot90 and a mirror, without numpy's strided
+        # copy of the whole photo.
         out = np.ascontiguousarray(image)
         if k % 4:
             out = cv2.rotate(out, _CV2_TURNS[k % 4])
@@ -76,8 +86,8 @@ def pose_scores(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an RGB image of shape (h, w, 3), got {image.shape}")
     h, w = image.shape[:2]
     # Luma summed down each column and along each row, in integers. OpenCV's int32 sums are
-    # exact for uint8 (below 8 million pixels a row or column) and take ~30 ms on 12
-    # megapixels, where numpy's sum along the rows takes ~250 ms.
+    # exact for uint8 (below 8 million pixels a row or column) and avoid numpy's slow
+    # reduction along the rows of a channels-last array.
     if image.dtype == np.uint8:
         contiguous = np.ascontiguousarray(image)
         per_col = cv2.reduce(contiguous, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).reshape(w, 3)
@@ -120,3 +130,19 @@ def canonical_pose(image: np.ndarray) -> tuple[np.ndarray, int]:
     """
     k = pose_index(image)
     return (image if k == 0 else d4_view(image, k)), k
+
+
+def posed_squares(images: list[np.ndarray], size: int, orient: str | None = None) -> np.ndarray:
+    """The network's uint8 square inputs (:func:`~poxscan.core.imageio.to_square`), each photo
+    first turned into its canonical pose when ``orient`` is ``"canonical"``.
+
+    Raises
+    ------
+    ValueError
+        On an ``orient`` not in :data:`ORIENTATIONS`.
+    """
+    if orient not in ORIENTATIONS:
+        raise ValueError(f"unknown orient {orient!r}; use one of {ORIENTATIONS}")
+    if orient == "canonical":
+        images = [canonical_pose(np.asarray(img))[0] for img in images]
+    return np.stack([to_square(np.asarray(img), size) for img in images])

@@ -200,3 +200,6 @@ def test_train_without_a_config_ships_the_screening_config(tmp_path):
         (REPO / "experiments/results/candidates/threshold_transfer.json").read_text()
     )
     assert report["config"] == SCREENING_CONFIG and report["chosen"] == SCREENING_THRESHOLD
+    # The help text names the default it resolves to (it cannot import the constant).
+    train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert SCREENING_THRESHOLD in " ".join(train_help.split())
