@@ -14,7 +14,8 @@
 - Since the s4-chat work the v2 set is a development set (its misses guided general fixes; its
   first score stays the honest holdout figure); it is still scored apart, not tuned on. The
   same holds for v3 since the s5-chat work (``DEVELOPMENT_SINCE`` in ``chat_eval_data.py``;
-  its first score is ``first_runs.holdout_v3_first_score``): it is labelled development.
+  its first score is ``first_runs.holdout_v3_first_score``): it is labelled development, and
+  so is v4 since the s6-chat work (``first_runs.holdout_v4_first_score``).
 - ``--quick`` scores every set with the shipped settings only (no cross-validation, no tuning,
   nothing written): for a quick look, or to score a new holdout alone.
 - ``--dev-only`` scores the development sets alone (cross-validated and in-sample, with their
