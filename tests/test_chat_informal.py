@@ -1,7 +1,7 @@
 """Informal wording (s5-chat): text-speak and misspellings, symptom words that are not other
-diseases, general phrasings, and the guard that keeps holdout v3's questions out of the
-knowledge base's paraphrases. The questions here are written for the tests, not taken from a
-question set."""
+diseases, general phrasings, and the guard that keeps the questions of holdouts v3 and v4
+(development sets since s5-chat and s6-chat) out of the knowledge base's paraphrases. The
+questions here are written for the tests, not taken from a question set."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from poxscan.chat.text import content_text, normalize
 
 REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
+NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +80,23 @@ def _norm_q(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
-def test_no_new_knowledge_base_variant_is_close_to_a_holdout_v3_question():
-    # v3 is a development set since s5-chat: its misses may guide general fixes, but no
-    # paraphrase may copy one of its questions (difflib ratio >= 0.8). Variants that were that
-    # close before (listed in the fixture, mostly short common questions) are allowed.
-    with open(REPO / "experiments" / "chat_holdout_v3.yaml", encoding="utf-8") as handle:
-        v3 = [_norm_q(it["q"]) for it in yaml.safe_load(handle)["holdout_v3"]]
+@pytest.mark.parametrize(
+    ("name", "fixture", "minimum"),
+    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140)],
+)
+def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
+    name, fixture, minimum
+):
+    # v3 (since s5-chat) and v4 (since s6-chat) are development sets: their misses may guide
+    # general fixes, but no paraphrase may copy one of their questions (difflib ratio >= 0.8).
+    # Variants that were that close before (listed in the fixture, mostly short common
+    # questions) are allowed.
+    key = f"holdout_{name}"
+    with open(REPO / "experiments" / f"chat_{key}.yaml", encoding="utf-8") as handle:
+        questions = [_norm_q(it["q"]) for it in yaml.safe_load(handle)[key]]
     before = {
         line.strip()
-        for line in NEAR_V3.read_text(encoding="utf-8").splitlines()
+        for line in fixture.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
     close = []
@@ -95,8 +104,8 @@ def test_no_new_knowledge_base_variant_is_close_to_a_holdout_v3_question():
         for variant in map(_norm_q, entry.questions):
             if variant in before:
                 continue
-            for q in v3:
+            for q in questions:
                 if difflib.SequenceMatcher(None, variant, q).ratio() >= 0.8:
                     close.append((entry.id, variant, q))
     assert close == []
-    assert len(v3) >= 150
+    assert len(questions) >= minimum
