@@ -14,7 +14,7 @@ import yaml
 
 from poxscan.chat import MpoxChatbot, load_knowledge_base
 from poxscan.chat.scope import mentions_other_topic
-from poxscan.chat.text import content_text, normalize
+from poxscan.chat.text import content_text, load_lexicon, normalize
 
 REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
@@ -69,11 +69,37 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can bugs like mosquitoes give u mpox", "transmission_overview"),
         ("how protective is the mpox jab", "vaccine_effectiveness"),
         ("r u an actual doctor", "about_tool"),
+        # s6-chat: where on the body, caring for sores, sweat and spit, places, risk groups,
+        # shingles and smallpox comparisons, who may get the vaccine.
+        ("is it possible to get mpox on the tongue", "rash_locations"),
+        ("could you have just one or two sores with mpox", "rash_locations"),
+        ("is it bad to burst the spots", "treatment_overview"),
+        ("tips to help mpox sores heal faster", "treatment_overview"),
+        ("can mpox pass through saliva", "transmission_overview"),
+        ("can i catch mpox getting a piercing", "contaminated_materials"),
+        ("are escorts more at risk of mpox", "who_at_risk"),
+        ("do straight couples get mpox", "who_at_risk"),
+        ("shingles vs mpox whats the difference", "mpox_vs_chickenpox"),
+        ("how does mpox compare to smallpox", "what_is_mpox"),
+        ("who is allowed to get jynneos", "vaccine_eligibility"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
     reply = bot.reply(question)
     assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
+
+
+def test_a_lexicon_with_a_repeated_key_is_a_clear_error(tmp_path):
+    # PyYAML keeps the last of two equal keys silently, which would drop the first's patterns.
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(
+        "replace:\n  a:\n    u: you\nexpand:\n  b:\n    fever: [temp]\n    fever: [hot]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"lexicon\.yaml: duplicate key 'fever' \(line 7\)"):
+        load_lexicon(path)
+    # The shipped lexicon has none (it loads).
+    assert load_lexicon().expand
 
 
 def _norm_q(text: str) -> str:

@@ -126,10 +126,31 @@ def load_lexicon(path: str | PathLike | None = None) -> Lexicon:
     return _load_lexicon(str(target))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a key repeated in one mapping (PyYAML keeps the last one
+    silently, so a second ``expand`` entry with the same words would drop the first's patterns)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 @functools.lru_cache(maxsize=4)
 def _load_lexicon(path: str) -> Lexicon:
     with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        try:
+            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with 'replace' and 'expand' sections")
     replace: dict[str, str] = {}
