@@ -113,6 +113,12 @@ OWN_VERDICT_REQUESTS = [
     "is the rash on my leg mpox or just a rash",
     "tell me if these sores are mpox",
     "might my son have monkeypox",
+    # s6-chat: a verdict asked for with "infected"/"positive", and a finding of one's own asked
+    # about as "an mpox symptom".
+    "do you think im infected",
+    "from what i said would you say i am positive",
+    "i have a lump in my groin, is that an mpox symptom?",
+    "my husband has blisters on his hands is that an mpox thing",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -190,6 +196,12 @@ GENERAL_QUESTIONS = [
     "my partner has mpox, do i need the vaccine",
     "i have mpox, how long am i contagious",
     "can i have sex with a partner who had mpox",
+    # s6-chat: whether a finding belongs to mpox, and what mpox means for a pregnancy.
+    "swollen lymph nodes, is that an mpox thing",
+    "is a sore throat an mpox symptom",
+    "are swollen glands a usual mpox sign",
+    "im pregnant and worried i caught mpox, can it hurt my baby",
+    "pregnant and scared i have mpox, will it affect the baby",
 ]
 
 

@@ -115,3 +115,36 @@ def test_refusals_state_the_date_too(bot):
     reply = bot.reply("is this rash on my arm mpox")
     assert reply.kind == "refusal" and reply.as_of == "October 2023"
     assert "Information as of October 2023" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "words", "entry_id"),
+    [
+        (
+            "im pregnant and i think i have mpox",
+            "maternity service the same day",
+            "pregnancy_newborns",
+        ),
+        ("is my daughters rash mpox", "child who may have mpox should see a doctor", "children"),
+    ],
+)
+def test_refusals_escalate_for_pregnancy_and_children(bot, question, words, entry_id):
+    reply = bot.reply(question)
+    assert reply.kind == "refusal" and words in reply.text
+    # The added advice cites its entry's sources too.
+    assert set(bot.kb.get(entry_id).sources) <= set(reply.sources)
+    # A refusal about an adult says neither.
+    plain = bot.reply("is this rash on my arm mpox").text
+    assert "maternity" not in plain and "child who may" not in plain
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "pregnant and scared i have mpox, will it affect the baby",
+        "expecting a baby and i might have caught mpox, is the baby at risk",
+    ],
+)
+def test_a_pregnancy_question_after_a_suspicion_is_answered(bot, question):
+    text = _answer(bot, question, {"pregnancy_newborns"}).text.lower()
+    assert "same day" in text and "urgent" in text

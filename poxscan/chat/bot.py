@@ -5,8 +5,10 @@ The reply to a text is decided in this order:
 1. empty text -> ``unknown`` (asks for a question);
 2. a request for a diagnosis (:mod:`poxscan.chat.diagnosis`) -> ``refusal`` that points to a
    clinician and to the image screening tool;
-3. a question naming another disease or topic and not mpox (:mod:`poxscan.chat.scope`) ->
-   ``unknown``;
+3. a question naming another disease or topic and not mpox, or asking about a topic no entry
+   covers even for mpox (costs, alcohol, catching it twice, giving blood), or comparing mpox
+   with a look-alike disease no entry describes (:mod:`poxscan.chat.scope`) -> ``unknown``,
+   except that a question on how to tell such rashes apart gets the testing entry;
 4. a dose question about a medicine (:mod:`poxscan.chat.safety`) -> the "no doses here: ask
    your clinician or pharmacist" entry, whatever retrieval ranks first;
 5. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
@@ -37,8 +39,13 @@ from poxscan.chat.bm25 import Bm25Retriever, reciprocal_rank_fusion
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import KnowledgeBase, Source, load_knowledge_base
 from poxscan.chat.retrieval import TfidfRetriever
-from poxscan.chat.safety import safety_entry
-from poxscan.chat.scope import mentions_mpox, mentions_other_topic
+from poxscan.chat.safety import mentions_child, mentions_pregnancy, safety_entry
+from poxscan.chat.scope import (
+    mentions_mpox,
+    mentions_other_topic,
+    not_covered_topic,
+    uncovered_comparison,
+)
 from poxscan.chat.text import normalize
 
 __all__ = [
@@ -112,6 +119,7 @@ class ChatReply:
         Questions the user may have meant (for ``unknown`` replies).
     reason
         Why this kind was chosen: the diagnosis rule, ``"other_topic:<name>"``,
+        ``"not_covered:<topic>"``, ``"comparison:<entry id or disease>"``,
         ``"safety:<entry id>"`` (a safety route),
         ``"low_confidence"``, ``"empty"`` or ``"retrieved"``.
     confidence
@@ -247,8 +255,10 @@ class MpoxChatbot:
     def fixed_route(self, normalized_text: str) -> tuple[str, str] | None:
         """``(kind, reason)`` when rules decide before retrieval.
 
-        Empty text, a diagnosis request (``refusal``), a safety route (``answer`` with reason
-        ``safety:<entry id>``: a dose question, see :mod:`poxscan.chat.safety`) or another topic.
+        Empty text, a diagnosis request (``refusal``), another topic or one no entry covers
+        (``unknown``), a comparison with a look-alike disease no entry describes (``answer``
+        from the testing entry, reason ``comparison:testing``, or ``unknown``) or a safety
+        route (``answer`` with reason ``safety:<entry id>``: see :mod:`poxscan.chat.safety`).
         """
         if not normalized_text.strip(" ?!.,"):
             return "unknown", "empty"
@@ -258,6 +268,12 @@ class MpoxChatbot:
         other = mentions_other_topic(normalized_text)
         if other and not mentions_mpox(normalized_text):
             return "unknown", f"other_topic:{other}"
+        uncovered = not_covered_topic(normalized_text)
+        if uncovered is not None:
+            return "unknown", f"not_covered:{uncovered}"
+        compared = uncovered_comparison(normalized_text)
+        if compared is not None:
+            return compared[0], f"comparison:{compared[1]}"
         safe = safety_entry(normalized_text)
         if safe is not None:
             return "answer", f"safety:{safe}"
@@ -268,12 +284,12 @@ class MpoxChatbot:
         if route is not None and route[1] == "empty":
             return self._unknown("Please type a question about mpox.", 0.0, (), reason="empty")
         if route is not None and route[0] == "refusal":
-            return self._refusal(route[1].split(":", 1)[1])
+            return self._refusal(route[1].split(":", 1)[1], text)
         order = np.argsort(-fused, kind="stable")
         best = int(order[0])
         best_score = float(scores[best])
         if route is not None and route[0] == "answer":
-            # A safety route answers from its entry, with no "did you mean" alternatives.
+            # A safety or comparison route answers from its entry, with no "did you mean" links.
             entry = self.kb.get(route[1].split(":", 1)[1])
             return ChatReply(
                 kind="answer",
@@ -288,15 +304,7 @@ class MpoxChatbot:
             )
         suggestions = tuple(self.kb.entries[int(i)].questions[0] for i in order[:3])
         if route is not None:
-            other = route[1].split(":", 1)[1]
-            return self._unknown(
-                f"I can only answer questions about mpox, not about {other}. "
-                "For other health questions, please ask a healthcare provider or see the WHO "
-                "or CDC websites.",
-                best_score,
-                (),
-                reason=route[1],
-            )
+            return self._unknown(self._route_message(route[1]), best_score, (), reason=route[1])
         threshold = self.thresholds["named" if mentions_mpox(text) else "unnamed"]
         if best_score < threshold:
             return self._unknown(
@@ -334,6 +342,26 @@ class MpoxChatbot:
         )
 
     # ----------------------------------------------------------------- messages
+    @staticmethod
+    def _route_message(reason: str) -> str:
+        """What an ``unknown`` decided by a scope rule says (see :meth:`fixed_route`)."""
+        rule, name = reason.split(":", 1)
+        if rule == "not_covered":
+            return (
+                f"Sorry, my knowledge base does not cover {name}. Please ask a healthcare "
+                "provider, a pharmacist or your local health department."
+            )
+        if rule == "comparison":
+            return (
+                f"Sorry, my knowledge base does not describe {name}, so I cannot compare it "
+                "with mpox. A clinician can tell the two apart, if needed with a lab test."
+            )
+        return (
+            f"I can only answer questions about mpox, not about {name}. "
+            "For other health questions, please ask a healthcare provider or see the WHO "
+            "or CDC websites."
+        )
+
     def _footer(self, sources: tuple[Source, ...]) -> str:
         cited = "\n".join(f"- {s.title}: {s.url}" for s in sources)
         return f"Sources:\n{cited}\n{self._as_of_line()}".rstrip()
@@ -362,9 +390,27 @@ class MpoxChatbot:
             reason=reason,
         )
 
-    def _refusal(self, rule: str) -> ChatReply:
+    def _refusal(self, rule: str, text: str = "") -> ChatReply:
+        # Who may be ill changes how soon to get care (the pregnancy and children entries).
+        extra: list[tuple[str, str]] = []
+        if mentions_pregnancy(text):
+            extra.append(
+                (
+                    "pregnancy_newborns",
+                    "If you are pregnant or breastfeeding, contact your healthcare provider or "
+                    "maternity service the same day and say that you are pregnant.",
+                )
+            )
+        if mentions_child(text):
+            extra.append(
+                (
+                    "children",
+                    "A baby or child who may have mpox should see a doctor promptly; get urgent "
+                    "care if they are unusually drowsy or cannot drink.",
+                )
+            )
         sources: list[Source] = []
-        for entry_id in _REFUSAL_SOURCE_ENTRIES:
+        for entry_id in (*_REFUSAL_SOURCE_ENTRIES, *(e for e, _ in extra)):
             for src in self.kb.get(entry_id).sources:
                 if src not in sources:
                     sources.append(src)
@@ -379,6 +425,7 @@ class MpoxChatbot:
             "Get urgent care for sores in or near the eye, trouble breathing, confusion or "
             "severe pain."
         )
+        message += "".join("\n" + line for _, line in extra)
         return ChatReply(
             kind="refusal",
             text=message + "\n\n" + self._footer(tuple(sources)),

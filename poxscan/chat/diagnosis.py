@@ -70,6 +70,7 @@ _ACTION_QUESTION = re.compile(
 # "is it mpox season": the disease's name used as a modifier of another noun.
 _NOT_TOPIC_NOUN = (
     r"(?!\s+(?:season|vaccines?|jabs?|shots?|cases?|outbreaks?|tests?|testing|clinics?|"
+    r"things?|symptoms?|signs?|"
     r"awareness|related|week|month|time|news|year|free|safe|over|gone|done|still|virus\s+"
     r"(?:still|gone)))"
 )
@@ -283,6 +284,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "am_i_infected",
         re.compile(
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:infected|positive)\b|"
+            rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
+            rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
             rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b|"
             rf"\bhas\s+(?:he|she|(?:my|our)\s+{_WORD})\s+(?:got|caught|contracted)\s+"
@@ -345,6 +348,12 @@ _ALTERNATIVES_END = re.compile(
     rf"(?:\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
     rf"\b{_WORD}\s+or\s+{_DISEASE})\s*[?.!]*\s*$"
 )
+# "swollen glands, is that an mpox thing?": asks whether a finding belongs to mpox; a verdict
+# request only when the asker describes their own (or someone's) symptoms.
+_MPOX_THING = re.compile(
+    rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:an?\s+|the\s+)?(?:usual\s+|typical\s+|"
+    rf"common\s+)?{_DISEASE}\s+(?:things?|symptoms?|signs?)\b"
+)
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
@@ -359,7 +368,20 @@ _DESCRIBES_OWN = re.compile(
 )
 
 
+# "I'm pregnant and think I caught it, is my baby in danger?": asks what mpox means for a
+# pregnancy (answered: the pregnancy entry escalates to the maternity service), not for a verdict.
+_PREGNANT = re.compile(r"\b(?:pregnan\w*|expecting|unborn|foetus|fetus)\b")
+_PREGNANCY_RISK = re.compile(
+    r"\b(?:is|will|would|could|can|might)\s+(?:my|the|our)\s+(?:baby|unborn|pregnancy|fetus|"
+    r"foetus|child)\b|\b(?:hurt|harm|affect|damage|pass|passed|give|spread|transmit)\w*\s+"
+    r"(?:it\s+|mpox\s+)?(?:on\s+)?(?:to\s+)?(?:my|the|our)\s+(?:baby|unborn|pregnancy|fetus|foetus)\b|"
+    r"\b(?:baby|pregnancy|fetus|foetus)\s+(?:be\s+)?(?:ok|okay|safe|fine|in\s+danger|at\s+risk)\b"
+)
+
+
 def _action_question(text: str) -> bool:
+    if _PREGNANT.search(text) and _PREGNANCY_RISK.search(text):
+        return True
     return bool(_ACTION_QUESTION.search(text)) and not _WORRY_QUESTION.search(text)
 
 
@@ -403,6 +425,8 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "symptoms_then_name"
     if own and _ALTERNATIVES_END.search(text) and not _GENERAL.search(text):
         return "symptoms_then_alternatives"
+    if own and _MPOX_THING.search(text):
+        return "symptoms_then_name"
     return None
 
 

@@ -15,7 +15,7 @@ import re
 
 from poxscan.chat.text import load_lexicon
 
-__all__ = ["CHILD_ENTRY", "DOSE_ENTRY", "safety_entry"]
+__all__ = ["CHILD_ENTRY", "DOSE_ENTRY", "mentions_child", "mentions_pregnancy", "safety_entry"]
 
 #: The entry that escalates a child's mpox to a doctor / urgent care.
 CHILD_ENTRY = "children"
@@ -87,3 +87,13 @@ def safety_entry(normalized_text: str) -> str | None:
     if _CHILD.search(text) and _SEVERE.search(text) and not _PREGNANCY.search(text):
         return CHILD_ENTRY
     return None
+
+
+def mentions_pregnancy(normalized_text: str) -> bool:
+    """Whether the (normalised) text speaks of a pregnancy or breastfeeding."""
+    return bool(_PREGNANCY.search(normalized_text))
+
+
+def mentions_child(normalized_text: str) -> bool:
+    """Whether the (normalised) text speaks of a baby or child."""
+    return bool(_CHILD.search(normalized_text))

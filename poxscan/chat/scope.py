@@ -4,13 +4,26 @@ Two signals: whether the text names mpox (or something only mpox questions name:
 its antiviral, this tool), and whether it names another disease or health topic the knowledge base
 does not cover ("symptoms of covid", "how is HIV transmitted"). A question naming another topic
 and not mpox is out of scope however well its wording matches an entry.
+
+Two more checks apply even when the text names mpox: a topic no entry covers (what a vaccine or
+test costs, alcohol, catching mpox twice, giving blood: :func:`not_covered_topic`), and a
+comparison of mpox with a look-alike disease no entry describes (herpes, syphilis, ...:
+:func:`uncovered_comparison`), which gets the testing entry when it asks how to tell the rashes
+apart (only a lab test can) and "I don't know" otherwise.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["OTHER_TOPICS", "mentions_mpox", "mentions_other_topic"]
+__all__ = [
+    "OTHER_TOPICS",
+    "TESTING_ENTRY",
+    "mentions_mpox",
+    "mentions_other_topic",
+    "not_covered_topic",
+    "uncovered_comparison",
+]
 
 # Chickenpox, measles and smallpox are covered (comparisons, old vaccine); HIV only with mpox.
 _MPOX_TERMS = re.compile(
@@ -164,19 +177,127 @@ _SYMPTOM_WORDING = re.compile(
 )
 
 
+# Words of a comparison ("is it like chickenpox", "measles vs mpox", "how do they differ").
+_COMPARISON = re.compile(
+    r"\b(?:like|alike|same|similar\w*|differ\w*|vs|versus|compar\w*|apart|than|worse|milder|"
+    r"mistak\w*|confus\w*|resembl\w*|or)\b"
+)
+# Diseases the knowledge base describes only beside mpox: a question about them alone ("how do
+# I treat chickenpox in my kid") is out of scope, a comparison is not.
+_COMPARED_ONLY = re.compile(r"\b(?:chickenpox|measles)\b")
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
     HIV and AIDS do not count where the text asks about HIV medicines, PrEP, or whether having
     HIV makes "it" worse: the knowledge base answers those. Symptom wordings ("flu-like",
-    "hot and cold") do not name the flu or a cold.
+    "hot and cold") do not name the flu or a cold. Chickenpox and measles count unless the text
+    compares (the knowledge base answers comparisons with mpox, not questions about them alone).
     """
     hiv_ok = bool(_HIV_IN_SCOPE.search(normalized_text))
     normalized_text = _SYMPTOM_WORDING.sub(" ", normalized_text)
     if _OTHER_VACCINE.search(normalized_text):
         return "other vaccines"
+    alone = _COMPARED_ONLY.search(normalized_text)
+    if alone and not _COMPARISON.search(normalized_text):
+        return alone.group(0)
     for match in _OTHER_RE.finditer(normalized_text):
         if hiv_ok and match.group(0) in ("hiv", "aids"):
             continue
         return match.group(0)
     return None
+
+
+#: The entry that answers how to tell mpox from a look-alike rash (a lab test).
+TESTING_ENTRY = "testing"
+
+# Topics no entry covers, even about mpox: (name, pattern).
+_NOT_COVERED = (
+    (
+        "costs",
+        re.compile(
+            r"\b(?:cost|costs|costing|price|prices|priced|pricing|pay|paying|paid|expensive|"
+            r"cheap\w*|afford\w*|insurance|insured|copay|fees?|charge[sd]?|for\s+free|"
+            r"free\s+of\s+charge|(?:is|are)\s+(?:it\s+|they\s+|the\s+)?(?:\w+\s+){0,2}?"
+            # "is it free" asks about money; "symptom free", "scab free" do not.
+            r"(?<!symptom\s)(?<!symptoms\s)(?<!rash\s)(?<!scab\s)(?<!scabs\s)(?<!pain\s)"
+            r"(?<!virus\s)free)\b"
+        ),
+    ),
+    (
+        "alcohol",
+        re.compile(
+            r"\b(?:drink\w*|have|having)\s+(?:\w+\s+)?(?:alcohol|booze|beers?|wine|spirits)\b|"
+            r"\b(?:alcohol|booze|beers?|wine)\s+(?:with|while|on|when|if|and)\b|"
+            r"\bget(?:ting)?\s+drunk\b|\bhangovers?\b"
+        ),
+    ),
+    (
+        "catching mpox again",
+        re.compile(
+            r"\b(?:get|gets|catch|catches|have|had|getting|catching)\s+(?:mpox|it)\s+(?:twice|"
+            r"again|more\s+than\s+once|a\s+second\s+time)\b|\bre-?infect\w*|"
+            r"\b(?:mpox|it|the\s+rash|the\s+sores|the\s+symptoms)\s+(?:ever\s+)?"
+            r"(?:come|comes|coming|came)\s+back\b(?!\s+to\b)|\brecurr?\w*|\brelaps\w*"
+        ),
+    ),
+    (
+        "giving blood",
+        re.compile(
+            r"\bblood\s+(?:transfusions?|donations?|donors?|banks?)\b|"
+            r"\b(?:donate|donating|give|giving|gave)\s+blood\b|\btransfusions?\b"
+        ),
+    ),
+)
+
+
+def not_covered_topic(normalized_text: str) -> str | None:
+    """A topic no entry covers ("costs", "alcohol", ...) that the text asks about, or ``None``.
+
+    Parameters
+    ----------
+    normalized_text
+        Output of :func:`poxscan.chat.text.normalize`.
+    """
+    for name, pattern in _NOT_COVERED:
+        if pattern.search(normalized_text):
+            return name
+    return None
+
+
+# Look-alike diseases no entry describes; a comparison of mpox with them is answered by the
+# testing entry (how the rashes are told apart) or not at all.
+_LOOKALIKE_DISEASE = re.compile(
+    r"\b(?:herpes|syphilis|hand\s+foot\s+(?:and|n)\s+mouth(?:\s+disease)?|hfmd|scabies|"
+    r"molluscum|impetigo|psoriasis|ringworm|cellulitis|gonorrh\w+|chlamydia|hpv|"
+    r"genital\s+warts|cold\s+sores?)\b"
+)
+# The comparison asks how to tell the two apart, or how the skin looks.
+_APART = re.compile(
+    r"\b(?:tell|apart|distinguish\w*|mistak\w*|confus\w*|recogni[sz]\w*|identif\w*|"
+    r"know\s+which|which\s+is\s+which|how\s+(?:do|can|would)\s+(?:i|you|we)\s+know)\b"
+)
+_SKIN_LOOK = re.compile(
+    r"\b(?:rash\w*|sores?|spots?|blisters?|bumps?|lesions?|ulcers?|look\w*|appear\w*)\b"
+)
+
+
+def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
+    """``("answer", TESTING_ENTRY)`` or ``("unknown", disease)`` for a comparison of mpox with a
+    look-alike disease the knowledge base does not describe, else ``None``.
+
+    "Do herpes sores look like mpox sores?" and "how to tell mpox from syphilis" get the testing
+    entry (only a lab test tells them apart for sure); "is mpox like herpes?" gets "I don't
+    know" rather than an entry about another disease. Other questions naming both ("is mpox a
+    type of herpes", "does mpox cause cold sores") are left to retrieval.
+    """
+    other = _LOOKALIKE_DISEASE.search(normalized_text)
+    if other is None or not mentions_mpox(normalized_text):
+        return None
+    apart = _APART.search(normalized_text)
+    if not apart and not _COMPARISON.search(normalized_text):
+        return None
+    if apart or _SKIN_LOOK.search(normalized_text):
+        return "answer", TESTING_ENTRY
+    return "unknown", other.group(0)
