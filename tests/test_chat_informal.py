@@ -82,6 +82,11 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("shingles vs mpox whats the difference", "mpox_vs_chickenpox"),
         ("how does mpox compare to smallpox", "what_is_mpox"),
         ("who is allowed to get jynneos", "vaccine_eligibility"),
+        # Severity, complications and warning signs ("really ill", "bad case", "red flags").
+        ("which people get really ill from mpox", "severe_disease_risk"),
+        ("who is most likely to have a bad case of mpox", "severe_disease_risk"),
+        ("red flags that mpox is getting worse", "seek_care"),
+        ("possible bad effects of mpox on the body", "complications"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
