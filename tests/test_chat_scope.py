@@ -101,3 +101,8 @@ def test_a_question_naming_both_without_comparing_is_left_to_retrieval():
 )
 def test_chickenpox_or_measles_alone_is_another_topic(question, expected):
     assert mentions_other_topic(normalize(question)) == expected
+
+
+def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot):
+    assert bot.reply("what brings on hives").reason == "other_topic:hives"
+    assert bot.reply("can mpox look like hives").kind == "answer"

@@ -142,6 +142,9 @@ OTHER_TOPICS = (
     "epilepsy",
     "hay fever",
     "sore throat",
+    # Added in the s6-chat work.
+    "hives",
+    "urticaria",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
