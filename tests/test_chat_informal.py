@@ -87,11 +87,27 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("who is most likely to have a bad case of mpox", "severe_disease_risk"),
         ("red flags that mpox is getting worse", "seek_care"),
         ("possible bad effects of mpox on the body", "complications"),
+        # Vaccine questions naming the brand, news, kinds of virus, non-native wording.
+        ("is one shot of jynneos enough", "vaccine_doses"),
+        ("how long does the mpox vaccine protect u for", "vaccine_effectiveness"),
+        ("who gets offered the vaccine", "vaccine_eligibility"),
+        ("why was mpox in the news in 2022", "outbreak_2022"),
+        ("how many kinds of mpox virus exist", "clades"),
+        ("after i meet person with mpox when i will see symptom", "incubation_period"),
+        ("is feeling achy and shivery part of mpox", "fever_flu_like"),
+        ("who gets the worst mpox", "severe_disease_risk"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
     reply = bot.reply(question)
     assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
+
+
+def test_spelling_correction_does_not_read_a_word_with_a_letter_before_another():
+    retriever = MpoxChatbot().retriever
+    # "spain" is not "pain" (a letter before a word), "simptoms" is still "symptoms".
+    assert "pain" not in retriever.correct_spelling("capital spain").split()
+    assert "symptom" in retriever.correct_spelling("simptom")
 
 
 def test_a_lexicon_with_a_repeated_key_is_a_clear_error(tmp_path):

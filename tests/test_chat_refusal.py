@@ -119,6 +119,7 @@ OWN_VERDICT_REQUESTS = [
     "from what i said would you say i am positive",
     "i have a lump in my groin, is that an mpox symptom?",
     "my husband has blisters on his hands is that an mpox thing",
+    "would you say i have mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -202,6 +203,9 @@ GENERAL_QUESTIONS = [
     "are swollen glands a usual mpox sign",
     "im pregnant and worried i caught mpox, can it hurt my baby",
     "pregnant and scared i have mpox, will it affect the baby",
+    # Someone else's diagnosis reported ("they say they have it"), and what the tool can do.
+    "i hooked up with someone and now they say they have mpox, does it spread through sex",
+    "can this app diagnose me",
 ]
 
 

@@ -79,6 +79,11 @@ def test_the_dose_route_needs_a_medicine_and_leaves_vaccines_and_prices_alone():
     assert safety_entry(normalize("how many augmentin can i take for the sores")) == DOSE_ENTRY
     assert safety_entry(normalize("how much tecovir should i have")) == DOSE_ENTRY
     assert safety_entry(normalize("how many jynneos doses")) is None
+    # "the right amount of" asks for a dose too.
+    assert (
+        safety_entry(normalize("whats the right amount of tecovirimat for an adult")) == DOSE_ENTRY
+    )
+    assert safety_entry(normalize("what amount of the mpox vaccine is given")) is None
 
 
 @pytest.mark.parametrize(

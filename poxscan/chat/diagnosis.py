@@ -80,6 +80,10 @@ _WHAT_TO_DO = re.compile(
 )
 _HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|will|to)\b")
 # "should I be worried": asks for a verdict, not for what to do.
+_TOOL_CAPABILITY = re.compile(
+    r"\b(?:can|could|does|do|will|is|would)\s+(?:this|the|your|a)\s+(?:bot|chatbot|app|tool|site|"
+    r"website|ai|program|service)\s+(?:\w+\s+)?diagnos\w*|\bpoxscan\s+(?:\w+\s+)?diagnos\w*"
+)
 _WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
 _ITS = re.compile(
     r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
@@ -319,7 +323,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SUSPECT_SUBJECT = rf"(?:i|he|she|we|it|this|these|they|(?:my|our)\s+{_WORD})"
 _SUSPICION = re.compile(
     rf"(?:\b(?:think|thinking|suspect|fear|believe|guess|worried|afraid|scared|concerned|sure|"
-    rf"terrified|petrified|paranoid|convinced|reckon|say|feel\s+like|freaking\s+out|"
+    rf"terrified|petrified|paranoid|convinced|reckon|(?:would|wud|do|did|could|can)\s+(?:you|u|ya)\s+say|"
+    rf"feel\s+like|freaking\s+out|"
     rf"freaked\s+out|panicking|panicked|bet|wonder\w*\s+(?:if|whether))\s+(?:that\s+)?"
     rf"{_SUSPECT_SUBJECT}|\b(?:maybe|perhaps|probably)\s+{_SUSPECT_SUBJECT}|"
     rf"^\s*(?:{_WORD}\s+){{0,2}}?{_SUSPECT_SUBJECT}\s+(?:might|may|could|must)\b)\s+"
@@ -403,6 +408,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     for name, pattern in RULES:
         # "how do I check my rash for mpox" asks how to check, not for a verdict.
         if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
+            continue
+        # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
+        if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
             continue
         # "what should I do if my rash looks like mpox" asks what to do (seek care).
         if name in ("symptom_is_mpox", "looks_like_mpox") and _WHAT_TO_DO.search(text):

@@ -148,6 +148,9 @@ class TfidfRetriever:
                 # A whole word plus a suffix is another word ("chicken" -> "chickenpox").
                 if fix and fix.startswith(word) and len(fix) - len(word) >= 3:
                     fix = None
+                # ... and one letter before a word is another word too ("spain", "brash").
+                if fix and len(word) == len(fix) + 1 and word.endswith(fix):
+                    fix = None
                 # Bounded memo: user text is unbounded and a web server runs for days.
                 if len(self._corrections) < 10_000:
                     self._corrections[word] = fix

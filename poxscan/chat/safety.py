@@ -27,7 +27,9 @@ _DOSE = re.compile(
     r"how\s+many\s+(?:\w+\s+)?(?:can|should|do|could|may)\s+i\s+(?:take|have|use|give)|"
     r"how\s+often\s+(?:can|should|do|could|may)\s+(?:i|you|we)\s+(?:take|have|give|use)|"
     r"doses?|dosages?|dosing|\d+\s*mg|milligrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
-    r"double\s+(?:up|dose)|how\s+many\s+(?:a|per|each)\s+day)\b"
+    r"double\s+(?:up|dose)|how\s+many\s+(?:a|per|each)\s+day|"
+    r"(?:right|correct|safe|max\w*|usual|normal|recommended)\s+(?:amount|dose|dosage|quantity)|"
+    r"amount\s+of)\b"
 )
 # A medicine: a generic word, or a drug name of the lexicon (``expand.drugs`` of
 # poxscan/chat/lexicon.yaml: brand and generic names, misspellings), vaccines and the dose
