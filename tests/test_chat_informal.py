@@ -96,6 +96,13 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("after i meet person with mpox when i will see symptom", "incubation_period"),
         ("is feeling achy and shivery part of mpox", "fever_flu_like"),
         ("who gets the worst mpox", "severe_disease_risk"),
+        # Reactions to a named vaccine, spread compared with covid or flu, a plane as a
+        # place, living with someone without catching it.
+        ("reactions to the jynneos vaccine", "vaccine_side_effects"),
+        ("does mpox spread as easily as covid", "respiratory"),
+        ("is monkeypox as catchy as the flu", "respiratory"),
+        ("can you catch mpox in a plane from the person beside you", "casual_contact"),
+        ("my brother has mpox, how do i look after him without catching it", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
