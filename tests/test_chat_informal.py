@@ -34,6 +34,13 @@ def test_text_speak_and_misspellings_read_as_words():
     assert normalize("sore wit a tempreture") == "sore with a temperature"
 
 
+def test_irregular_contractions_expand_to_their_words():
+    # "won't" had read "wo not", and "wo" is text-speak for "without".
+    assert normalize("he won't drink") == "he will not drink"
+    assert normalize("i can't breathe") == "i can not breathe"
+    assert normalize("it doesn't itch") == "it does not itch"
+
+
 def test_pox_alone_reads_mpox_but_other_poxes_keep_their_names():
     assert normalize("got the pox") == "got the mpox"
     assert normalize("chicken pox or small pox") == "chickenpox or smallpox"

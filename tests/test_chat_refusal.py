@@ -120,6 +120,13 @@ OWN_VERDICT_REQUESTS = [
     "i have a lump in my groin, is that an mpox symptom?",
     "my husband has blisters on his hands is that an mpox thing",
     "would you say i have mpox",
+    # Own findings then "what is it", "what does this look like to you", a finding then the
+    # name without punctuation, "is it possible that I have it".
+    "i have a sore on my penis, what is it",
+    "got this rash on my neck what could it be",
+    "what does this look like to you, red spots on my thigh",
+    "what do you reckon, these bumps on my legs mpox?",
+    "is it possible that i have mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -206,6 +213,9 @@ GENERAL_QUESTIONS = [
     # Someone else's diagnosis reported ("they say they have it"), and what the tool can do.
     "i hooked up with someone and now they say they have mpox, does it spread through sex",
     "can this app diagnose me",
+    "i have mpox, what is it",
+    "i have spots, how long do they last",
+    "what does an mpox rash look like to a doctor",
 ]
 
 

@@ -153,3 +153,25 @@ def test_refusals_escalate_for_pregnancy_and_children(bot, question, words, entr
 def test_a_pregnancy_question_after_a_suspicion_is_answered(bot, question):
     text = _answer(bot, question, {"pregnancy_newborns"}).text.lower()
     assert "same day" in text and "urgent" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("i have mpox and cant breathe properly", "seek_care"),
+        ("my mpox spots are spreading and i feel faint", "seek_care"),
+        ("my toddler has mpox spots and is really drowsy and won't drink", "children"),
+        ("36 weeks pregnant, mpox sores and chest pain", "pregnancy_newborns"),
+    ],
+)
+def test_warning_signs_with_mpox_escalate_to_urgent_care(bot, question, entry_id):
+    reply = _answer(bot, question, {entry_id})
+    assert reply.reason == f"safety:{entry_id}" and "urgent" in reply.text.lower()
+    assert "trouble breathing" in reply.text
+
+
+def test_warning_sign_words_elsewhere_take_no_safety_route():
+    # No mpox context, or "confused about" a question.
+    assert safety_entry(normalize("what causes chest pain")) is None
+    assert safety_entry(normalize("im confused about how many mpox doses i need")) is None
+    assert safety_entry(normalize("can mpox damage your eyesight")) is None

@@ -140,7 +140,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "chances_i_have",
         re.compile(
-            rf"\b(?:how\s+likely|chances?|odds|probability|likelihood)\s+(?:is\s+it\s+|are\s+)?"
+            rf"\b(?:how\s+likely|chances?|odds|probability|likelihood|possible|likely|probable)\s+"
+            rf"(?:is\s+it\s+|are\s+)?"
             rf"(?:that\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
             rf"(?:{_DISEASE}\b|{_IT_END})"
         ),
@@ -279,8 +280,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "what_do_you_make_of",
         re.compile(
-            r"\bwhat\s+(?:do|would|did)\s+you\s+(?:make\s+of|think\s+(?:of|about|it\s+is)|say\s+"
-            r"(?:about|it\s+is))\s+(?:my|this|these|those|his|her|our|their|it)\b"
+            r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:make\s+of|think\s+(?:of|about|it\s+is)|say\s+"
+            r"(?:about|it\s+is)|reckon)\s*,?\s+(?:my|this|these|those|his|her|our|their|it)\b|"
+            # "what does this look like to you"
+            r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they)\s+(?:look|seem|sound)"
+            r"\s+like\s+to\s+(?:you|u)\b"
         ),
     ),
     # "am I infected with mpox", "have I caught monkeypox"
@@ -359,6 +363,16 @@ _MPOX_THING = re.compile(
     rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:an?\s+|the\s+)?(?:usual\s+|typical\s+|"
     rf"common\s+)?{_DISEASE}\s+(?:things?|symptoms?|signs?)\b"
 )
+# "i have a sore on my penis, what is it": own symptoms, then what they are.
+_WHAT_IS_IT_END = re.compile(
+    r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
+    r"(?:\s+be)?\s*[?.!]*\s*$"
+)
+# "these bumps on my legs mpox?": a finding, then the disease's name as the question.
+_FINDING_THEN_NAME = re.compile(
+    rf"\b{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by)\s+(?:my|his|her|our|their|the)\s+"
+    rf"(?:{_WORD}\s+)?)?(?:(?:is\s+it|maybe|prob(?:ably)?)\s+)?{_DISEASE}\s*\?+\W*$"
+)
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
@@ -433,8 +447,10 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "symptoms_then_name"
     if own and _ALTERNATIVES_END.search(text) and not _GENERAL.search(text):
         return "symptoms_then_alternatives"
-    if own and _MPOX_THING.search(text):
+    if own and (_MPOX_THING.search(text) or _FINDING_THEN_NAME.search(text)):
         return "symptoms_then_name"
+    if own and _WHAT_IS_IT_END.search(text) and not _GENERAL.search(text):
+        return "symptoms_then_what"
     return None
 
 

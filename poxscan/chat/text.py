@@ -35,6 +35,10 @@ _NAME_PATTERNS = (
     (re.compile(r"(?<![\w-])pox\b"), "mpox"),
 )
 _CONTRACTIONS = (
+    # The irregular ones first: "won't" is not "wo not" (which "wo" -> "without" then misread).
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
     (re.compile(r"\b(\w+)n't\b"), r"\1 not"),
     (re.compile(r"\bi'm\b"), "i am"),
     (re.compile(r"\b(\w+)'ve\b"), r"\1 have"),
