@@ -127,6 +127,11 @@ OWN_VERDICT_REQUESTS = [
     "what does this look like to you, red spots on my thigh",
     "what do you reckon, these bumps on my legs mpox?",
     "is it possible that i have mpox",
+    # Non-native and misspelt wording, "confirm my rash", "tell me this is ... or no".
+    "i has rash on hand, is mpox?",
+    "please doctor tell me this is monkeypox or no",
+    "is thiss mpox",
+    "can you confirm my rash",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.

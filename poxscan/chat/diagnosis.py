@@ -245,7 +245,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if",
         re.compile(
-            rf"\btell\s+(?:me\s+)?(?:if|whether)\s+(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
+            rf"\btell\s+(?:me\s+)?(?:if|whether|that)\s+(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
@@ -261,7 +261,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "check_my_rash",
         re.compile(
-            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see|analy[sz]e|scan|"
+            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see|analy[sz]e|scan|confirm|verify|"
             rf"evaluate|review|inspect)\s+(?:out\s+)?(?:my|this|these|those|his|her|our|their)\s+"
             rf"(?:{_WORD}\s+){{0,2}}?(?:{_SYMPTOM}|{_PHOTO})\b"
         ),
@@ -375,10 +375,13 @@ _FINDING_THEN_NAME = re.compile(
 )
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
-_YES_OR_NO = re.compile(rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|y\s*/\s*n)\b")
+_YES_OR_NO = re.compile(
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)"
+)
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
-    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+it\s+|maybe\s+|(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?|maybe\s+|"
+    rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
     rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
