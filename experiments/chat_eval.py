@@ -10,7 +10,9 @@
   the older ``holdout`` and ``holdout_final`` lists.
 - Further holdouts: every ``experiments/chat_holdout_v<N>.yaml`` other than v2 (e.g.
   ``chat_holdout_v3.yaml`` with its ``holdout_v3`` list) is found and scored only, with the
-  shipped settings (``--no-discover`` turns that off); ``--holdout PATH`` adds a file by name.
+  shipped settings; ``--no-discover`` leaves out every such file except the former holdouts
+  that are development sets now (``DEVELOPMENT_SINCE``: v3, v4), so a new holdout is never
+  scored by accident; ``--holdout PATH`` adds a file by name.
 - Since the s4-chat work the v2 set is a development set (its misses guided general fixes; its
   first score stays the honest holdout figure); it is still scored apart, not tuned on. The
   same holds for v3 since the s5-chat work (``DEVELOPMENT_SINCE`` in ``chat_eval_data.py``;
@@ -238,6 +240,7 @@ def run(
         "change_log_v2": eval_yaml.get("change_log_v2") or [],
         "change_log_v3": eval_yaml.get("change_log_v3") or [],
         "change_log_s5": eval_yaml.get("change_log_s5") or [],
+        "change_log_s6": eval_yaml.get("change_log_s6") or [],
         "fit_seconds": fit_seconds,
         "latency_ms_per_question": latency_ms,
         "load_average": f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",
@@ -334,7 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-discover",
         action="store_true",
-        help="do not score experiments/chat_holdout_v<N>.yaml files other than v2 on their own",
+        help="score no experiments/chat_holdout_v<N>.yaml file found in the folder except the "
+        "former holdouts that are development sets now (DEVELOPMENT_SINCE: v3, v4); a new "
+        "holdout is then scored only if named with --holdout",
     )
     parser.add_argument(
         "--bm25-weights",
@@ -359,8 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.bm25_weights is not None:
         chat_eval_tuning.BM25_WEIGHTS = tuple(args.bm25_weights)
     extra: dict[str, Path] = {}
-    if not args.no_discover and not args.dev_only:
-        extra.update(discover_holdouts(args.v2.resolve().parent, exclude=[args.v2]))
+    if not args.dev_only:
+        found = discover_holdouts(args.v2.resolve().parent, exclude=[args.v2])
+        if args.no_discover:
+            # Former holdouts are development sets now: always scored. Unknown ones are not.
+            found = {k: p for k, p in found.items() if k in DEVELOPMENT_SINCE}
+        extra.update(found)
     for path in args.holdout:
         extra[holdout_key(path)] = path.resolve()
     if args.quick:

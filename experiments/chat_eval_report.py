@@ -74,6 +74,28 @@ def _development_holdout(report: dict[str, Any], key: str, m: dict[str, Any]) ->
     ]
 
 
+def _step_log(log: Sequence[dict], title: str, keys: Sequence[str]) -> list[str]:
+    """A change-log table of the s5/s6-chat kind: top-1 per set for each step."""
+    if not log:
+        return []
+    lines = [
+        "",
+        f"## Change log of the {title}",
+        "",
+        "Top-1 with the shipped settings (`--quick`) and the development CV "
+        "(`--dev-only`); a change was kept only if the sets did not fall overall, with 0 "
+        "false refusals and 100 % refusal recall everywhere.",
+        "",
+        "| step | " + " | ".join(keys) + " | kept |",
+        "|---" * (len(keys) + 2) + "|",
+    ]
+    for step in log:
+        t = step.get("top1", {})
+        cells = " | ".join(_pct(t.get(k)) for k in keys)
+        lines.append(f"| {step['step']} | {cells} | {step.get('kept', '')} |")
+    return lines
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """The Markdown version of the report."""
     near = report["near_duplicates"]
@@ -340,25 +362,34 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_pct(t.get('holdout_final'))} | {step.get('false_refusals', '')} | "
                 f"{_pct(step.get('refusal_recall_v2'))} | {step.get('kept', '')} |"
             )
-    log5 = report.get("change_log_s5") or []
-    if log5:
-        keys = ("development", "development_cv", "holdout_v3", "holdout_v2")
-        keys += ("holdout_informal", "holdout", "holdout_final")
-        lines += [
-            "",
-            "## Change log of the s5-chat work (v3 as a development set)",
-            "",
-            "Top-1 with the shipped settings (`--quick`) and the development CV "
-            "(`--dev-only`); a change was kept only if the sets did not fall overall, with 0 "
-            "false refusals and 100 % refusal recall everywhere.",
-            "",
-            "| step | " + " | ".join(keys) + " | kept |",
-            "|---" * (len(keys) + 2) + "|",
-        ]
-        for step in log5:
-            t = step.get("top1", {})
-            cells = " | ".join(_pct(t.get(k)) for k in keys)
-            lines.append(f"| {step['step']} | {cells} | {step.get('kept', '')} |")
+    lines += _step_log(
+        report.get("change_log_s5") or [],
+        "s5-chat work (v3 as a development set)",
+        [
+            "development",
+            "development_cv",
+            "holdout_v3",
+            "holdout_v2",
+            "holdout_informal",
+            "holdout",
+            "holdout_final",
+        ],
+    )
+    lines += _step_log(
+        report.get("change_log_s6") or [],
+        "s6-chat work (v4 as a development set too)",
+        [
+            "development",
+            "development_cv",
+            "dev_informal",
+            "holdout_v4",
+            "holdout_v3",
+            "holdout_v2",
+            "holdout_informal",
+            "holdout",
+            "holdout_final",
+        ],
+    )
     lines += [
         "",
         "## Folds",

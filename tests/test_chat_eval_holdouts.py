@@ -126,3 +126,38 @@ def test_full_report_has_a_section_for_a_new_holdout(tmp_path, monkeypatch):
     assert "## Headline: holdout v9" in md
     assert "| **holdout_v9 (held out)** | 4 | 75.0 % | 50.0 %" in md
     assert "## Misses (holdout_v9)" in md
+
+
+def test_no_discover_scores_former_holdouts_but_never_an_unknown_one(tmp_path):
+    # A folder with v2, a former holdout that is a development set now (v4, in
+    # DEVELOPMENT_SINCE) and a new holdout (v9): --no-discover scores v4, never v9; without
+    # the flag both are scored.
+    (tmp_path / "chat_holdout_v2.yaml").write_text(
+        'holdout_v2:\n  - {q: "what is mpox", expect: what_is_mpox}\n'
+    )
+    (tmp_path / "chat_holdout_v4.yaml").write_text(HOLDOUT_V9.replace("holdout_v9:", "holdout_v4:"))
+    (tmp_path / "chat_holdout_v9.yaml").write_text(HOLDOUT_V9)
+
+    def scored(*flags):
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "experiments" / "chat_eval.py"),
+                "--quick",
+                "--v2",
+                str(tmp_path / "chat_holdout_v2.yaml"),
+                *flags,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout
+        return {line.split(":")[0].split(" (")[0] for line in out.splitlines() if ":" in line}
+
+    assert {"holdout_v4", "holdout_v9"} <= scored()
+    kept = scored("--no-discover")
+    assert "holdout_v4" in kept and "holdout_v9" not in kept
+    assert "holdout_v9" in scored(
+        "--no-discover", "--holdout", str(tmp_path / "chat_holdout_v9.yaml")
+    )
