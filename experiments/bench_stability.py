@@ -154,6 +154,7 @@ def candidates() -> dict[str, dict]:
         # holds the directions compression moves an embedding along. Rule: adopted only at
         # <= 1 % JPEG-85 flips at the shipped threshold, 0 % mirror and rot90 flips, and a
         # transfer-rule value at least the shipped one's minus 0.01.
+        # Outcome: 2.2 % JPEG-85 flips, OOF AUC 0.874: not adopted.
         "shipped_jpegaug": {**SCREENING_CONFIG, "augment": ["jpeg60", "jpeg90"]},
     }
 
