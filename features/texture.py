@@ -85,77 +85,74 @@ class _LBPPlan:
     """The arrays and the OpenCV calls of :func:`_lbp_counts` for one (h, w, P, R), bound once.
 
     On a 224 px image the arithmetic of one neighbour takes about 20 us; finding offsets,
-    scratch arrays and views again for each neighbour of each image cost almost as much.
+    scratch arrays and views again for each neighbour of each image cost almost as much. The
+    calls run grouped by horizontal interpolation (the neighbours k and P - k share one), each
+    line consumed while it is still in cache; every neighbour's comparison is kept (``masks``)
+    and the bits are counted afterwards in a few numpy passes over all of them.
     """
 
     def __init__(self, h: int, w: int, points: int, radius: float) -> None:
         pad = math.ceil(radius) + 1
-        self.padded = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)  # border stays zero
+        shape = (h + 2 * pad, w + 2 * pad)
+        self.padded = np.zeros(shape, np.float32)  # border stays zero
         self.interior = self.padded[pad : pad + h, pad : pad + w]
+        self.padded8 = np.zeros(shape, np.uint8)  # the same pixels, for whole-pixel offsets
+        self.interior8 = self.padded8[pad : pad + h, pad : pad + w]
         self.threshold = np.empty((h, w), np.float32)
+        line = np.empty((shape[0], w), np.float32)
         value = np.empty((h, w), np.float32)
-        masks = (np.empty((h, w), np.uint8), np.empty((h, w), np.uint8))
-        self.differs = np.empty((h, w), np.uint8)
+        self.masks = np.empty((points, h, w), np.uint8)
+        self.differs = np.empty((points - 1, h, w), np.uint8)
         self.ones = np.empty((h, w), np.uint8)
         self.changes = np.empty((h, w), np.uint8)
         angles = 2 * np.pi * np.arange(points) / points
         # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
         rows = np.round(-radius * np.sin(angles), 5)
         cols = np.round(radius * np.cos(angles), 5)
-        #: (left, 1 - fc, right, fc, line): horizontal interpolations, each made once.
-        self.lines: list[tuple] = []
-        #: per neighbour: (top, 1 - fr, bottom, fr, value) or None, current, mask, previous.
-        self.steps: list[tuple] = []
-        across: dict[tuple[int, float], np.ndarray] = {}
+        groups: dict[tuple[int, float], list[tuple[int, int, float]]] = {}
         for k in range(points):
             r0, c0 = math.floor(rows[k]), math.floor(cols[k])
-            fr, fc = float(rows[k] - r0), float(cols[k] - c0)
-            line = across.get((c0, fc))
-            if line is None:
-                left = self.padded[:, pad + c0 : pad + c0 + w]
-                right = self.padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
-                if fc == 0:
-                    line = left
-                else:
-                    line = np.empty(left.shape, np.float32)
-                    self.lines.append((left, 1 - fc, right, fc, line))
-                across[(c0, fc)] = line
-            top = line[pad + r0 : pad + r0 + h]
-            bottom = line[pad + r0 + 1 : pad + r0 + 1 + h]
-            mask, previous = masks[k % 2], masks[(k + 1) % 2]
-            if fr == 0:
-                self.steps.append((None, top, mask, previous if k else None))
+            fc = float(cols[k] - c0)
+            groups.setdefault((c0, fc), []).append((k, r0, float(rows[k] - r0)))
+        add, compare, ge = cv2.addWeighted, cv2.compare, cv2.CMP_GE
+        #: (function, arguments) in the order they run: v3's float32 operations, the same bits.
+        self.calls: list[tuple] = []
+        for (c0, fc), members in groups.items():
+            left = self.padded[:, pad + c0 : pad + c0 + w]
+            if fc == 0:
+                across = left
             else:
-                self.steps.append(
-                    ((top, 1 - fr, bottom, fr, value), value, mask, previous if k else None)
-                )
+                right = self.padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
+                self.calls.append((add, (left, 1 - fc, right, fc, 0, line)))
+                across = line
+            for k, r0, fr in members:
+                top = across[pad + r0 : pad + r0 + h]
+                if fr != 0:
+                    bottom = across[pad + r0 + 1 : pad + r0 + 1 + h]
+                    self.calls.append((add, (top, 1 - fr, bottom, fr, 0, value)))
+                    self.calls.append((compare, (value, self.threshold, ge, self.masks[k])))
+                elif fc != 0:
+                    self.calls.append((compare, (top, self.threshold, ge, self.masks[k])))
+                else:
+                    # A whole pixel: for integers, v >= c - 1e-4 (float32) is v >= c (uint8).
+                    pixel = self.padded8[pad + r0 : pad + r0 + h, pad + c0 : pad + c0 + w]
+                    self.calls.append((compare, (pixel, self.interior8, ge, self.masks[k])))
 
     def run(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         self.interior[...] = grey
+        self.interior8[...] = grey
         np.subtract(self.interior, _TIE, out=self.threshold)
-        for left, a, right, b, line in self.lines:
-            cv2.addWeighted(left, a, right, b, 0, dst=line)
-        ones, changes, differs = self.ones, self.changes, self.differs
-        ones[...] = 0
-        changes[...] = 0
-        ones_s, changes_s, differs_s = (
-            ones.view(np.int8),
-            changes.view(np.int8),
-            differs.view(np.int8),
-        )
-        threshold = self.threshold
-        compare, subtract, xor, ge = cv2.compare, cv2.subtract, cv2.bitwise_xor, cv2.CMP_GE
-        for vertical, current, mask, previous in self.steps:
-            if vertical is not None:
-                top, a, bottom, b, value = vertical
-                cv2.addWeighted(top, a, bottom, b, 0, dst=value)
-            compare(current, threshold, ge, dst=mask)  # 255 where >=
-            subtract(ones_s, mask.view(np.int8), dst=ones_s)
-            # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
-            if previous is not None:
-                xor(mask, previous, dst=differs)
-                subtract(changes_s, differs_s, dst=changes_s)
-        return ones, changes
+        for function, args in self.calls:
+            function(*args)
+        masks = self.masks
+        # Masks are 0 or 255 (-1 mod 256): 8-bit sums count minus the set bits (P <= 127).
+        np.add.reduce(masks, axis=0, dtype=np.uint8, out=self.ones)
+        np.negative(self.ones, out=self.ones)
+        # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
+        np.bitwise_xor(masks[1:], masks[:-1], out=self.differs)
+        np.add.reduce(self.differs, axis=0, dtype=np.uint8, out=self.changes)
+        np.negative(self.changes, out=self.changes)
+        return self.ones, self.changes
 
 
 #: Per thread: (h, w, P, R) -> plan, a few at a time.
