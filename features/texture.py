@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from poxscan.features._base import ImageFeatureExtractor, reduced_square
+from poxscan.features.lbp import lbp_histograms, uniform_lbp, uniform_lbp_histogram
 
 __all__ = [
     "GLCM_PROPS",
@@ -59,10 +59,6 @@ __all__ = [
     "uniform_lbp",
     "uniform_lbp_histogram",
 ]
-
-#: A neighbour within this of the centre counts as equal (float32 interpolation round-off is
-#: below 1e-4 on 8-bit values; a real difference of two weights on integers is far above).
-_TIE = np.float32(1e-4)
 
 #: Properties :func:`skimage.feature.graycoprops` knows.
 GLCM_PROPS = frozenset(
@@ -81,152 +77,6 @@ GLCM_PROPS = frozenset(
 )
 
 
-class _LBPPlan:
-    """The arrays and the OpenCV calls of :func:`_lbp_counts` for one (h, w, P, R), bound once.
-
-    On a 224 px image the arithmetic of one neighbour takes about 20 us; finding offsets,
-    scratch arrays and views again for each neighbour of each image cost almost as much. The
-    calls run grouped by horizontal interpolation (the neighbours k and P - k share one), each
-    line consumed while it is still in cache; every neighbour's comparison is kept (``masks``)
-    and the bits are counted afterwards in a few numpy passes over all of them.
-    """
-
-    def __init__(self, h: int, w: int, points: int, radius: float) -> None:
-        pad = math.ceil(radius) + 1
-        shape = (h + 2 * pad, w + 2 * pad)
-        self.padded = np.zeros(shape, np.float32)  # border stays zero
-        self.interior = self.padded[pad : pad + h, pad : pad + w]
-        self.padded8 = np.zeros(shape, np.uint8)  # the same pixels, for whole-pixel offsets
-        self.interior8 = self.padded8[pad : pad + h, pad : pad + w]
-        self.threshold = np.empty((h, w), np.float32)
-        line = np.empty((shape[0], w), np.float32)
-        value = np.empty((h, w), np.float32)
-        self.masks = np.empty((points, h, w), np.uint8)
-        self.differs = np.empty((points - 1, h, w), np.uint8)
-        self.ones = np.empty((h, w), np.uint8)
-        self.changes = np.empty((h, w), np.uint8)
-        angles = 2 * np.pi * np.arange(points) / points
-        # skimage's neighbour offsets (rows down, columns right), rounded as it rounds them.
-        rows = np.round(-radius * np.sin(angles), 5)
-        cols = np.round(radius * np.cos(angles), 5)
-        groups: dict[tuple[int, float], list[tuple[int, int, float]]] = {}
-        for k in range(points):
-            r0, c0 = math.floor(rows[k]), math.floor(cols[k])
-            fc = float(cols[k] - c0)
-            groups.setdefault((c0, fc), []).append((k, r0, float(rows[k] - r0)))
-        add, compare, ge = cv2.addWeighted, cv2.compare, cv2.CMP_GE
-        #: (function, arguments) in the order they run: v3's float32 operations, the same bits.
-        self.calls: list[tuple] = []
-        for (c0, fc), members in groups.items():
-            left = self.padded[:, pad + c0 : pad + c0 + w]
-            if fc == 0:
-                across = left
-            else:
-                right = self.padded[:, pad + c0 + 1 : pad + c0 + 1 + w]
-                self.calls.append((add, (left, 1 - fc, right, fc, 0, line)))
-                across = line
-            for k, r0, fr in members:
-                top = across[pad + r0 : pad + r0 + h]
-                if fr != 0:
-                    bottom = across[pad + r0 + 1 : pad + r0 + 1 + h]
-                    self.calls.append((add, (top, 1 - fr, bottom, fr, 0, value)))
-                    self.calls.append((compare, (value, self.threshold, ge, self.masks[k])))
-                elif fc != 0:
-                    self.calls.append((compare, (top, self.threshold, ge, self.masks[k])))
-                else:
-                    # A whole pixel: for integers, v >= c - 1e-4 (float32) is v >= c (uint8).
-                    pixel = self.padded8[pad + r0 : pad + r0 + h, pad + c0 : pad + c0 + w]
-                    self.calls.append((compare, (pixel, self.interior8, ge, self.masks[k])))
-
-    def run(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.interior[...] = grey
-        self.interior8[...] = grey
-        np.subtract(self.interior, _TIE, out=self.threshold)
-        for function, args in self.calls:
-            function(*args)
-        masks = self.masks
-        # Masks are 0 or 255 (-1 mod 256): 8-bit sums count minus the set bits (P <= 127).
-        np.add.reduce(masks, axis=0, dtype=np.uint8, out=self.ones)
-        np.negative(self.ones, out=self.ones)
-        # 0/1 changes along the P neighbours (no wrap-around, as skimage counts).
-        np.bitwise_xor(masks[1:], masks[:-1], out=self.differs)
-        np.add.reduce(self.differs, axis=0, dtype=np.uint8, out=self.changes)
-        np.negative(self.changes, out=self.changes)
-        return self.ones, self.changes
-
-
-#: Per thread: (h, w, P, R) -> plan, a few at a time.
-_PLANS = threading.local()
-_MAX_PLANS = 12
-
-
-def _lbp_counts(grey: np.ndarray, points: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: neighbours >= the centre, and 0/1 changes along the P neighbours.
-
-    Both as uint8 arrays of this thread's plan (valid until its next call). The neighbour
-    values and the comparisons are v2's float32 operations, so every bit is v2's; the bits are
-    counted with saturating 8-bit OpenCV arithmetic instead of numpy boolean passes:
-    :func:`cv2.compare` gives 0 or 255, which is -1 as int8, so subtracting it adds one;
-    :func:`cv2.bitwise_xor` of two neighbours' masks marks a change.
-    """
-    grey = np.asarray(grey)
-    p = int(points)
-    if not 1 <= p <= 127:
-        raise ValueError(f"LBP needs 1 <= P <= 127 neighbours (8-bit counts), got {p}")
-    plans = getattr(_PLANS, "plans", None)
-    if plans is None or len(plans) > _MAX_PLANS:
-        plans = _PLANS.plans = {}
-    key = (*grey.shape, p, float(radius))
-    plan = plans.get(key)
-    if plan is None:
-        plan = plans[key] = _LBPPlan(*grey.shape, p, float(radius))
-    return plan.run(grey)
-
-
-def uniform_lbp(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
-    """Rotation-invariant uniform LBP codes (0 ... P + 1) of an 8-bit grey image.
-
-    As ``skimage.feature.local_binary_pattern(grey, points, radius, method="uniform")``, up to
-    ties (see the module docstring).
-
-    Parameters
-    ----------
-    grey : ndarray of uint8, shape (h, w)
-    points, radius : int, float
-        P neighbours on a circle of radius R (P <= 127).
-
-    Returns
-    -------
-    ndarray of uint8, shape (h, w)
-    """
-    ones, changes = _lbp_counts(grey, points, radius)
-    return np.where(changes <= 2, ones, np.uint8(int(points) + 1))
-
-
-def uniform_lbp_histogram(grey: np.ndarray, points: int, radius: float) -> np.ndarray:
-    """Counts of the codes of :func:`uniform_lbp` (``bincount(codes, minlength=P + 2)``).
-
-    Counted by :func:`cv2.calcHist` on the ones with non-uniform pixels set to 255, without
-    forming the codes.
-
-    Parameters
-    ----------
-    grey : ndarray of uint8, shape (h, w)
-    points, radius : int, float
-
-    Returns
-    -------
-    ndarray of float64, shape (P + 2,)
-    """
-    p = int(points)
-    ones, changes = _lbp_counts(grey, p, radius)
-    # changes > 2 -> 255 (non-uniform), else 0; the max puts non-uniform pixels in bin 255.
-    cv2.compare(changes, 2, cv2.CMP_GT, dst=changes)
-    cv2.max(ones, changes, dst=ones)
-    hist = cv2.calcHist([ones], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    return np.concatenate([hist[: p + 1], hist[255:]])
-
-
 def _c_round(x: float) -> int:
     """C's round (halves away from zero), which graycomatrix's Cython loop uses."""
     return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
@@ -242,6 +92,43 @@ def _offsets(
         for a in np.deg2rad([float(x) for x in angles_deg]):
             offsets.append((_c_round(math.sin(a) * d), _c_round(math.cos(a) * d)))
     return tuple(offsets)
+
+
+def _pair_counts(image: np.ndarray, offsets: Sequence[tuple[int, int]], levels: int) -> np.ndarray:
+    """Counts of the level pairs (pixel, pixel + offset), one direction, for every offset.
+
+    :func:`cv2.calcHist` over the image and its shifted copy: exact integer counts in float32
+    (below 2**24 pairs). Returns an array of shape ``(len(offsets), levels, levels)``.
+    """
+    image = np.asarray(image, dtype=np.uint8)
+    rows, cols = image.shape
+    counts = np.zeros((len(offsets), levels, levels), dtype=np.float32)
+    for k, (dr, dc) in enumerate(offsets):
+        r0, r1 = max(0, -dr), min(rows, rows - dr)
+        c0, c1 = max(0, -dc), min(cols, cols - dc)
+        if r1 <= r0 or c1 <= c0:
+            continue
+        first = image[r0:r1, c0:c1]
+        second = image[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
+        counts[k] = cv2.calcHist(
+            [first, second], [0, 1], None, [levels, levels], [0, levels, 0, levels]
+        )
+    return counts
+
+
+def _normalise(P: np.ndarray) -> np.ndarray:
+    """Rows of ``P`` (float64) divided by their sums, a zero sum by one (as skimage does)."""
+    sums = P.sum(axis=1, keepdims=True)
+    sums[sums == 0] = 1
+    return P / sums
+
+
+def _symmetric_rows(counts: np.ndarray) -> np.ndarray:
+    """graycomatrix's ``symmetric=True, normed=True`` matrices of :func:`_pair_counts`, one
+    flattened matrix per row: shape ``(n_offsets, levels * levels)``, float64."""
+    n, levels, _ = counts.shape
+    both = counts + counts.transpose(0, 2, 1)  # integers, exact in float32
+    return _normalise(both.reshape(n, levels * levels).astype(np.float64))
 
 
 def cooccurrence(
@@ -266,49 +153,75 @@ def cooccurrence(
     -------
     ndarray of float64, shape (levels, levels, len(distances), len(angles))
     """
-    image = np.asarray(image, dtype=np.uint8)
-    rows, cols = image.shape
-    n_d, n_a = len(distances), len(angles)
-    counts = np.zeros((levels, levels, n_d * n_a), dtype=np.float64)
     offsets = _offsets(tuple(int(d) for d in distances), tuple(float(a) for a in angles))
-    for k, (dr, dc) in enumerate(offsets):
-        r0, r1 = max(0, -dr), min(rows, rows - dr)
-        c0, c1 = max(0, -dc), min(cols, cols - dc)
-        if r1 <= r0 or c1 <= c0:
-            continue
-        first = image[r0:r1, c0:c1]
-        second = image[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
-        counts[:, :, k] = cv2.calcHist(
-            [first, second], [0, 1], None, [levels, levels], [0, levels, 0, levels]
-        )
-    counts += counts.transpose(1, 0, 2)
-    sums = counts.sum(axis=(0, 1), keepdims=True)
-    sums[sums == 0] = 1
-    # Angles vary fastest in the loop above, as graycomatrix's last axis.
-    return (counts / sums).reshape(levels, levels, n_d, n_a)
+    rows = _symmetric_rows(_pair_counts(image, offsets, levels))
+    # Angles vary fastest in the offsets, as graycomatrix's last axis.
+    return rows.T.reshape(levels, levels, len(distances), len(angles))
 
 
-#: levels -> (i, j, weights of contrast, dissimilarity and homogeneity), flattened.
-_GLCM_GRIDS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+#: levels -> (levels as float64, weights of contrast, dissimilarity and homogeneity).
+_GLCM_GRIDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+_LINEAR_PROPS = ("contrast", "dissimilarity", "homogeneity")
 
 
-def _glcm_grid(levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _glcm_grid(levels: int) -> tuple[np.ndarray, np.ndarray]:
     grid = _GLCM_GRIDS.get(levels)
     if grid is None:
-        i, j = np.meshgrid(np.arange(levels), np.arange(levels), indexing="ij")
-        i, j = i.ravel().astype(np.float64), j.ravel().astype(np.float64)
-        d = i - j
+        level = np.arange(levels, dtype=np.float64)
+        d = (level[:, None] - level[None, :]).ravel()
         linear = np.stack([d * d, np.abs(d), 1.0 / (1.0 + d * d)])
-        grid = _GLCM_GRIDS[levels] = (i, j, linear)
+        grid = _GLCM_GRIDS[levels] = (level, linear)
     return grid
+
+
+def _haralick(P: np.ndarray, levels: int, props: Sequence[str]) -> dict[str, np.ndarray]:
+    """:func:`glcm_properties` of row-major matrices ``P`` (n, levels * levels), normalised as
+    graycoprops normalises them: ``{prop: values of shape (n,)}``."""
+    n = P.shape[0]
+    level, linear = _glcm_grid(levels)
+    out: dict[str, np.ndarray] = {}
+    moments = None
+    for prop in props:
+        if prop in _LINEAR_PROPS:
+            value = np.einsum("nk,k->n", P, linear[_LINEAR_PROPS.index(prop)])
+        elif prop in ("ASM", "energy"):
+            value = np.einsum("nk,nk->n", P, P)
+            value = np.sqrt(value) if prop == "energy" else value
+        elif prop == "entropy":
+            # log(1) = 0 where P is 0: skimage's sum over the non-zero entries.
+            value = -np.einsum("nk,nk->n", P, np.log(P + (P == 0)))
+        else:  # mean, variance, std, correlation: moments of the two marginals
+            if moments is None:
+                square = P.reshape(n, levels, levels)
+                p_i, p_j = np.einsum("nij->ni", square), np.einsum("nij->nj", square)
+                mean_i, mean_j = np.einsum("ni,i->n", p_i, level), np.einsum("nj,j->n", p_j, level)
+                d_i, d_j = level - mean_i[:, None], level - mean_j[:, None]
+                var_i = np.einsum("ni,ni->n", p_i, d_i * d_i)
+                moments = (square, mean_i, var_i, p_j, d_i, d_j)
+            square, mean_i, var_i, p_j, d_i, d_j = moments
+            if prop == "mean":
+                value = mean_i
+            elif prop in ("variance", "std"):
+                value = np.sqrt(var_i) if prop == "std" else var_i
+            else:
+                std_i = np.sqrt(var_i)
+                std_j = np.sqrt(np.einsum("nj,nj->n", p_j, d_j * d_j))
+                cov = np.einsum("ni,ni->n", np.einsum("nij,nj->ni", square, d_j), d_i)
+                flat = (std_i < 1e-15) | (std_j < 1e-15)
+                value = np.ones_like(cov)
+                value[~flat] = cov[~flat] / (std_i[~flat] * std_j[~flat])
+        out[prop] = np.asarray(value, dtype=np.float64)
+    return out
 
 
 def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray]:
     """``{prop: skimage.feature.graycoprops(P, prop)}`` for all ``props`` in one pass.
 
     The same formulas as skimage 0.26 (re-normalised matrices, correlation 1 where a standard
-    deviation is below 1e-15, entropy over non-zero entries), sums in another order: round-off
-    of about 1e-15. Sums are ``einsum``, never BLAS.
+    deviation is below 1e-15, entropy over non-zero entries); the mean, variance and standard
+    deviation from the marginals (the same sums, grouped by row or column); sums in another
+    order: round-off of about 1e-15. Sums are ``einsum``, never BLAS.
 
     Parameters
     ----------
@@ -323,45 +236,26 @@ def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray
     levels, _, n_d, n_a = P.shape
     # One row per matrix (contiguous): einsum's row-by-vector loops are several times faster
     # than its generic (k, n) path on these small arrays.
-    P = np.ascontiguousarray(P.astype(np.float64).reshape(levels * levels, n_d * n_a).T)
-    sums = P.sum(axis=1, keepdims=True)
-    sums[sums == 0] = 1
-    P = P / sums
-    i, j, linear = _glcm_grid(levels)
+    rows = np.ascontiguousarray(P.astype(np.float64).reshape(levels * levels, n_d * n_a).T)
+    values = _haralick(_normalise(rows), levels, props)
+    return {prop: v.reshape(n_d, n_a) for prop, v in values.items()}
 
-    def weighted(w: np.ndarray) -> np.ndarray:
-        return np.einsum("nk,k->n", P, w)
 
-    out: dict[str, np.ndarray] = {}
-    mean_i = mean_j = None
-    for prop in props:
-        if prop in ("contrast", "dissimilarity", "homogeneity"):
-            value = weighted(linear[("contrast", "dissimilarity", "homogeneity").index(prop)])
-        elif prop in ("ASM", "energy"):
-            value = np.einsum("nk,nk->n", P, P)
-            value = np.sqrt(value) if prop == "energy" else value
-        elif prop == "entropy":
-            logs = np.log(P, where=P != 0, out=np.zeros_like(P))
-            value = -np.einsum("nk,nk->n", P, logs)
-        else:  # mean, variance, std, correlation
-            if mean_i is None:
-                mean_i, mean_j = weighted(i), weighted(j)
-            di = i[None, :] - mean_i[:, None]
-            if prop == "mean":
-                value = mean_i
-            elif prop in ("variance", "std"):
-                value = np.einsum("nk,nk->n", P, di * di)
-                value = np.sqrt(value) if prop == "std" else value
-            else:
-                dj = j[None, :] - mean_j[:, None]
-                std_i = np.sqrt(np.einsum("nk,nk->n", P, di * di))
-                std_j = np.sqrt(np.einsum("nk,nk->n", P, dj * dj))
-                cov = np.einsum("nk,nk->n", P, di * dj)
-                flat = (std_i < 1e-15) | (std_j < 1e-15)
-                value = np.ones_like(cov)
-                value[~flat] = cov[~flat] / (std_i[~flat] * std_j[~flat])
-        out[prop] = np.asarray(value, dtype=np.float64).reshape(n_d, n_a)
-    return out
+#: levels -> the uint8 table of the equal-width quantisation.
+_QUANTISERS: dict[int, np.ndarray] = {}
+
+
+def _quantise(grey: np.ndarray, levels: int) -> np.ndarray:
+    """``grey * levels // 256``: a shift where ``levels`` is a power of two (the same values,
+    several times faster than :func:`cv2.LUT`), else the table."""
+    if levels & (levels - 1) == 0:
+        return np.right_shift(grey, 8 - levels.bit_length() + 1)
+    lut = _QUANTISERS.get(levels)
+    if lut is None:
+        lut = _QUANTISERS[levels] = (np.arange(256, dtype=np.uint16) * levels // 256).astype(
+            np.uint8
+        )
+    return cv2.LUT(grey, lut)
 
 
 class TextureFeatures(ImageFeatureExtractor):
@@ -454,17 +348,18 @@ class TextureFeatures(ImageFeatureExtractor):
         grey = cv2.cvtColor(reduced_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         levels = int(self.levels)
         # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
-        lut = (np.arange(256, dtype=np.uint16) * levels // 256).astype(np.uint8)
-        quantised = cv2.LUT(grey, lut)
-        glcm = cooccurrence(quantised, self.distances, self.angles, levels)
-        values_by_prop = glcm_properties(glcm, self.props)
+        quantised = _quantise(grey, levels)
+        distances = tuple(int(d) for d in self.distances)
+        angles = tuple(float(a) for a in self.angles)
+        glcm = _symmetric_rows(_pair_counts(quantised, _offsets(distances, angles), levels))
+        values_by_prop = _haralick(_normalise(glcm), levels, self.props)
         # Correlation of a flat patch is 0/0, defined as 1 (as skimage); nan_to_num guards any
         # other degenerate case. Per property and distance: mean and range over the angles.
-        values = np.nan_to_num(
-            np.stack([values_by_prop[prop] for prop in self.props]), nan=0.0, posinf=0.0, neginf=0.0
-        )
+        values = np.stack([values_by_prop[prop] for prop in self.props])
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0, copy=False)
+        values = values.reshape(len(self.props), len(distances), len(angles))
         spread = values.max(axis=-1) - values.min(axis=-1)
         out = [np.stack([values.mean(axis=-1), spread], axis=-1).ravel()]
-        for p, r in self.lbp:
-            out.append(uniform_lbp_histogram(grey, int(p), float(r)) / grey.size)
+        pairs = [(int(p), float(r)) for p, r in self.lbp]
+        out += [hist / grey.size for hist in lbp_histograms(grey, pairs)]
         return np.concatenate(out).astype(np.float32)
