@@ -123,12 +123,12 @@ def _normalise(P: np.ndarray) -> np.ndarray:
     return P / sums
 
 
-def _symmetric_rows(counts: np.ndarray) -> np.ndarray:
-    """graycomatrix's ``symmetric=True, normed=True`` matrices of :func:`_pair_counts`, one
-    flattened matrix per row: shape ``(n_offsets, levels * levels)``, float64."""
+def _symmetric_counts(counts: np.ndarray) -> np.ndarray:
+    """graycomatrix's ``symmetric=True`` counts of :func:`_pair_counts`, one flattened matrix
+    per row: shape ``(n_offsets, levels * levels)``, float64 (integers)."""
     n, levels, _ = counts.shape
     both = counts + counts.transpose(0, 2, 1)  # integers, exact in float32
-    return _normalise(both.reshape(n, levels * levels).astype(np.float64))
+    return both.reshape(n, levels * levels).astype(np.float64)
 
 
 def cooccurrence(
@@ -154,7 +154,7 @@ def cooccurrence(
     ndarray of float64, shape (levels, levels, len(distances), len(angles))
     """
     offsets = _offsets(tuple(int(d) for d in distances), tuple(float(a) for a in angles))
-    rows = _symmetric_rows(_pair_counts(image, offsets, levels))
+    rows = _normalise(_symmetric_counts(_pair_counts(image, offsets, levels)))
     # Angles vary fastest in the offsets, as graycomatrix's last axis.
     return rows.T.reshape(levels, levels, len(distances), len(angles))
 
@@ -175,9 +175,40 @@ def _glcm_grid(levels: int) -> tuple[np.ndarray, np.ndarray]:
     return grid
 
 
-def _haralick(P: np.ndarray, levels: int, props: Sequence[str]) -> dict[str, np.ndarray]:
+#: k * log(k) for k = 0, 1, ..., grown as needed (entropy from integer counts), up to
+#: ``_MAX_TABLE`` entries (8 MB; a 224 px image needs 2**17).
+_XLOGX = np.zeros(1)
+_MAX_TABLE = 1 << 20
+
+
+def _count_entropy(counts: np.ndarray) -> np.ndarray:
+    """``-sum(p * log(p))`` of each row's ``p = counts / counts.sum()`` over non-zero counts,
+    as ``log(N) - sum(c * log(c)) / N``: a table look-up for each count (integers, below
+    2**24) instead of a logarithm; the same value up to round-off (about 1e-15)."""
+    global _XLOGX
+    top = int(counts.max(initial=0))
+    if top < _MAX_TABLE:
+        table = _XLOGX
+        if top >= table.size:
+            k = np.arange(1 << top.bit_length(), dtype=np.float64)
+            table = _XLOGX = k * np.log(np.maximum(k, 1.0))
+        terms = table[counts.astype(np.intp)]
+    else:  # a very large image: no table of that size
+        terms = counts * np.log(np.maximum(counts, 1.0))
+    total = counts.sum(axis=1)
+    filled = total > 0
+    out = np.zeros(len(total))
+    out[filled] = np.log(total[filled]) - terms[filled].sum(axis=1) / total[filled]
+    return out
+
+
+def _haralick(
+    P: np.ndarray, levels: int, props: Sequence[str], counts: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """:func:`glcm_properties` of row-major matrices ``P`` (n, levels * levels), normalised as
-    graycoprops normalises them: ``{prop: values of shape (n,)}``."""
+    graycoprops normalises them: ``{prop: values of shape (n,)}``. With ``counts`` (the
+    integer counts ``P`` was normalised from), the entropy comes from them
+    (:func:`_count_entropy`)."""
     n = P.shape[0]
     level, linear = _glcm_grid(levels)
     out: dict[str, np.ndarray] = {}
@@ -188,6 +219,8 @@ def _haralick(P: np.ndarray, levels: int, props: Sequence[str]) -> dict[str, np.
         elif prop in ("ASM", "energy"):
             value = np.einsum("nk,nk->n", P, P)
             value = np.sqrt(value) if prop == "energy" else value
+        elif prop == "entropy" and counts is not None:
+            value = _count_entropy(counts)
         elif prop == "entropy":
             # log(1) = 0 where P is 0: skimage's sum over the non-zero entries.
             value = -np.einsum("nk,nk->n", P, np.log(P + (P == 0)))
@@ -351,8 +384,10 @@ class TextureFeatures(ImageFeatureExtractor):
         quantised = _quantise(grey, levels)
         distances = tuple(int(d) for d in self.distances)
         angles = tuple(float(a) for a in self.angles)
-        glcm = _symmetric_rows(_pair_counts(quantised, _offsets(distances, angles), levels))
-        values_by_prop = _haralick(_normalise(glcm), levels, self.props)
+        counts = _symmetric_counts(_pair_counts(quantised, _offsets(distances, angles), levels))
+        # Normalised as graycomatrix (normed=True), then again as graycoprops does.
+        glcm = _normalise(_normalise(counts))
+        values_by_prop = _haralick(glcm, levels, self.props, counts)
         # Correlation of a flat patch is 0/0, defined as 1 (as skimage); nan_to_num guards any
         # other degenerate case. Per property and distance: mean and range over the angles.
         values = np.stack([values_by_prop[prop] for prop in self.props])
