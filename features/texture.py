@@ -15,28 +15,31 @@ luma, as OpenCV does).
 - **LBP**: for every ``(P, R)`` in ``lbp``, rotation-invariant uniform local binary patterns
   (``method="uniform"``, P + 2 codes) on the 8-bit grey image, as a normalised histogram.
 
-Speed. The co-occurrence matrices are :func:`skimage.feature.graycomatrix`'s, counted by
-:func:`cv2.calcHist` (:func:`cooccurrence`, about 1 ms); the Haralick properties are
-:func:`skimage.feature.graycoprops`' (:func:`glcm_properties`). The LBP codes are computed
-by :func:`uniform_lbp`, not by :func:`skimage.feature.local_binary_pattern` (about 7 times
-slower): the same definition (neighbours on the circle placed and rounded as skimage places
-them, bilinear interpolation with zeros outside the image, a neighbour counts when it is >= the
-centre, "uniform" = at most two 0/1 changes along the P neighbours), computed separably in
-float32 for all pixels at once.
-The bits are counted with saturating 8-bit OpenCV arithmetic (ones and changes per pixel,
-P <= 127) and the histogram is taken by :func:`cv2.calcHist` (:func:`uniform_lbp_histogram`)
-without forming the codes, the arrays and calls of each (size, P, R) bound once per thread
-(:class:`_LBPPlan`): the same bits as v2's numpy version, so on the same square the same
-features (max abs difference 0 on the 376 shared images whose square did not change), in
-about 60 % of its time. A neighbour that equals the centre in exact arithmetic counts as >=,
-whereas skimage's float64 round-off decides such ties either way; that is the only difference.
-Measured on all 409 shared images (``experiments/bench_handcrafted.py``): every LBP bin
-within 2e-5 of skimage's for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for
-(24, 3) (about 0.2 % and 0.02 % of pixels get another code); GLCM features identical. Those
-bins move by more than the feature cache's own consistency check allows (1e-4), so the version
-was 2 (v1 used skimage's LBP); it is 3 since the square of large photos changed (above): each
-time its fingerprint changed, cached texture features are recomputed, and a model trained on
-older texture features is refused until it is retrained.
+Speed. The co-occurrence matrices are :func:`skimage.feature.graycomatrix`'s, their pairs
+counted by :func:`cv2.calcHist` (:func:`cooccurrence`; in the extractor straight into one row
+per (distance, angle)); the Haralick properties are :func:`skimage.feature.graycoprops`'
+(:func:`glcm_properties`): mean, variance and correlation from the two marginals, and in the
+extractor the entropy from the integer counts (``log N - sum(c log c) / N``, a table look-up
+instead of a logarithm per entry), so the float64 values agree with skimage's to about 1e-15
+(tested). The LBP codes are computed by :func:`uniform_lbp` (:mod:`poxscan.features.lbp`),
+not by :func:`skimage.feature.local_binary_pattern` (about 7 times slower): the same
+definition, computed separably in float32 for all pixels at once, the bits counted in 8-bit
+arithmetic and the histogram taken by :func:`cv2.calcHist` without forming the codes. A
+neighbour that equals the centre in exact arithmetic counts as >=, whereas skimage's float64
+round-off decides such ties either way; that is the only difference. Measured on all 409
+shared images (``experiments/bench_handcrafted.py``): every LBP bin within 2e-5 of skimage's
+for (8, 1) (one pixel in one image), 1.1e-3 for (16, 2) and 2.4e-4 for (24, 3) (about 0.2 %
+and 0.02 % of pixels get another code); GLCM features identical. Those bins move by more than
+the feature cache's own consistency check allows (1e-4), so the version was 2 (v1 used
+skimage's LBP); it is 3 since the square of large photos changed (above): each time its
+fingerprint changed, cached texture features are recomputed, and a model trained on older
+texture features is refused until it is retrained.
+
+The fourth speed-up round kept version 3: the LBP runs the same float32 operations (the same
+bits), only grouped and counted otherwise, and the Haralick sums are taken in another order.
+Tolerance: a float64 round-off of about 1e-15 relative, which can move a float32 feature by at
+most one unit in its last place; on all 409 shared images no value moved (max abs difference
+0 against v3's code, ``experiments/results/bench_handcrafted.md``).
 """
 
 from __future__ import annotations
@@ -323,6 +326,7 @@ class TextureFeatures(ImageFeatureExtractor):
     family = "texture"
     # 2: uniform_lbp instead of skimage's local_binary_pattern (ties decided exactly).
     # 3: the reduced square (_base.reduced_square) instead of to_square's for large photos.
+    # Still 3 after the fourth speed-up round: the same values (see the module docstring).
     version = "3"
 
     def __init__(
