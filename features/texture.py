@@ -207,48 +207,63 @@ def _count_entropy(counts: np.ndarray) -> np.ndarray:
 
 def _haralick(
     P: np.ndarray, levels: int, props: Sequence[str], counts: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """:func:`glcm_properties` of row-major matrices ``P`` (n, levels * levels), normalised as
-    graycoprops normalises them: ``{prop: values of shape (n,)}``. With ``counts`` (the
-    integer counts ``P`` was normalised from), the entropy comes from them
-    (:func:`_count_entropy`)."""
+) -> np.ndarray:
+    """:func:`glcm_properties` of row-major matrices ``P`` (n, levels * levels), normalised:
+    one row of values per property, shape ``(len(props), n)``.
+
+    With ``counts``, the symmetric integer counts ``P`` was normalised from (the extractor's
+    case), the entropy comes from them (:func:`_count_entropy`) and the moments of the two
+    marginals are taken once (a symmetric matrix's two marginals are the same).
+    """
     n = P.shape[0]
     level, linear = _glcm_grid(levels)
-    out: dict[str, np.ndarray] = {}
-    moments = None
-    for prop in props:
+    out = np.empty((len(props), n))
+    rows = [row for row, prop in enumerate(props) if prop in _LINEAR_PROPS]
+    if rows:
+        weights = linear[[_LINEAR_PROPS.index(props[row]) for row in rows]]
+        out[rows] = np.einsum("nk,mk->mn", P, weights)
+    asm = moments = None
+    for row, prop in enumerate(props):
         if prop in _LINEAR_PROPS:
-            value = np.einsum("nk,k->n", P, linear[_LINEAR_PROPS.index(prop)])
-        elif prop in ("ASM", "energy"):
-            value = np.einsum("nk,nk->n", P, P)
-            value = np.sqrt(value) if prop == "energy" else value
+            continue
+        if prop in ("ASM", "energy"):
+            asm = np.einsum("nk,nk->n", P, P) if asm is None else asm
+            out[row] = np.sqrt(asm) if prop == "energy" else asm
         elif prop == "entropy" and counts is not None:
-            value = _count_entropy(counts)
+            out[row] = _count_entropy(counts)
         elif prop == "entropy":
             # log(1) = 0 where P is 0: skimage's sum over the non-zero entries.
-            value = -np.einsum("nk,nk->n", P, np.log(P + (P == 0)))
+            out[row] = -np.einsum("nk,nk->n", P, np.log(P + (P == 0)))
         else:  # mean, variance, std, correlation: moments of the two marginals
             if moments is None:
-                square = P.reshape(n, levels, levels)
-                p_i, p_j = np.einsum("nij->ni", square), np.einsum("nij->nj", square)
-                mean_i, mean_j = np.einsum("ni,i->n", p_i, level), np.einsum("nj,j->n", p_j, level)
-                d_i, d_j = level - mean_i[:, None], level - mean_j[:, None]
-                var_i = np.einsum("ni,ni->n", p_i, d_i * d_i)
-                moments = (square, mean_i, var_i, p_j, d_i, d_j)
-            square, mean_i, var_i, p_j, d_i, d_j = moments
+                moments = _marginal_moments(P.reshape(n, levels, levels), level, counts is not None)
+            square, mean_i, d_i, var_i, d_j, var_j = moments
             if prop == "mean":
-                value = mean_i
-            elif prop in ("variance", "std"):
-                value = np.sqrt(var_i) if prop == "std" else var_i
+                out[row] = mean_i
+            elif prop == "variance":
+                out[row] = var_i
+            elif prop == "std":
+                out[row] = np.sqrt(var_i)
             else:
-                std_i = np.sqrt(var_i)
-                std_j = np.sqrt(np.einsum("nj,nj->n", p_j, d_j * d_j))
                 cov = np.einsum("ni,ni->n", np.einsum("nij,nj->ni", square, d_j), d_i)
-                flat = (std_i < 1e-15) | (std_j < 1e-15)
-                value = np.ones_like(cov)
-                value[~flat] = cov[~flat] / (std_i[~flat] * std_j[~flat])
-        out[prop] = np.asarray(value, dtype=np.float64)
+                scale = np.sqrt(var_i * var_j)
+                # skimage: 1 where a standard deviation is below 1e-15.
+                flat = (var_i < 1e-30) | (var_j < 1e-30)
+                out[row] = np.where(flat, 1.0, cov / np.where(flat, 1.0, scale))
     return out
+
+
+def _marginal_moments(square: np.ndarray, level: np.ndarray, symmetric: bool) -> tuple:
+    """(matrices, mean over i, i - mean, variance over i, j - mean, variance over j)."""
+    p_i = np.einsum("nij->ni", square)
+    mean_i = np.einsum("ni,i->n", p_i, level)
+    d_i = level - mean_i[:, None]
+    var_i = np.einsum("ni,ni->n", p_i, d_i * d_i)
+    if symmetric:
+        return square, mean_i, d_i, var_i, d_i, var_i
+    p_j = np.einsum("nij->nj", square)
+    d_j = level - np.einsum("nj,j->n", p_j, level)[:, None]
+    return square, mean_i, d_i, var_i, d_j, np.einsum("nj,nj->n", p_j, d_j * d_j)
 
 
 def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray]:
@@ -274,7 +289,7 @@ def glcm_properties(P: np.ndarray, props: Sequence[str]) -> dict[str, np.ndarray
     # than its generic (k, n) path on these small arrays.
     rows = np.ascontiguousarray(P.astype(np.float64).reshape(levels * levels, n_d * n_a).T)
     values = _haralick(_normalise(rows), levels, props)
-    return {prop: v.reshape(n_d, n_a) for prop, v in values.items()}
+    return {prop: v.reshape(n_d, n_a) for prop, v in zip(props, values, strict=True)}
 
 
 #: levels -> the uint8 table of the equal-width quantisation.
@@ -384,21 +399,24 @@ class TextureFeatures(ImageFeatureExtractor):
     def _transform_one(self, image: np.ndarray) -> np.ndarray:
         grey = cv2.cvtColor(reduced_square(image, int(self.image_size)), cv2.COLOR_RGB2GRAY)
         levels = int(self.levels)
-        # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
-        quantised = _quantise(grey, levels)
         distances = tuple(int(d) for d in self.distances)
         angles = tuple(float(a) for a in self.angles)
+        pairs = [(int(p), float(r)) for p, r in self.lbp]
+        # Equal-width quantisation keeps the grey scale absolute (no per-image stretching).
+        quantised = _quantise(grey, levels)
         counts = _symmetric_counts(_pair_counts(quantised, _offsets(distances, angles), levels))
-        # Normalised as graycomatrix (normed=True), then again as graycoprops does.
-        glcm = _normalise(_normalise(counts))
-        values_by_prop = _haralick(glcm, levels, self.props, counts)
         # Correlation of a flat patch is 0/0, defined as 1 (as skimage); nan_to_num guards any
         # other degenerate case. Per property and distance: mean and range over the angles.
-        values = np.stack([values_by_prop[prop] for prop in self.props])
-        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0, copy=False)
+        values = _haralick(_normalise(counts), levels, self.props, counts)
+        values = np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         values = values.reshape(len(self.props), len(distances), len(angles))
-        spread = values.max(axis=-1) - values.min(axis=-1)
-        out = [np.stack([values.mean(axis=-1), spread], axis=-1).ravel()]
-        pairs = [(int(p), float(r)) for p, r in self.lbp]
-        out += [hist / grey.size for hist in lbp_histograms(grey, pairs)]
-        return np.concatenate(out).astype(np.float32)
+        n_glcm = 2 * len(self.props) * len(distances)
+        out = np.empty(n_glcm + sum(p + 2 for p, _ in pairs))
+        glcm = out[:n_glcm].reshape(len(self.props), len(distances), 2)
+        np.mean(values, axis=-1, out=glcm[..., 0])
+        np.subtract(values.max(axis=-1), values.min(axis=-1), out=glcm[..., 1])
+        start = n_glcm
+        for (p, _), hist in zip(pairs, lbp_histograms(grey, pairs), strict=True):
+            np.divide(hist, grey.size, out=out[start : start + p + 2])
+            start += p + 2
+        return out.astype(np.float32)
