@@ -20,8 +20,8 @@ before and after.
 ``--previous`` (default ``21d90d4``, before the first speed-up round) is timed and compared
 too: its values against the installed ones and whether its fingerprint is the same. It runs
 in a loop of its own after the interleaved one (since round 4): interleaved, its 50 ms per
-image (skimage's LBP) evicted the caches of the two timed beside it, which inflated their
-figures (texture v3: 6.4 ms interleaved with it, 4.9 alone).
+image (skimage's LBP) between two timed calls can evict their caches (the README gave texture
+v3 6.4 ms interleaved with it and 4.9 alone, at load 0.6; not measured apart since).
 
 Round 3 (``--before 1965379``): the LBP bits counted with 8-bit OpenCV arithmetic (same bits),
 and every family fits a large photo with ``features._base.reduced_square`` (2 x 2-mean
