@@ -36,8 +36,9 @@ Candidates:
 * ``shipped_shrink50``, ``shipped_shrink90``: the shipped features with a fixed, stronger
   LDA shrinkage; ``shipped_smooth3``, ``shipped_smooth5``: the shipped head on the embedding
   of a binomially smoothed square input (``DeepFeatures(smooth=3 | 5)``,
-  :mod:`poxscan.features.smoothing`). Both pairs were declared, with the rule that would
-  adopt them, before they were run (see :func:`candidates`).
+  :mod:`poxscan.features.smoothing`); ``shipped_jpegaug``: the shipped model with its head
+  also fitted on JPEG re-saves (quality 60 and 90) of the training photos. Each was declared,
+  with the rule that would adopt it, before it was run (see :func:`candidates`).
 
 Deep embeddings are computed per view (the network's square input after one of the eight
 symmetries) and kept by the view's bytes, so a view that occurs again (a mirrored image whose
