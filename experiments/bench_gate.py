@@ -10,9 +10,10 @@ photos' EfficientNet-Lite0 embeddings come from the feature cache)::
    merged with near-duplicates). For each fold the whole gate is fitted on the other four (its
    conformal threshold itself set out of fold inside them) and applied to the held-out photos:
    pixel checks (noise and the skin-colour floor included), embedding distance, ImageNet
-   screen classes. Aim: <= 1 % refused. Three variants on the same folds (``VARIANTS``): the
-   gate now, the gate before the skin floor (distance only), and the skin share as a second,
-   jointly calibrated conformal score instead of the floor.
+   screen classes. Aim: <= 1 % refused. Four variants on the same folds (``VARIANTS``): the
+   gate now, the gate before the skin floor (distance only), the skin share as a second,
+   jointly calibrated conformal score instead of the floor, and the gate now with a distance
+   threshold that leaves the whole gate a 1 % budget (the pixel checks' refusals count in it).
 2. **Non-skin images** (``experiments/nonskin.py``), gated by the gate fitted on all 409 photos
    (what ``poxscan train`` saves). Kinds were split in advance into development kinds (looked
    at while the gate was designed) and held-out kinds (only measured). Aim: >= 95 % refused.
@@ -129,7 +130,17 @@ NOW, BEFORE, JOINT = (
     "distance only (before)",
     "distance + skin share, joint conformal",
 )
-VARIANTS = (NOW, BEFORE, JOINT)
+#: "budget": the gate now, its distance threshold set so that the whole gate (pixel checks or
+#: distance), not the distance alone, refuses about 1 % of the calibration photos
+#: (:func:`poxscan.pipelines.gate.budget_threshold`). Rule declared before it was first run: it
+#: replaces "now" if it refuses at most 1 % of the lesion photos out of fold and at least 95 %
+#: of the development kinds; held-out kinds are only reported. Outcome of its first run: 1.2 %
+#: (5 of 409) of the lesion photos refused, 96.0 % of the development kinds: not adopted (the
+#: pixel checks' own three refusals, two real collages and a black-and-white photo, leave the
+#: distance almost no budget, and two near-duplicate photos of one patient lie beyond every
+#: calibration photo).
+BUDGET = "distance + skin floor, whole-gate 1 % budget"
+VARIANTS = (NOW, BEFORE, JOINT, BUDGET)
 SKIN_FLOOR = 0.01  # poxscan.core.image_checks.SKIN_FLOOR (main() checks they agree)
 
 
@@ -164,23 +175,34 @@ def no_skin_floor():
         image_checks.SKIN_FLOOR = saved
 
 
-def _fit(E, groups, S) -> dict:
-    """Each variant's fitted gate and skin threshold (``None``: no calibrated skin score)."""
+def _fit(E, groups, S, P) -> dict:
+    """Each variant's fitted gate and skin threshold (``None``: no calibrated skin score);
+    ``P`` marks the photos the pixel checks refuse."""
     import copy
 
-    from poxscan.pipelines.gate import fit_input_gate
+    from poxscan.pipelines.gate import budget_threshold, fit_input_gate
 
     gate = fit_input_gate(E, groups, seed=SEED)
-    joint = copy.copy(gate)
-    joint.embedding = copy.copy(gate.embedding)
+
+    def with_threshold(t: float):
+        other = copy.copy(gate)
+        other.embedding = copy.copy(gate.embedding)
+        other.embedding.threshold_ = t
+        return other
+
     distance, skin = joint_thresholds(gate.embedding.oof_scores_, S, 0.01)
-    joint.embedding.threshold_ = distance
-    return {NOW: (gate, None), BEFORE: (gate, None), JOINT: (joint, skin)}
+    budget = with_threshold(budget_threshold(gate.embedding.oof_scores_, P, 0.01))
+    return {
+        NOW: (gate, None),
+        BEFORE: (gate, None),
+        JOINT: (with_threshold(distance), skin),
+        BUDGET: (budget, None),
+    }
 
 
 def _code(variant, fitted, image, e) -> str:
     gate, skin = fitted[variant]
-    if variant == NOW:
+    if variant in (NOW, BUDGET):
         return gate.check(image, e).code
     with no_skin_floor():
         finding = gate.check(image, e)
@@ -189,7 +211,7 @@ def _code(variant, fitted, image, e) -> str:
     return finding.code
 
 
-def out_of_fold(E, groups, images, records, S, lite: LiteEmbedder | None = None) -> dict:
+def out_of_fold(E, groups, images, records, S, P, lite: LiteEmbedder | None = None) -> dict:
     """Each variant's refusals of the real photos, every fold gated by a gate fitted on the
     other four (one int8 backbone per fold for the lite runtime, shared by the variants)."""
     from poxscan.pipelines.gate import _group_folds
@@ -202,7 +224,7 @@ def out_of_fold(E, groups, images, records, S, lite: LiteEmbedder | None = None)
         if lite is not None:
             # This fold's own int8 backbone: calibrated on its training photos only.
             E = lite.embed(lite.export(train, f"fold{k}"))
-        fitted = _fit(E[train], groups[train], S[train])
+        fitted = _fit(E[train], groups[train], S[train], P[train])
         for v in VARIANTS:
             gate, skin = fitted[v]
             thresholds[v].append([gate.embedding.threshold_, skin])
@@ -234,7 +256,7 @@ def _oof_summary(codes, thresholds, records) -> dict:
 
 
 def nonskin(
-    E, groups, images, S, lite: LiteEmbedder | None = None
+    E, groups, images, S, P, lite: LiteEmbedder | None = None
 ) -> tuple[dict, pd.DataFrame, list]:
     from nonskin import build_nonskin_set
 
@@ -257,7 +279,7 @@ def nonskin(
         started = time.perf_counter()
         N = lite.embed(runner, squares)
     embed_s = (time.perf_counter() - started) / len(items)
-    fitted = _fit(E, groups, S)
+    fitted = _fit(E, groups, S, P)
     gate = fitted[NOW][0]
     joint, joint_skin = fitted[JOINT]
     rows = []
@@ -273,6 +295,7 @@ def nonskin(
                 "code": verdict.code,
                 "code_before": _code(BEFORE, fitted, it.image, e),
                 "code_joint": _code(JOINT, fitted, it.image, e),
+                "code_budget": _code(BUDGET, fitted, it.image, e),
                 "pixel_code": pixel.code,
                 "embedding_refused": distance > gate.embedding.threshold_,
                 "skin_floor_refused": pixel.checks.get("skin_share", 1.0) < SKIN_FLOOR,
@@ -284,6 +307,7 @@ def nonskin(
     df["refused"] = df["code"] != "ok"
     df["refused_before"] = df["code_before"] != "ok"
     df["refused_joint"] = df["code_joint"] != "ok"
+    df["refused_budget"] = df["code_budget"] != "ok"
     per_kind = {}
     for kind, sub in df.groupby("kind", sort=False):
         per_kind[kind] = {
@@ -294,6 +318,7 @@ def nonskin(
             "codes": sub["code"].value_counts().to_dict(),
             "rate_before": float(sub["refused_before"].mean()),
             "rate_joint": float(sub["refused_joint"].mean()),
+            "rate_budget": float(sub["refused_budget"].mean()),
             "pixel_checks_alone": float((sub["pixel_code"] != "ok").mean()),
             "embedding_alone": float(sub["embedding_refused"].mean()),
             "skin_floor_alone": float(sub["skin_floor_refused"].mean()),
@@ -313,6 +338,7 @@ def nonskin(
             "refused_before": int(sub["refused_before"].sum()),
             "rate_before": float(sub["refused_before"].mean()),
             "rate_joint": float(sub["refused_joint"].mean()),
+            "rate_budget": float(sub["refused_budget"].mean()),
         }
     return (
         {
@@ -320,6 +346,7 @@ def nonskin(
             "per_kind": per_kind,
             "threshold": gate.embedding.threshold_,
             "joint_thresholds": [joint.embedding.threshold_, joint_skin],
+            "budget_threshold": fitted[BUDGET][0].embedding.threshold_,
             "embedding_seconds_per_image": embed_s,
         },
         df,
@@ -485,8 +512,10 @@ def markdown(result: dict) -> str:
         "YCrCb skin region), then the conformal distance of the embedding to the training "
         "photos. Before: the distance alone (and today's other pixel checks). Joint conformal: "
         "the skin share as a second conformal score instead of the floor, both thresholds set "
-        "so that 1 % of the training photos are refused by either (compared, not used: see "
-        "`VARIANTS` in `bench_gate.py` for the rule that chose).",
+        "so that 1 % of the training photos are refused by either. Whole-gate budget: the gate "
+        "now, its distance threshold set so that the pixel checks and the distance together "
+        "refuse about 1 % of the training photos (the pixel checks' refusals count in the "
+        "budget). See `VARIANTS` in `bench_gate.py` for the rules that chose.",
         "",
         "## Real lesion photos, out of fold (aim <= 1 %)",
         "",
@@ -513,20 +542,22 @@ def markdown(result: dict) -> str:
         "Development kinds were looked at while the gate was designed (and chose its "
         "parameters); held-out kinds were only measured.",
         "",
-        "| set | images | refused now | rate now | 95 % CI | rate before | joint conformal |",
-        "|---|---|---|---|---|---|---|",
+        "| set | images | refused now | rate now | 95 % CI | rate before | joint conformal | "
+        "whole-gate budget |",
+        "|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {v['n']} | {v['refused']} | {pct(v['rate'])} | {ci(v['ci95'])} | "
-            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} |"
+            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} |"
             for k, v in ns["summary"].items()
         ),
         "",
         "| kind | held out | images | refused now | before | joint conformal | "
-        "pixel checks alone | distance alone | skin floor alone | reasons now |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "whole-gate budget | pixel checks alone | distance alone | skin floor alone | "
+        "reasons now |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {'yes' if v['held_out'] else 'no'} | {v['n']} | {pct(v['rate'])} | "
-            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | "
+            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} | "
             f"{pct(v['pixel_checks_alone'])} | "
             f"{pct(v['embedding_alone'])} | {pct(v['skin_floor_alone'])} | {v['codes']} |"
             for k, v in ns["per_kind"].items()
@@ -534,7 +565,8 @@ def markdown(result: dict) -> str:
         "",
         f"Thresholds fitted on all {oof['n']} photos: distance {ns['threshold']:.4f}; joint "
         f"variant: distance {ns['joint_thresholds'][0]:.4f}, minimum skin share "
-        f"{ns['joint_thresholds'][1]:.4f}. "
+        f"{ns['joint_thresholds'][1]:.4f}; whole-gate budget: distance "
+        f"{ns['budget_threshold']:.4f}. "
         "`collage_lesions` (collages of real lesion photos) and `degraded` (real lesion photos "
         "made very dark, over-exposed or blurred) are unusable photos rather than non-skin; "
         "`tiny` are thumbnails under the minimum size. The images that got through are in "
@@ -615,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     if floor != SKIN_FLOOR:
         raise SystemExit(f"bench_gate.SKIN_FLOOR {SKIN_FLOOR} != image_checks' {floor}")
     pixel_ms = pixel_check_ms(images)
+    from poxscan.core.image_checks import check_pixels
+
+    P = np.array([not check_pixels(img).screenable for img in images])
     lite_run = args.runtime == "litert-int8"
     suffix = "_lite" if lite_run else ""
     with tempfile.TemporaryDirectory(prefix="bench-gate-lite-") as work:
@@ -623,8 +658,8 @@ def main(argv: list[str] | None = None) -> int:
             if lite_run
             else None
         )
-        oof = out_of_fold(E, groups, images, records, S, lite)
-        (ns, df, pairs), N = nonskin(E, groups, images, S, lite)
+        oof = out_of_fold(E, groups, images, records, S, P, lite)
+        (ns, df, pairs), N = nonskin(E, groups, images, S, P, lite)
     result = {
         "command": "python experiments/bench_gate.py"
         + (" --runtime litert-int8" if lite_run else ""),

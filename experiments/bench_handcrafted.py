@@ -18,7 +18,10 @@ Writes ``experiments/results/bench_handcrafted.json`` and ``.md``; the load aver
 before and after.
 
 ``--previous`` (default ``21d90d4``, before the first speed-up round) is timed and compared
-alongside: its values against the installed ones and whether its fingerprint is the same.
+too: its values against the installed ones and whether its fingerprint is the same. It runs
+in a loop of its own after the interleaved one (since round 4): interleaved, its 50 ms per
+image (skimage's LBP) between two timed calls can evict their caches (the README gave texture
+v3 6.4 ms interleaved with it and 4.9 alone, at load 0.6; not measured apart since).
 
 Round 3 (``--before 1965379``): the LBP bits counted with 8-bit OpenCV arithmetic (same bits),
 and every family fits a large photo with ``features._base.reduced_square`` (2 x 2-mean
@@ -26,7 +29,13 @@ halvings, then an area resize) instead of to_square: new versions (colour 2, tex
 their values moved only for the photos of at least 4 x the square's side. The fitting column
 times to_square and reduced_square, the square each family now uses.
 
-Usage: ``python experiments/bench_handcrafted.py [--before 1965379] [--previous 21d90d4]
+Round 4 (``--before f7261ed``, main before it): texture only, the same version 3: the LBP
+calls grouped by line and sharing one workspace per image, the bits counted in numpy passes
+over all neighbours (``features/lbp.py``); the co-occurrence rows, the Haralick moments from
+the marginals and the entropy from the integer counts. Colour and HOG are main's code (their
+before and after are the same code, timed twice).
+
+Usage: ``python experiments/bench_handcrafted.py [--before f7261ed] [--previous 21d90d4]
 [--data-root DIR]``
 """
 
@@ -50,8 +59,8 @@ from poxscan.core.atomic import atomic_write_text
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "experiments" / "results"
 FAMILIES = {"color": "ColorFeatures", "texture": "TextureFeatures", "hog": "HOGFeatures"}
-#: main before the third round (texture v2 with numpy LBP counting, to_square for every family).
-DEFAULT_BEFORE = "1965379"
+#: main before the fourth round (texture v3: per-neighbour LBP counting, skimage-shaped GLCM).
+DEFAULT_BEFORE = "f7261ed"
 #: The commit before the first speed-up (skimage LBP, colour statistics on the pixels).
 DEFAULT_PREVIOUS = "21d90d4"
 
@@ -119,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         for family in FAMILIES:
             old = _load_old(args.before, family, Path(tmp))().fit(images[:1])
             new = make_extractor(family).fit(images[:1])
-            extractors = {"before": old, "after": new}
+            # "alone": the new extractor once more, in a loop of its own (as a deployed process
+            # runs one extractor), so no other code shares its caches.
+            extractors = {"before": old, "after": new, "alone": new}
             if args.previous:
                 folder = Path(tmp) / "previous"
                 folder.mkdir(exist_ok=True)
@@ -132,12 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             wall = dict.fromkeys(extractors, 0.0)
             rows: dict[str, list] = {k: [] for k in extractors}
             load0 = os.getloadavg()
-            for image in images:
-                for label, ext in extractors.items():
-                    c0, w0 = time.process_time(), time.perf_counter()
-                    rows[label].append(ext.transform([image])[0])
-                    cpu[label] += time.process_time() - c0
-                    wall[label] += time.perf_counter() - w0
+            # Before and after interleaved; previous (10x slower) in a loop of its own.
+            for group in (("before", "after"), ("previous",), ("alone",)):
+                for image in images:
+                    for label in group:
+                        if label not in extractors:
+                            continue
+                        c0, w0 = time.process_time(), time.perf_counter()
+                        rows[label].append(extractors[label].transform([image])[0])
+                        cpu[label] += time.process_time() - c0
+                        wall[label] += time.perf_counter() - w0
             size = int(new.get_params()["image_size"])
             fit_cpu = {}
             for label, fit in (("to_square", to_square), ("reduced_square", reduced_square)):
@@ -191,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         "# Handcrafted features before and after the speed-up",
         "",
         f"All {out['n_images']} shared images (msld_v1 + ahsan2022); before = `{args.before}`, "
-        f"after = `{out['after']}`; OpenCV and BLAS on one thread; interleaved image by image. "
+        f"after = `{out['after']}`; OpenCV and BLAS on one thread; before and after "
+        "interleaved image by image, previous in a loop of its own, and after once more alone "
+        "(its own loop over the images, as a deployed process runs it). "
         "Load average "
         f"(1, 5, 15 min) {' '.join(f'{x:.2f}' for x in load_start)} at the start, "
         f"{' '.join(f'{x:.2f}' for x in out['load_end'])} at the end: on a 2-core machine "
@@ -199,16 +216,18 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "Regenerate: `python experiments/bench_handcrafted.py`.",
         "",
-        "| family | features | ms/image CPU before | after | speed-up | ms/image wall before "
+        "| family | features | ms/image CPU before | after | after, alone | speed-up "
+        "| ms/image wall before "
         "| after | fitting the square, CPU: to_square / reduced_square | max abs diff "
         "| max abs diff, same square (images) | values moved > 1e-6 "
         "| same fingerprint |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for family, r in out["families"].items():
         lines.append(
             f"| {family} | {r['n_features']} | {r['ms_per_image_cpu']['before']:.1f} | "
-            f"{r['ms_per_image_cpu']['after']:.1f} | {r['speedup_cpu']:.1f}x | "
+            f"{r['ms_per_image_cpu']['after']:.1f} | {r['ms_per_image_cpu']['alone']:.1f} | "
+            f"{r['speedup_cpu']:.1f}x | "
             f"{r['ms_per_image_wall']['before']:.1f} | {r['ms_per_image_wall']['after']:.1f} | "
             f"{r['ms_per_image_cpu_fit']['to_square']:.1f} / "
             f"{r['ms_per_image_cpu_fit']['reduced_square']:.1f} ({r['image_size']} px) | "

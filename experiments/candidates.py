@@ -51,6 +51,8 @@ BACKBONES = {
     "lite2_tta8": "efficientnet-lite2",
     "lite2_tta1": "efficientnet-lite2",
     "lite2_canon": "efficientnet-lite2",
+    "lite2_canon_s3": "efficientnet-lite2",
+    "lite2_canon_s5": "efficientnet-lite2",
 }
 #: Extractor parameters of a backbone key other than its plain embedding: the 8-view test-time
 #: augmentation (all rotations and mirrors of the square input) that removes mirror and
@@ -59,6 +61,8 @@ DEEP_PARAMS: dict[str, dict[str, Any]] = {
     "lite2_tta8": {"tta": 8},
     "lite2_tta1": {"tta": 1},
     "lite2_canon": {"orient": "canonical"},
+    "lite2_canon_s3": {"orient": "canonical", "smooth": 3},
+    "lite2_canon_s5": {"orient": "canonical", "smooth": 5},
 }
 HANDCRAFTED = ["color", "texture", "hog"]
 
@@ -75,6 +79,8 @@ FEATURE_MS = {
     "lite2_tta8": 8 * 266.3,
     "lite2_tta1": 2 * 266.3,
     "lite2_canon": 266.3,  # one forward pass; choosing the pose costs well under 1 ms
+    "lite2_canon_s3": 266.3,  # the smoothing is two integer passes over the square
+    "lite2_canon_s5": 266.3,
 }
 
 #: Heads, fixed a priori (no tuning). "ref" is the evaluation's reference pipeline.
@@ -144,7 +150,16 @@ CANDIDATE_SETS: dict[str, list[tuple[str, list[str], str]]] = {
         ("deep Lite2 canonical pose, LDA shrinkage", ["lite2_canon"], "lda"),
         ("deep Lite2 canonical pose, LDA shrinkage 0.5", ["lite2_canon"], "lda50"),
         ("deep Lite2 canonical pose, LDA shrinkage 0.9", ["lite2_canon"], "lda90"),
-    ]
+    ],
+    # The shipped head on a binomially smoothed square input (features/smoothing.py), also for
+    # JPEG stability, declared before running with the rule in experiments/bench_stability.py
+    # (candidates()): adopted only at <= 1 % JPEG-85 flips, 0 % mirror/rot90 flips and a rule
+    # value at least the shipped one's minus 0.01.
+    "smooth_inputs": [
+        ("deep Lite2 canonical pose, LDA shrinkage", ["lite2_canon"], "lda"),
+        ("deep Lite2 canonical pose, 3-tap smoothing, LDA shrinkage", ["lite2_canon_s3"], "lda"),
+        ("deep Lite2 canonical pose, 5-tap smoothing, LDA shrinkage", ["lite2_canon_s5"], "lda"),
+    ],
 }
 
 
@@ -156,11 +171,16 @@ def _git_head() -> str:
         return "unknown"
 
 
-def load_tables(data_root: str | None, cache: str | None) -> tuple[dict[str, pd.DataFrame], Any]:
-    """Handcrafted and per-backbone deep tables of the pooled sets, on the same rows."""
+def load_tables(
+    data_root: str | None, cache: str | None, keys: list[str] | None = None
+) -> tuple[dict[str, pd.DataFrame], Any]:
+    """Handcrafted and per-backbone deep tables of the pooled sets, on the same rows (of the
+    backbone keys ``keys`` only, when given)."""
     base = load_experiment(DATASETS, HANDCRAFTED, data_root=data_root, cache=cache)
     tables = {f: base.X[[c for c in base.X.columns if c.startswith(f"{f}__")]] for f in HANDCRAFTED}
     for key, backbone in BACKBONES.items():
+        if keys is not None and key not in keys:
+            continue
         d = load_experiment(
             DATASETS,
             {"deep": {"backbone": backbone, **DEEP_PARAMS.get(key, {})}},
@@ -309,9 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.time()
-    tables, base = load_tables(args.data_root, args.cache)
-    fsha = folds_sha256(base, args.n_splits, args.repeats, args.seed)
     table = CANDIDATE_SETS[args.set] if args.set else CANDIDATES
+    tables, base = load_tables(
+        args.data_root, args.cache, sorted({s for _n, sets, _h in table for s in sets})
+    )
+    fsha = folds_sha256(base, args.n_splits, args.repeats, args.seed)
     picks = table
     if args.only:
         picks = [table[int(i) - 1] for i in args.only.split(",")]
@@ -404,6 +426,13 @@ def main(argv: list[str] | None = None) -> int:
                     "seeded folds (fold ids checked by that script, not fingerprinted here)"
                 )
             rows.append(row)
+    if args.set:
+        notes.append(
+            f"Candidate set {args.set!r}, kept apart from the main table: its winner is the "
+            "transfer rule's choice within this set alone. Whether it replaces the shipped "
+            "model is decided by the stability rule declared with the set (experiments/"
+            "bench_stability.py, candidates()); the README says what that rule chose."
+        )
     report = {
         "commands": [
             "python " + shlex.join(["experiments/candidates.py", *(argv or sys.argv[1:])])

@@ -31,8 +31,9 @@ def _first_run_row(label: str, first: dict[str, Any]) -> str:
     return (
         f"| {label} | {first['n']} | {_pct(first['accuracy'])} | "
         f"{_pct(first['answerable_top1'])} | {'' if fr is None else fr} | "
-        f"{_pct(first['refusal_precision'])} / {_pct(first['refusal_recall'])} | "
-        f"{_pct(first['unknown_precision'])} / {_pct(first['unknown_recall'])} |"
+        # A first run may record only some figures (holdout_v5_before has no refusal precision).
+        f"{_pct(first.get('refusal_precision'))} / {_pct(first.get('refusal_recall'))} | "
+        f"{_pct(first.get('unknown_precision'))} / {_pct(first.get('unknown_recall'))} |"
     )
 
 
@@ -262,6 +263,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v5_before",
         "holdout_v4_first_score",
         "holdout_v4_before",
         "holdout_v3_first_score",

@@ -125,7 +125,15 @@ def lite_training_families(
     out = {fam: dict(params) for fam, params in families.items()}
     if "deep" in out:
         deep = out["deep"]
-        for key, default in (("layers", "head"), ("pooling", "avg"), ("tta", 0)):
+        # What LiteDeepFeatures does not compute (it poses the photo, nothing else).
+        unsupported = (
+            ("layers", "head"),
+            ("pooling", "avg"),
+            ("tta", 0),
+            ("smooth", 0),
+            ("color_constancy", None),
+        )
+        for key, default in unsupported:
             if deep.get(key, default) != default:
                 raise ValueError(
                     f"a lite model's backbone computes the default embedding only; the deep "
@@ -389,7 +397,8 @@ def export_lite(
     if "deep" not in model.extractors_:
         raise ValueError(f"{model_dir}: no deep family; the model already runs without TensorFlow")
     old = model.extractors_["deep"]
-    if getattr(old, "runtime", None) is not None or not old._is_default_embedding() or old.tta:
+    extras = old.tta or getattr(old, "smooth", 0) or getattr(old, "color_constancy", None)
+    if getattr(old, "runtime", None) is not None or not old._is_default_embedding() or extras:
         raise ValueError(
             f"{model_dir}: its deep extractor is not the default Keras embedding "
             f"(runtime {getattr(old, 'runtime', None)!r}); only such models convert"
