@@ -132,7 +132,7 @@ NOW, BEFORE, JOINT = (
 )
 #: "budget": the gate now, its distance threshold set so that the whole gate (pixel checks or
 #: distance), not the distance alone, refuses about 1 % of the calibration photos
-#: (:func:`poxscan.pipelines.gate.budget_threshold`). Rule declared before it was first run: it
+#: (:func:`budget_threshold`). Rule declared before it was first run: it
 #: replaces "now" if it refuses at most 1 % of the lesion photos out of fold and at least 95 %
 #: of the development kinds; held-out kinds are only reported. Outcome of its first run: 1.2 %
 #: (5 of 409) of the lesion photos refused, 96.0 % of the development kinds: not adopted (the
@@ -142,6 +142,26 @@ NOW, BEFORE, JOINT = (
 BUDGET = "distance + skin floor, whole-gate 1 % budget"
 VARIANTS = (NOW, BEFORE, JOINT, BUDGET)
 SKIN_FLOOR = 0.01  # poxscan.core.image_checks.SKIN_FLOOR (main() checks they agree)
+
+
+def budget_threshold(scores: np.ndarray, refused: np.ndarray, rate: float) -> float:
+    """The conformal distance threshold of a gate whose other checks already refuse some photos.
+
+    The photos that ``refused`` marks (refused before the distance, by the pixel checks) count
+    as scores above every threshold, so the whole gate, not the distance alone, refuses about
+    ``rate`` of new real lesion photos. When those photos alone use up the budget, the distance
+    still refuses what lies beyond every calibration photo (the largest score).
+    """
+    from poxscan.pipelines.gate import conformal_threshold
+
+    s = np.asarray(scores, dtype=np.float64).copy()
+    refused = np.asarray(refused, dtype=bool)
+    if refused.shape != s.shape:
+        raise ValueError(f"refused has shape {refused.shape}, the scores {s.shape}")
+    if refused.all():
+        raise ValueError("every calibration photo is refused before the distance")
+    s[refused] = np.inf
+    return min(conformal_threshold(s, rate), float(s[~refused].max()))
 
 
 def joint_thresholds(scores: np.ndarray, shares: np.ndarray, rate: float) -> tuple[float, float]:
@@ -180,7 +200,7 @@ def _fit(E, groups, S, P) -> dict:
     ``P`` marks the photos the pixel checks refuse."""
     import copy
 
-    from poxscan.pipelines.gate import budget_threshold, fit_input_gate
+    from poxscan.pipelines.gate import fit_input_gate
 
     gate = fit_input_gate(E, groups, seed=SEED)
 

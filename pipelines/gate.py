@@ -70,7 +70,6 @@ __all__ = [
     "EmbeddingGate",
     "FittedEmbedding",
     "InputGate",
-    "budget_threshold",
     "conformal_threshold",
     "embedding_available",
     "fit_input_gate",
@@ -91,24 +90,6 @@ def conformal_threshold(scores: np.ndarray, rate: float) -> float:
         raise ValueError(f"the refusal rate must lie in (0, 1), got {rate}")
     rank = math.ceil((s.size + 1) * (1 - rate))
     return float(s[min(rank, s.size) - 1])
-
-
-def budget_threshold(scores: np.ndarray, refused: np.ndarray, rate: float) -> float:
-    """The conformal distance threshold of a gate whose other checks already refuse some photos.
-
-    The photos that ``refused`` marks (refused before the distance, by the pixel checks) count
-    as scores above every threshold, so the whole gate, not the distance alone, refuses about
-    ``rate`` of new real lesion photos. When those photos alone use up the budget, the distance
-    still refuses what lies beyond every calibration photo (the largest score).
-    """
-    s = np.asarray(scores, dtype=np.float64).copy()
-    refused = np.asarray(refused, dtype=bool)
-    if refused.shape != s.shape:
-        raise ValueError(f"refused has shape {refused.shape}, the scores {s.shape}")
-    if refused.all():
-        raise ValueError("every calibration photo is refused before the distance")
-    s[refused] = np.inf
-    return min(conformal_threshold(s, rate), float(s[~refused].max()))
 
 
 def _group_folds(groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:

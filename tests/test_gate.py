@@ -20,7 +20,6 @@ from poxscan.pipelines.gate import (
     SCREEN_CLASSES,
     EmbeddingGate,
     InputGate,
-    budget_threshold,
     conformal_threshold,
     load_gate,
 )
@@ -76,24 +75,6 @@ def test_conformal_threshold_is_the_right_order_statistic():
     assert conformal_threshold(scores, 0.001) == 99.0  # rank above n: the largest
     with pytest.raises(ValueError):
         conformal_threshold(scores, 1.5)
-
-
-def test_budget_threshold_counts_the_photos_refused_before_the_distance():
-    scores = np.arange(1.0, 100.0)  # 99 calibration scores 1..99
-    none = np.zeros(99, bool)
-    assert budget_threshold(scores, none, 0.10) == conformal_threshold(scores, 0.10) == 90.0
-    # Five photos refused by the pixel checks (scores 3, 10, 20, 30, 40) use five of the nine
-    # refusals the 10 % budget allows: the threshold is the 90th smallest of the other 94
-    # scores with those five placed above every threshold, so the four largest remain above it.
-    refused = np.isin(scores, [3, 10, 20, 30, 40])
-    assert budget_threshold(scores, refused, 0.10) == 95.0
-    # A budget used up by them: the distance still refuses beyond the largest other score.
-    many = scores < 15
-    assert budget_threshold(scores, many, 0.10) == 99.0
-    with pytest.raises(ValueError, match="every calibration photo"):
-        budget_threshold(scores, np.ones(99, bool), 0.10)
-    with pytest.raises(ValueError, match="shape"):
-        budget_threshold(scores, none[:5], 0.10)
 
 
 def test_embedding_gate_refuses_about_the_chosen_share_of_new_inliers():
