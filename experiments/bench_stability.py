@@ -202,13 +202,12 @@ class ViewEmbedder:
     ) -> np.ndarray:
         """``DeepFeatures(tta=tta, orient=orient, smooth=smooth)`` of the images, view by view."""
         from poxscan.features.orientation import posed_squares
-        from poxscan.features.smoothing import binomial_smooth
 
         spec, model = self.ext._spec(), self.ext._model()
         mode = "alone" if alone else "batch"
         store = self.store[mode]
         # Each photo in its pose (if any), fitted to the square and smoothed, as DeepFeatures does.
-        squares = binomial_smooth(posed_squares(images, spec.input_size, orient), smooth)
+        squares = posed_squares(images, spec.input_size, orient, smooth)
         views = self._views(spec.preprocess(squares), tta)  # list over views of (n, s, s, 3)
         keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(images))] for v in views]
         todo: dict[bytes, np.ndarray] = {}

@@ -57,7 +57,7 @@ import numpy as np
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
 from poxscan.features.orientation import ORIENTATIONS, posed_squares
-from poxscan.features.smoothing import SMOOTHINGS, binomial_smooth
+from poxscan.features.smoothing import SMOOTHINGS
 
 if TYPE_CHECKING:
     import keras
@@ -363,7 +363,7 @@ class DeepFeatures(ImageFeatureExtractor):
             # The exported model scales pixels itself: feed the uint8 centre squares.
             runner = self._tflite()
             size = runner.image_size
-            squares = binomial_smooth(posed_squares(list(images), size, self.orient), self.smooth)
+            squares = posed_squares(list(images), size, self.orient, self.smooth)
             views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
             return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
@@ -373,8 +373,9 @@ class DeepFeatures(ImageFeatureExtractor):
         out = np.empty((len(images), width), dtype=np.float32)
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
-            squares = posed_squares(list(chunk), spec.input_size, self.orient)
-            x = spec.preprocess(binomial_smooth(squares, self.smooth))
+            x = spec.preprocess(
+                posed_squares(list(chunk), spec.input_size, self.orient, self.smooth)
+            )
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
             # Each mirror is its own call, so every call keeps the batch shape of tta=0.

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from poxscan.core.imageio import to_square
+from poxscan.features.smoothing import binomial_smooth
 
 __all__ = [
     "ORIENTATIONS",
@@ -132,17 +133,20 @@ def canonical_pose(image: np.ndarray) -> tuple[np.ndarray, int]:
     return (image if k == 0 else d4_view(image, k)), k
 
 
-def posed_squares(images: list[np.ndarray], size: int, orient: str | None = None) -> np.ndarray:
+def posed_squares(
+    images: list[np.ndarray], size: int, orient: str | None = None, smooth: int = 0
+) -> np.ndarray:
     """The network's uint8 square inputs (:func:`~poxscan.core.imageio.to_square`), each photo
-    first turned into its canonical pose when ``orient`` is ``"canonical"``.
+    first turned into its canonical pose when ``orient`` is ``"canonical"``, the squares then
+    smoothed by :func:`~poxscan.features.smoothing.binomial_smooth` when ``smooth`` is not 0.
 
     Raises
     ------
     ValueError
-        On an ``orient`` not in :data:`ORIENTATIONS`.
+        On an ``orient`` not in :data:`ORIENTATIONS` or a ``smooth`` the smoothing refuses.
     """
     if orient not in ORIENTATIONS:
         raise ValueError(f"unknown orient {orient!r}; use one of {ORIENTATIONS}")
     if orient == "canonical":
         images = [canonical_pose(np.asarray(img))[0] for img in images]
-    return np.stack([to_square(np.asarray(img), size) for img in images])
+    return binomial_smooth(np.stack([to_square(np.asarray(img), size) for img in images]), smooth)
