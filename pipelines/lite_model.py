@@ -118,6 +118,22 @@ def export_int8_backbone(
     return stem.parent / f"{stem.name}-int8.tflite", manifests["int8"]
 
 
+#: Deep-family options (with their defaults) that LiteDeepFeatures does not compute: it fits
+#: and poses the photo, nothing else.
+_LITE_DEFAULTS = (
+    ("layers", "head"),
+    ("pooling", "avg"),
+    ("tta", 0),
+    ("smooth", 0),
+    ("color_constancy", None),
+)
+
+
+def _unsupported_options(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The ``(option, value)`` pairs of deep-family parameters a lite backbone cannot honour."""
+    return [(k, params[k]) for k, default in _LITE_DEFAULTS if params.get(k, default) != default]
+
+
 def lite_training_families(
     families: Mapping[str, Mapping[str, Any]], tflite_path: str | PathLike
 ) -> dict[str, dict[str, Any]]:
@@ -125,20 +141,11 @@ def lite_training_families(
     out = {fam: dict(params) for fam, params in families.items()}
     if "deep" in out:
         deep = out["deep"]
-        # What LiteDeepFeatures does not compute (it poses the photo, nothing else).
-        unsupported = (
-            ("layers", "head"),
-            ("pooling", "avg"),
-            ("tta", 0),
-            ("smooth", 0),
-            ("color_constancy", None),
-        )
-        for key, default in unsupported:
-            if deep.get(key, default) != default:
-                raise ValueError(
-                    f"a lite model's backbone computes the default embedding only; the deep "
-                    f"family asks for {key}={deep[key]!r}"
-                )
+        for key, value in _unsupported_options(deep):
+            raise ValueError(
+                f"a lite model's backbone computes the default embedding only; the deep "
+                f"family asks for {key}={value!r}"
+            )
         if deep.get("runtime") is not None:
             raise ValueError(f"the deep family already has runtime {deep['runtime']!r}")
         deep.update(runtime="tflite-int8", tflite_model=str(tflite_path))
@@ -397,11 +404,12 @@ def export_lite(
     if "deep" not in model.extractors_:
         raise ValueError(f"{model_dir}: no deep family; the model already runs without TensorFlow")
     old = model.extractors_["deep"]
-    extras = old.tta or getattr(old, "smooth", 0) or getattr(old, "color_constancy", None)
-    if getattr(old, "runtime", None) is not None or not old._is_default_embedding() or extras:
+    options = _unsupported_options(old.get_params(deep=False))
+    if getattr(old, "runtime", None) is not None or options:
         raise ValueError(
             f"{model_dir}: its deep extractor is not the default Keras embedding "
-            f"(runtime {getattr(old, 'runtime', None)!r}); only such models convert"
+            f"(runtime {getattr(old, 'runtime', None)!r}, options {dict(options)}); only such "
+            "models convert"
         )
     datasets = list((manifest.get("training_data") or {}).get("datasets") or {})
     if not datasets:

@@ -97,3 +97,11 @@ def test_a_lite_model_refuses_an_input_its_backbone_would_not_compute(option):
         lite_training_families(families, "backbone-int8.tflite")
     plain = lite_training_families({"deep": {"backbone": "efficientnet-lite0"}}, "b.tflite")
     assert plain["deep"]["runtime"] == "tflite-int8"
+
+
+def test_converting_a_model_checks_the_same_options_as_training_a_lite_one():
+    from poxscan.pipelines.lite_model import _unsupported_options
+
+    assert _unsupported_options(DeepFeatures().get_params(deep=False)) == []
+    params = DeepFeatures(tta=8, smooth=3, layers="multi").get_params(deep=False)
+    assert _unsupported_options(params) == [("layers", "multi"), ("tta", 8), ("smooth", 3)]
