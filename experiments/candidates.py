@@ -414,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
             if not (same or unverified) or "rule_value" not in row:
                 notes.append(f"{path}: row {row.get('name')!r} left out: made on other folds")
                 continue
+            if any(r["name"] == row["name"] for r in rows):
+                # The classical rows of each CNN's ensemble file: the same pipeline on the same
+                # folds, listed once (the first file's).
+                notes.append(f"{path}: row {row['name']!r} listed once (already in the table)")
+                continue
             row = {**row, "source": str(path)}
             if not row.get("cost_rank"):
                 # A row whose script recorded no prediction-time cost is ranked last, so the

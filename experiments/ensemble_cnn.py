@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             mean_lodo = {k: (lodo_cnn[k] + lodo_cls[k]) / 2 for k in lodo_cls}
         else:
             mean_lodo = {}
-        scores[f"ensemble: mean of the CNN and the {label} (no fitted weights)"] = (
+        # The CNN is named: the table lists the ensembles of several CNNs side by side.
+        name = f"ensemble: mean of the fine-tuned {args.backbone} and the {label}"
+        scores[f"{name} (no fitted weights)"] = (
             (p_cnn + p_cls) / 2,
             mean_lodo,
         )
