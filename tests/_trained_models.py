@@ -155,10 +155,10 @@ def _shared_int8_export(store: Path, export):
             digest.update(repr((arr.shape, arr.dtype.str)).encode())
             digest.update(arr.tobytes())
         key = (backbone, tuple(map(str, ids)), source, digest.hexdigest())
-        if key not in _INT8_EXPORTS:
+        if key not in _INT8_EXPORTS or not _INT8_EXPORTS[key][0].is_file():
             tflite, manifest = export(backbone, images, ids, source, out_dir)
-            kept = store / f"export{len(_INT8_EXPORTS)}"
-            kept.mkdir(parents=True)
+            kept = store / hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+            kept.mkdir(parents=True, exist_ok=True)
             for path in (tflite, tflite.with_suffix(".json")):
                 shutil.copy2(path, kept / path.name)
             _INT8_EXPORTS[key] = (kept / tflite.name, copy.deepcopy(manifest))
@@ -188,7 +188,8 @@ def lite_model_dir(
     """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``,
     with the input gate on the int8 backbone's embeddings; ``pipeline``: the train flags of
     the pipeline after the features; ``orient``: the deep family's ``orient`` (given in a
-    ``--config`` file, as a user would)."""
+    ``--config`` file, as a user would). The directories of one session share one int8
+    export (:func:`_shared_int8_export`): all are calibrated on the same training images."""
     import warnings
 
     from poxscan.cli import main
