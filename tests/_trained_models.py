@@ -131,6 +131,48 @@ def trained_model_dir(root: str, data_root: str) -> Path:
     return out
 
 
+#: One int8 export per distinct calibration input, for every lite directory of the session.
+_INT8_EXPORTS: dict[tuple, tuple[Path, dict]] = {}
+
+
+def _shared_int8_export(store: Path, export):
+    """``export_int8_backbone`` memoised on its full input (backbone, ids, source, pixels).
+
+    Every lite directory of the test session is trained on the same subset, so each asks for
+    the same export: the converter is deterministic (every directory used to ship the same
+    ``.tflite`` bytes), so the first call runs the real export and later calls get a copy of
+    its file and manifest instead of converting again (~20 s each). ``poxscan export-lite``
+    (tests/test_lite_model.py) and tests/test_tflite.py still run their own exports.
+    """
+    import copy
+    import hashlib
+    import shutil
+
+    def shared(backbone, images, ids, source, out_dir):
+        digest = hashlib.sha256()
+        for image in images:
+            arr = np.ascontiguousarray(image)
+            digest.update(repr((arr.shape, arr.dtype.str)).encode())
+            digest.update(arr.tobytes())
+        key = (backbone, tuple(map(str, ids)), source, digest.hexdigest())
+        if key not in _INT8_EXPORTS or not _INT8_EXPORTS[key][0].is_file():
+            tflite, manifest = export(backbone, images, ids, source, out_dir)
+            kept = store / hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+            kept.mkdir(parents=True, exist_ok=True)
+            for path in (tflite, tflite.with_suffix(".json")):
+                shutil.copy2(path, kept / path.name)
+            _INT8_EXPORTS[key] = (kept / tflite.name, copy.deepcopy(manifest))
+            return tflite, manifest
+        kept, manifest = _INT8_EXPORTS[key]
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for path in (kept, kept.with_suffix(".json")):
+            shutil.copy2(path, out / path.name)
+        return out / kept.name, copy.deepcopy(manifest)
+
+    return shared
+
+
 #: The pipeline of the shared lite test model: ANOVA top-64 + L2 logistic regression.
 LITE_PIPELINE = ("--selector", "anova", "--k", "64", "--classifier", "logreg", "--param", "C=0.01")
 
@@ -146,7 +188,8 @@ def lite_model_dir(
     """A lite model directory (int8 backbone) made by ``poxscan train --runtime litert-int8``,
     with the input gate on the int8 backbone's embeddings; ``pipeline``: the train flags of
     the pipeline after the features; ``orient``: the deep family's ``orient`` (given in a
-    ``--config`` file, as a user would)."""
+    ``--config`` file, as a user would). The directories of one session share one int8
+    export (:func:`_shared_int8_export`): all are calibrated on the same training images."""
     import warnings
 
     from poxscan.cli import main
@@ -173,6 +216,13 @@ def lite_model_dir(
         warnings.simplefilter("ignore")
         for key, value in env_for(ws).items():
             mp.setenv(key, value)
+        from poxscan.pipelines import lite_model
+
+        mp.setattr(
+            lite_model,
+            "export_int8_backbone",
+            _shared_int8_export(Path(root) / "int8_exports", lite_model.export_int8_backbone),
+        )
         rc = main(
             [
                 "train",

@@ -13,6 +13,18 @@ from poxscan.core.imageio import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 
+if "OPENBLAS_NUM_THREADS" not in os.environ:
+    # One BLAS thread per process (a user's own OPENBLAS_NUM_THREADS wins). On the shared
+    # 2-core CI machine a two-thread OpenBLAS is about 5x slower than one thread (LDA's lstsq
+    # on 1280 deep features: ~5 s a fit against ~1 s); the library's cross-validation workers
+    # limit themselves the same way (threadpool_limits(1) in pipelines/evaluation.py). The
+    # variable reaches subprocesses (`poxscan serve`, fresh predict runs) and OpenBLAS copies
+    # loaded later (SciPy's); threadpoolctl limits NumPy's, loaded already.
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    threadpool_limits(limits=1, user_api="blas")
+
 
 def _data_root() -> Path:
     root = Path(os.environ.get("POXSCAN_DATA") or REPO.parent / "shared" / "datasets")
