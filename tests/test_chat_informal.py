@@ -1,6 +1,6 @@
 """Informal wording (s5-chat): text-speak and misspellings, symptom words that are not other
-diseases, general phrasings, and the guard that keeps the questions of holdouts v3 and v4
-(development sets since s5-chat and s6-chat) out of the knowledge base's paraphrases. The
+diseases, general phrasings, and the guard that keeps the questions of holdouts v3, v4 and v5
+(development sets since s5-chat, s6-chat and s7-chat) out of the knowledge base's paraphrases. The
 questions here are written for the tests, not taken from a question set."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from poxscan.chat.text import content_text, load_lexicon, normalize
 REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
 NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
+NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 
 
 @pytest.fixture(scope="module")
@@ -143,15 +144,15 @@ def _norm_q(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "fixture", "minimum"),
-    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140)],
+    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140), ("v5", NEAR_V5, 150)],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
     name, fixture, minimum
 ):
-    # v3 (since s5-chat) and v4 (since s6-chat) are development sets: their misses may guide
-    # general fixes, but no paraphrase may copy one of their questions (difflib ratio >= 0.8).
-    # Variants that were that close before (listed in the fixture, mostly short common
-    # questions) are allowed.
+    # v3 (since s5-chat), v4 (since s6-chat) and v5 (since s7-chat) are development sets: their
+    # misses may guide general fixes, but no paraphrase may copy one of their questions
+    # (difflib ratio >= 0.8). Variants that were that close before (listed in the fixture,
+    # mostly short common questions) are allowed.
     key = f"holdout_{name}"
     with open(REPO / "experiments" / f"chat_{key}.yaml", encoding="utf-8") as handle:
         questions = [_norm_q(it["q"]) for it in yaml.safe_load(handle)[key]]
