@@ -6,9 +6,11 @@ The reply to a text is decided in this order:
 2. a request for a diagnosis (:mod:`poxscan.chat.diagnosis`) -> ``refusal`` that points to a
    clinician and to the image screening tool;
 3. a question naming another disease or topic and not mpox, or asking about a topic no entry
-   covers even for mpox (costs, alcohol, catching it twice, giving blood), or comparing mpox
-   with a look-alike disease no entry describes (:mod:`poxscan.chat.scope`) -> ``unknown``,
-   except that a question on how to tell such rashes apart gets the testing entry;
+   covers even for mpox (costs, alcohol, catching it twice, giving blood, other vaccines given
+   with it), or comparing mpox with a look-alike disease no entry describes
+   (:mod:`poxscan.chat.scope`) -> ``unknown``, except that a question on how to tell such
+   rashes apart gets the testing entry and one on whether they are the same disease gets the
+   what-is-mpox entry;
 4. a dose question about a medicine (:mod:`poxscan.chat.safety`) -> the "no doses here: ask
    your clinician or pharmacist" entry, whatever retrieval ranks first;
 5. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
@@ -257,7 +259,8 @@ class MpoxChatbot:
 
         Empty text, a diagnosis request (``refusal``), another topic or one no entry covers
         (``unknown``), a comparison with a look-alike disease no entry describes (``answer``
-        from the testing entry, reason ``comparison:testing``, or ``unknown``) or a safety
+        from the testing or what-is-mpox entry, reason ``comparison:<entry id>``, or
+        ``unknown``) or a safety
         route (``answer`` with reason ``safety:<entry id>``: see :mod:`poxscan.chat.safety`).
         """
         if not normalized_text.strip(" ?!.,"):
