@@ -132,6 +132,24 @@ OWN_VERDICT_REQUESTS = [
     "please doctor tell me this is monkeypox or no",
     "is thiss mpox",
     "can you confirm my rash",
+    # s7-chat: what a finding is asked indirectly ("can you tell what it is"), the bot's
+    # opinion after own findings, a photo's verdict, "promise me it is not", what is on a
+    # part of the body, "help me work out if".
+    "there is a rash on my wifes shoulder, can you tell me what it is",
+    "my son has red dots on his tummy, could u say what they are",
+    "got bumps on my elbow. thoughts?",
+    "spots on my hands and a temp, what do u reckon",
+    "does my photo look like monkeypox",
+    "does the picture i uploaded look like mpox to you",
+    "are you certain my pic isnt mpox",
+    "promise me this rash is not mpox",
+    "what is that on my neck",
+    "whats this thing on my leg",
+    "help me work out whether i have mpox",
+    "what sort of rash do i have",
+    "does this look normal to you",
+    "can u identify the blisters in my pic",
+    "i just sent you my photo",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -221,6 +239,22 @@ GENERAL_QUESTIONS = [
     "i have mpox, what is it",
     "i have spots, how long do they last",
     "what does an mpox rash look like to a doctor",
+    # s7-chat: the vaccine or a test after "can I have", symptoms one may have in general,
+    # comparisons and what the photo tool does.
+    "can i have the mpox vaccine if i had covid",
+    "could we have the mpox jab at a sexual health clinic",
+    "can i have mpox symptoms with no fever",
+    "how can i find out what this rash is",
+    "what is mpox and how is it different from smallpox",
+    "is mpox more dangerous than chickenpox for kids",
+    "is mpox the same thing as herpes",
+    "how accurate is the photo tool",
+    "what happens to my photo when i upload it",
+    "what sort of rash does mpox cause",
+    "what kind of symptoms do people get with mpox",
+    "what is on the skin during the first days of mpox",
+    "are you sure it is mpox season",
+    "my arm is red after the jab, thoughts?",
 ]
 
 
