@@ -140,6 +140,14 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is mpox the same disease as smallpox", "what_is_mpox"),
         ("my date just texted that she has mpox, what should i do now", "after_exposure"),
         ("how long do the sores last", "illness_duration"),
+        # Clade 1 or 2 by number (not clade Ib), what kills the virus, going places while ill,
+        # where mpox is now, whether it is new, feeling ill after getting the vaccine.
+        ("is clade 1 more deadly", "clades"),
+        ("what kills the mpox virus", "hygiene_cleaning"),
+        ("can i go to the gym with mpox", "isolation"),
+        ("where is mpox now", "outbreak_2022"),
+        ("is mpox new", "history_origin"),
+        ("will i feel sick after getting jynneos", "vaccine_side_effects"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -29,6 +29,7 @@ def bot() -> MpoxChatbot:
         ("can you catch mpox a second time", "catching mpox again"),
         ("will my mpox come back", "catching mpox again"),
         ("can i give blood after mpox", "giving blood"),
+        ("how much is the mpox jab", "costs"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -46,6 +47,7 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("should i use an alcohol-based sanitizer for mpox", "hygiene_cleaning"),
         ("is mpox symptom free at first", "symptoms_overview"),
         ("when can i come back to work after mpox", "isolation"),
+        ("how much is the vaccine going to hurt", "vaccine_side_effects"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):

@@ -251,7 +251,11 @@ _NOT_COVERED = (
             r"free\s+of\s+charge|(?:is|are)\s+(?:it\s+|they\s+|the\s+)?(?:\w+\s+){0,2}?"
             # "is it free" asks about money; "symptom free", "scab free" do not.
             r"(?<!symptom\s)(?<!symptoms\s)(?<!rash\s)(?<!scab\s)(?<!scabs\s)(?<!pain\s)"
-            r"(?<!virus\s)free)\b"
+            r"(?<!virus\s)free)\b|"
+            # "how much is the jab": its price (not "how much is the vaccine effective").
+            r"\bhow\s+much\s+(?:is|are|will|would|was)\s+(?:it\s+|they\s+)?(?:the\s+|an?\s+|one\s+|"
+            r"my\s+)?(?:[\w-]+\s+)?(?:vaccin\w*|jabs?|shots?|tests?|testing|treatment|tpoxx|"
+            r"tecovirimat|jynneos|course)\b(?=\s*(?:[?.!,]|$|in\b|at\b|for\b|without\b|if\b))"
         ),
     ),
     (
