@@ -148,6 +148,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("where is mpox now", "outbreak_2022"),
         ("is mpox new", "history_origin"),
         ("will i feel sick after getting jynneos", "vaccine_side_effects"),
+        # The vaccine for children and teenagers (the children entry says who under 18 gets it).
+        ("are teenagers allowed the mpox jab", "children"),
+        ("can my 15 year old get jynneos", "children"),
+        ("is there an mpox vaccine for kids", "children"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
