@@ -152,6 +152,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("are teenagers allowed the mpox jab", "children"),
         ("can my 15 year old get jynneos", "children"),
         ("is there an mpox vaccine for kids", "children"),
+        # Origins, passing it on to a partner, how likely it kills.
+        ("mpox origins", "history_origin"),
+        ("how do i avoid giving mpox to my girlfriend", "isolation"),
+        ("what are the odds mpox kills you", "fatality"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

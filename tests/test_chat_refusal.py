@@ -255,6 +255,9 @@ GENERAL_QUESTIONS = [
     "what is on the skin during the first days of mpox",
     "are you sure it is mpox season",
     "my arm is red after the jab, thoughts?",
+    # "is it that ..." opens a general question, not "is it (that) mpox".
+    "how likely is it that mpox kills you",
+    "why is it that mpox spreads in men more",
 ]
 
 

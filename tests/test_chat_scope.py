@@ -30,6 +30,8 @@ def bot() -> MpoxChatbot:
         ("will my mpox come back", "catching mpox again"),
         ("can i give blood after mpox", "giving blood"),
         ("how much is the mpox jab", "costs"),
+        ("can i drink while on tpoxx", "alcohol"),
+        ("once you have had mpox are you immune", "catching mpox again"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -48,6 +50,7 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("is mpox symptom free at first", "symptoms_overview"),
         ("when can i come back to work after mpox", "isolation"),
         ("how much is the vaccine going to hurt", "vaccine_side_effects"),
+        ("am i immune after the vaccine", "vaccine_effectiveness"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):

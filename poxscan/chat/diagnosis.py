@@ -58,7 +58,8 @@ _SUBJECT = rf"(?:it|this|that|these|those|they|mine|(?:my|his|her|our|their)\s+{
 # verbs or adjectives that turn the sentence into a general question ("is it called mpox",
 # "is it true rodents spread mpox", "can my pet get mpox").
 _NOUNISH = (
-    r"(?!(?:called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
+    r"(?!(?:that|what|which|how|when|why|where|who|"
+    r"called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
     r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
     r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"

@@ -263,7 +263,9 @@ _NOT_COVERED = (
         re.compile(
             r"\b(?:drink\w*|have|having)\s+(?:\w+\s+)?(?:alcohol|booze|beers?|wine|spirits)\b|"
             r"\b(?:alcohol|booze|beers?|wine)\s+(?:with|while|on|when|if|and)\b|"
-            r"\bget(?:ting)?\s+drunk\b|\bhangovers?\b"
+            r"\bget(?:ting)?\s+drunk\b|\bhangovers?\b|"
+            # "can I drink while on tpoxx": a drink with a medicine or the illness is alcohol.
+            r"\b(?:can|could|may|should)\s+(?:i|you|we)\s+(?:still\s+)?drink\s+(?:while|when|on)\b"
         ),
     ),
     (
@@ -272,7 +274,12 @@ _NOT_COVERED = (
             r"\b(?:get|gets|catch|catches|have|had|getting|catching)\s+(?:mpox|it)\s+(?:twice|"
             r"again|more\s+than\s+once|a\s+second\s+time)\b|\bre-?infect\w*|"
             r"\b(?:mpox|it|the\s+rash|the\s+sores|the\s+symptoms)\s+(?:ever\s+)?"
-            r"(?:come|comes|coming|came)\s+back\b(?!\s+to\b)|\brecurr?\w*|\brelaps\w*"
+            r"(?:come|comes|coming|came)\s+back\b(?!\s+to\b)|\brecurr?\w*|\brelaps\w*|"
+            # "if I had mpox am I immune": immunity after the illness.
+            r"\b(?:had|have\s+had|recovered\s+from|got\s+over|survived)\s+(?:mpox|it)\b"
+            r"(?:\W+\w+){0,5}?\W+(?:immune|immunity)\b|"
+            r"\b(?:immune|immunity)\s+(?:after|once|from|since)\s+(?:having\s+|i\s+had\s+|"
+            r"catching\s+|getting\s+)?(?:had\s+)?(?:mpox|it)\b"
         ),
     ),
     (
