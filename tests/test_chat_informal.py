@@ -156,6 +156,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("mpox origins", "history_origin"),
         ("how do i avoid giving mpox to my girlfriend", "isolation"),
         ("what are the odds mpox kills you", "fatality"),
+        # How bad mpox is beside another disease (the fatality entry), beside smallpox (what
+        # mpox is: usually milder).
+        ("is monkeypox as bad as covid", "fatality"),
+        ("is mpox deadlier than smallpox", "what_is_mpox"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -150,6 +150,10 @@ OWN_VERDICT_REQUESTS = [
     "does this look normal to you",
     "can u identify the blisters in my pic",
     "i just sent you my photo",
+    # Still refused: own findings with a condition, or "mpox or X" about one's own skin.
+    "is it mpox if i have spots and a fever",
+    "is it mpox or chickenpox on my arm",
+    "can my rash be mpox if i have not had sex",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -258,6 +262,14 @@ GENERAL_QUESTIONS = [
     # "is it that ..." opens a general question, not "is it (that) mpox".
     "how likely is it that mpox kills you",
     "why is it that mpox spreads in men more",
+    # A known illness ("my mpox"), a comparison that names both, a general condition, and
+    # what a tool, test or clinician can tell.
+    "is my mpox going to leave marks",
+    "is it mpox or measles that gives a fever first",
+    "is it mpox if there is no fever at all",
+    "can the photo tool tell if i have mpox",
+    "can a doctor tell if my spots are mpox",
+    "how does a pcr test tell whether it is mpox",
 ]
 
 

@@ -94,6 +94,15 @@ _TOOL_CAPABILITY = re.compile(
     r"\b(?:can|could|does|do|will|is|would)\s+(?:this|the|your|a)\s+(?:bot|chatbot|app|tool|site|"
     r"website|ai|program|service)\s+(?:\w+\s+)?diagnos\w*|\bpoxscan\s+(?:\w+\s+)?diagnos\w*"
 )
+# "can the photo tool tell if I have mpox", "can a doctor tell whether it is mpox": what a tool,
+# test or clinician can tell, not a verdict asked of the bot.
+_OTHER_TELLS = re.compile(
+    r"\b(?:can|could|does|do|will|would|how\s+(?:can|does|do|would))\s+(?:this|the|your|a|an|my)\s+"
+    r"(?:[\w-]+\s+)?(?:bot|chatbot|app|tool|site|website|ai|program|service|test|scan|screening|"
+    r"doctors?|clinic|clinicians?|nurses?|lab|pcr|swab|poxscan)\s+(?:\w+\s+)?"
+    r"(?:tell|detect|know|say|see|spot|find\s+out|check|show)\b|"
+    r"\b(?:can|could|does|will|would)\s+poxscan\s+(?:\w+\s+)?(?:tell|detect|know|say|see|spot|check)\b"
+)
 _WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
 _ITS = re.compile(
     r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
@@ -138,6 +147,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:is|are)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
             rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
+            # "is it mpox or chickenpox that has more spots" (a comparison), "is it mpox if
+            # there is no fever" (a general condition)
+            rf"(?!\s+or\s+(?:{_WORD}\s+)?{_DISEASE}\s+(?:that|which|who)\b)"
+            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|causes?|gives?|spreads?|makes?|gets?)\b)"
+            rf"(?!\s+(?:if|when|even\s+if|without)\s+(?:there|you|people|someone|a\s+person|the|they)\b)"
         ),
     ),
     # "could the bumps on my hand be mpox"
@@ -181,7 +195,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "are_my_symptoms",
         re.compile(
-            rf"\b(?:is|are)\s+(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?{_DISEASE}\b"
+            # ("is my mpox going to scar" asks about a known illness: a word must come between)
+            rf"\b(?:is|are)\s+(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{1,2}}?{_DISEASE}\b"
         ),
     ),
     # "these bumps on my legs are mpox", "my rash looks like mpox"
@@ -484,6 +499,10 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
+            continue
+        if name in ("tell_me_if", "tell_me_if_symptom", "symptom_is_mpox") and _OTHER_TELLS.search(
+            text
+        ):
             continue
         # "what should I do if my rash looks like mpox" asks what to do (seek care).
         if name in ("symptom_is_mpox", "looks_like_mpox") and _WHAT_TO_DO.search(text):
