@@ -154,6 +154,18 @@ OWN_VERDICT_REQUESTS = [
     "is it mpox if i have spots and a fever",
     "is it mpox or chickenpox on my arm",
     "can my rash be mpox if i have not had sex",
+    # The chances that "this" is mpox, "is what I have", "say if", a photo that "looks exactly
+    # like", "it is the mpox?", "yes or no" first, and whether one's own findings are worrying.
+    "any chance its mpox?",
+    "what are the odds that this is monkeypox",
+    "is what my husband has mpox",
+    "nurse please say if i have mpox",
+    "my spots look just like mpox photos",
+    "i have blister on leg, it is the mpox?",
+    "yes or no, is it mpox?",
+    "should i be worried about these spots",
+    "theres a lump on my groin, should i worry about mpox",
+    "are those blisters something to worry about",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -270,6 +282,11 @@ GENERAL_QUESTIONS = [
     "can the photo tool tell if i have mpox",
     "can a doctor tell if my spots are mpox",
     "how does a pcr test tell whether it is mpox",
+    # Worry about mpox itself, or about a known illness, is answered.
+    "i have hiv, should i worry about mpox",
+    "my partner has mpox, should i be worried",
+    "my arm is sore after the jab, should i worry",
+    "what are the chances of mpox at a festival",
 ]
 
 

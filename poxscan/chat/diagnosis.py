@@ -171,7 +171,19 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:how\s+likely|chances?|odds|probability|likelihood|possible|likely|probable)\s+"
             rf"(?:is\s+it\s+|are\s+)?"
             rf"(?:that\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
-            rf"(?:{_DISEASE}\b|{_IT_END})"
+            rf"(?:{_DISEASE}\b|{_IT_END})|"
+            # "what are the chances this is mpox", "any chance it is mpox"
+            rf"\b(?:chances?|odds|probability|likelihood|possibility)\s+(?:that\s+)?"
+            rf"(?:it|this|that|these|those|they|(?:my|his|her|our|their)\s+{_WORD})\s+"
+            rf"(?:is|are|(?:could|might|may|would)\s+be)\s+(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
+        ),
+    ),
+    # "is what I have mpox"
+    (
+        "is_what_i_have",
+        re.compile(
+            rf"\bis\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+            rf"(?:an?\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
     # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox"
@@ -205,7 +217,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?"
             rf"(?:{_SYMPTOM}|{_PHOTO})\s+"
-            rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|looks?\s+like|seems?\s+like)\s+"
+            rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|(?:looks?|seems?)\s+(?:exactly\s+|just\s+|a\s+lot\s+|"
+            rf"kind\s+of\s+|kinda\s+|a\s+bit\s+|totally\s+|really\s+|so\s+much\s+)?like)\s+"
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
@@ -282,7 +295,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if",
         re.compile(
-            rf"\btell\s+(?:me\s+)?(?:if|whether|that)\s+(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
+            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?(?:if|whether|that)\s+"
+            rf"(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
@@ -422,6 +436,19 @@ _MPOX_THING = re.compile(
     rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:an?\s+|the\s+)?(?:usual\s+|typical\s+|"
     rf"common\s+)?{_DISEASE}\s+(?:things?|symptoms?|signs?)\b"
 )
+# "should I be worried about these bumps", "are these sores something to worry about":
+# whether one's own findings are serious is a verdict too.
+_WORRY_ABOUT = re.compile(
+    r"\b(?:should|do|must|need)\s+(?:i|we)\s+(?:need\s+to\s+)?(?:be\s+)?(?:worr\w*|concerned|"
+    r"scared|afraid|panic\w*|freak\w*\s+out)\b|\bsomething\s+to\s+worry\s+about\b|"
+    r"\b(?:worth|cause\s+for)\s+(?:worrying|concern)\b"
+)
+_SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
+# A known illness ("I have mpox, should I worry"): its course is answered, not judged.
+_KNOWN_ILLNESS = re.compile(
+    r"\b(?:i|he|she|we|they|(?:my|our)\s+[\w-]+)\s+(?:have|has|had|got)\s+mpox\b|"
+    r"\b(?:diagnosed|tested\s+positive|positive\s+for)\b"
+)
 # "i have a sore on my penis, what is it": own symptoms, then what they are.
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
@@ -447,11 +474,15 @@ _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imva
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
-    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)"
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)|"
+    # "just say yes or no, mpox?"
+    rf"\b(?:yes\s+or\s+no|y\s*/\s*n)\b[\s,:;.-]*(?:is\s+(?:it|this)\s+|do\s+i\s+have\s+)?"
+    rf"(?:an?\s+)?{_DISEASE}\s*\?*\W*$"
 )
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
-    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?|maybe\s+|"
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?(?:the\s+)?|maybe\s+|"
+    rf"(?:it|this|that)\s+(?:is|be)\s+(?:the\s+|an?\s+)?|"
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
     rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
@@ -532,6 +563,11 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     # Asked after a vaccine ("sore arm after the jab, thoughts?"), the finding is a reaction
     # to it, which the side-effects entry answers.
     indirect = own and not action and not _VACCINE_WORDS.search(text)
+    worry = _WORRY_ABOUT.search(text) and not _KNOWN_ILLNESS.search(text)
+    if worry and (own or _SHOWN_FINDING.search(text)) and not _VACCINE_WORDS.search(text):
+        # ("should I worry" is not itself a question of what to do)
+        if not _action_question(_WORRY_ABOUT.sub(" ", text)):
+            return "worried_about_own"
     if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_what"
     if indirect and _OPINION_END.search(text):
