@@ -160,6 +160,11 @@ def test_general_wordings_add_the_knowledge_base_words():
         # mpox is: usually milder).
         ("is monkeypox as bad as covid", "fatality"),
         ("is mpox deadlier than smallpox", "what_is_mpox"),
+        # Text-speak numbers and letters, the baby "in the belly", "how I protect".
+        ("hw meny jabs of jynneos", "vaccine_doses"),
+        ("can monkeypox kil u", "fatality"),
+        ("mpox can go to the baby in my tummy?", "pregnancy_newborns"),
+        ("no jab where i live, how i protect from mpox", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -175,6 +175,11 @@ def test_warning_sign_words_elsewhere_take_no_safety_route():
     assert safety_entry(normalize("what causes chest pain")) is None
     assert safety_entry(normalize("im confused about how many mpox doses i need")) is None
     assert safety_entry(normalize("can mpox damage your eyesight")) is None
+    # s7-chat: puzzled by a question ("im confused, does mpox ..."), not delirious.
+    assert safety_entry(normalize("read a lot and im confused, does mpox spread by sex")) is None
+    assert safety_entry(normalize("so confused. how does mpox spread")) is None
+    # Still a warning sign when nothing of the kind follows.
+    assert safety_entry(normalize("i have mpox and feel very confused, what now")) == "seek_care"
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,12 @@ _WARNING_SIGN = re.compile(
     r"(?:gasping|wheezing)|chest\s+pains?|pain\s+in\s+(?:my|his|her|the)\s+chest|"
     r"(?:is|am|are|seems?|getting|gets|got|feel\w*|very|become\w*)\s+(?:very\s+|really\s+|so\s+)?"
     r"(?:confused|disoriented|delirious)(?!\s+(?:about|by|with|as|on|over|whether|if|what|which|"
-    r"how|why))|fainted|fainting|feel\w*\s+faint|pass(?:ed|ing)\s+out|seizures?|"
+    r"how|why))"
+    # "im confused, does mpox spread ...": puzzled by a question, not delirious
+    r"(?!\s*[,.:;-]?\s*(?:about|by|so|but|because|lol|haha|sorry|"
+    r"(?:(?:how|what|which|why|when|where)\s+)?(?:does|do|is|are|can|could|will|would)\s+"
+    r"(?:mpox|it|you|u|the|people|someone|this|that|an?)\b))|"
+    r"fainted|fainting|feel\w*\s+faint|pass(?:ed|ing)\s+out|seizures?|"
     r"(?:will\s+not|can\s+not|cannot|unable\s+to)\s+(?:wake|drink)|"
     r"(?:unusually|very|really|so|too)\s+(?:drowsy|sleepy))\b"
 )
