@@ -81,6 +81,9 @@ def test_general_wordings_add_the_knowledge_base_words():
     assert "chatbot" in content_text(normalize("are you an actual nurse"))
     assert "unproven" in content_text(normalize("do bleach baths help"))
     assert "effective" in content_text(normalize("is the jab protective"))
+    # s7-chat: stomach symptoms read as mpox symptoms only beside mpox.
+    assert "gut" in content_text(normalize("can mpox give you the runs"))
+    assert "gut" not in content_text(normalize("how do i stop diarrhea"))
 
 
 @pytest.mark.parametrize(
