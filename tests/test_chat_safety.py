@@ -205,6 +205,7 @@ def test_several_tablets_at_once_or_a_medicine_for_a_child_get_no_dose(bot, ques
         "would drinking a bit of disinfectant kill mpox",
         "can i soak in a bath of bleach to get rid of the spots",
         "is it ok to clean my sores with dettol",
+        "someone told me bleach baths get rid of mpox, true?",
     ],
 )
 def test_household_chemicals_on_the_skin_or_swallowed_get_the_unproven_remedies_entry(

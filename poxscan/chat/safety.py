@@ -94,6 +94,8 @@ _HARMFUL_USE = re.compile(
     rf"body|face|genitals|penis|vagina|mouth|bum|butt|anus)\b|"
     rf"\b(?:bath\w*|soak\w*)\s+(?:[\w-]+\s+){{0,4}}?(?:in|of|with)\s+(?:[\w-]+\s+){{0,2}}?"
     rf"{_CHEMICAL}\b|"
+    # "bleach baths", "a dettol soak"
+    rf"\b{_CHEMICAL}\s+(?:baths?|bathing|soaks?|soaking|rinses?|gargles?)\b|"
     rf"\b(?:wash|clean|scrub|treat|dab|rub|disinfect)\w*\s+(?:my|the|his|her|your|their|these|those)\s+"
     rf"(?:[\w-]+\s+)?(?:sores?|spots?|blisters?|skin|rash|wounds?|lesions?|scabs?)\s+(?:with|in|using)"
     rf"\s+(?:some\s+)?(?:[\w-]+\s+)?{_CHEMICAL}\b"
