@@ -18,8 +18,9 @@ Used by ``experiments/chat_eval.py``. Four files:
   since the s5-chat work (its misses were read and guided general fixes; its first score,
   88.4 % top-1, stays the honest holdout figure in ``first_runs.holdout_v3_first_score``); it
   is still scored apart, not tuned on (no folds). ``chat_holdout_v4.yaml`` likewise since the
-  s6-chat work (first score 88.5 % top-1 in ``first_runs.holdout_v4_first_score``).
-  :data:`DEVELOPMENT_SINCE` names such sets.
+  s6-chat work (first score 88.5 % top-1 in ``first_runs.holdout_v4_first_score``), and
+  ``chat_holdout_v5.yaml`` since the s7-chat work (first score 86.8 % top-1 in
+  ``first_runs.holdout_v5_first_score``). :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -49,10 +50,12 @@ DEV_KEY = "dev_informal"
 V3_KEY = "holdout_v3"
 #: The fourth informal holdout's list (``chat_holdout_v4.yaml``, found by discovery).
 V4_KEY = "holdout_v4"
+#: The fifth informal holdout's list (``chat_holdout_v5.yaml``, found by discovery).
+V5_KEY = "holdout_v5"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
-DEVELOPMENT_SINCE = {V2_KEY: "s4-chat", V3_KEY: "s5-chat", V4_KEY: "s6-chat"}
+DEVELOPMENT_SINCE = {V2_KEY: "s4-chat", V3_KEY: "s5-chat", V4_KEY: "s6-chat", V5_KEY: "s7-chat"}
 
 
 def holdout_key(path: str | Path) -> str:

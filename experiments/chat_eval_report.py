@@ -264,6 +264,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     first_runs = report.get("first_runs", {})
     for key in (
         "holdout_v6_before",
+        "holdout_v5_first_score",
         "holdout_v5_before",
         "holdout_v4_first_score",
         "holdout_v4_before",
@@ -385,6 +386,22 @@ def to_markdown(report: dict[str, Any]) -> str:
             "development",
             "development_cv",
             "dev_informal",
+            "holdout_v4",
+            "holdout_v3",
+            "holdout_v2",
+            "holdout_informal",
+            "holdout",
+            "holdout_final",
+        ],
+    )
+    lines += _step_log(
+        report.get("change_log_s7") or [],
+        "s7-chat work (v5 as a development set too)",
+        [
+            "development",
+            "development_cv",
+            "dev_informal",
+            "holdout_v5",
             "holdout_v4",
             "holdout_v3",
             "holdout_v2",

@@ -1,6 +1,6 @@
 """Informal wording (s5-chat): text-speak and misspellings, symptom words that are not other
-diseases, general phrasings, and the guard that keeps the questions of holdouts v3 and v4
-(development sets since s5-chat and s6-chat) out of the knowledge base's paraphrases. The
+diseases, general phrasings, and the guard that keeps the questions of holdouts v3, v4 and v5
+(development sets since s5-chat, s6-chat and s7-chat) out of the knowledge base's paraphrases. The
 questions here are written for the tests, not taken from a question set."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from poxscan.chat.text import content_text, load_lexicon, normalize
 REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
 NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
+NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,21 @@ def test_text_speak_and_misspellings_read_as_words():
     assert normalize("im hiv+ n worried") == "i am hiv positive and worried"
     assert normalize("leisons on my freind") == "lesions on my friend"
     assert normalize("sore wit a tempreture") == "sore with a temperature"
+
+
+def test_s7_misspellings_and_spellings_of_the_name_read_as_words():
+    # "dose" before a subject is "does"; a dose question keeps its word.
+    assert normalize("how long dose it last") == "how long does it last"
+    assert normalize("what dose of tpoxx") == "what dose of tpoxx"
+    assert normalize("can it get in ur eys") == "can it get in your eyes"
+    assert normalize("is that diarea from mpox") == "is that diarrhea from mpox"
+    assert normalize("are you sure it isnt mpox") == "are you sure it is not mpox"
+    # Dropped letters and the short name typed apart or as it sounds.
+    for spelling in ("mokeypox", "mnkypox", "monkeypx", "m pox", "m.pox", "empox", "mpocks"):
+        assert normalize(f"what is {spelling}") == "what is mpox", spelling
+    assert normalize("chicken pocks or small pox") == "chickenpox or smallpox"
+    # Words that only look alike are left alone.
+    assert normalize("make sure") == "make sure" and normalize("mix it") == "mix it"
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -65,6 +81,9 @@ def test_general_wordings_add_the_knowledge_base_words():
     assert "chatbot" in content_text(normalize("are you an actual nurse"))
     assert "unproven" in content_text(normalize("do bleach baths help"))
     assert "effective" in content_text(normalize("is the jab protective"))
+    # s7-chat: stomach symptoms read as mpox symptoms only beside mpox.
+    assert "gut" in content_text(normalize("can mpox give you the runs"))
+    assert "gut" not in content_text(normalize("how do i stop diarrhea"))
 
 
 @pytest.mark.parametrize(
@@ -110,6 +129,45 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is monkeypox as catchy as the flu", "respiratory"),
         ("can you catch mpox in a plane from the person beside you", "casual_contact"),
         ("my brother has mpox, how do i look after him without catching it", "prevention_overview"),
+        # s7-chat: spread without symptoms, shared bathrooms and belongings, condoms, sitz
+        # baths, stomach symptoms, how serious it is, smallpox identity, being told by a
+        # partner, how long the rash lasts.
+        ("can a person with no symptoms pass mpox on", "contagious_period"),
+        ("could i catch mpox off a shared toilet at work", "contaminated_materials"),
+        ("is it ok to use my flatmates towel if he has mpox", "contaminated_materials"),
+        ("do condoms stop monkeypox fully", "safer_sex"),
+        ("do warm baths help mpox sores hurt less", "pain_management"),
+        ("can mpox give you the runs", "symptoms_overview"),
+        ("does mpox make you throw up", "symptoms_overview"),
+        ("is mpox really that dangerous", "fatality"),
+        ("is mpox the same disease as smallpox", "what_is_mpox"),
+        ("my date just texted that she has mpox, what should i do now", "after_exposure"),
+        ("how long do the sores last", "illness_duration"),
+        # Clade 1 or 2 by number (not clade Ib), what kills the virus, going places while ill,
+        # where mpox is now, whether it is new, feeling ill after getting the vaccine.
+        ("is clade 1 more deadly", "clades"),
+        ("what kills the mpox virus", "hygiene_cleaning"),
+        ("can i go to the gym with mpox", "isolation"),
+        ("where is mpox now", "outbreak_2022"),
+        ("is mpox new", "history_origin"),
+        ("will i feel sick after getting jynneos", "vaccine_side_effects"),
+        # The vaccine for children and teenagers (the children entry says who under 18 gets it).
+        ("are teenagers allowed the mpox jab", "children"),
+        ("can my 15 year old get jynneos", "children"),
+        ("is there an mpox vaccine for kids", "children"),
+        # Origins, passing it on to a partner, how likely it kills.
+        ("mpox origins", "history_origin"),
+        ("how do i avoid giving mpox to my girlfriend", "isolation"),
+        ("what are the odds mpox kills you", "fatality"),
+        # How bad mpox is beside another disease (the fatality entry), beside smallpox (what
+        # mpox is: usually milder).
+        ("is monkeypox as bad as covid", "fatality"),
+        ("is mpox deadlier than smallpox", "what_is_mpox"),
+        # Text-speak numbers and letters, the baby "in the belly", "how I protect".
+        ("hw meny jabs of jynneos", "vaccine_doses"),
+        ("can monkeypox kil u", "fatality"),
+        ("mpox can go to the baby in my tummy?", "pregnancy_newborns"),
+        ("no jab where i live, how i protect from mpox", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -143,15 +201,15 @@ def _norm_q(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "fixture", "minimum"),
-    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140)],
+    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140), ("v5", NEAR_V5, 150)],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
     name, fixture, minimum
 ):
-    # v3 (since s5-chat) and v4 (since s6-chat) are development sets: their misses may guide
-    # general fixes, but no paraphrase may copy one of their questions (difflib ratio >= 0.8).
-    # Variants that were that close before (listed in the fixture, mostly short common
-    # questions) are allowed.
+    # v3 (since s5-chat), v4 (since s6-chat) and v5 (since s7-chat) are development sets: their
+    # misses may guide general fixes, but no paraphrase may copy one of their questions
+    # (difflib ratio >= 0.8). Variants that were that close before (listed in the fixture,
+    # mostly short common questions) are allowed.
     key = f"holdout_{name}"
     with open(REPO / "experiments" / f"chat_{key}.yaml", encoding="utf-8") as handle:
         questions = [_norm_q(it["q"]) for it in yaml.safe_load(handle)[key]]
