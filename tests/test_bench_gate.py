@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _experiments import load_experiment
 
 from poxscan.pipelines.gate import conformal_threshold
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def bench_gate():
-    spec = importlib.util.spec_from_file_location(
-        "bench_gate", REPO / "experiments" / "bench_gate.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("bench_gate")
 
 
 def test_budget_threshold_counts_the_photos_refused_before_the_distance(bench_gate):

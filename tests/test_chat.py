@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
@@ -10,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from _experiments import load_experiment
 
 from poxscan.chat import ChatReply, MpoxChatbot, load_knowledge_base
 from poxscan.chat.diagnosis import detect_diagnosis_request
@@ -20,12 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _load_eval_module():
-    spec = importlib.util.spec_from_file_location(
-        "chat_eval", REPO / "experiments" / "chat_eval.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("chat_eval")
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _experiments import load_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,11 +48,7 @@ holdout:
 
 
 def _load(name: str):
-    sys.path.insert(0, str(REPO / "experiments"))
-    spec = importlib.util.spec_from_file_location(name, REPO / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment(name)
 
 
 def test_holdout_files_are_discovered_with_their_keys(tmp_path):

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from _experiments import load_experiment
 
 
 @pytest.fixture(scope="module")
 def finetune_cv():
-    spec = importlib.util.spec_from_file_location(
-        "finetune_cv", REPO / "experiments" / "finetune_cv.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("finetune_cv")
 
 
 def _fold(k: int, proba: bool = True) -> dict:
