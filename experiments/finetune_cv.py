@@ -7,7 +7,7 @@ evaluation), metrics and 95 % intervals by :func:`poxscan.pipelines.evaluation.s
 training time per fold. Each fold's model is kept under ``--work-dir`` (not in git) for the
 TFLite benchmark; a run that stops resumes from the folds already done. Each finished fold's
 test probabilities are also written into the results file, so a run on a fresh clone resumes
-from the folds a committed partial record holds (a Lite2 fold takes about 45 minutes here).
+from the folds a committed partial record holds (a Lite2 fold took 6 to 45 minutes here).
 
 With ``--final``, the same procedure is then run once on every image (its early stopping on a
 grouped 20 % of them) and saved as a :class:`~poxscan.pipelines.cnn_model.FineTunedCNN`
