@@ -52,10 +52,18 @@ V3_KEY = "holdout_v3"
 V4_KEY = "holdout_v4"
 #: The fifth informal holdout's list (``chat_holdout_v5.yaml``, found by discovery).
 V5_KEY = "holdout_v5"
+#: The sixth informal holdout's list (``chat_holdout_v6.yaml``, found by discovery).
+V6_KEY = "holdout_v6"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
-DEVELOPMENT_SINCE = {V2_KEY: "s4-chat", V3_KEY: "s5-chat", V4_KEY: "s6-chat", V5_KEY: "s7-chat"}
+DEVELOPMENT_SINCE = {
+    V2_KEY: "s4-chat",
+    V3_KEY: "s5-chat",
+    V4_KEY: "s6-chat",
+    V5_KEY: "s7-chat",
+    V6_KEY: "s8-chat",
+}
 
 
 def holdout_key(path: str | Path) -> str:

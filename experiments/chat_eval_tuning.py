@@ -54,6 +54,12 @@ class Scored:
         )
         self.fixed_reason = [r[1] if r else "" for r in routes]
         self.named = np.array([mentions_mpox(n) for n in normalized])
+        # Entries whose ``requires`` the text does not match rank last (as in the bot).
+        self.allowed = (
+            np.array([probe.allowed(n) for n in normalized])
+            if normalized
+            else np.ones((0, len(self.entry_ids)), dtype=bool)
+        )
         self.expected = np.array([it["expect"] for it in items])
         self.accept = [set(it.get("accept", (it["expect"],))) for it in items]
         self.components = {}
@@ -72,6 +78,7 @@ class Scored:
         out.fixed = self.fixed[idx]
         out.fixed_reason = [self.fixed_reason[i] for i in idx]
         out.named = self.named[idx]
+        out.allowed = self.allowed[idx]
         out.expected = self.expected[idx]
         out.accept = [self.accept[i] for i in idx]
         out.components = {k: tuple(c[idx] for c in v) for k, v in self.components.items()}
@@ -91,6 +98,7 @@ class Scored:
                 [tfidf, self.bm25], [1.0, setting["bm25_weight"]], setting["rrf_k"]
             )
             fused = fused + 1e-9 * tfidf
+        fused = np.where(self.allowed, fused, -np.inf)
         best = np.argmax(fused, axis=1) if len(fused) else np.zeros(0, dtype=int)
         conf = tfidf[np.arange(len(best)), best] if len(best) else np.zeros(0)
         return self.entry_ids[best] if len(best) else np.zeros(0, dtype=str), conf

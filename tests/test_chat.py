@@ -82,6 +82,44 @@ def test_kb_rejects_a_source_outside_cdc_and_who(tmp_path):
         load_knowledge_base(bad)
 
 
+def test_kb_rejects_a_requires_that_is_not_a_regular_expression(tmp_path):
+    bad = tmp_path / "kb.yaml"
+    bad.write_text(
+        "as_of: October 2023\ntopics: {symptoms: Symptoms}\nentries:\n"
+        "  - id: x\n    topic: symptoms\n    questions: ['a?', 'b?']\n    answer: A. B.\n"
+        "    requires: '(smallpox'\n"
+        "    sources: [{title: CDC, url: 'https://www.cdc.gov/mpox'}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"kb\.yaml: entry 0 \(x\): requires is not a regular"):
+        load_knowledge_base(bad)
+
+
+def test_entries_that_need_their_subject_named_match_every_own_variant(kb):
+    # s7-chat: an entry with `requires` answers only questions naming its subject, so each of
+    # its own variants must name it (else self-retrieval would lose them).
+    needing = [e for e in kb.entries if e.requires]
+    assert {e.id for e in needing} >= {"smallpox_vaccine_past", "mpox_vs_chickenpox"}
+    for entry in needing:
+        for q in entry.questions:
+            assert re.search(entry.requires, normalize(q)), (entry.id, q)
+
+
+@pytest.mark.parametrize(
+    ("question", "not_entry"),
+    [
+        # A vaccine question that names no old smallpox jab is not about it.
+        ("does a single jab protect you", "smallpox_vaccine_past"),
+        ("got my shot 10 days ago, am i covered yet", "smallpox_vaccine_past"),
+        # "chicken" alone is not chickenpox.
+        ("best way to cook chicken", "mpox_vs_chickenpox"),
+    ],
+)
+def test_an_entry_needing_its_subject_is_not_given_without_it(bot, question, not_entry):
+    assert bot.reply(question).entry_id != not_entry
+    assert not bot.allowed(normalize(question))[bot.kb.ids.index(not_entry)]
+
+
 def test_kb_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         load_knowledge_base(tmp_path / "nope.yaml")

@@ -35,6 +35,21 @@ def test_text_speak_and_misspellings_read_as_words():
     assert normalize("sore wit a tempreture") == "sore with a temperature"
 
 
+def test_s7_misspellings_and_spellings_of_the_name_read_as_words():
+    # "dose" before a subject is "does"; a dose question keeps its word.
+    assert normalize("how long dose it last") == "how long does it last"
+    assert normalize("what dose of tpoxx") == "what dose of tpoxx"
+    assert normalize("can it get in ur eys") == "can it get in your eyes"
+    assert normalize("is that diarea from mpox") == "is that diarrhea from mpox"
+    assert normalize("are you sure it isnt mpox") == "are you sure it is not mpox"
+    # Dropped letters and the short name typed apart or as it sounds.
+    for spelling in ("mokeypox", "mnkypox", "monkeypx", "m pox", "m.pox", "empox", "mpocks"):
+        assert normalize(f"what is {spelling}") == "what is mpox", spelling
+    assert normalize("chicken pocks or small pox") == "chickenpox or smallpox"
+    # Words that only look alike are left alone.
+    assert normalize("make sure") == "make sure" and normalize("mix it") == "mix it"
+
+
 def test_irregular_contractions_expand_to_their_words():
     # "won't" had read "wo not", and "wo" is text-speak for "without".
     assert normalize("he won't drink") == "he will not drink"
@@ -66,6 +81,9 @@ def test_general_wordings_add_the_knowledge_base_words():
     assert "chatbot" in content_text(normalize("are you an actual nurse"))
     assert "unproven" in content_text(normalize("do bleach baths help"))
     assert "effective" in content_text(normalize("is the jab protective"))
+    # s7-chat: stomach symptoms read as mpox symptoms only beside mpox.
+    assert "gut" in content_text(normalize("can mpox give you the runs"))
+    assert "gut" not in content_text(normalize("how do i stop diarrhea"))
 
 
 @pytest.mark.parametrize(
@@ -111,6 +129,45 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is monkeypox as catchy as the flu", "respiratory"),
         ("can you catch mpox in a plane from the person beside you", "casual_contact"),
         ("my brother has mpox, how do i look after him without catching it", "prevention_overview"),
+        # s7-chat: spread without symptoms, shared bathrooms and belongings, condoms, sitz
+        # baths, stomach symptoms, how serious it is, smallpox identity, being told by a
+        # partner, how long the rash lasts.
+        ("can a person with no symptoms pass mpox on", "contagious_period"),
+        ("could i catch mpox off a shared toilet at work", "contaminated_materials"),
+        ("is it ok to use my flatmates towel if he has mpox", "contaminated_materials"),
+        ("do condoms stop monkeypox fully", "safer_sex"),
+        ("do warm baths help mpox sores hurt less", "pain_management"),
+        ("can mpox give you the runs", "symptoms_overview"),
+        ("does mpox make you throw up", "symptoms_overview"),
+        ("is mpox really that dangerous", "fatality"),
+        ("is mpox the same disease as smallpox", "what_is_mpox"),
+        ("my date just texted that she has mpox, what should i do now", "after_exposure"),
+        ("how long do the sores last", "illness_duration"),
+        # Clade 1 or 2 by number (not clade Ib), what kills the virus, going places while ill,
+        # where mpox is now, whether it is new, feeling ill after getting the vaccine.
+        ("is clade 1 more deadly", "clades"),
+        ("what kills the mpox virus", "hygiene_cleaning"),
+        ("can i go to the gym with mpox", "isolation"),
+        ("where is mpox now", "outbreak_2022"),
+        ("is mpox new", "history_origin"),
+        ("will i feel sick after getting jynneos", "vaccine_side_effects"),
+        # The vaccine for children and teenagers (the children entry says who under 18 gets it).
+        ("are teenagers allowed the mpox jab", "children"),
+        ("can my 15 year old get jynneos", "children"),
+        ("is there an mpox vaccine for kids", "children"),
+        # Origins, passing it on to a partner, how likely it kills.
+        ("mpox origins", "history_origin"),
+        ("how do i avoid giving mpox to my girlfriend", "isolation"),
+        ("what are the odds mpox kills you", "fatality"),
+        # How bad mpox is beside another disease (the fatality entry), beside smallpox (what
+        # mpox is: usually milder).
+        ("is monkeypox as bad as covid", "fatality"),
+        ("is mpox deadlier than smallpox", "what_is_mpox"),
+        # Text-speak numbers and letters, the baby "in the belly", "how I protect".
+        ("hw meny jabs of jynneos", "vaccine_doses"),
+        ("can monkeypox kil u", "fatality"),
+        ("mpox can go to the baby in my tummy?", "pregnancy_newborns"),
+        ("no jab where i live, how i protect from mpox", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

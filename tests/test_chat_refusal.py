@@ -132,6 +132,44 @@ OWN_VERDICT_REQUESTS = [
     "please doctor tell me this is monkeypox or no",
     "is thiss mpox",
     "can you confirm my rash",
+    # s7-chat: what a finding is asked indirectly ("can you tell what it is"), the bot's
+    # opinion after own findings, a photo's verdict, "promise me it is not", what is on a
+    # part of the body, "help me work out if".
+    "there is a rash on my wifes shoulder, can you tell me what it is",
+    "my son has red dots on his tummy, could u say what they are",
+    "got bumps on my elbow. thoughts?",
+    "spots on my hands and a temp, what do u reckon",
+    "does my photo look like monkeypox",
+    "does the picture i uploaded look like mpox to you",
+    "are you certain my pic isnt mpox",
+    "promise me this rash is not mpox",
+    "what is that on my neck",
+    "whats this thing on my leg",
+    "help me work out whether i have mpox",
+    "what sort of rash do i have",
+    "does this look normal to you",
+    "can u identify the blisters in my pic",
+    "i just sent you my photo",
+    # Still refused: own findings with a condition, or "mpox or X" about one's own skin.
+    "is it mpox if i have spots and a fever",
+    "is it mpox or chickenpox on my arm",
+    "can my rash be mpox if i have not had sex",
+    # The chances that "this" is mpox, "is what I have", "say if", a photo that "looks exactly
+    # like", "it is the mpox?", "yes or no" first, and whether one's own findings are worrying.
+    "any chance its mpox?",
+    "what are the odds that this is monkeypox",
+    "is what my husband has mpox",
+    "nurse please say if i have mpox",
+    "my spots look just like mpox photos",
+    "i have blister on leg, it is the mpox?",
+    "yes or no, is it mpox?",
+    "should i be worried about these spots",
+    "theres a lump on my groin, should i worry about mpox",
+    "are those blisters something to worry about",
+    # s8-chat: whether one gave (or got) mpox: a verdict on someone's illness.
+    "did i give my boyfriend mpox",
+    "have i passed mpox to him",
+    "he has spots now, did he give me mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -221,6 +259,43 @@ GENERAL_QUESTIONS = [
     "i have mpox, what is it",
     "i have spots, how long do they last",
     "what does an mpox rash look like to a doctor",
+    # s7-chat: the vaccine or a test after "can I have", symptoms one may have in general,
+    # comparisons and what the photo tool does.
+    "can i have the mpox vaccine if i had covid",
+    "could we have the mpox jab at a sexual health clinic",
+    "can i have mpox symptoms with no fever",
+    "how can i find out what this rash is",
+    "what is mpox and how is it different from smallpox",
+    "is mpox more dangerous than chickenpox for kids",
+    "is mpox the same thing as herpes",
+    "how accurate is the photo tool",
+    "what happens to my photo when i upload it",
+    "what sort of rash does mpox cause",
+    "what kind of symptoms do people get with mpox",
+    "what is on the skin during the first days of mpox",
+    "are you sure it is mpox season",
+    "my arm is red after the jab, thoughts?",
+    # "is it that ..." opens a general question, not "is it (that) mpox".
+    "how likely is it that mpox kills you",
+    "why is it that mpox spreads in men more",
+    # A known illness ("my mpox"), a comparison that names both, a general condition, and
+    # what a tool, test or clinician can tell.
+    "is my mpox going to leave marks",
+    "is it mpox or measles that gives a fever first",
+    "is it mpox if there is no fever at all",
+    "can the photo tool tell if i have mpox",
+    "can a doctor tell if my spots are mpox",
+    "how does a pcr test tell whether it is mpox",
+    # Worry about mpox itself, or about a known illness, is answered.
+    "i have hiv, should i worry about mpox",
+    "my partner has mpox, should i be worried",
+    "my arm is sore after the jab, should i worry",
+    "what are the chances of mpox at a festival",
+    # s8-chat: how a diagnosis is confirmed; whether it can be passed on (spread, not a verdict).
+    "how do doctors confirm it is mpox",
+    "how can a lab tell it is mpox and not herpes",
+    "how would they know its mpox and not measles",
+    "can i give mpox to my wife before i get symptoms",
 ]
 
 
@@ -251,5 +326,6 @@ def test_rule_names_say_why():
         "here is a pic of my rash": "photo_of_mine",
         "do these spots look mpox to u": "sound_like",
         "i got mpox?": "statement_question",
+        "did she give me mpox": "gave_it_to",
     }
     assert {q: detect_diagnosis_request(normalize(q)) for q in cases} == cases

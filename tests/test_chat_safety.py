@@ -175,3 +175,53 @@ def test_warning_sign_words_elsewhere_take_no_safety_route():
     assert safety_entry(normalize("what causes chest pain")) is None
     assert safety_entry(normalize("im confused about how many mpox doses i need")) is None
     assert safety_entry(normalize("can mpox damage your eyesight")) is None
+    # s7-chat: puzzled by a question ("im confused, does mpox ..."), not delirious.
+    assert safety_entry(normalize("read a lot and im confused, does mpox spread by sex")) is None
+    assert safety_entry(normalize("so confused. how does mpox spread")) is None
+    # Still a warning sign when nothing of the kind follows.
+    assert safety_entry(normalize("i have mpox and feel very confused, what now")) == "seek_care"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i take three advil at once for the sores",
+        "is it ok to double my paracetamol with mpox",
+        "is it safe to give ibuprofen to my 4 year old with mpox",
+        "can i give my daughter calpol for her mpox spots",
+    ],
+)
+def test_several_tablets_at_once_or_a_medicine_for_a_child_get_no_dose(bot, question):
+    # s7-chat: taking more at once, doubling, or a medicine to give a child is a
+    # pharmacist's or clinician's question.
+    reply = _answer(bot, question, {DOSE_ENTRY})
+    assert reply.reason == f"safety:{DOSE_ENTRY}" and "pharmacist" in reply.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "should i dab bleach on my mpox blisters",
+        "would drinking a bit of disinfectant kill mpox",
+        "can i soak in a bath of bleach to get rid of the spots",
+        "is it ok to clean my sores with dettol",
+        "someone told me bleach baths get rid of mpox, true?",
+    ],
+)
+def test_household_chemicals_on_the_skin_or_swallowed_get_the_unproven_remedies_entry(
+    bot, question
+):
+    reply = _answer(bot, question, {"unproven_remedies"})
+    assert reply.reason == "safety:unproven_remedies" and "cause harm" in reply.text
+
+
+def test_cleaning_the_home_with_bleach_is_still_the_cleaning_entry(bot):
+    for question in ("can i use bleach on the bedsheets", "is bleach ok for the bathroom floor"):
+        assert safety_entry(normalize(question)) is None, question
+    assert safety_entry(normalize("can i use hand sanitiser against mpox")) is None
+
+
+def test_sores_that_look_infected_get_urgent_care(bot):
+    reply = _answer(bot, "my mpox sores look infected and are oozing", {"seek_care"})
+    assert reply.reason == "safety:seek_care" and "skin infection" in reply.text
+    assert safety_entry(normalize("how do people get infected with mpox")) is None

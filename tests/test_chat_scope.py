@@ -1,6 +1,7 @@
-"""Scope rules of the s6-chat work: topics no entry covers even about mpox (costs, alcohol,
-catching it twice, giving blood), comparisons with look-alike diseases no entry describes, and
-questions about chickenpox or measles alone. Phrasings written for this test, as people type;
+"""Scope rules of the s6-chat and s7-chat work: topics no entry covers even about mpox (costs,
+alcohol, catching it twice, giving blood, other vaccines given with it), comparisons with
+look-alike diseases no entry describes, another disease named only as what mpox spreads like,
+and questions about chickenpox or measles alone. Phrasings written for this test, as people type;
 none copied from an evaluation set."""
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def bot() -> MpoxChatbot:
         ("can you catch mpox a second time", "catching mpox again"),
         ("will my mpox come back", "catching mpox again"),
         ("can i give blood after mpox", "giving blood"),
+        ("how much is the mpox jab", "costs"),
+        ("can i drink while on tpoxx", "alcohol"),
+        ("once you have had mpox are you immune", "catching mpox again"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -45,6 +49,8 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("should i use an alcohol-based sanitizer for mpox", "hygiene_cleaning"),
         ("is mpox symptom free at first", "symptoms_overview"),
         ("when can i come back to work after mpox", "isolation"),
+        ("how much is the vaccine going to hurt", "vaccine_side_effects"),
+        ("am i immune after the vaccine", "vaccine_effectiveness"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -73,7 +79,6 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
     ("question", "disease"),
     [
         ("is mpox worse than syphilis", "syphilis"),
-        ("mpox and impetigo, same thing?", "impetigo"),
         ("is mpox similar to herpes", "herpes"),
     ],
 )
@@ -83,8 +88,25 @@ def test_other_comparisons_with_an_undescribed_disease_say_so(bot, question, dis
     assert "does not describe" in reply.text and disease in reply.text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "mpox and impetigo, same thing?",
+        "is mpox a kind of herpes",
+        "is scabies the same disease as mpox",
+        "is mpox related to syphilis",
+    ],
+)
+def test_asking_whether_mpox_is_a_lookalike_disease_gets_what_mpox_is(bot, question):
+    # s7-chat: whether the two are one disease (or one a kind of the other) is answered by
+    # what mpox is and which virus causes it; how alike they are is still "I don't know".
+    assert uncovered_comparison(normalize(question)) == ("answer", "what_is_mpox")
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", "what_is_mpox"), reply.reason
+    assert "orthopoxvirus" in reply.text
+
+
 def test_a_question_naming_both_without_comparing_is_left_to_retrieval():
-    assert uncovered_comparison(normalize("is mpox a type of herpes")) is None
     assert uncovered_comparison(normalize("can mpox give you herpes")) is None
     # Chickenpox and measles have comparison entries of their own.
     assert uncovered_comparison(normalize("mpox vs chickenpox spots")) is None
@@ -101,6 +123,42 @@ def test_a_question_naming_both_without_comparing_is_left_to_retrieval():
 )
 def test_chickenpox_or_measles_alone_is_another_topic(question, expected):
     assert mentions_other_topic(normalize(question)) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("does it spread in the air like covid does", "respiratory"),
+        ("is it as easy to catch as a cold", "respiratory"),
+        ("does it start like the flu", "fever_flu_like"),
+    ],
+)
+def test_another_disease_named_only_as_what_mpox_spreads_like_is_answered(bot, question, entry_id):
+    # s7-chat: "it" is mpox; the other disease is only compared with.
+    assert mentions_other_topic(normalize(question)) is None
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", entry_id), reply.reason
+
+
+def test_another_disease_compared_in_how_bad_it_is_or_as_the_subject_is_still_out_of_scope():
+    assert mentions_other_topic(normalize("is it worse than covid")) == "covid"
+    assert mentions_other_topic(normalize("does covid spread like the flu")) == "covid"
+    assert mentions_other_topic(normalize("is the flu as catchy as a cold")) == "flu"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is it ok to get the mpox jab the same day as a flu shot",
+        "is it ok to get my covid booster and jynneos together",
+        "does the hpv vaccine clash with the mpox vaccine",
+    ],
+)
+def test_giving_the_mpox_vaccine_with_other_vaccines_is_not_covered(bot, question):
+    topic = "other vaccines with the mpox vaccine"
+    assert not_covered_topic(normalize(question)) == topic
+    reply = bot.reply(question)
+    assert (reply.kind, reply.reason) == ("unknown", f"not_covered:{topic}")
 
 
 def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot):

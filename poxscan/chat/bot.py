@@ -6,15 +6,19 @@ The reply to a text is decided in this order:
 2. a request for a diagnosis (:mod:`poxscan.chat.diagnosis`) -> ``refusal`` that points to a
    clinician and to the image screening tool;
 3. a question naming another disease or topic and not mpox, or asking about a topic no entry
-   covers even for mpox (costs, alcohol, catching it twice, giving blood), or comparing mpox
-   with a look-alike disease no entry describes (:mod:`poxscan.chat.scope`) -> ``unknown``,
-   except that a question on how to tell such rashes apart gets the testing entry;
+   covers even for mpox (costs, alcohol, catching it twice, giving blood, other vaccines given
+   with it), or comparing mpox with a look-alike disease no entry describes
+   (:mod:`poxscan.chat.scope`) -> ``unknown``, except that a question on how to tell such
+   rashes apart gets the testing entry and one on whether they are the same disease gets the
+   what-is-mpox entry;
 4. a dose question about a medicine (:mod:`poxscan.chat.safety`) -> the "no doses here: ask
    your clinician or pharmacist" entry, whatever retrieval ranks first;
 5. otherwise entries are ranked by the reciprocal rank fusion of TF-IDF
-   (:mod:`poxscan.chat.retrieval`) and BM25 (:mod:`poxscan.chat.bm25`); the confidence is the
-   TF-IDF score of the best entry. At or above ``CONFIDENT_FACTOR`` times the threshold the
-   reply is a plain ``answer`` (confidence ``"high"``); from the threshold up it is the best
+   (:mod:`poxscan.chat.retrieval`) and BM25 (:mod:`poxscan.chat.bm25`), an entry with a
+   ``requires`` pattern the text does not match (the old smallpox vaccine, the chickenpox and
+   measles comparisons) coming last; the confidence is the TF-IDF score of the best entry.
+   At or above ``CONFIDENT_FACTOR`` times the threshold the reply is a plain ``answer``
+   (confidence ``"high"``); from the threshold up it is the best
    entry's answer plus "did you also mean ..." links to the next entries (``"medium"``); below
    the threshold it is ``unknown``: it says so, lists the topics and suggests questions.
 
@@ -29,6 +33,7 @@ cross-validated figures and, separately, the held-out sets never used for tuning
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Literal
@@ -213,6 +218,16 @@ class MpoxChatbot:
         self.retriever = _fitted_retriever(self.kb, tuple(sorted(params.items())))
         self.fusion = dict(DEFAULT_FUSION if fusion is None else fusion)
         self.bm25 = _fitted_bm25(self.kb)
+        self._requires = tuple(
+            (i, re.compile(e.requires)) for i, e in enumerate(self.kb.entries) if e.requires
+        )
+
+    def allowed(self, normalized_text: str) -> np.ndarray:
+        """Which entries may answer the (normalised) text: those whose ``requires`` matches."""
+        mask = np.ones(len(self.kb), dtype=bool)
+        for i, pattern in self._requires:
+            mask[i] = bool(pattern.search(normalized_text))
+        return mask
 
     # ------------------------------------------------------------------ replies
     def reply(self, text: str) -> ChatReply:
@@ -257,7 +272,8 @@ class MpoxChatbot:
 
         Empty text, a diagnosis request (``refusal``), another topic or one no entry covers
         (``unknown``), a comparison with a look-alike disease no entry describes (``answer``
-        from the testing entry, reason ``comparison:testing``, or ``unknown``) or a safety
+        from the testing or what-is-mpox entry, reason ``comparison:<entry id>``, or
+        ``unknown``) or a safety
         route (``answer`` with reason ``safety:<entry id>``: see :mod:`poxscan.chat.safety`).
         """
         if not normalized_text.strip(" ?!.,"):
@@ -281,6 +297,8 @@ class MpoxChatbot:
 
     def _decide(self, text: str, scores: np.ndarray, fused: np.ndarray) -> ChatReply:
         route = self.fixed_route(text)
+        # An entry that needs the question to name its subject ranks last without it.
+        fused = np.where(self.allowed(text), fused, -np.inf)
         if route is not None and route[1] == "empty":
             return self._unknown("Please type a question about mpox.", 0.0, (), reason="empty")
         if route is not None and route[0] == "refusal":

@@ -3,7 +3,9 @@
 The chatbot must never give a verdict on a person's own symptoms, so such requests are caught by
 transparent rules before retrieval. A rule fires on an explicit verdict request ("do I have
 mpox", "could this be mpox", "is my rash mpox", "what do I have", "diagnose my rash") or on a
-description of one's own symptoms that ends by naming the disease ("bumps on my face. mpox?").
+description of one's own symptoms that ends by naming the disease ("bumps on my face. mpox?"),
+by asking what they are ("... can you tell me what it is") or by asking the bot's opinion
+("... thoughts?"), and on a verdict asked of a photo ("does my picture look like mpox").
 Questions that only mention the asker ("can I get the vaccine?", "I was exposed, what should I
 do?") are left to retrieval.
 
@@ -26,6 +28,13 @@ _WORD = r"[\w-]+"
 _IT_END = r"(?:it|this|that)\b(?=\s*(?:[?.!,]|$|too\b|already\b|now\b|or\b))"
 # Photos of one's own skin.
 _PHOTO = r"(?:photos?|pics?|pictures?|images?|selfies?|snaps?|screenshots?)"
+# Parts of the body a finding may be on ("what is on my arm").
+_BODY_PART = (
+    r"(?:skin|body|arms?|legs?|face|hands?|feet|foot|back|chest|neck|penis|dick|lips?|genitals|"
+    r"butt|bum|thighs?|belly|stomach|tummy|head|scalp|fingers?|toes?|mouth|tongue|eyes?|"
+    r"eyelids?|privates|groin|armpits?|shoulders?|knees?|elbows?|wrists?|ankles?|vagina|vulva|"
+    r"balls|testicles?|anus|bottom|nose|ears?|cheeks?|chin|forehead)"
+)
 # Harmless look-alikes: "pimple or mpox?" asks for a verdict on a lesion.
 _LOOKALIKE = (
     r"(?:pimples?|zits?|spots?|bites?|bug\s+bites?|insect\s+bites?|mosquito\s+bites?|"
@@ -49,7 +58,8 @@ _SUBJECT = rf"(?:it|this|that|these|those|they|mine|(?:my|his|her|our|their)\s+{
 # verbs or adjectives that turn the sentence into a general question ("is it called mpox",
 # "is it true rodents spread mpox", "can my pet get mpox").
 _NOUNISH = (
-    r"(?!(?:called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
+    r"(?!(?:that|what|which|how|when|why|where|who|"
+    r"called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
     r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
     r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"
@@ -84,6 +94,23 @@ _TOOL_CAPABILITY = re.compile(
     r"\b(?:can|could|does|do|will|is|would)\s+(?:this|the|your|a)\s+(?:bot|chatbot|app|tool|site|"
     r"website|ai|program|service)\s+(?:\w+\s+)?diagnos\w*|\bpoxscan\s+(?:\w+\s+)?diagnos\w*"
 )
+# "can the photo tool tell if I have mpox", "can a doctor tell whether it is mpox": what a tool,
+# test or clinician can tell, not a verdict asked of the bot.
+_OTHER_TELLS = re.compile(
+    r"\b(?:can|could|does|do|will|would|how\s+(?:can|does|do|would))\s+(?:this|the|your|a|an|my)\s+"
+    r"(?:[\w-]+\s+)?(?:bot|chatbot|app|tool|site|website|ai|program|service|test|scan|screening|"
+    r"doctors?|clinic|clinicians?|nurses?|lab|pcr|swab|poxscan)\s+(?:\w+\s+)?"
+    r"(?:tell|detect|know|say|see|spot|find\s+out|check|show)\b|"
+    r"\b(?:can|could|does|will|would)\s+poxscan\s+(?:\w+\s+)?(?:tell|detect|know|say|see|spot|check)\b"
+)
+# "how do they confirm it is mpox and not chickenpox": how a diagnosis is made, unless it is
+# about the asker's own findings ("how can you confirm my rash is mpox").
+_HOW_CONFIRM = re.compile(
+    r"\bhow\s+(?:do|does|can|could|would|will|is|are)\s+(?:they|you|one|people|doctors?|labs?|"
+    r"clinicians?|(?:a|the)\s+(?:doctors?|labs?|clinic|test))\s+(?:\w+\s+)?"
+    r"(?:confirm|verify|know|tell|be\s+sure)\b"
+)
+_OWN_THING = re.compile(r"\b(?:my|mine|this|these|those|our)\b")
 _WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
 _ITS = re.compile(
     r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
@@ -99,6 +126,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:do|did|could|might|may|can)\s+(?:i|we)\s+(?:have|hav|has|got|be having)\s+"
             rf"(?:the\s+|a\s+case\s+of\s+)?{_DISEASE_OR_IT}\b(?!\s+(?:is|to|spread)\b)"
             rf"(?!\s+(?:and|without|with\s+no|twice|again|if|while|but|more|for\s+long)\b)"
+            # "can I have the mpox jab", "can I have mpox symptoms without a rash": the disease
+            # names a vaccine or test, or what one may have in general.
+            rf"(?!\s+(?:vaccin\w*|jabs?|shots?|boosters?|tests?|testing|swabs?|jynneos)\b)"
+            rf"(?!\s+(?:symptoms?|signs?|sores?|rash)\s+(?:without|with\s+no|but\s+no|and\s+no)\b)"
         ),
     ),
     # "did I catch mpox", "could I have caught it" (but not "did I get it from the vaccine")
@@ -124,6 +155,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:is|are)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
             rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
+            # "is it mpox or chickenpox that has more spots" (a comparison), "is it mpox if
+            # there is no fever" (a general condition)
+            rf"(?!\s+or\s+(?:{_WORD}\s+)?{_DISEASE}\s+(?:that|which|who)\b)"
+            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|causes?|gives?|spreads?|makes?|gets?)\b)"
+            rf"(?!\s+(?:if|when|even\s+if|without)\s+(?:there|you|people|someone|a\s+person|the|they)\b)"
         ),
     ),
     # "could the bumps on my hand be mpox"
@@ -143,7 +179,19 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:how\s+likely|chances?|odds|probability|likelihood|possible|likely|probable)\s+"
             rf"(?:is\s+it\s+|are\s+)?"
             rf"(?:that\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
-            rf"(?:{_DISEASE}\b|{_IT_END})"
+            rf"(?:{_DISEASE}\b|{_IT_END})|"
+            # "what are the chances this is mpox", "any chance it is mpox"
+            rf"\b(?:chances?|odds|probability|likelihood|possibility)\s+(?:that\s+)?"
+            rf"(?:it|this|that|these|those|they|(?:my|his|her|our|their)\s+{_WORD})\s+"
+            rf"(?:is|are|(?:could|might|may|would)\s+be)\s+(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
+        ),
+    ),
+    # "is what I have mpox"
+    (
+        "is_what_i_have",
+        re.compile(
+            rf"\bis\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+            rf"(?:an?\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
     # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox"
@@ -167,15 +215,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "are_my_symptoms",
         re.compile(
-            rf"\b(?:is|are)\s+(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?{_DISEASE}\b"
+            # ("is my mpox going to scar" asks about a known illness: a word must come between)
+            rf"\b(?:is|are)\s+(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{1,2}}?{_DISEASE}\b"
         ),
     ),
     # "these bumps on my legs are mpox", "my rash looks like mpox"
     (
         "symptom_is_mpox",
         re.compile(
-            rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?{_SYMPTOM}\s+"
-            rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|looks?\s+like|seems?\s+like)\s+"
+            rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?"
+            rf"(?:{_SYMPTOM}|{_PHOTO})\s+"
+            rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|(?:looks?|seems?)\s+(?:exactly\s+|just\s+|a\s+lot\s+|"
+            rf"kind\s+of\s+|kinda\s+|a\s+bit\s+|totally\s+|really\s+|so\s+much\s+)?like)\s+"
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
@@ -194,8 +245,15 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "sound_like",
         re.compile(
             rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
-            rf"(?:my|his|her|our|their|these|those|this)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM})\s+"
+            rf"(?:my|his|her|our|their|these|those|this)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}|"
+            # "does my photo look like mpox", "does the pic I sent look like it"
+            rf"(?:my|his|her|our|their|these|those|this|the)\s+(?:{_WORD}\s+)?{_PHOTO}"
+            rf"(?:\s+(?:i|we|he|she)\s+(?:sent|uploaded|shared|attached|took|posted))?)\s+"
             rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
+            # "does this look infected to you": the bot's own judgement of the skin
+            rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
+            rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_PHOTO}))\s+"
+            rf"(?:look|seem|sound)\s+(?:{_WORD}\s+){{0,2}}?to\s+(?:you|u|ya)\b|"
             rf"\b(?:does|do|would|could)\s+(?:it|this|that|these|those)\s+(?:count|qualify)\s+as\s+"
             rf"(?:an?\s+)?{_DISEASE}\b"
         ),
@@ -245,8 +303,30 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if",
         re.compile(
-            rf"\btell\s+(?:me\s+)?(?:if|whether|that)\s+(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
+            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?(?:if|whether|that)\s+"
+            rf"(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
+        ),
+    ),
+    # "did I give her mpox", "have I passed mpox to my husband": a verdict on someone's illness
+    # (the general "can I give it to my partner" is a question about spread).
+    (
+        "gave_it_to",
+        re.compile(
+            rf"\b(?:did|have|has)\s+(?:i|we|he|she)\s+(?:just\s+)?(?:give|given|pass|passed)\s+"
+            rf"(?:(?:him|her|them|us|me|my\s+{_WORD})\s+{_DISEASE}|"
+            rf"{_DISEASE}\s+(?:on\s+)?to\s+(?:him|her|them|us|me|my\s+{_WORD}))\b"
+        ),
+    ),
+    # "can you confirm this is not mpox", "promise me my rash is not monkeypox"
+    (
+        "confirm_it_is",
+        re.compile(
+            rf"\b(?:confirm|verify|promise|guarantee|swear|assure\s+me|reassure\s+me|"
+            rf"sure|certain|confident)\s+(?:me\s+)?(?:that\s+)?"
+            rf"(?:i|it|this|that|these|those|they|he|she|(?:my|our|his|her|their)\s+{_WORD})\s+"
+            rf"(?:{_WORD}\s+)?(?:is|are|am|has|have|got)\s+(?:not\s+|no\s+)?(?:an?\s+)?"
+            rf"{_DISEASE}\b{_NOT_TOPIC_NOUN}"
         ),
     ),
     # "tell me if the bumps on my arm are mpox", "can you tell whether these spots are mpox"
@@ -273,7 +353,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b{_PHOTO}\s+of\s+(?:my|his|her|our|their|this|these)\s+(?:{_WORD}\s+){{0,2}}?"
             rf"(?:{_SYMPTOM}|arm|leg|face|hand|back|chest|penis|dick|lip|skin)\b|"
             rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
-            rf"some\s+)?{_PHOTO}\b"
+            rf"some\s+)?{_PHOTO}\b|"
+            # "the spots in my photo", "I uploaded my picture"
+            rf"\b{_SYMPTOM}\s+(?:in|on)\s+(?:my|this|these|our)\s+(?:{_WORD}\s+)?{_PHOTO}\b|"
+            rf"\b(?:i|we)\s+(?:just\s+)?(?:sent|uploaded|attached|shared|posted)\s+"
+            rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
     # "what do you make of my rash", "what do you think of these spots"
@@ -307,13 +391,17 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
             rf"\b(?:is|was)\s+(?:this|that|it)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|has|got|caught)\b|"
-            rf"\b(?:what|which)\s+(?:one\s+|disease\s+|illness\s+|infection\s+|condition\s+|"
-            rf"thing\s+|virus\s+|rash\s+)?(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+"
+            rf"\b(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+)?(?:one\s+|disease\s+|"
+            rf"illness\s+|infection\s+|condition\s+|thing\s+|virus\s+|rash\s+|{_SYMPTOM}\s+)?"
+            rf"(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|hav|got)\b"
             rf"(?!\s+to\b)|"
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?on\s+"
             rf"(?:my|his|her|our)\b|"
             rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
+            # "what is on my arm", "what's that on his back"
+            rf"\bwhat\s+(?:is|are)\s+(?:this\s+|that\s+|these\s+|those\s+|the\s+thing\s+)?"
+            rf"(?:on|in)\s+(?:my|his|her|our)\s+(?:{_WORD}\s+)?{_BODY_PART}\b|"
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
             rf"(?!\s+(?:of|in|with|from|during|after|called)\s+(?:an?\s+)?{_DISEASE})"
             rf"(?!\s+(?:on|in)\s+(?:the|a|an)\s+(?:photo|picture|pic|image|website|page))|"
@@ -334,11 +422,14 @@ _SUSPICION = re.compile(
     rf"^\s*(?:{_WORD}\s+){{0,2}}?{_SUSPECT_SUBJECT}\s+(?:might|may|could|must)\b)\s+"
     rf"(?:{_WORD}\s+){{0,4}}?(?:have|has|got|caught|contracted|is|are|gave\s+(?:me|us|him|her)|"
     rf"given\s+(?:me|us|him|her)|passed\s+(?:on\s+)?(?:it\s+)?to\s+(?:me|us))\s+(?:{_WORD}\s+)?"
-    rf"(?:{_DISEASE}\b|{_IT_END})"
+    # "are you sure it is mpox season" (but "I think I have mpox symptoms" is a suspicion).
+    rf"(?:{_DISEASE}\b(?!\s+(?:season|vaccin\w*|jabs?|shots?|outbreaks?|cases?|news|tests?|"
+    rf"testing|clinics?)\b)|{_IT_END})"
 )
 # "I need to know if I have mpox" (but "how do I know if I have mpox" asks how to find out).
 _WANTS_VERDICT = re.compile(
-    rf"\b(?:know|find\s+out|sure|confirm|check|see)\s+(?:if|whether)\s+"
+    rf"\b(?:know|find\s+out|figure\s+out|work\s+out|determine|decide|sure|confirm|check|see)"
+    rf"\s+(?:if|whether)\s+"
     rf"(?:i|he|she|we|it|this|these|(?:my|our|the)\s+{_WORD})\s+(?:{_WORD}\s+)?"
     rf"(?:have|has|got|is|are)\s+(?:{_WORD}\s+)?(?:{_DISEASE}\b|{_IT_END})"
 )
@@ -363,6 +454,19 @@ _MPOX_THING = re.compile(
     rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:an?\s+|the\s+)?(?:usual\s+|typical\s+|"
     rf"common\s+)?{_DISEASE}\s+(?:things?|symptoms?|signs?)\b"
 )
+# "should I be worried about these bumps", "are these sores something to worry about":
+# whether one's own findings are serious is a verdict too.
+_WORRY_ABOUT = re.compile(
+    r"\b(?:should|do|must|need)\s+(?:i|we)\s+(?:need\s+to\s+)?(?:be\s+)?(?:worr\w*|concerned|"
+    r"scared|afraid|panic\w*|freak\w*\s+out)\b|\bsomething\s+to\s+worry\s+about\b|"
+    r"\b(?:worth|cause\s+for)\s+(?:worrying|concern)\b"
+)
+_SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
+# A known illness ("I have mpox, should I worry"): its course is answered, not judged.
+_KNOWN_ILLNESS = re.compile(
+    r"\b(?:i|he|she|we|they|(?:my|our)\s+[\w-]+)\s+(?:have|has|had|got)\s+mpox\b|"
+    r"\b(?:diagnosed|tested\s+positive|positive\s+for)\b"
+)
 # "i have a sore on my penis, what is it": own symptoms, then what they are.
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
@@ -373,14 +477,30 @@ _FINDING_THEN_NAME = re.compile(
     rf"\b{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by)\s+(?:my|his|her|our|their|the)\s+"
     rf"(?:{_WORD}\s+)?)?(?:(?:is\s+it|maybe|prob(?:ably)?)\s+)?{_DISEASE}\s*\?+\W*$"
 )
+# "... can you tell me what it is": own findings, then what they are, asked indirectly.
+_WHAT_IT_IS = re.compile(
+    r"\b(?:tell|say|know|guess|work\s+out|figure\s+out|identify|see|explain)\s+"
+    r"(?:me\s+|us\s+)?(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+(?:[\w-]+\s+)?)?"
+    r"(?:it|this|that|they|these|those|he|she)\s+(?:is|are|has|have|(?:could|might|may|would)\s+be)\b"
+)
+# "... what do you think?": own findings, then the bot's opinion.
+_OPINION_END = re.compile(
+    r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
+    r"(?:your\s+)?(?:opinion|verdict|take))\s*[?.!]*\s*$"
+)
+_VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
-    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)"
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)|"
+    # "just say yes or no, mpox?"
+    rf"\b(?:yes\s+or\s+no|y\s*/\s*n)\b[\s,:;.-]*(?:is\s+(?:it|this)\s+|do\s+i\s+have\s+)?"
+    rf"(?:an?\s+)?{_DISEASE}\s*\?*\W*$"
 )
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
-    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?|maybe\s+|"
+    rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?(?:the\s+)?|maybe\s+|"
+    rf"(?:it|this|that)\s+(?:is|be)\s+(?:the\s+|an?\s+)?|"
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
     rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
@@ -429,6 +549,12 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
             continue
+        if name in ("tell_me_if", "tell_me_if_symptom", "symptom_is_mpox") and _OTHER_TELLS.search(
+            text
+        ):
+            continue
+        if name == "confirm_it_is" and _HOW_CONFIRM.search(text) and not _OWN_THING.search(text):
+            continue
         # "what should I do if my rash looks like mpox" asks what to do (seek care).
         if name in ("symptom_is_mpox", "looks_like_mpox") and _WHAT_TO_DO.search(text):
             continue
@@ -454,6 +580,18 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "symptoms_then_name"
     if own and _WHAT_IS_IT_END.search(text) and not _GENERAL.search(text):
         return "symptoms_then_what"
+    # Asked after a vaccine ("sore arm after the jab, thoughts?"), the finding is a reaction
+    # to it, which the side-effects entry answers.
+    indirect = own and not action and not _VACCINE_WORDS.search(text)
+    worry = _WORRY_ABOUT.search(text) and not _KNOWN_ILLNESS.search(text)
+    if worry and (own or _SHOWN_FINDING.search(text)) and not _VACCINE_WORDS.search(text):
+        # ("should I worry" is not itself a question of what to do)
+        if not _action_question(_WORRY_ABOUT.sub(" ", text)):
+            return "worried_about_own"
+    if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
+        return "symptoms_then_what"
+    if indirect and _OPINION_END.search(text):
+        return "symptoms_then_opinion"
     return None
 
 

@@ -48,6 +48,10 @@ class Entry:
     answer: str
     sources: tuple[Source, ...]
     keywords: str = ""
+    #: Optional regular expression on the normalised question: the entry is answered only when
+    #: it matches (an entry about a named thing, such as the old smallpox vaccine, needs the
+    #: question to name it; otherwise the next entry is taken).
+    requires: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +126,18 @@ def _parse_entry(raw: dict, where: str, topics: dict[str, str]) -> Entry:
         answer=" ".join(str(raw["answer"]).split()),
         sources=tuple(sources),
         keywords=" ".join(str(raw.get("keywords") or "").split()),
+        requires=_requires(raw.get("requires"), where),
     )
+
+
+def _requires(value, where: str) -> str:
+    if not value:
+        return ""
+    try:
+        re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"{where}: requires is not a regular expression: {exc}") from exc
+    return str(value)
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,7 +7,11 @@ both a dose request and a medicine (vaccine doses are left to retrieval).
 
 A warning sign described with mpox ("I have mpox and can't breathe properly", "sores and now he
 is confused") gets an entry that says to get urgent care: the children or pregnancy entry when
-the text names a child or a pregnancy, the eye entry for one's own eye, else the seek-care entry.
+the text names a child or a pregnancy, the eye entry for one's own eye, else the seek-care entry
+(also for sores that look infected). A medicine to give a child ("is it safe to give aspirin to
+my son") gets the no-doses entry (ask a pharmacist), and a household chemical on the skin or
+swallowed ("can I put bleach on the sores") the entry on unproven remedies, which says they
+can harm.
 
 Patterns run on :func:`poxscan.chat.text.normalize` output.
 """
@@ -24,6 +28,7 @@ __all__ = [
     "DOSE_ENTRY",
     "EYE_ENTRY",
     "PREGNANCY_ENTRY",
+    "UNPROVEN_ENTRY",
     "URGENT_ENTRY",
     "mentions_child",
     "mentions_pregnancy",
@@ -44,7 +49,10 @@ _DOSE = re.compile(
     r"how\s+many\s+(?:\w+\s+)?(?:can|should|do|could|may)\s+i\s+(?:take|have|use|give)|"
     r"how\s+often\s+(?:can|should|do|could|may)\s+(?:i|you|we)\s+(?:take|have|give|use)|"
     r"doses?|dosages?|dosing|\d+\s*mg|milligrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
-    r"double\s+(?:up|dose)|how\s+many\s+(?:a|per|each)\s+day|"
+    r"double\s+(?:up|dose|my|the|your|his|her)|how\s+many\s+(?:a|per|each)\s+day|"
+    # "can I take 2 nurofen at once", "take three tablets together"
+    r"(?:take|taking|give|giving|have)\s+(?:\d+|two|three|four|five|six|extra|more|another)\s+"
+    r"(?:[\w-]+\s+)?(?:at\s+once|at\s+a\s+time|at\s+the\s+same\s+time|together|in\s+one\s+go)|"
     r"(?:right|correct|safe|max\w*|usual|normal|recommended)\s+(?:amount|dose|dosage|quantity)|"
     r"amount\s+of)\b"
 )
@@ -65,6 +73,41 @@ def _drug_names() -> tuple[re.Pattern[str], ...]:
 
 def _names_a_medicine(text: str) -> bool:
     return bool(_MEDICINE_WORDS.search(text)) or any(p.search(text) for p in _drug_names())
+
+
+# "is it safe to give aspirin to my child": a medicine for a child is a pharmacist's question.
+_GIVE_TO_CHILD = re.compile(
+    r"\b(?:give|giving|gave)\s+(?:[\w-]+\s+){0,3}?(?:to\s+)?(?:my|a|the|our|his|her)\s+"
+    r"(?:\d+\s*(?:years?|months?)\s*old|bab(?:y|ies)|toddlers?|child|children|kids?|sons?|"
+    r"daughters?|infants?|newborns?|little\s+ones?)\b"
+)
+# Harmful home use of household chemicals: swallowed or injected, or put on the skin or sores.
+_CHEMICAL = (
+    r"(?:bleach|disinfectants?|dettol|lysol|hydrogen\s+peroxide|rubbing\s+alcohol|surgical\s+spirit|"
+    r"surface\s+cleaners?|cleaning\s+products?|chlorine|ammonia|turpentine|kerosene|petrol|gasoline)"
+)
+_HARMFUL_USE = re.compile(
+    rf"\b(?:drink\w*|swallow\w*|inject\w*|gargl\w*|ingest\w*|eat\w*)\s+(?:[\w-]+\s+){{0,3}}?"
+    rf"{_CHEMICAL}\b|"
+    rf"\b{_CHEMICAL}\s+(?:[\w-]+\s+){{0,3}}?(?:on|onto|to|into|over|in)\s+(?:my|the|your|his|her|"
+    rf"their|our|a)?\s*(?:[\w-]+\s+)?(?:sores?|spots?|blisters?|skin|rash|wounds?|lesions?|scabs?|"
+    rf"body|face|genitals|penis|vagina|mouth|bum|butt|anus)\b|"
+    rf"\b(?:bath\w*|soak\w*)\s+(?:[\w-]+\s+){{0,4}}?(?:in|of|with)\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"{_CHEMICAL}\b|"
+    # "bleach baths", "a dettol soak"
+    rf"\b{_CHEMICAL}\s+(?:baths?|bathing|soaks?|soaking|rinses?|gargles?)\b|"
+    rf"\b(?:wash|clean|scrub|treat|dab|rub|disinfect)\w*\s+(?:my|the|his|her|your|their|these|those)\s+"
+    rf"(?:[\w-]+\s+)?(?:sores?|spots?|blisters?|skin|rash|wounds?|lesions?|scabs?)\s+(?:with|in|using)"
+    rf"\s+(?:some\s+)?(?:[\w-]+\s+)?{_CHEMICAL}\b"
+)
+#: The entry that says unproven and household remedies are not treatments and can harm.
+UNPROVEN_ENTRY = "unproven_remedies"
+# Sores that look infected: spreading skin infection is an urgent-care sign (seek-care entry).
+_INFECTED_SORE = re.compile(
+    r"\b(?:my|his|her|their|our|the|these|this|a)\s+(?:[\w-]+\s+){0,2}?(?:sores?|spots?|blisters?|"
+    r"lesions?|scabs?|rash|skin)\s+(?:[\w-]+\s+){0,3}?(?:infected|oozing|weeping|hot\s+and\s+swollen)\b|"
+    r"\b(?:spreading\s+redness|red\s+streaks?|(?:oozing|leaking)\s+pus|cellulitis)\b"
+)
 
 
 # "how much does tpoxx cost" asks about money, not a dose.
@@ -92,7 +135,12 @@ _WARNING_SIGN = re.compile(
     r"(?:gasping|wheezing)|chest\s+pains?|pain\s+in\s+(?:my|his|her|the)\s+chest|"
     r"(?:is|am|are|seems?|getting|gets|got|feel\w*|very|become\w*)\s+(?:very\s+|really\s+|so\s+)?"
     r"(?:confused|disoriented|delirious)(?!\s+(?:about|by|with|as|on|over|whether|if|what|which|"
-    r"how|why))|fainted|fainting|feel\w*\s+faint|pass(?:ed|ing)\s+out|seizures?|"
+    r"how|why))"
+    # "im confused, does mpox spread ...": puzzled by a question, not delirious
+    r"(?!\s*[,.:;-]?\s*(?:about|by|so|but|because|lol|haha|sorry|"
+    r"(?:(?:how|what|which|why|when|where)\s+)?(?:does|do|is|are|can|could|will|would)\s+"
+    r"(?:mpox|it|you|u|the|people|someone|this|that|an?)\b))|"
+    r"fainted|fainting|feel\w*\s+faint|pass(?:ed|ing)\s+out|seizures?|"
     r"(?:will\s+not|can\s+not|cannot|unable\s+to)\s+(?:wake|drink)|"
     r"(?:unusually|very|really|so|too)\s+(?:drowsy|sleepy))\b"
 )
@@ -116,6 +164,8 @@ def _warning_sign_entry(text: str) -> str | None:
         return PREGNANCY_ENTRY if _PREGNANCY.search(text) else URGENT_ENTRY
     if _OWN_EYE.search(text) and not _CHILD.search(text) and not _PREGNANCY.search(text):
         return EYE_ENTRY
+    if _INFECTED_SORE.search(text) and not _CHILD.search(text) and not _PREGNANCY.search(text):
+        return URGENT_ENTRY
     return None
 
 
@@ -133,11 +183,18 @@ def safety_entry(normalized_text: str) -> str | None:
         :data:`DOSE_ENTRY` for a dose question about a medicine (not a vaccine); for a warning
         sign described with mpox :data:`CHILD_ENTRY`, :data:`PREGNANCY_ENTRY` or
         :data:`URGENT_ENTRY`; :data:`EYE_ENTRY` for one's own eye with mpox;
+        :data:`URGENT_ENTRY` for sores that look infected; :data:`UNPROVEN_ENTRY` for a
+        household chemical on the skin or swallowed; :data:`DOSE_ENTRY` for a medicine given
+        to a child;
         :data:`CHILD_ENTRY` for how ill a child may get (not in pregnancy); else ``None``.
     """
     text = normalized_text
     hit = _DOSE.search(text) and _names_a_medicine(text) and not _VACCINE.search(text)
     if hit and not _MONEY.search(text):
+        return DOSE_ENTRY
+    if _HARMFUL_USE.search(text):
+        return UNPROVEN_ENTRY
+    if _GIVE_TO_CHILD.search(text) and _names_a_medicine(text) and not _VACCINE.search(text):
         return DOSE_ENTRY
     urgent = _warning_sign_entry(text)
     if urgent is not None:

@@ -9,7 +9,8 @@ Two more checks apply even when the text names mpox: a topic no entry covers (wh
 test costs, alcohol, catching mpox twice, giving blood: :func:`not_covered_topic`), and a
 comparison of mpox with a look-alike disease no entry describes (herpes, syphilis, ...:
 :func:`uncovered_comparison`), which gets the testing entry when it asks how to tell the rashes
-apart (only a lab test can) and "I don't know" otherwise.
+apart (only a lab test can), the what-is-mpox entry when it asks whether they are one disease
+(or one a kind of the other), and "I don't know" otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "IDENTITY_ENTRY",
     "OTHER_TOPICS",
     "TESTING_ENTRY",
     "mentions_mpox",
@@ -190,18 +192,39 @@ _COMPARISON = re.compile(
 _COMPARED_ONLY = re.compile(r"\b(?:chickenpox|measles)\b")
 
 
+# An other topic named only as what is compared with ("like covid", "worse than the flu").
+_COMPARED_WITH_OTHER = re.compile(
+    r"\b(?:like|unlike|than|as|vs|versus|compared\s+(?:to|with)|similar\s+to|same\s+as)\s+"
+    r"(?:the\s+|a\s+|an\s+|having\s+(?:the\s+|a\s+)?)?(?:"
+    + "|".join(re.escape(t) for t in OTHER_TOPICS)
+    + r")\b(?!\s+(?:vaccin\w*|jabs?|shots?|boosters?|tests?|symptoms?|patients?))"
+)
+
+_SPREAD_OR_START = re.compile(
+    r"\b(?:spread\w*|catch\w*|contagious|infectious|transmi\w*|airborne|air|breath\w*|"
+    r"cough\w*|sneez\w*|droplets?|start\w*|begin\w*|feel\w*)\b"
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
     HIV and AIDS do not count where the text asks about HIV medicines, PrEP, or whether having
     HIV makes "it" worse: the knowledge base answers those. Symptom wordings ("flu-like",
-    "hot and cold") do not name the flu or a cold. Chickenpox and measles count unless the text
-    compares (the knowledge base answers comparisons with mpox, not questions about them alone).
+    "hot and cold") do not name the flu or a cold, and neither does a disease named only as
+    what "it" is compared with in how it spreads or starts ("does it spread like covid", "does
+    it start like the flu"; not "is it worse than covid"). Chickenpox and measles count unless
+    the text compares (the knowledge base answers comparisons with mpox, not questions about
+    them alone).
     """
     hiv_ok = bool(_HIV_IN_SCOPE.search(normalized_text))
     normalized_text = _SYMPTOM_WORDING.sub(" ", normalized_text)
     if _OTHER_VACCINE.search(normalized_text):
         return "other vaccines"
+    # "does it spread through the air like covid": the other disease is only what "it" (mpox)
+    # is compared with in how it spreads or starts, which entries answer (not in how bad it is).
+    if _SPREAD_OR_START.search(normalized_text):
+        normalized_text = _COMPARED_WITH_OTHER.sub(" ", normalized_text)
     alone = _COMPARED_ONLY.search(normalized_text)
     if alone and not _COMPARISON.search(normalized_text):
         return alone.group(0)
@@ -214,6 +237,9 @@ def mentions_other_topic(normalized_text: str) -> str | None:
 
 #: The entry that answers how to tell mpox from a look-alike rash (a lab test).
 TESTING_ENTRY = "testing"
+#: The entry that answers whether mpox is another disease, or a kind of it (which virus causes
+#: mpox).
+IDENTITY_ENTRY = "what_is_mpox"
 
 # Topics no entry covers, even about mpox: (name, pattern).
 _NOT_COVERED = (
@@ -225,7 +251,11 @@ _NOT_COVERED = (
             r"free\s+of\s+charge|(?:is|are)\s+(?:it\s+|they\s+|the\s+)?(?:\w+\s+){0,2}?"
             # "is it free" asks about money; "symptom free", "scab free" do not.
             r"(?<!symptom\s)(?<!symptoms\s)(?<!rash\s)(?<!scab\s)(?<!scabs\s)(?<!pain\s)"
-            r"(?<!virus\s)free)\b"
+            r"(?<!virus\s)free)\b|"
+            # "how much is the jab": its price (not "how much is the vaccine effective").
+            r"\bhow\s+much\s+(?:is|are|will|would|was)\s+(?:it\s+|they\s+)?(?:the\s+|an?\s+|one\s+|"
+            r"my\s+)?(?:[\w-]+\s+)?(?:vaccin\w*|jabs?|shots?|tests?|testing|treatment|tpoxx|"
+            r"tecovirimat|jynneos|course)\b(?=\s*(?:[?.!,]|$|in\b|at\b|for\b|without\b|if\b))"
         ),
     ),
     (
@@ -233,7 +263,9 @@ _NOT_COVERED = (
         re.compile(
             r"\b(?:drink\w*|have|having)\s+(?:\w+\s+)?(?:alcohol|booze|beers?|wine|spirits)\b|"
             r"\b(?:alcohol|booze|beers?|wine)\s+(?:with|while|on|when|if|and)\b|"
-            r"\bget(?:ting)?\s+drunk\b|\bhangovers?\b"
+            r"\bget(?:ting)?\s+drunk\b|\bhangovers?\b|"
+            # "can I drink while on tpoxx": a drink with a medicine or the illness is alcohol.
+            r"\b(?:can|could|may|should)\s+(?:i|you|we)\s+(?:still\s+)?drink\s+(?:while|when|on)\b"
         ),
     ),
     (
@@ -242,7 +274,22 @@ _NOT_COVERED = (
             r"\b(?:get|gets|catch|catches|have|had|getting|catching)\s+(?:mpox|it)\s+(?:twice|"
             r"again|more\s+than\s+once|a\s+second\s+time)\b|\bre-?infect\w*|"
             r"\b(?:mpox|it|the\s+rash|the\s+sores|the\s+symptoms)\s+(?:ever\s+)?"
-            r"(?:come|comes|coming|came)\s+back\b(?!\s+to\b)|\brecurr?\w*|\brelaps\w*"
+            r"(?:come|comes|coming|came)\s+back\b(?!\s+to\b)|\brecurr?\w*|\brelaps\w*|"
+            # "if I had mpox am I immune": immunity after the illness.
+            r"\b(?:had|have\s+had|recovered\s+from|got\s+over|survived)\s+(?:mpox|it)\b"
+            r"(?:\W+\w+){0,5}?\W+(?:immune|immunity)\b|"
+            r"\b(?:immune|immunity)\s+(?:after|once|from|since)\s+(?:having\s+|i\s+had\s+|"
+            r"catching\s+|getting\s+)?(?:had\s+)?(?:mpox|it)\b"
+        ),
+    ),
+    (
+        # "can I get the mpox jab the same day as my flu shot": giving it with other vaccines.
+        "other vaccines with the mpox vaccine",
+        re.compile(
+            r"\b(?:covid(?:-19)?|coronavirus|flu|influenza|hpv|mmr|shingles|tetanus|hep\w*|"
+            r"meningitis|meningococcal|pneumonia|pneumococcal|polio|typhoid|yellow\s+fever|"
+            r"travel|other|another|routine)\s+(?:vaccin\w*|jabs?|shots?|boosters?|"
+            r"immuni[sz]ations?)\b"
         ),
     ),
     (
@@ -286,21 +333,34 @@ _SKIN_LOOK = re.compile(
 )
 
 
+# The comparison asks whether the two are one disease, or one a kind of the other.
+_IDENTITY = re.compile(
+    r"\bsame\s+(?:thing|disease|virus|illness|infection|bug)?\s*as\b|"
+    r"\bsame\s+(?:thing|disease|virus|illness|infection|bug)\b|"
+    r"\b(?:an?\s+)?(?:type|kind|form|sort|version|strain|variant|family|cousin)\s+of\b|"
+    r"\b(?:related|linked)\s+to\b|\bcaused\s+by\s+the\s+same\b"
+)
+
+
 def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
-    """``("answer", TESTING_ENTRY)`` or ``("unknown", disease)`` for a comparison of mpox with a
+    """``("answer", entry id)`` or ``("unknown", disease)`` for a comparison of mpox with a
     look-alike disease the knowledge base does not describe, else ``None``.
 
     "Do herpes sores look like mpox sores?" and "how to tell mpox from syphilis" get the testing
-    entry (only a lab test tells them apart for sure); "is mpox like herpes?" gets "I don't
-    know" rather than an entry about another disease. Other questions naming both ("is mpox a
-    type of herpes", "does mpox cause cold sores") are left to retrieval.
+    entry (only a lab test tells them apart for sure); "is herpes the same as mpox?" and "is
+    mpox a type of herpes?" get :data:`IDENTITY_ENTRY` (what mpox is and which virus causes
+    it); "is mpox like herpes?" gets "I don't know" rather than an entry about another disease.
+    Other questions naming both ("does mpox cause cold sores") are left to retrieval.
     """
     other = _LOOKALIKE_DISEASE.search(normalized_text)
     if other is None or not mentions_mpox(normalized_text):
         return None
     apart = _APART.search(normalized_text)
-    if not apart and not _COMPARISON.search(normalized_text):
+    identity = _IDENTITY.search(normalized_text)
+    if not apart and not identity and not _COMPARISON.search(normalized_text):
         return None
     if apart or _SKIN_LOOK.search(normalized_text):
         return "answer", TESTING_ENTRY
+    if identity:
+        return "answer", IDENTITY_ENTRY
     return "unknown", other.group(0)

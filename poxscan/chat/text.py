@@ -29,8 +29,12 @@ __all__ = [
 _NAME_PATTERNS = (
     (re.compile(r"\bmonk\w{0,4}\s*-?\s*p[o0](?:x|cks|ks)\w*"), "mpox"),
     (re.compile(r"\bm\s*-\s*pox\b|\bmpxv?\b|\bmpox\w+"), "mpox"),
-    (re.compile(r"\bchicken\s*-?\s*pox\b"), "chickenpox"),
-    (re.compile(r"\bsmall\s*-?\s*pox\b"), "smallpox"),
+    # Letters dropped or swapped ("mokeypox", "mnkypox", "monkeypx") and the short name typed
+    # apart or as it sounds ("m pox", "m.pox", "empox", "mpocks").
+    (re.compile(r"\bm[ao]?n?k[aeiy]{0,3}p[o0]?(?:x|cks|ks)\w*"), "mpox"),
+    (re.compile(r"\b(?:e?m|em)\s*[.-]?\s*p[o0](?:x|cks|ks)\b"), "mpox"),
+    (re.compile(r"\bchi?c?ke?n\s*-?\s*p[o0](?:x+|cks|ks)\b"), "chickenpox"),
+    (re.compile(r"\bsmall?\s*-?\s*p[o0](?:x+|cks|ks)\b"), "smallpox"),
     # "pox" alone ("hiv+ and got pox"), once the other poxes are single words: mpox here.
     (re.compile(r"(?<![\w-])pox\b"), "mpox"),
 )
