@@ -14,12 +14,13 @@ from poxscan.core.imageio import load_image
 REPO = Path(__file__).resolve().parents[1]
 
 if "OPENBLAS_NUM_THREADS" not in os.environ:
-    # One BLAS thread per process (a user's own OPENBLAS_NUM_THREADS wins). On the shared
-    # 2-core CI machine a two-thread OpenBLAS is about 5x slower than one thread (LDA's lstsq
-    # on 1280 deep features: ~5 s a fit against ~1 s); the library's cross-validation workers
-    # limit themselves the same way (threadpool_limits(1) in pipelines/evaluation.py). The
-    # variable reaches subprocesses (`poxscan serve`, fresh predict runs) and OpenBLAS copies
-    # loaded later (SciPy's); threadpoolctl limits NumPy's, loaded already.
+    # One BLAS thread per process (a user's own OPENBLAS_NUM_THREADS wins). On the 2-core
+    # machine with other processes running (load 3-5) a two-thread OpenBLAS oversubscribes: a
+    # shrinkage-LDA fit on 1280 deep features took 4-9 s against 0.8-1.6 s with one thread; on
+    # an idle machine the two are alike (0.6-0.75 s against 0.8 s), so one thread costs little.
+    # The library's cross-validation workers limit themselves the same way (threadpool_limits(1)
+    # in pipelines/evaluation.py). The variable reaches subprocesses (`poxscan serve`, fresh
+    # predict runs) and OpenBLAS copies loaded later (SciPy's); threadpoolctl limits NumPy's.
     from threadpoolctl import threadpool_limits
 
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
