@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     report.update(
         status="done",
         summary=summary,
-        folds=[fold_dict(f) for f in result.folds],
+        folds=partial_folds,  # every fold, reused or new, went through on_fold
         training_seconds_per_fold=[f.seconds for f in result.folds],
         oof_proba=result.oof[0][:, 1],
         ids=ids,

@@ -582,9 +582,10 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "symptoms_then_what"
     # Asked after a vaccine ("sore arm after the jab, thoughts?"), the finding is a reaction
     # to it, which the side-effects entry answers.
-    indirect = own and not action and not _VACCINE_WORDS.search(text)
+    vaccine = _VACCINE_WORDS.search(text)
+    indirect = own and not action and not vaccine
     worry = _WORRY_ABOUT.search(text) and not _KNOWN_ILLNESS.search(text)
-    if worry and (own or _SHOWN_FINDING.search(text)) and not _VACCINE_WORDS.search(text):
+    if worry and (own or _SHOWN_FINDING.search(text)) and not vaccine:
         # ("should I worry" is not itself a question of what to do)
         if not _action_question(_WORRY_ABOUT.sub(" ", text)):
             return "worried_about_own"

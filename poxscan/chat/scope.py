@@ -335,8 +335,7 @@ _SKIN_LOOK = re.compile(
 
 # The comparison asks whether the two are one disease, or one a kind of the other.
 _IDENTITY = re.compile(
-    r"\bsame\s+(?:thing|disease|virus|illness|infection|bug)?\s*as\b|"
-    r"\bsame\s+(?:thing|disease|virus|illness|infection|bug)\b|"
+    r"\bsame\s+(?:(?:thing|disease|virus|illness|infection|bug)\b|as\b)|"
     r"\b(?:an?\s+)?(?:type|kind|form|sort|version|strain|variant|family|cousin)\s+of\b|"
     r"\b(?:related|linked)\s+to\b|\bcaused\s+by\s+the\s+same\b"
 )
