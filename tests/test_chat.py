@@ -70,26 +70,28 @@ def test_kb_covers_the_required_facts(kb):
         assert fact in text, fact
 
 
-def test_kb_rejects_a_source_outside_cdc_and_who(tmp_path):
-    bad = tmp_path / "kb.yaml"
-    bad.write_text(
+def _one_entry_kb(path, fields: str):
+    """A knowledge base file of one entry, its last lines ``fields``."""
+    path.write_text(
         "as_of: October 2023\ntopics: {symptoms: Symptoms}\nentries:\n"
-        "  - id: x\n    topic: symptoms\n    questions: ['a?', 'b?']\n    answer: A. B.\n"
-        "    sources: [{title: Blog, url: 'https://example.com/mpox'}]\n",
+        "  - id: x\n    topic: symptoms\n    questions: ['a?', 'b?']\n    answer: A. B.\n" + fields,
         encoding="utf-8",
+    )
+    return path
+
+
+def test_kb_rejects_a_source_outside_cdc_and_who(tmp_path):
+    bad = _one_entry_kb(
+        tmp_path / "kb.yaml", "    sources: [{title: Blog, url: 'https://example.com/mpox'}]\n"
     )
     with pytest.raises(ValueError, match=r"kb\.yaml.*example\.com"):
         load_knowledge_base(bad)
 
 
 def test_kb_rejects_a_requires_that_is_not_a_regular_expression(tmp_path):
-    bad = tmp_path / "kb.yaml"
-    bad.write_text(
-        "as_of: October 2023\ntopics: {symptoms: Symptoms}\nentries:\n"
-        "  - id: x\n    topic: symptoms\n    questions: ['a?', 'b?']\n    answer: A. B.\n"
-        "    requires: '(smallpox'\n"
-        "    sources: [{title: CDC, url: 'https://www.cdc.gov/mpox'}]\n",
-        encoding="utf-8",
+    bad = _one_entry_kb(
+        tmp_path / "kb.yaml",
+        "    requires: '(smallpox'\n    sources: [{title: CDC, url: 'https://www.cdc.gov/mpox'}]\n",
     )
     with pytest.raises(ValueError, match=r"kb\.yaml: entry 0 \(x\): requires is not a regular"):
         load_knowledge_base(bad)
