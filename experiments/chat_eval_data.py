@@ -20,7 +20,8 @@ Used by ``experiments/chat_eval.py``. Four files:
   is still scored apart, not tuned on (no folds). ``chat_holdout_v4.yaml`` likewise since the
   s6-chat work (first score 88.5 % top-1 in ``first_runs.holdout_v4_first_score``), and
   ``chat_holdout_v5.yaml`` since the s7-chat work (first score 86.8 % top-1 in
-  ``first_runs.holdout_v5_first_score``). :data:`DEVELOPMENT_SINCE` names such sets.
+  ``first_runs.holdout_v5_first_score``), v6 since the s8-chat work (84.6 %) and v7 since the
+  s9-chat work (89.0 %). :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -54,6 +55,8 @@ V4_KEY = "holdout_v4"
 V5_KEY = "holdout_v5"
 #: The sixth informal holdout's list (``chat_holdout_v6.yaml``, found by discovery).
 V6_KEY = "holdout_v6"
+#: The seventh informal holdout's list (``chat_holdout_v7.yaml``, found by discovery).
+V7_KEY = "holdout_v7"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -63,6 +66,7 @@ DEVELOPMENT_SINCE = {
     V4_KEY: "s6-chat",
     V5_KEY: "s7-chat",
     V6_KEY: "s8-chat",
+    V7_KEY: "s9-chat",
 }
 
 
