@@ -37,6 +37,9 @@ described above):
 * ``smooth=3`` or ``5`` smooths the network's square input with a binomial kernel
   (:mod:`poxscan.features.smoothing`), meant to make a JPEG re-save change the embedding less
   (measured: little, at a cost in AUC; off by default).
+* ``jpeg=q`` re-encodes the network's square input as JPEG at quality ``q`` and decodes it
+  (:mod:`poxscan.features.recompression`), so a re-saved photo reaches the network nearly as
+  the original does (measured: more decision flips, not fewer; off by default).
 
 Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
 "efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
@@ -138,6 +141,9 @@ class DeepFeatures(ImageFeatureExtractor):
     smooth : {0, 3, 5}, default=0
         Size of the binomial kernel that smooths the network's uint8 square input before the
         backbone's preprocessing (:func:`poxscan.features.smoothing.binomial_smooth`); 0: none.
+    jpeg : int, default=0
+        JPEG quality (1-95) at which the square input is re-encoded after any smoothing
+        (:func:`poxscan.features.recompression.recompress`); 0: none.
 
     Examples
     --------
@@ -153,6 +159,8 @@ class DeepFeatures(ImageFeatureExtractor):
     orient: str | None = None
     #: Class default so a DeepFeatures pickled before ``smooth`` existed still loads as 0.
     smooth: int = 0
+    #: Class default so a DeepFeatures pickled before ``jpeg`` existed still loads as 0.
+    jpeg: int = 0
 
     def __init__(
         self,
@@ -168,6 +176,7 @@ class DeepFeatures(ImageFeatureExtractor):
         color_constancy: str | None = None,
         orient: str | None = None,
         smooth: int = 0,
+        jpeg: int = 0,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -181,6 +190,7 @@ class DeepFeatures(ImageFeatureExtractor):
         self.color_constancy = color_constancy
         self.orient = orient
         self.smooth = smooth
+        self.jpeg = jpeg
 
     # -- several backbones ------------------------------------------------------------------
     def _backbone_names(self) -> list[str]:
@@ -275,6 +285,8 @@ class DeepFeatures(ImageFeatureExtractor):
             raise ValueError(f"unknown orient {self.orient!r}; use one of {ORIENTATIONS}")
         if isinstance(self.smooth, bool) or self.smooth not in SMOOTHINGS:
             raise ValueError(f"smooth must be one of {SMOOTHINGS}, got {self.smooth!r}")
+        if isinstance(self.jpeg, bool) or self.jpeg not in range(96):
+            raise ValueError(f"jpeg must be a quality in 1-95 (0: none), got {self.jpeg!r}")
         if self.orient is not None and self.tta:
             raise ValueError(
                 f"orient={self.orient!r} with tta={self.tta}: the canonical pose replaces the "
@@ -363,7 +375,7 @@ class DeepFeatures(ImageFeatureExtractor):
             # The exported model scales pixels itself: feed the uint8 centre squares.
             runner = self._tflite()
             size = runner.image_size
-            squares = posed_squares(list(images), size, self.orient, self.smooth)
+            squares = posed_squares(list(images), size, self.orient, self.smooth, self.jpeg)
             views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
             return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
@@ -374,7 +386,7 @@ class DeepFeatures(ImageFeatureExtractor):
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
             x = spec.preprocess(
-                posed_squares(list(chunk), spec.input_size, self.orient, self.smooth)
+                posed_squares(list(chunk), spec.input_size, self.orient, self.smooth, self.jpeg)
             )
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
@@ -400,10 +412,11 @@ class DeepFeatures(ImageFeatureExtractor):
             ("color_constancy", None),
             ("orient", None),
             ("smooth", 0),
+            ("jpeg", 0),
         ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)
-        for name in ("tta", "smooth"):
+        for name in ("tta", "smooth", "jpeg"):
             if name in params:
                 params[name] = int(params[name])  # np.int64(1) and 1 compute the same
         tflite = params.pop("tflite_model", None)

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from poxscan.core.imageio import to_square
+from poxscan.features.recompression import recompress
 from poxscan.features.smoothing import binomial_smooth
 
 __all__ = [
@@ -134,19 +135,26 @@ def canonical_pose(image: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def posed_squares(
-    images: list[np.ndarray], size: int, orient: str | None = None, smooth: int = 0
+    images: list[np.ndarray],
+    size: int,
+    orient: str | None = None,
+    smooth: int = 0,
+    jpeg: int = 0,
 ) -> np.ndarray:
     """The network's uint8 square inputs (:func:`~poxscan.core.imageio.to_square`), each photo
     first turned into its canonical pose when ``orient`` is ``"canonical"``, the squares then
-    smoothed by :func:`~poxscan.features.smoothing.binomial_smooth` when ``smooth`` is not 0.
+    smoothed by :func:`~poxscan.features.smoothing.binomial_smooth` when ``smooth`` is not 0
+    and re-encoded by :func:`~poxscan.features.recompression.recompress` when ``jpeg`` is not 0.
 
     Raises
     ------
     ValueError
-        On an ``orient`` not in :data:`ORIENTATIONS` or a ``smooth`` the smoothing refuses.
+        On an ``orient`` not in :data:`ORIENTATIONS`, or a ``smooth`` or ``jpeg`` that the
+        smoothing or the recompression refuses.
     """
     if orient not in ORIENTATIONS:
         raise ValueError(f"unknown orient {orient!r}; use one of {ORIENTATIONS}")
     if orient == "canonical":
         images = [canonical_pose(np.asarray(img))[0] for img in images]
-    return binomial_smooth(np.stack([to_square(np.asarray(img), size) for img in images]), smooth)
+    squares = np.stack([to_square(np.asarray(img), size) for img in images])
+    return recompress(binomial_smooth(squares, smooth), jpeg)

@@ -125,6 +125,7 @@ _LITE_DEFAULTS = (
     ("pooling", "avg"),
     ("tta", 0),
     ("smooth", 0),
+    ("jpeg", 0),
     ("color_constancy", None),
 )
 

@@ -1,0 +1,78 @@
+"""The JPEG recompression of the network's square input (``poxscan.features.recompression``)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from poxscan.features.deep import DeepFeatures
+from poxscan.features.recompression import recompress
+
+
+def _pillow_round_trip(square: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(square).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def test_each_square_goes_through_one_jpeg_encode_at_the_quality(real_images):
+    squares = np.stack([np.asarray(Image.fromarray(i).resize((64, 64))) for i in real_images[:3]])
+    out = recompress(squares, 60)
+    assert out.shape == squares.shape and out.dtype == np.uint8
+    for square, got in zip(squares, out, strict=True):
+        np.testing.assert_array_equal(got, _pillow_round_trip(square, 60))
+    # Lossy: the pixels change, more at a lower quality; the same input gives the same bytes.
+    err = {q: np.abs(recompress(squares, q).astype(int) - squares).mean() for q in (30, 90)}
+    assert 0 < err[90] < err[30]
+    np.testing.assert_array_equal(recompress(squares, 60), out)
+    np.testing.assert_array_equal(recompress(squares[0], 60), out[0])  # one image, no batch
+    np.testing.assert_array_equal(recompress(squares, 0), squares)  # 0: untouched
+
+
+def test_bad_qualities_and_types_are_clear_errors():
+    img = np.zeros((8, 8, 3), np.uint8)
+    for bad in (-1, 96, 2.5, True):
+        with pytest.raises(ValueError, match="jpeg"):
+            recompress(img, bad)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        recompress(img.astype(np.float32), 75)
+    with pytest.raises(ValueError, match="jpeg must be a quality"):
+        DeepFeatures(jpeg=100).fingerprint()
+
+
+def test_deep_features_fingerprint_and_input_follow_jpeg(real_images, monkeypatch):
+    # Quality 40, not 75: 135 of msld_v1's 228 photos come back pixel for pixel from a
+    # re-encode at 75 (saved at that quality, on the same 8 x 8 grid).
+    plain, squeezed = DeepFeatures(), DeepFeatures(jpeg=40)
+    # The default keeps the fingerprint it had before the option existed.
+    assert DeepFeatures(jpeg=0).fingerprint() == plain.fingerprint()
+    assert squeezed.fingerprint() != plain.fingerprint()
+    assert DeepFeatures(jpeg=np.int64(40)).fingerprint() == squeezed.fingerprint()
+    seen = []
+
+    class Recorder:
+        def predict_on_batch(self, x):
+            seen.append(np.asarray(x))
+            return np.zeros((len(x), 1280), np.float32)
+
+    monkeypatch.setattr(DeepFeatures, "_model", lambda self: Recorder())
+    images = list(real_images[:2])
+    plain._transform_batch(images)
+    squeezed._transform_batch(images)
+    from poxscan.core.imageio import to_square
+
+    spec = plain._spec()
+    squares = np.stack([to_square(img, spec.input_size) for img in images])
+    want = np.stack([_pillow_round_trip(s, 40) for s in squares])
+    np.testing.assert_allclose(seen[1], spec.preprocess(want), atol=1e-6)
+    assert not np.allclose(seen[0], seen[1])
+
+
+def test_a_lite_model_refuses_the_recompressed_input():
+    from poxscan.pipelines.lite_model import lite_training_families
+
+    with pytest.raises(ValueError, match="asks for jpeg="):
+        lite_training_families({"deep": {"backbone": "efficientnet-lite0", "jpeg": 75}}, "b.tflite")
