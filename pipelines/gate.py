@@ -6,10 +6,14 @@ Two stages, cheapest first:
    too bright, several pictures in one, not skin (pixel noise, or no skin colour at all), too
    blurry; no model involved;
 2. **distance to the training photos** (:class:`EmbeddingGate`): the deep embedding of the photo
-   (the pooled EfficientNet-Lite0 activations the deep family uses) is compared with the
-   embeddings of every training photo; its nonconformity score is the mean cosine distance to
-   its ``k = 5`` nearest training photos (cosine, ``k`` and the space were chosen on the
-   development kinds of the non-skin set only: ``experiments/bench_gate.py``). The threshold
+   is compared with the embeddings of every training photo; its nonconformity score is the
+   mean cosine distance to its ``k`` nearest training photos. ``poxscan train`` uses the
+   screening model's own embedding when it has a plain one (:func:`model_embedding`: for the
+   shipped model, Lite2 on the canonical pose, ``k = 10``: no second forward pass), else
+   EfficientNet-Lite0 with ``k = 5`` (the first design: cosine and ``k`` chosen on the
+   development kinds of the non-skin set only). The model's own embedding was chosen for
+   photos from elsewhere: a gate fitted on one shared set refused 5-7 % of the other set's
+   lesion photos with Lite0 and about 1 % with it (``experiments/bench_gate.py``). The threshold
    is **conformal**: the training photos' scores are computed out of fold (each grouped fold
    against the other folds, so a patient's or a near-duplicate's other images never vouch for
    it), and the threshold is their ``ceil((n + 1)(1 - rate))``-th smallest, so that about
@@ -63,8 +67,10 @@ from poxscan.pipelines.gate_inference import (
 )
 
 __all__ = [
+    "FALLBACK_BACKBONE",
     "GATE_FILE",
     "LITE_RUNTIME",
+    "MODEL_EMBEDDING_NEIGHBORS",
     "SCREEN_CLASSES",
     "SCREEN_PROBABILITY",
     "EmbeddingGate",
@@ -72,8 +78,10 @@ __all__ = [
     "InputGate",
     "conformal_threshold",
     "embedding_available",
+    "fit_gate_on_records",
     "fit_input_gate",
     "load_gate",
+    "model_embedding",
 ]
 
 
@@ -182,6 +190,7 @@ def fit_input_gate(
     runtime: str = "float",
     tflite_file: str | None = None,
     tflite_sha256: str | None = None,
+    orient: str | None = None,
 ) -> InputGate:
     """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
 
@@ -194,7 +203,7 @@ def fit_input_gate(
         Their split groups.
     imagenet_head : bool, default=True
         Keep the backbone's ImageNet classifier (EfficientNet-Lite only) to report its guess.
-    runtime, tflite_file, tflite_sha256 :
+    runtime, tflite_file, tflite_sha256, orient :
         See :class:`InputGate`.
     """
     gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
@@ -210,6 +219,7 @@ def fit_input_gate(
         runtime=runtime,
         tflite_file=tflite_file,
         tflite_sha256=tflite_sha256,
+        orient=orient,
     )
 
 
@@ -254,7 +264,11 @@ def _shares_embedding(model: Any, backbone: str, gate: InputGate | None = None) 
         and p.get("layers", "head") == "head"
         and p.get("pooling", "avg") == "avg"
         and int(p.get("tta", 0)) == 0
-        and p.get("orient") is None  # a float gate is fitted on photos as they are
+        # The photo in the same pose: as it is, or canonical.
+        and p.get("orient") == (gate.orient if gate is not None else None)
+        and int(p.get("smooth", 0)) == 0
+        and int(p.get("jpeg", 0)) == 0
+        and p.get("color_constancy") is None
         and p.get("weights") is None
     )
 
@@ -284,7 +298,7 @@ def gate_embeddings(
     if extractor is None:
         from poxscan.features import DeepFeatures
 
-        extractor = DeepFeatures(backbone=spec.name).fit(list(images[:1]))
+        extractor = DeepFeatures(backbone=spec.name, orient=gate.orient).fit(list(images[:1]))
         gate._extractor = extractor
     return np.asarray(extractor.transform(list(images)), dtype=np.float64)
 
@@ -326,6 +340,8 @@ def fit_gate_on_records(
     cache: Any = None,
     seed: int = 0,
     progress: bool = False,
+    orient: str | None = None,
+    n_neighbors: int = 5,
 ) -> InputGate:
     """:func:`fit_input_gate` on the training records' embeddings, read from the feature cache.
 
@@ -335,12 +351,17 @@ def fit_gate_on_records(
         The training records (``id``, ``path``), row-aligned with ``groups``.
     cache : FeatureCache or path-like, optional
         The feature cache (its default when ``None``).
+    orient, n_neighbors :
+        The embedding's pose (:class:`InputGate`) and the score's ``k``.
     """
     import pandas as pd
 
     from poxscan.features.cache import load_feature_table
 
-    table = load_feature_table(records, {"deep": {"backbone": backbone}}, cache, progress)
+    params: dict[str, Any] = {"backbone": backbone}
+    if orient is not None:
+        params["orient"] = orient  # only then: the plain embedding keeps its cache entry
+    table = load_feature_table(records, {"deep": params}, cache, progress)
     ids = [str(i) for i in records["id"]]
     groups_by_id = pd.Series(np.asarray(groups).astype(str), index=ids)
     kept = [i for i in ids if i in table.index]
@@ -350,4 +371,41 @@ def fit_gate_on_records(
         backbone=backbone,
         refuse_rate=refuse_rate,
         seed=seed,
+        orient=orient,
+        n_neighbors=n_neighbors,
     )
+
+
+#: ``k`` of the float gate that ``poxscan train`` fits on the screening model's own embedding
+#: (chosen with the embedding by the cross-source rule: ``experiments/bench_gate.py``).
+MODEL_EMBEDDING_NEIGHBORS = 10
+#: The float gate's embedding when the screening model has none it can share.
+FALLBACK_BACKBONE = "efficientnet-lite0"
+
+
+def model_embedding(families: Any) -> tuple[str, str | None] | None:
+    """``(backbone, orient)`` of a pipeline's deep family when the gate can share it.
+
+    The gate shares the model's deep embedding (no second forward pass) when that family is a
+    single backbone's pooled head, with no test-time views, smoothing, recompression, colour
+    correction or weights file of its own; ``None`` otherwise (or without a deep family).
+    """
+    from poxscan.features.backbones import get_backbone
+
+    if "deep" not in (families or {}):
+        return None
+    p = dict(families["deep"] or {})  # {}: the deep family's defaults
+    backbone = p.get("backbone", "efficientnet-lite0")
+    plain = (
+        isinstance(backbone, str)
+        and "+" not in backbone
+        and p.get("layers", "head") == "head"
+        and p.get("pooling", "avg") == "avg"
+        and int(p.get("tta", 0)) == 0
+        and int(p.get("smooth", 0)) == 0
+        and int(p.get("jpeg", 0)) == 0
+        and p.get("color_constancy") is None
+        and p.get("weights") is None
+        and p.get("runtime") is None
+    )
+    return (get_backbone(backbone).name, p.get("orient")) if plain else None

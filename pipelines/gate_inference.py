@@ -113,6 +113,9 @@ class InputGate:
         ``None``: pixel checks only (a model directory saved without an embedding gate).
     backbone : str
         Backbone whose pooled embedding ``embedding`` was fitted on.
+    orient : {None, "canonical"}, default=None
+        The pose the photo is shown to the backbone in (``DeepFeatures(orient=...)``): the
+        gate shares the embedding of a screening model whose deep family uses the same.
     head : tuple of (ndarray, ndarray), optional
         ImageNet classifier ``(W (d, 1000), b (1000,))`` of the backbone.
     runtime : {"float", "litert-int8"}, default="float"
@@ -131,6 +134,7 @@ class InputGate:
         runtime: str = "float",
         tflite_file: str | None = None,
         tflite_sha256: str | None = None,
+        orient: str | None = None,
     ) -> None:
         if runtime not in ("float", LITE_RUNTIME):
             raise ValueError(f"unknown gate runtime {runtime!r}; use 'float' or {LITE_RUNTIME!r}")
@@ -138,6 +142,7 @@ class InputGate:
             raise ValueError("a lite gate needs the sha256 of its int8 backbone")
         self.embedding = embedding
         self.backbone = backbone
+        self.orient = orient
         self.head = head
         # The head is stored in float16 (half the download); converted once here, not for
         # every photo (1.3 M weights: a few milliseconds each time).
@@ -164,6 +169,7 @@ class InputGate:
             e = self.embedding
             out["embedding"] = {
                 "backbone": self.backbone,
+                "orient": self.orient,
                 "score": f"mean cosine distance to the {e.n_neighbors} nearest training photos",
                 "n_neighbors": int(e.n_neighbors),
                 "cv": int(e.cv),
@@ -314,4 +320,5 @@ def load_gate(
         runtime=runtime,
         tflite_file=emb.get("tflite_file"),
         tflite_sha256=emb.get("tflite_sha256"),
+        orient=emb.get("orient"),
     )

@@ -147,6 +147,8 @@ def test_gate_is_saved_in_the_manifest_and_hash_checked(gate_dir, tmp_path):
     manifest = json.loads((gate_dir / "manifest.json").read_text())
     emb = manifest["gate"]["embedding"]
     assert "gate.npz" in manifest["files"] and emb["backbone"] == "efficientnet-lite0"
+    # The model's own Lite0 embedding, the photo as it is, scored over 10 neighbours.
+    assert emb["orient"] is None and emb["n_neighbors"] == 10
     assert 0 < emb["threshold"] < 1 and emb["refuse_rate"] == 0.01
     assert emb["oof_refused"] <= 0.05
     assert "Input gate" in (gate_dir / "model_card.md").read_text()
@@ -308,3 +310,82 @@ def test_explain_cli_writes_the_fast_map(root, data_root, paths, tmp_path, capsy
     text = capsys.readouterr()[0]
     assert rc == 0 and "occlusion" in text and "not where disease is" in text
     assert Image.open(out).size == (224, 224)
+
+
+def test_the_gate_takes_the_models_own_embedding_unless_told_otherwise():
+    from poxscan.cli.train import _gate_embedding
+    from poxscan.pipelines.builder import SCREENING_CONFIG, config_families
+    from poxscan.pipelines.gate import model_embedding
+
+    shipped = config_families(SCREENING_CONFIG)
+    assert model_embedding(shipped) == ("efficientnet-lite2", "canonical")
+    assert _gate_embedding(None, shipped) == ("efficientnet-lite2", "canonical", 10)
+    # Another backbone named: its embedding of the photo as it is, the first design's k.
+    assert _gate_embedding("efficientnet-lite0", shipped) == ("efficientnet-lite0", None, 5)
+    # Features the gate cannot share: the fallback backbone.
+    for deep in (
+        {"backbone": "efficientnet-lite0", "tta": 8},
+        {"backbone": "efficientnet-lite0+efficientnet-lite2"},
+        {"backbone": "efficientnet-lite2", "orient": "canonical", "smooth": 3},
+        {"backbone": "efficientnet-lite0", "color_constancy": "shades_of_gray"},
+    ):
+        assert model_embedding({"deep": deep}) is None
+        assert _gate_embedding(None, {"deep": deep}) == ("efficientnet-lite0", None, 5)
+    assert model_embedding({"color": {}}) is None
+
+
+@pytest.mark.deep
+@pytest.mark.slow
+def test_a_canonical_pose_model_shares_its_embedding_with_its_gate(
+    root, data_root, photos, tmp_path
+):
+    """A model on the canonical-pose embedding (as the shipped one) gets a gate on the same
+    embedding: the manifest says so, a photo and its mirror meet the same distance (the pose
+    undoes the mirror), and the gate never builds a second backbone."""
+    from _trained_models import env_for, workspace
+
+    from poxscan.cli import main
+    from poxscan.predict import Predictor
+
+    ws = workspace(root)
+    config = tmp_path / "canonical.json"
+    config.write_text(
+        json.dumps(
+            {
+                "families": {"deep": {"backbone": "efficientnet-lite0", "orient": "canonical"}},
+                "selector": "none",
+                "classifier": "lda",
+                "params": {"shrinkage": "auto"},
+            }
+        )
+    )
+    out = tmp_path / "canonical_model"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env_for(ws).items():
+            mp.setenv(key, value)
+        rc = main(
+            [
+                "train",
+                "--config", str(config),
+                "--data-root", str(data_root),
+                "--dataset", "msld_v1",
+                "--cache-dir", str(ws["cache"]),
+                "--out", str(out),
+                "--cv", "4", "--n-boot", "50", "--no-shap", "--no-progress",
+            ]
+        )  # fmt: skip
+    assert rc == 0
+    emb = json.loads((out / "manifest.json").read_text())["gate"]["embedding"]
+    assert (emb["backbone"], emb["orient"], emb["n_neighbors"]) == (
+        "efficientnet-lite0",
+        "canonical",
+        10,
+    )
+    predictor = Predictor.load(out, explain=False)
+    photo = photos[0]
+    results = predictor.predict_images([photo, np.ascontiguousarray(photo[:, ::-1])])
+    assert all(r.ok for r in results)
+    d = [r.gate["checks"]["distance"] for r in results]
+    assert d[0] == pytest.approx(d[1], abs=1e-6)
+    assert results[0].probability == pytest.approx(results[1].probability, abs=1e-6)
+    assert getattr(predictor.gate, "_extractor", None) is None

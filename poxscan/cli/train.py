@@ -102,7 +102,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --runtime litert-int8 the embedding is the model's own int8 backbone",
     )
     parser.add_argument(
-        "--gate-backbone", default="efficientnet-lite0", help="backbone of the gate's embedding"
+        "--gate-backbone",
+        default=None,
+        help="backbone of the gate's embedding (default: the model's own deep embedding, "
+        "backbone and pose, when it has a plain one, so the gate costs no second forward pass; "
+        "else efficientnet-lite0)",
     )
     parser.add_argument(
         "--gate-refuse-rate",
@@ -201,6 +205,18 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
     return config, info
 
 
+def _gate_embedding(backbone: str | None, families: dict[str, Any]) -> tuple[str, str | None, int]:
+    """``(backbone, orient, k)`` of the float gate: the model's own deep embedding unless
+    ``--gate-backbone`` names another (then the photo as it is, and the first design's k)."""
+    from poxscan.features.backbones import get_backbone
+    from poxscan.pipelines.gate import FALLBACK_BACKBONE, MODEL_EMBEDDING_NEIGHBORS, model_embedding
+
+    own = model_embedding(families)
+    if own is not None and (backbone is None or get_backbone(backbone).name == own[0]):
+        return own[0], own[1], MODEL_EMBEDDING_NEIGHBORS
+    return backbone or FALLBACK_BACKBONE, None, 5
+
+
 def _train(args: argparse.Namespace) -> int:
     from poxscan.core.data import load_manifest, resolve_data_root
     from poxscan.pipelines.builder import config_families, normalize_config
@@ -261,21 +277,22 @@ def _train(args: argparse.Namespace) -> int:
     }
     gate = None
     gate_kind = args.gate
+    gate_backbone, gate_orient, gate_k = _gate_embedding(args.gate_backbone, families)
     if lite is not None and gate_kind != "pixels":
         # Training a lite model needs TensorFlow anyway; its gate embeds with the int8 file.
         gate = lite.fit_gate(
-            data, refuse_rate=args.gate_refuse_rate, seed=args.seed, backbone=args.gate_backbone
+            data, refuse_rate=args.gate_refuse_rate, seed=args.seed, backbone=gate_backbone
         )
         gate_kind = "lite"
     if gate_kind == "auto":
         from poxscan.pipelines.gate import embedding_available
 
-        gate_kind = "embedding" if embedding_available(args.gate_backbone) else "pixels"
+        gate_kind = "embedding" if embedding_available(gate_backbone) else "pixels"
         if gate_kind == "pixels":
             log.warning(
                 "TensorFlow or the %s weights are not installed: the model's input gate has "
                 "the pixel checks only (install poxscan[deep] for the embedding gate)",
-                args.gate_backbone,
+                gate_backbone,
             )
     if gate_kind == "embedding":
         from poxscan.pipelines.gate import fit_gate_on_records
@@ -283,11 +300,13 @@ def _train(args: argparse.Namespace) -> int:
         gate = fit_gate_on_records(
             data.records,
             data.groups,
-            backbone=args.gate_backbone,
+            backbone=gate_backbone,
             refuse_rate=args.gate_refuse_rate,
             cache=args.cache_dir,
             seed=args.seed,
             progress=not args.no_progress,
+            orient=gate_orient,
+            n_neighbors=gate_k,
         )
     save = save_model if lite is None else lite.save
     save(
@@ -315,8 +334,10 @@ def _train(args: argparse.Namespace) -> int:
     )
     if gate is not None:
         described = gate.describe()["embedding"]
+        pose = ", canonical pose" if described.get("orient") == "canonical" else ""
         print(
-            f"input gate: {described['backbone']} ({described['runtime']}) embedding, threshold "
+            f"input gate: {described['backbone']} ({described['runtime']}{pose}) embedding, "
+            "threshold "
             f"{described['threshold']:.4f}; refuses {100 * described['oof_refused']:.1f} % of "
             "the training photos out of fold"
         )
