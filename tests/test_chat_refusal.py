@@ -170,6 +170,12 @@ OWN_VERDICT_REQUESTS = [
     "did i give my boyfriend mpox",
     "have i passed mpox to him",
     "he has spots now, did he give me mpox",
+    # s9-chat: whatever is on a part of the body, named by its place ("the thing on my ..."),
+    # and any judgement asked of one's own photo ("from my pic ...").
+    "is the red thing on my forehead monkeypox",
+    "are these on my daughters back mpox",
+    "based on my photo is it bad enough for the er",
+    "judging by this picture should i get tested",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -296,6 +302,11 @@ GENERAL_QUESTIONS = [
     "how can a lab tell it is mpox and not herpes",
     "how would they know its mpox and not measles",
     "can i give mpox to my wife before i get symptoms",
+    # s9-chat: a question the asker marks as general ("in general", "hypothetically"), and what
+    # a tool can tell from a photo.
+    "my armpit lumps hurt, can that be a sign of mpox in general",
+    "hypothetically could a sore throat be an mpox symptom",
+    "can the poxscan app tell from my photo if it is mpox",
 ]
 
 

@@ -299,6 +299,26 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:signs?|symptoms?)\s+of\s+{_DISEASE}\b"
         ),
     ),
+    # "is the thing on my chin mpox", "are these on his back chickenpox": whatever is on a
+    # part of one's body, named by its place instead of a symptom word
+    (
+        "is_thing_on_body",
+        re.compile(
+            rf"\b(?:is|are)\s+(?:the|this|that|these|those|what\s+is|whatever\s+is)\s+"
+            rf"(?:{_NOUNISH}\s+){{0,2}}?(?:on|in|near|around|under|at|by|behind)\s+"
+            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+)?{_BODY_PART}\s+"
+            rf"(?:{_NOUNISH}\s+)?(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "can you tell from my pic whether I need a doctor", "based on my photo, is it bad": a
+    # judgement asked of one's own photo, whatever the question about it
+    (
+        "judge_from_photo",
+        re.compile(
+            rf"\b(?:from|based\s+on|(?:by\s+)?looking\s+at|judging\s+(?:by|from)|going\s+(?:by|off))"
+            rf"\s+(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
+        ),
+    ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
     (
         "tell_me_if",
@@ -520,6 +540,17 @@ _PREGNANCY_RISK = re.compile(
     r"\b(?:baby|pregnancy|fetus|foetus)\s+(?:be\s+)?(?:ok|okay|safe|fine|in\s+danger|at\s+risk)\b"
 )
 
+# "in general", "hypothetically": the asker marks the question as a general one, so findings
+# named beside it are an example, not a case to judge (unless a photo or an outright "do I
+# have it" is asked about: :data:`_STRONG_RULES`).
+_GENERALLY = re.compile(
+    r"\b(?:in\s+general|generally(?:\s+speaking)?|in\s+theory|theoretically|hypothetically|"
+    r"not\s+(?:asking\s+)?(?:about|for)\s+me|not\s+me\s+personally)\b"
+)
+_STRONG_RULES = frozenset(
+    {"do_i_have", "am_i_infected", "check_my_rash", "photo_of_mine", "judge_from_photo"}
+)
+
 
 def _action_question(text: str) -> bool:
     if _PREGNANT.search(text) and _PREGNANCY_RISK.search(text):
@@ -542,6 +573,7 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     """
     # "its mpox" (no apostrophe) reads "it is mpox".
     text = _ITS.sub("it is", normalized_text)
+    general = bool(_GENERALLY.search(text))
     for name, pattern in RULES:
         # "how do I check my rash for mpox" asks how to check, not for a verdict.
         if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
@@ -549,9 +581,15 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
             continue
-        if name in ("tell_me_if", "tell_me_if_symptom", "symptom_is_mpox") and _OTHER_TELLS.search(
-            text
-        ):
+        if name in (
+            "tell_me_if",
+            "tell_me_if_symptom",
+            "symptom_is_mpox",
+            "judge_from_photo",
+        ) and _OTHER_TELLS.search(text):
+            continue
+        # "... could that be an mpox symptom in general": the asker says the question is general.
+        if general and name not in _STRONG_RULES:
             continue
         if name == "confirm_it_is" and _HOW_CONFIRM.search(text) and not _OWN_THING.search(text):
             continue
@@ -560,6 +598,8 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         if pattern.search(text):
             return name
+    if general:
+        return None
     action = _action_question(text)
     if _SUSPICION.search(text) and not action:
         return "suspicion"
