@@ -50,6 +50,13 @@ def test_s7_misspellings_and_spellings_of_the_name_read_as_words():
     assert normalize("make sure") == "make sure" and normalize("mix it") == "mix it"
 
 
+def test_s9_misspellings_read_as_words():
+    assert normalize("can i borrow towles") == "can i borrow towels"
+    assert normalize("mpox twise") == "mpox twice"
+    assert normalize("alchohol after the jab") == "alcohol after the jab"
+    assert normalize("a subcutanous dose") == "a subcutaneous dose"
+
+
 def test_irregular_contractions_expand_to_their_words():
     # "won't" had read "wo not", and "wo" is text-speak for "without".
     assert normalize("he won't drink") == "he will not drink"
@@ -168,6 +175,27 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can monkeypox kil u", "fatality"),
         ("mpox can go to the baby in my tummy?", "pregnancy_newborns"),
         ("no jab where i live, how i protect from mpox", "prevention_overview"),
+        # s9-chat: a massage, masks, leaving home, sex once healed, itching, contact lenses,
+        # whether the vaccine gives mpox or still lets it through, where it is injected, no
+        # symptoms after some weeks, PrEP, Congo now, how common mpox is, never heard of it,
+        # picking it up somewhere (not picking at sores), clades 1 and 2 (not clade Ib).
+        ("is a full body massage risky for catching mpox", "transmission_overview"),
+        ("do i need to wear a face mask when i have mpox", "isolation"),
+        ("am i allowed to leave my flat while i have monkeypox", "isolation"),
+        ("when is it ok to have sex again once the sores heal", "isolation"),
+        ("any cream for the itch from mpox spots", "treatment_overview"),
+        ("are contact lenses ok if i have monkeypox", "eye_symptoms"),
+        ("does the jynneos shot cause mpox", "vaccines_overview"),
+        ("could i catch mpox even though i am fully vaccinated", "vaccine_effectiveness"),
+        ("is jynneos injected into the muscle", "vaccine_doses"),
+        ("it has been 4 weeks with no symptoms, am i in the clear", "incubation_period"),
+        ("will prep stop me getting mpox", "hiv_treatment_prep"),
+        ("is there an mpox outbreak in the drc now", "clade_ib"),
+        ("how widespread is monkeypox these days", "outbreak_2022"),
+        ("never heard of monkeypox, what is it", "what_is_mpox"),
+        ("could i pick mpox up from a sauna", "casual_contact"),
+        ("which clade is worse, 1 or 2", "clades"),
+        ("is it safe to have sex after my jynneos shot", "vaccine_side_effects"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
