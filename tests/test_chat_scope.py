@@ -66,6 +66,11 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "herpes vs mpox blisters",
         "mpox or hand foot and mouth, how do i know which",
         "do cold sores look like mpox",
+        # s9-chat: how alike or different the two are, asked without naming the skin.
+        "is mpox similar to herpes",
+        "is monkeypox anything like syphilis",
+        "how does mpox differ from hand foot and mouth",
+        "herpes versus mpox",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -79,7 +84,8 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
     ("question", "disease"),
     [
         ("is mpox worse than syphilis", "syphilis"),
-        ("is mpox similar to herpes", "herpes"),
+        # Having both at once is not a comparison the testing entry answers.
+        ("can you have mpox and herpes at the same time", "herpes"),
     ],
 )
 def test_other_comparisons_with_an_undescribed_disease_say_so(bot, question, disease):

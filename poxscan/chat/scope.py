@@ -9,8 +9,9 @@ Two more checks apply even when the text names mpox: a topic no entry covers (wh
 test costs, alcohol, catching mpox twice, giving blood: :func:`not_covered_topic`), and a
 comparison of mpox with a look-alike disease no entry describes (herpes, syphilis, ...:
 :func:`uncovered_comparison`), which gets the testing entry when it asks how to tell the rashes
-apart (only a lab test can), the what-is-mpox entry when it asks whether they are one disease
-(or one a kind of the other), and "I don't know" otherwise.
+apart (only a lab test can) or how alike or different they are, the what-is-mpox entry when it
+asks whether they are one disease (or one a kind of the other), and "I don't know" otherwise
+(how much worse one is, having both at once).
 """
 
 from __future__ import annotations
@@ -340,6 +341,17 @@ _IDENTITY = re.compile(
     r"\b(?:related|linked)\s+to\b|\bcaused\s+by\s+the\s+same\b"
 )
 
+# How alike or different the two are ("is mpox like herpes", "mpox vs syphilis, what's the
+# difference"), not how much worse one is ("is mpox worse than syphilis").
+_ALIKE_OR_DIFFERENT = re.compile(
+    r"\b(?:differ\w*|vs|versus|compar\w*|similar\w*|alike|resembl\w*|like)\b"
+)
+# Having both ("can you have mpox and syphilis at the same time").
+_BOTH_AT_ONCE = re.compile(
+    r"\b(?:at\s+the\s+same\s+time|at\s+once|both|together|as\s+well|on\s+top\s+of|"
+    r"co-?infect\w*|same\s+time)\b"
+)
+
 
 def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     """``("answer", entry id)`` or ``("unknown", disease)`` for a comparison of mpox with a
@@ -348,7 +360,10 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     "Do herpes sores look like mpox sores?" and "how to tell mpox from syphilis" get the testing
     entry (only a lab test tells them apart for sure); "is herpes the same as mpox?" and "is
     mpox a type of herpes?" get :data:`IDENTITY_ENTRY` (what mpox is and which virus causes
-    it); "is mpox like herpes?" gets "I don't know" rather than an entry about another disease.
+    it); "is mpox like herpes?" and "how is mpox different from syphilis?" get the testing entry
+    too (s9-chat: the two can look alike and a lab test tells them apart); "is mpox worse than
+    syphilis?" or having both at once gets "I don't know" rather than an entry about another
+    disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
     """
     other = _LOOKALIKE_DISEASE.search(normalized_text)
@@ -362,4 +377,9 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
         return "answer", TESTING_ENTRY
     if identity:
         return "answer", IDENTITY_ENTRY
+    # "is mpox like herpes", "how is mpox different from syphilis": how alike the two are is
+    # answered by the testing entry (they can look alike; a lab test tells them apart), unless
+    # the question is how much worse one is, or whether one can have both.
+    if _ALIKE_OR_DIFFERENT.search(normalized_text) and not _BOTH_AT_ONCE.search(normalized_text):
+        return "answer", TESTING_ENTRY
     return "unknown", other.group(0)
