@@ -176,6 +176,14 @@ OWN_VERDICT_REQUESTS = [
     "are these on my daughters back mpox",
     "based on my photo is it bad enough for the er",
     "judging by this picture should i get tested",
+    # Longer descriptions: several words before the finding or between "look like" and the
+    # name, a statement about what is on one's body, a finding shown then the name.
+    "what are those tiny red raised bumps on my chest",
+    "what are these small itchy spots",
+    "does my daughters rash look like the photos of monkeypox online",
+    "pretty sure the lump under my arm is mpox",
+    "could my achy swollen neck glands mean i have mpox",
+    "this blister keeps weeping, mpox?",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -307,6 +315,12 @@ GENERAL_QUESTIONS = [
     "my armpit lumps hurt, can that be a sign of mpox in general",
     "hypothetically could a sore throat be an mpox symptom",
     "can the poxscan app tell from my photo if it is mpox",
+    # General questions with the same words ("what are these ... called", "look like the
+    # pictures", "the rash on the hands is typical").
+    "what are these little fluid filled bumps called in mpox",
+    "does the mpox rash look like the pictures online",
+    "the rash on the hands is typical of mpox right",
+    "those sores in the mouth, do they hurt with mpox",
 ]
 
 

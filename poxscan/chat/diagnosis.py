@@ -249,7 +249,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # "does my photo look like mpox", "does the pic I sent look like it"
             rf"(?:my|his|her|our|their|these|those|this|the)\s+(?:{_WORD}\s+)?{_PHOTO}"
             rf"(?:\s+(?:i|we|he|she)\s+(?:sent|uploaded|shared|attached|took|posted))?)\s+"
-            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
+            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+){{0,3}}?{_DISEASE}\b|"
             # "does this look infected to you": the bot's own judgement of the skin
             rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
             rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_PHOTO}))\s+"
@@ -262,7 +262,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "means_i_have",
         re.compile(
-            rf"\b(?:do|does|did|could|would)\s+(?:{_WORD}\s+){{1,3}}?"
+            rf"\b(?:do|does|did|could|would)\s+(?:{_WORD}\s+){{1,5}}?"
             rf"(?:mean|indicate|suggest|prove|confirm|show)\s+(?:that\s+)?"
             rf"(?:(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
             rf"(?:{_DISEASE}\b|{_IT_END}))|"
@@ -308,6 +308,16 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_NOUNISH}\s+){{0,2}}?(?:on|in|near|around|under|at|by|behind)\s+"
             rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+)?{_BODY_PART}\s+"
             rf"(?:{_NOUNISH}\s+)?(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "I think the thing on my arm is mpox", "the spot on his back looks like chickenpox"
+    (
+        "thing_on_body_is",
+        re.compile(
+            rf"\b(?:the|this|that|these|those)\s+(?:{_NOUNISH}\s+){{0,2}}?"
+            rf"(?:on|in|near|around|under|at|by|behind)\s+(?:my|his|her|our|their)\s+"
+            rf"(?:{_NOUNISH}\s+)?{_BODY_PART}\s+(?:is|are|(?:looks?|seems?)\s+like|"
+            rf"(?:could|might|may|must)\s+be)\s+(?:{_WORD}\s+)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
     # "can you tell from my pic whether I need a doctor", "based on my photo, is it bad": a
@@ -416,13 +426,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|hav|got)\b"
             rf"(?!\s+to\b)|"
-            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?on\s+"
+            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,3}}?on\s+"
             rf"(?:my|his|her|our)\b|"
             rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
             # "what is on my arm", "what's that on his back"
             rf"\bwhat\s+(?:is|are)\s+(?:this\s+|that\s+|these\s+|those\s+|the\s+thing\s+)?"
             rf"(?:on|in)\s+(?:my|his|her|our)\s+(?:{_WORD}\s+)?{_BODY_PART}\b|"
-            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
+            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\b"
             rf"(?!\s+(?:of|in|with|from|during|after|called)\s+(?:an?\s+)?{_DISEASE})"
             rf"(?!\s+(?:on|in)\s+(?:the|a|an)\s+(?:photo|picture|pic|image|website|page))|"
             rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b"
@@ -526,7 +536,9 @@ _TRAILING_NAME = re.compile(
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
-    rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b"
+    rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b|"
+    # "these spots itch like crazy, mpox?": a finding shown is one's own
+    rf"^\s*(?:{_WORD}\s+)?(?:these|this|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
 )
 
 
