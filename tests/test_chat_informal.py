@@ -196,6 +196,13 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("could i pick mpox up from a sauna", "casual_contact"),
         ("which clade is worse, 1 or 2", "clades"),
         ("is it safe to have sex after my jynneos shot", "vaccine_side_effects"),
+        # Which comes first, the fever or the rash; how not to catch it; spreading before
+        # the spots; how long it can hide.
+        ("do spots come before a temperature with mpox", "fever_flu_like"),
+        ("does the temperature start after the sores in mpox", "fever_flu_like"),
+        ("what can i do to not get monkeypox", "prevention_overview"),
+        ("is mpox catching before the blisters appear", "contagious_period"),
+        ("can monkeypox lie dormant for weeks", "incubation_period"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
