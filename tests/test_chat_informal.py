@@ -203,6 +203,7 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("what can i do to not get monkeypox", "prevention_overview"),
         ("is mpox catching before the blisters appear", "contagious_period"),
         ("can monkeypox lie dormant for weeks", "incubation_period"),
+        ("what kills mpox on a kitchen counter", "hygiene_cleaning"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -148,6 +148,11 @@ OTHER_TOPICS = (
     # Added in the s6-chat work.
     "hives",
     "urticaria",
+    # Added in the s9-chat work.
+    "sunscreen",
+    "sun cream",
+    "suncream",
+    "sunblock",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
@@ -207,6 +212,27 @@ _SPREAD_OR_START = re.compile(
 )
 
 
+# Everyday topics beside health (s9-chat): what a pet may eat ("can dogs eat grapes"; not "can
+# my dog get mpox"), and cooking ("how long do I boil an egg").
+_EVERYDAY_TOPICS = (
+    (
+        "pet food",
+        re.compile(
+            r"\b(?:dogs?|cats?|puppy|puppies|kittens?|pets?|hamsters?|rabbits?|parrots?)\s+"
+            r"(?:\w+\s+)?(?:eat|eats|eating|drink|drinks|chew)\s+(?!mpox\b|it\b|this\b|that\b|them\b)\w+"
+        ),
+    ),
+    (
+        "cooking",
+        re.compile(
+            r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
+            r"my\s+)?(?:eggs?|rice|pasta|chicken|potato\w*|cakes?|bread|vegetables|veg|noodles|soup)\b|"
+            r"\brecipes?\b"
+        ),
+    ),
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
@@ -233,6 +259,9 @@ def mentions_other_topic(normalized_text: str) -> str | None:
         if hiv_ok and match.group(0) in ("hiv", "aids"):
             continue
         return match.group(0)
+    for name, pattern in _EVERYDAY_TOPICS:
+        if pattern.search(normalized_text):
+            return name
     return None
 
 
