@@ -184,6 +184,16 @@ OWN_VERDICT_REQUESTS = [
     "pretty sure the lump under my arm is mpox",
     "could my achy swollen neck glands mean i have mpox",
     "this blister keeps weeping, mpox?",
+    # What is happening to one's skin, what causes one's findings, whether they are serious
+    # or normal, "what should I think", "what do you think it is", "what this lump is".
+    "got blotches on my neck since sunday, what is going on",
+    "whats happening with my skin, it is all bumpy",
+    "what could be causing the sores on my lips",
+    "would you say my sons spots are bad",
+    "is my rash normal",
+    "my wife has blisters on her back, what should we think",
+    "there is a lump on my groin, what do you reckon it could be",
+    "can you work out what this red lump is on my leg",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -321,6 +331,10 @@ GENERAL_QUESTIONS = [
     "does the mpox rash look like the pictures online",
     "the rash on the hands is typical of mpox right",
     "those sores in the mouth, do they hurt with mpox",
+    # A general condition with "always" or "necessarily", whether a finding is serious in
+    # mpox in general.
+    "if you have spots after a festival is it necessarily mpox",
+    "is a rash in the mouth serious for mpox",
 ]
 
 

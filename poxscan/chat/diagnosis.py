@@ -62,7 +62,9 @@ _NOUNISH = (
     r"called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
     r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
-    r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"
+    r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from|"
+    # "if I get a rash after sex, is it always mpox": a general question
+    r"always|necessarily|automatically|ever)\b)"
     rf"{_WORD}"
 )
 # The person concerned: the asker or someone they describe.
@@ -320,6 +322,16 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:could|might|may|must)\s+be)\s+(?:{_WORD}\s+)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
+    # "do you think my rash is serious", "is my son's rash normal": a verdict on one's findings
+    (
+        "own_finding_serious",
+        re.compile(
+            rf"\b(?:is|are|think|reckon|say)\s+(?:that\s+)?(?:my|his|her|our|these|this|those)\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\s+(?:is\s+|are\s+|looks?\s+|seems?\s+)?"
+            rf"(?:really\s+|very\s+|too\s+)?(?:serious|bad|dangerous|worrying|concerning|normal|ok|"
+            rf"okay|fine|infected|something\s+serious)\b(?!\s+(?:for|in|with)\s+mpox)"
+        ),
+    ),
     # "can you tell from my pic whether I need a doctor", "based on my photo, is it bad": a
     # judgement asked of one's own photo, whatever the question about it
     (
@@ -429,6 +441,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,3}}?on\s+"
             rf"(?:my|his|her|our)\b|"
             rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
+            # "what is going on with my skin", "what is causing the blisters on my feet"
+            rf"\bwhat\s+is\s+(?:going\s+on|happening)\s+(?:with|to|on)\s+(?:my|me|him|her|his)\b|"
+            rf"\bwhat\s+(?:is|could\s+be|might\s+be|would\s+be)\s+caus\w*\s+(?:the|these|this|those|"
+            rf"my|his|her)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\s+(?:on|in|around|near)\s+(?:my|his|her|our)\b|"
             # "what is on my arm", "what's that on his back"
             rf"\bwhat\s+(?:is|are)\s+(?:this\s+|that\s+|these\s+|those\s+|the\s+thing\s+)?"
             rf"(?:on|in)\s+(?:my|his|her|our)\s+(?:{_WORD}\s+)?{_BODY_PART}\b|"
@@ -500,7 +516,9 @@ _KNOWN_ILLNESS = re.compile(
 # "i have a sore on my penis, what is it": own symptoms, then what they are.
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
-    r"(?:\s+be)?\s*[?.!]*\s*$"
+    r"(?:\s+be)?\s*[?.!]*\s*$|"
+    # "woke up with red bumps on my chest, what is happening"
+    r"\bwhat\s+is\s+(?:happening|going\s+on)(?:\s+(?:to|with)\s+(?:me|it|them))?\s*[?.!]*\s*$"
 )
 # "these bumps on my legs mpox?": a finding, then the disease's name as the question.
 _FINDING_THEN_NAME = re.compile(
@@ -511,11 +529,16 @@ _FINDING_THEN_NAME = re.compile(
 _WHAT_IT_IS = re.compile(
     r"\b(?:tell|say|know|guess|work\s+out|figure\s+out|identify|see|explain)\s+"
     r"(?:me\s+|us\s+)?(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+(?:[\w-]+\s+)?)?"
-    r"(?:it|this|that|they|these|those|he|she)\s+(?:is|are|has|have|(?:could|might|may|would)\s+be)\b"
+    r"(?:it|this|that|they|these|those|he|she)(?:\s+[\w-]+){0,2}?\s+"
+    r"(?:is|are|has|have|(?:could|might|may|would)\s+be)\b|"
+    # "... what do you think it is"
+    r"\bwhat\s+(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|guess)\s+(?:it|this|that|they|"
+    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b"
 )
 # "... what do you think?": own findings, then the bot's opinion.
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
+    r"what\s+(?:should|do|would)\s+(?:i|we)\s+(?:think|make\s+of\s+(?:it|this|that|them))|"
     r"(?:your\s+)?(?:opinion|verdict|take))\s*[?.!]*\s*$"
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
@@ -562,6 +585,9 @@ _GENERALLY = re.compile(
 _STRONG_RULES = frozenset(
     {"do_i_have", "am_i_infected", "check_my_rash", "photo_of_mine", "judge_from_photo"}
 )
+
+# "what should I think": asks for an opinion, not what to do.
+_NOT_AN_ACTION = re.compile(r"\bwhat\s+should\s+(?:i|we)\s+(?:think|make\s+of)\b")
 
 
 def _action_question(text: str) -> bool:
@@ -612,7 +638,7 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             return name
     if general:
         return None
-    action = _action_question(text)
+    action = _action_question(_NOT_AN_ACTION.sub(" ", text))
     if _SUSPICION.search(text) and not action:
         return "suspicion"
     if _WANTS_VERDICT.search(text) and not _HOW_TO.search(text) and not action:
