@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
 NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
 NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
+NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
+NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 
 
 @pytest.fixture(scope="module")
@@ -237,12 +239,19 @@ def _norm_q(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "fixture", "minimum"),
-    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140), ("v5", NEAR_V5, 150)],
+    [
+        ("v3", NEAR_V3, 150),
+        ("v4", NEAR_V4, 140),
+        ("v5", NEAR_V5, 150),
+        # s9-chat: v6 (a development set since s8-chat) and v7 (since s9-chat) too.
+        ("v6", NEAR_V6, 190),
+        ("v7", NEAR_V7, 180),
+    ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
     name, fixture, minimum
 ):
-    # v3 (since s5-chat), v4 (since s6-chat) and v5 (since s7-chat) are development sets: their
+    # v3 (since s5-chat), v4 (s6-chat), v5 (s7-chat), v6 and v7 are development sets: their
     # misses may guide general fixes, but no paraphrase may copy one of their questions
     # (difflib ratio >= 0.8). Variants that were that close before (listed in the fixture,
     # mostly short common questions) are allowed.
