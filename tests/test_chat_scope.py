@@ -71,6 +71,9 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "is monkeypox anything like syphilis",
         "how does mpox differ from hand foot and mouth",
         "herpes versus mpox",
+        # Hand, foot and mouth typed without "and" or with hyphens.
+        "is hand foot mouth disease like monkeypox",
+        "mpox or hand-foot-mouth, how can you tell",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):

@@ -133,6 +133,10 @@ OTHER_TOPICS = (
     "mrsa",
     "staph",
     "hand foot and mouth",
+    "hand foot mouth",
+    "hand-foot-mouth",
+    "hand-foot-and-mouth",
+    "hfmd",
     "molluscum",
     "rosacea",
     "dandruff",
@@ -349,7 +353,7 @@ def not_covered_topic(normalized_text: str) -> str | None:
 # Look-alike diseases no entry describes; a comparison of mpox with them is answered by the
 # testing entry (how the rashes are told apart) or not at all.
 _LOOKALIKE_DISEASE = re.compile(
-    r"\b(?:herpes|syphilis|hand\s+foot\s+(?:and|n)\s+mouth(?:\s+disease)?|hfmd|scabies|"
+    r"\b(?:herpes|syphilis|hand\W+foot\W+(?:(?:and|n)\W+)?mouth(?:\s+disease)?|hfmd|scabies|"
     r"molluscum|impetigo|psoriasis|ringworm|cellulitis|gonorrh\w+|chlamydia|hpv|"
     r"genital\s+warts|cold\s+sores?)\b"
 )
