@@ -206,6 +206,12 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is mpox catching before the blisters appear", "contagious_period"),
         ("can monkeypox lie dormant for weeks", "incubation_period"),
         ("what kills mpox on a kitchen counter", "hygiene_cleaning"),
+        # Pain or bleeding from the rectum (where the sores are; easing it is pain relief),
+        # losing smell or taste, the treatment when very ill.
+        ("does monkeypox cause bleeding from the backside", "rash_locations"),
+        ("how do i manage pain in my bum from mpox sores", "pain_management"),
+        ("can mpox take away your taste", "symptoms_overview"),
+        ("what medicine do they give if you get very sick with mpox", "treatment_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
