@@ -212,6 +212,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("how do i manage pain in my bum from mpox sores", "pain_management"),
         ("can mpox take away your taste", "symptoms_overview"),
         ("what medicine do they give if you get very sick with mpox", "treatment_overview"),
+        # "how soon could / would" symptoms start; someone "just got diagnosed with" it.
+        ("hooked up with a guy 3 days ago, how soon could symptoms start", "incubation_period"),
+        ("my sister just got diagnosed with mpox, what do we do", "after_exposure"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
