@@ -194,6 +194,12 @@ OWN_VERDICT_REQUESTS = [
     "my wife has blisters on her back, what should we think",
     "there is a lump on my groin, what do you reckon it could be",
     "can you work out what this red lump is on my leg",
+    # Non-native wording: "what I have" for "what do I have", a statement then "yes?" or
+    # "too?", "look my photo" without "at".
+    "spots on my chest and a temperature, what i have?",
+    "after the party i got blisters, i have monkeypox right?",
+    "my husband has mpox, i have it also?",
+    "pls look my rash and tell",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -335,6 +341,10 @@ GENERAL_QUESTIONS = [
     # mpox in general.
     "if you have spots after a festival is it necessarily mpox",
     "is a rash in the mouth serious for mpox",
+    # A known illness's course, what one has to do.
+    "how does my rash look when mpox heals",
+    "what i have to do if i get mpox",
+    "i know what i have, how long will it last",
 ]
 
 

@@ -251,7 +251,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # "does my photo look like mpox", "does the pic I sent look like it"
             rf"(?:my|his|her|our|their|these|those|this|the)\s+(?:{_WORD}\s+)?{_PHOTO}"
             rf"(?:\s+(?:i|we|he|she)\s+(?:sent|uploaded|shared|attached|took|posted))?)\s+"
-            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+){{0,3}}?{_DISEASE}\b|"
+            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+"
+            # ("how does my rash look when mpox heals" asks about a known illness)
+            rf"(?!(?:when|if|after|before|once|while|during)\b)(?:{_WORD}\s+){{0,3}}?{_DISEASE}\b|"
             # "does this look infected to you": the bot's own judgement of the skin
             rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
             rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_PHOTO}))\s+"
@@ -383,7 +385,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "check_my_rash",
         re.compile(
-            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see|analy[sz]e|scan|confirm|verify|"
+            rf"\b(?:check|look(?:\s+at)?|examine|assess|judge|identify|rate|see|analy[sz]e|scan|confirm|verify|"
             rf"evaluate|review|inspect)\s+(?:out\s+)?(?:my|this|these|those|his|her|our|their)\s+"
             rf"(?:{_WORD}\s+){{0,2}}?(?:{_SYMPTOM}|{_PHOTO})\b"
         ),
@@ -451,7 +453,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\b"
             rf"(?!\s+(?:of|in|with|from|during|after|called)\s+(?:an?\s+)?{_DISEASE})"
             rf"(?!\s+(?:on|in)\s+(?:the|a|an)\s+(?:photo|picture|pic|image|website|page))|"
-            rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b"
+            rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b|"
+            # "fever and rash 2 days, what i have" (non-native "what do I have")
+            rf"(?:[,.;:]\s*|^\s*)what\s+(?:i|he|she|we)\s+(?:have|has|got)\s*[?.!]*\s*$"
         ),
     ),
 )
@@ -481,8 +485,10 @@ _WANTS_VERDICT = re.compile(
 )
 # "i got mpox?": a statement turned into a question.
 _STATEMENT_QUESTION = re.compile(
-    rf"^\s*(?:so\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
-    rf"(?:the\s+)?(?:{_DISEASE}|it)\s*\?+\W*$"
+    rf"(?:^|[,.;:!?]\s*)(?:so\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+    rf"(?:the\s+)?(?:{_DISEASE}|it)\s*(?:,?\s*(?:yes|right|or\s+not|or\s+no|correct|true|then|too|"
+    rf"as\s+well|also))?"
+    rf"\s*\?+\W*$"
 )
 # "pimple or mpox?", "mpox or just an allergy"
 _LOOKALIKE_OR = re.compile(
