@@ -345,6 +345,9 @@ GENERAL_QUESTIONS = [
     "how does my rash look when mpox heals",
     "what i have to do if i get mpox",
     "i know what i have, how long will it last",
+    # How serious a known illness's rash is; a claim heard, checked.
+    "i was diagnosed with mpox, are my sores bad",
+    "someone told me blisters on the feet are mpox, is that really true",
 ]
 
 

@@ -592,6 +592,12 @@ _STRONG_RULES = frozenset(
     {"do_i_have", "am_i_infected", "check_my_rash", "photo_of_mine", "judge_from_photo"}
 )
 
+# "someone said ..., is that true": whether a claim heard is right, not a verdict on a finding.
+_CLAIM_CHECK = re.compile(
+    r"\b(?:said|says|told|tells|heard|read|claims?|claimed|saying)\b.*"
+    r"\b(?:(?:is|are)\s+(?:that|this|it|they)\s+(?:really\s+)?(?:true|right|correct)|true\s+or\s+"
+    r"(?:false|not)|a\s+myth)\b"
+)
 # "what should I think": asks for an opinion, not what to do.
 _NOT_AN_ACTION = re.compile(r"\bwhat\s+should\s+(?:i|we)\s+(?:think|make\s+of)\b")
 
@@ -631,6 +637,12 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             "symptom_is_mpox",
             "judge_from_photo",
         ) and _OTHER_TELLS.search(text):
+            continue
+        # "I have mpox, is my rash serious": the course of a known illness is answered.
+        if name == "own_finding_serious" and _KNOWN_ILLNESS.search(text):
+            continue
+        # "my friend said spots on the palms are mpox, is that true": a claim checked.
+        if name in ("symptom_is_mpox", "thing_on_body_is") and _CLAIM_CHECK.search(text):
             continue
         # "... could that be an mpox symptom in general": the asker says the question is general.
         if general and name not in _STRONG_RULES:
