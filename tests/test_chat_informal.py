@@ -215,6 +215,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         # "how soon could / would" symptoms start; someone "just got diagnosed with" it.
         ("hooked up with a guy 3 days ago, how soon could symptoms start", "incubation_period"),
         ("my sister just got diagnosed with mpox, what do we do", "after_exposure"),
+        # Medical shorthand, and what is good for pain in the bottom (pain relief).
+        ("sx of monkeypox in kids?", "children"),
+        ("main sx of mpox", "symptoms_overview"),
+        ("whats good for monkeypox pain in the bum", "pain_management"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
