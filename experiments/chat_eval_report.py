@@ -401,11 +401,13 @@ def to_markdown(report: dict[str, Any]) -> str:
     )
     lines += _step_log(
         report.get("change_log_s7") or [],
-        "s7-chat work (v5 as a development set too)",
+        "s7-chat work (v5 as a development set too) and the s8/s9-chat rounds (v6, v7)",
         [
             "development",
             "development_cv",
             "dev_informal",
+            "holdout_v7",
+            "holdout_v6",
             "holdout_v5",
             "holdout_v4",
             "holdout_v3",

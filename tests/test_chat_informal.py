@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 NEAR_V3 = REPO / "tests" / "fixtures" / "chat_variants_near_v3_before_s5.txt"
 NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
 NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
+NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
+NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,13 @@ def test_s7_misspellings_and_spellings_of_the_name_read_as_words():
     assert normalize("chicken pocks or small pox") == "chickenpox or smallpox"
     # Words that only look alike are left alone.
     assert normalize("make sure") == "make sure" and normalize("mix it") == "mix it"
+
+
+def test_s9_misspellings_read_as_words():
+    assert normalize("can i borrow towles") == "can i borrow towels"
+    assert normalize("mpox twise") == "mpox twice"
+    assert normalize("alchohol after the jab") == "alcohol after the jab"
+    assert normalize("a subcutanous dose") == "a subcutaneous dose"
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -168,6 +177,48 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can monkeypox kil u", "fatality"),
         ("mpox can go to the baby in my tummy?", "pregnancy_newborns"),
         ("no jab where i live, how i protect from mpox", "prevention_overview"),
+        # s9-chat: a massage, masks, leaving home, sex once healed, itching, contact lenses,
+        # whether the vaccine gives mpox or still lets it through, where it is injected, no
+        # symptoms after some weeks, PrEP, Congo now, how common mpox is, never heard of it,
+        # picking it up somewhere (not picking at sores), clades 1 and 2 (not clade Ib).
+        ("is a full body massage risky for catching mpox", "transmission_overview"),
+        ("do i need to wear a face mask when i have mpox", "isolation"),
+        ("am i allowed to leave my flat while i have monkeypox", "isolation"),
+        ("when is it ok to have sex again once the sores heal", "isolation"),
+        ("any cream for the itch from mpox spots", "treatment_overview"),
+        ("are contact lenses ok if i have monkeypox", "eye_symptoms"),
+        ("does the jynneos shot cause mpox", "vaccines_overview"),
+        ("could i catch mpox even though i am fully vaccinated", "vaccine_effectiveness"),
+        ("is jynneos injected into the muscle", "vaccine_doses"),
+        ("it has been 4 weeks with no symptoms, am i in the clear", "incubation_period"),
+        ("will prep stop me getting mpox", "hiv_treatment_prep"),
+        ("is there an mpox outbreak in the drc now", "clade_ib"),
+        ("how widespread is monkeypox these days", "outbreak_2022"),
+        ("never heard of monkeypox, what is it", "what_is_mpox"),
+        ("could i pick mpox up from a sauna", "casual_contact"),
+        ("which clade is worse, 1 or 2", "clades"),
+        ("is it safe to have sex after my jynneos shot", "vaccine_side_effects"),
+        # Which comes first, the fever or the rash; how not to catch it; spreading before
+        # the spots; how long it can hide.
+        ("do spots come before a temperature with mpox", "fever_flu_like"),
+        ("does the temperature start after the sores in mpox", "fever_flu_like"),
+        ("what can i do to not get monkeypox", "prevention_overview"),
+        ("is mpox catching before the blisters appear", "contagious_period"),
+        ("can monkeypox lie dormant for weeks", "incubation_period"),
+        ("what kills mpox on a kitchen counter", "hygiene_cleaning"),
+        # Pain or bleeding from the rectum (where the sores are; easing it is pain relief),
+        # losing smell or taste, the treatment when very ill.
+        ("does monkeypox cause bleeding from the backside", "rash_locations"),
+        ("how do i manage pain in my bum from mpox sores", "pain_management"),
+        ("can mpox take away your taste", "symptoms_overview"),
+        ("what medicine do they give if you get very sick with mpox", "treatment_overview"),
+        # "how soon could / would" symptoms start; someone "just got diagnosed with" it.
+        ("hooked up with a guy 3 days ago, how soon could symptoms start", "incubation_period"),
+        ("my sister just got diagnosed with mpox, what do we do", "after_exposure"),
+        # Medical shorthand, and what is good for pain in the bottom (pain relief).
+        ("sx of monkeypox in kids?", "children"),
+        ("main sx of mpox", "symptoms_overview"),
+        ("whats good for monkeypox pain in the bum", "pain_management"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -201,12 +252,19 @@ def _norm_q(text: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "fixture", "minimum"),
-    [("v3", NEAR_V3, 150), ("v4", NEAR_V4, 140), ("v5", NEAR_V5, 150)],
+    [
+        ("v3", NEAR_V3, 150),
+        ("v4", NEAR_V4, 140),
+        ("v5", NEAR_V5, 150),
+        # s9-chat: v6 (a development set since s8-chat) and v7 (since s9-chat) too.
+        ("v6", NEAR_V6, 190),
+        ("v7", NEAR_V7, 180),
+    ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
     name, fixture, minimum
 ):
-    # v3 (since s5-chat), v4 (since s6-chat) and v5 (since s7-chat) are development sets: their
+    # v3 (since s5-chat), v4 (s6-chat), v5 (s7-chat), v6 and v7 are development sets: their
     # misses may guide general fixes, but no paraphrase may copy one of their questions
     # (difflib ratio >= 0.8). Variants that were that close before (listed in the fixture,
     # mostly short common questions) are allowed.

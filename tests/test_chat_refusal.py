@@ -170,6 +170,36 @@ OWN_VERDICT_REQUESTS = [
     "did i give my boyfriend mpox",
     "have i passed mpox to him",
     "he has spots now, did he give me mpox",
+    # s9-chat: whatever is on a part of the body, named by its place ("the thing on my ..."),
+    # and any judgement asked of one's own photo ("from my pic ...").
+    "is the red thing on my forehead monkeypox",
+    "are these on my daughters back mpox",
+    "based on my photo is it bad enough for the er",
+    "judging by this picture should i get tested",
+    # Longer descriptions: several words before the finding or between "look like" and the
+    # name, a statement about what is on one's body, a finding shown then the name.
+    "what are those tiny red raised bumps on my chest",
+    "what are these small itchy spots",
+    "does my daughters rash look like the photos of monkeypox online",
+    "pretty sure the lump under my arm is mpox",
+    "could my achy swollen neck glands mean i have mpox",
+    "this blister keeps weeping, mpox?",
+    # What is happening to one's skin, what causes one's findings, whether they are serious
+    # or normal, "what should I think", "what do you think it is", "what this lump is".
+    "got blotches on my neck since sunday, what is going on",
+    "whats happening with my skin, it is all bumpy",
+    "what could be causing the sores on my lips",
+    "would you say my sons spots are bad",
+    "is my rash normal",
+    "my wife has blisters on her back, what should we think",
+    "there is a lump on my groin, what do you reckon it could be",
+    "can you work out what this red lump is on my leg",
+    # Non-native wording: "what I have" for "what do I have", a statement then "yes?" or
+    # "too?", "look my photo" without "at".
+    "spots on my chest and a temperature, what i have?",
+    "after the party i got blisters, i have monkeypox right?",
+    "my husband has mpox, i have it also?",
+    "pls look my rash and tell",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -296,6 +326,28 @@ GENERAL_QUESTIONS = [
     "how can a lab tell it is mpox and not herpes",
     "how would they know its mpox and not measles",
     "can i give mpox to my wife before i get symptoms",
+    # s9-chat: a question the asker marks as general ("in general", "hypothetically"), and what
+    # a tool can tell from a photo.
+    "my armpit lumps hurt, can that be a sign of mpox in general",
+    "hypothetically could a sore throat be an mpox symptom",
+    "can the poxscan app tell from my photo if it is mpox",
+    # General questions with the same words ("what are these ... called", "look like the
+    # pictures", "the rash on the hands is typical").
+    "what are these little fluid filled bumps called in mpox",
+    "does the mpox rash look like the pictures online",
+    "the rash on the hands is typical of mpox right",
+    "those sores in the mouth, do they hurt with mpox",
+    # A general condition with "always" or "necessarily", whether a finding is serious in
+    # mpox in general.
+    "if you have spots after a festival is it necessarily mpox",
+    "is a rash in the mouth serious for mpox",
+    # A known illness's course, what one has to do.
+    "how does my rash look when mpox heals",
+    "what i have to do if i get mpox",
+    "i know what i have, how long will it last",
+    # How serious a known illness's rash is; a claim heard, checked.
+    "i was diagnosed with mpox, are my sores bad",
+    "someone told me blisters on the feet are mpox, is that really true",
 ]
 
 

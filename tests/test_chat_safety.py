@@ -84,6 +84,10 @@ def test_the_dose_route_needs_a_medicine_and_leaves_vaccines_and_prices_alone():
         safety_entry(normalize("whats the right amount of tecovirimat for an adult")) == DOSE_ENTRY
     )
     assert safety_entry(normalize("what amount of the mpox vaccine is given")) is None
+    # s9-chat: the medicine's name between "how many" and the pills.
+    assert safety_entry(normalize("how many ibuprofen tablets can i have for mpox")) == DOSE_ENTRY
+    assert safety_entry(normalize("how many tpoxx capsules a day")) == DOSE_ENTRY
+    assert safety_entry(normalize("how many jynneos shot doses do i need")) is None
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,14 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "herpes vs mpox blisters",
         "mpox or hand foot and mouth, how do i know which",
         "do cold sores look like mpox",
+        # s9-chat: how alike or different the two are, asked without naming the skin.
+        "is mpox similar to herpes",
+        "is monkeypox anything like syphilis",
+        "how does mpox differ from hand foot and mouth",
+        "herpes versus mpox",
+        # Hand, foot and mouth typed without "and" or with hyphens.
+        "is hand foot mouth disease like monkeypox",
+        "mpox or hand-foot-mouth, how can you tell",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -79,7 +87,8 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
     ("question", "disease"),
     [
         ("is mpox worse than syphilis", "syphilis"),
-        ("is mpox similar to herpes", "herpes"),
+        # Having both at once is not a comparison the testing entry answers.
+        ("can you have mpox and herpes at the same time", "herpes"),
     ],
 )
 def test_other_comparisons_with_an_undescribed_disease_say_so(bot, question, disease):
@@ -164,3 +173,29 @@ def test_giving_the_mpox_vaccine_with_other_vaccines_is_not_covered(bot, questio
 def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot):
     assert bot.reply("what brings on hives").reason == "other_topic:hives"
     assert bot.reply("can mpox look like hives").kind == "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("is it ok for my puppy to eat cheese", "pet food"),
+        ("can cats drink cows milk", "pet food"),
+        ("how do you bake bread at home", "cooking"),
+        ("what sunblock is best for a beach holiday", "sunblock"),
+    ],
+)
+def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
+    # s9-chat: what a pet may eat, cooking and sun cream name no mpox topic.
+    assert mentions_other_topic(normalize(question)) == topic
+    reply = bot.reply(question)
+    assert (reply.kind, reply.reason) == ("unknown", f"other_topic:{topic}")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["can dogs have it too", "can my dog eat it if it fell on my sores", "can cats get monkeypox"],
+)
+def test_pets_and_mpox_are_still_answered(bot, question):
+    assert mentions_other_topic(normalize(question)) is None
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", "animal_to_human"), reply.reason

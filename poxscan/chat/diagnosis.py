@@ -62,7 +62,9 @@ _NOUNISH = (
     r"called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
     r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
-    r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from)\b)"
+    r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from|"
+    # "if I get a rash after sex, is it always mpox": a general question
+    r"always|necessarily|automatically|ever)\b)"
     rf"{_WORD}"
 )
 # The person concerned: the asker or someone they describe.
@@ -249,7 +251,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # "does my photo look like mpox", "does the pic I sent look like it"
             rf"(?:my|his|her|our|their|these|those|this|the)\s+(?:{_WORD}\s+)?{_PHOTO}"
             rf"(?:\s+(?:i|we|he|she)\s+(?:sent|uploaded|shared|attached|took|posted))?)\s+"
-            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
+            rf"(?:sound|look|seem)(?:\s+like|\s+to\s+you\s+like)?\s+"
+            # ("how does my rash look when mpox heals" asks about a known illness)
+            rf"(?!(?:when|if|after|before|once|while|during)\b)(?:{_WORD}\s+){{0,3}}?{_DISEASE}\b|"
             # "does this look infected to you": the bot's own judgement of the skin
             rf"\b(?:do|does|did)\s+(?:it|this|that|these|those|they|"
             rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_PHOTO}))\s+"
@@ -262,7 +266,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "means_i_have",
         re.compile(
-            rf"\b(?:do|does|did|could|would)\s+(?:{_WORD}\s+){{1,3}}?"
+            rf"\b(?:do|does|did|could|would)\s+(?:{_WORD}\s+){{1,5}}?"
             rf"(?:mean|indicate|suggest|prove|confirm|show)\s+(?:that\s+)?"
             rf"(?:(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
             rf"(?:{_DISEASE}\b|{_IT_END}))|"
@@ -297,6 +301,46 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_WORD}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at)\s+)?"
             rf"(?:my|his|her|our|their)\s+(?:{_WORD}\s+){{0,2}}?(?:be\s+)?(?:an?\s+)?"
             rf"(?:signs?|symptoms?)\s+of\s+{_DISEASE}\b"
+        ),
+    ),
+    # "is the thing on my chin mpox", "are these on his back chickenpox": whatever is on a
+    # part of one's body, named by its place instead of a symptom word
+    (
+        "is_thing_on_body",
+        re.compile(
+            rf"\b(?:is|are)\s+(?:the|this|that|these|those|what\s+is|whatever\s+is)\s+"
+            rf"(?:{_NOUNISH}\s+){{0,2}}?(?:on|in|near|around|under|at|by|behind)\s+"
+            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+)?{_BODY_PART}\s+"
+            rf"(?:{_NOUNISH}\s+)?(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "I think the thing on my arm is mpox", "the spot on his back looks like chickenpox"
+    (
+        "thing_on_body_is",
+        re.compile(
+            rf"\b(?:the|this|that|these|those)\s+(?:{_NOUNISH}\s+){{0,2}}?"
+            rf"(?:on|in|near|around|under|at|by|behind)\s+(?:my|his|her|our|their)\s+"
+            rf"(?:{_NOUNISH}\s+)?{_BODY_PART}\s+(?:is|are|(?:looks?|seems?)\s+like|"
+            rf"(?:could|might|may|must)\s+be)\s+(?:{_WORD}\s+)?(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # "do you think my rash is serious", "is my son's rash normal": a verdict on one's findings
+    (
+        "own_finding_serious",
+        re.compile(
+            rf"\b(?:is|are|think|reckon|say)\s+(?:that\s+)?(?:my|his|her|our|these|this|those)\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\s+(?:is\s+|are\s+|looks?\s+|seems?\s+)?"
+            rf"(?:really\s+|very\s+|too\s+)?(?:serious|bad|dangerous|worrying|concerning|normal|ok|"
+            rf"okay|fine|infected|something\s+serious)\b(?!\s+(?:for|in|with)\s+mpox)"
+        ),
+    ),
+    # "can you tell from my pic whether I need a doctor", "based on my photo, is it bad": a
+    # judgement asked of one's own photo, whatever the question about it
+    (
+        "judge_from_photo",
+        re.compile(
+            rf"\b(?:from|based\s+on|(?:by\s+)?looking\s+at|judging\s+(?:by|from)|going\s+(?:by|off))"
+            rf"\s+(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
@@ -341,7 +385,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "check_my_rash",
         re.compile(
-            rf"\b(?:check|look\s+at|examine|assess|judge|identify|rate|see|analy[sz]e|scan|confirm|verify|"
+            rf"\b(?:check|look(?:\s+at)?|examine|assess|judge|identify|rate|see|analy[sz]e|scan|confirm|verify|"
             rf"evaluate|review|inspect)\s+(?:out\s+)?(?:my|this|these|those|his|her|our|their)\s+"
             rf"(?:{_WORD}\s+){{0,2}}?(?:{_SYMPTOM}|{_PHOTO})\b"
         ),
@@ -396,16 +440,22 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:do|does)\s+(?:i|we|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|hav|got)\b"
             rf"(?!\s+to\b)|"
-            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?on\s+"
+            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,3}}?on\s+"
             rf"(?:my|his|her|our)\b|"
             rf"\bwhat\s+is\s+wrong\s+with\s+(?:my|me|him|her)\b|"
+            # "what is going on with my skin", "what is causing the blisters on my feet"
+            rf"\bwhat\s+is\s+(?:going\s+on|happening)\s+(?:with|to|on)\s+(?:my|me|him|her|his)\b|"
+            rf"\bwhat\s+(?:is|could\s+be|might\s+be|would\s+be)\s+caus\w*\s+(?:the|these|this|those|"
+            rf"my|his|her)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\s+(?:on|in|around|near)\s+(?:my|his|her|our)\b|"
             # "what is on my arm", "what's that on his back"
             rf"\bwhat\s+(?:is|are)\s+(?:this\s+|that\s+|these\s+|those\s+|the\s+thing\s+)?"
             rf"(?:on|in)\s+(?:my|his|her|our)\s+(?:{_WORD}\s+)?{_BODY_PART}\b|"
-            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
+            rf"\bwhat\s+(?:is|are)\s+(?:this|these|that|those)\s+(?:{_WORD}\s+){{0,2}}?{_SYMPTOM}\b"
             rf"(?!\s+(?:of|in|with|from|during|after|called)\s+(?:an?\s+)?{_DISEASE})"
             rf"(?!\s+(?:on|in)\s+(?:the|a|an)\s+(?:photo|picture|pic|image|website|page))|"
-            rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b"
+            rf"\btell\s+me\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\b|"
+            # "fever and rash 2 days, what i have" (non-native "what do I have")
+            rf"(?:[,.;:]\s*|^\s*)what\s+(?:i|he|she|we)\s+(?:have|has|got)\s*[?.!]*\s*$"
         ),
     ),
 )
@@ -435,8 +485,10 @@ _WANTS_VERDICT = re.compile(
 )
 # "i got mpox?": a statement turned into a question.
 _STATEMENT_QUESTION = re.compile(
-    rf"^\s*(?:so\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
-    rf"(?:the\s+)?(?:{_DISEASE}|it)\s*\?+\W*$"
+    rf"(?:^|[,.;:!?]\s*)(?:so\s+)?(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|caught)\s+"
+    rf"(?:the\s+)?(?:{_DISEASE}|it)\s*(?:,?\s*(?:yes|right|or\s+not|or\s+no|correct|true|then|too|"
+    rf"as\s+well|also))?"
+    rf"\s*\?+\W*$"
 )
 # "pimple or mpox?", "mpox or just an allergy"
 _LOOKALIKE_OR = re.compile(
@@ -470,7 +522,9 @@ _KNOWN_ILLNESS = re.compile(
 # "i have a sore on my penis, what is it": own symptoms, then what they are.
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
-    r"(?:\s+be)?\s*[?.!]*\s*$"
+    r"(?:\s+be)?\s*[?.!]*\s*$|"
+    # "woke up with red bumps on my chest, what is happening"
+    r"\bwhat\s+is\s+(?:happening|going\s+on)(?:\s+(?:to|with)\s+(?:me|it|them))?\s*[?.!]*\s*$"
 )
 # "these bumps on my legs mpox?": a finding, then the disease's name as the question.
 _FINDING_THEN_NAME = re.compile(
@@ -481,11 +535,16 @@ _FINDING_THEN_NAME = re.compile(
 _WHAT_IT_IS = re.compile(
     r"\b(?:tell|say|know|guess|work\s+out|figure\s+out|identify|see|explain)\s+"
     r"(?:me\s+|us\s+)?(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+(?:[\w-]+\s+)?)?"
-    r"(?:it|this|that|they|these|those|he|she)\s+(?:is|are|has|have|(?:could|might|may|would)\s+be)\b"
+    r"(?:it|this|that|they|these|those|he|she)(?:\s+[\w-]+){0,2}?\s+"
+    r"(?:is|are|has|have|(?:could|might|may|would)\s+be)\b|"
+    # "... what do you think it is"
+    r"\bwhat\s+(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|guess)\s+(?:it|this|that|they|"
+    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b"
 )
 # "... what do you think?": own findings, then the bot's opinion.
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
+    r"what\s+(?:should|do|would)\s+(?:i|we)\s+(?:think|make\s+of\s+(?:it|this|that|them))|"
     r"(?:your\s+)?(?:opinion|verdict|take))\s*[?.!]*\s*$"
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
@@ -506,7 +565,9 @@ _TRAILING_NAME = re.compile(
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
-    rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b"
+    rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b|"
+    # "these spots itch like crazy, mpox?": a finding shown is one's own
+    rf"^\s*(?:{_WORD}\s+)?(?:these|this|those)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
 )
 
 
@@ -519,6 +580,26 @@ _PREGNANCY_RISK = re.compile(
     r"(?:it\s+|mpox\s+)?(?:on\s+)?(?:to\s+)?(?:my|the|our)\s+(?:baby|unborn|pregnancy|fetus|foetus)\b|"
     r"\b(?:baby|pregnancy|fetus|foetus)\s+(?:be\s+)?(?:ok|okay|safe|fine|in\s+danger|at\s+risk)\b"
 )
+
+# "in general", "hypothetically": the asker marks the question as a general one, so findings
+# named beside it are an example, not a case to judge (unless a photo or an outright "do I
+# have it" is asked about: :data:`_STRONG_RULES`).
+_GENERALLY = re.compile(
+    r"\b(?:in\s+general|generally(?:\s+speaking)?|in\s+theory|theoretically|hypothetically|"
+    r"not\s+(?:asking\s+)?(?:about|for)\s+me|not\s+me\s+personally)\b"
+)
+_STRONG_RULES = frozenset(
+    {"do_i_have", "am_i_infected", "check_my_rash", "photo_of_mine", "judge_from_photo"}
+)
+
+# "someone said ..., is that true": whether a claim heard is right, not a verdict on a finding.
+_CLAIM_CHECK = re.compile(
+    r"\b(?:said|says|told|tells|heard|read|claims?|claimed|saying)\b.*"
+    r"\b(?:(?:is|are)\s+(?:that|this|it|they)\s+(?:really\s+)?(?:true|right|correct)|true\s+or\s+"
+    r"(?:false|not)|a\s+myth)\b"
+)
+# "what should I think": asks for an opinion, not what to do.
+_NOT_AN_ACTION = re.compile(r"\bwhat\s+should\s+(?:i|we)\s+(?:think|make\s+of)\b")
 
 
 def _action_question(text: str) -> bool:
@@ -542,6 +623,7 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     """
     # "its mpox" (no apostrophe) reads "it is mpox".
     text = _ITS.sub("it is", normalized_text)
+    general = bool(_GENERALLY.search(text))
     for name, pattern in RULES:
         # "how do I check my rash for mpox" asks how to check, not for a verdict.
         if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
@@ -549,9 +631,21 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
             continue
-        if name in ("tell_me_if", "tell_me_if_symptom", "symptom_is_mpox") and _OTHER_TELLS.search(
-            text
-        ):
+        if name in (
+            "tell_me_if",
+            "tell_me_if_symptom",
+            "symptom_is_mpox",
+            "judge_from_photo",
+        ) and _OTHER_TELLS.search(text):
+            continue
+        # "I have mpox, is my rash serious": the course of a known illness is answered.
+        if name == "own_finding_serious" and _KNOWN_ILLNESS.search(text):
+            continue
+        # "my friend said spots on the palms are mpox, is that true": a claim checked.
+        if name in ("symptom_is_mpox", "thing_on_body_is") and _CLAIM_CHECK.search(text):
+            continue
+        # "... could that be an mpox symptom in general": the asker says the question is general.
+        if general and name not in _STRONG_RULES:
             continue
         if name == "confirm_it_is" and _HOW_CONFIRM.search(text) and not _OWN_THING.search(text):
             continue
@@ -560,7 +654,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         if pattern.search(text):
             return name
-    action = _action_question(text)
+    if general:
+        return None
+    action = _action_question(_NOT_AN_ACTION.sub(" ", text))
     if _SUSPICION.search(text) and not action:
         return "suspicion"
     if _WANTS_VERDICT.search(text) and not _HOW_TO.search(text) and not action:

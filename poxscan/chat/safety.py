@@ -45,7 +45,7 @@ PREGNANCY_ENTRY = "pregnancy_newborns"
 EYE_ENTRY = "eye_symptoms"
 
 _DOSE = re.compile(
-    r"\b(?:how\s+much|how\s+many\s+(?:mg|milligrams?|pills?|tablets?|capsules?|doses?)|"
+    r"\b(?:how\s+much|how\s+many\s+(?:[\w-]+\s+){0,2}?(?:mg|milligrams?|pills?|tablets?|capsules?|doses?)|"
     r"how\s+many\s+(?:\w+\s+)?(?:can|should|do|could|may)\s+i\s+(?:take|have|use|give)|"
     r"how\s+often\s+(?:can|should|do|could|may)\s+(?:i|you|we)\s+(?:take|have|give|use)|"
     r"doses?|dosages?|dosing|\d+\s*mg|milligrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"

@@ -9,8 +9,9 @@ Two more checks apply even when the text names mpox: a topic no entry covers (wh
 test costs, alcohol, catching mpox twice, giving blood: :func:`not_covered_topic`), and a
 comparison of mpox with a look-alike disease no entry describes (herpes, syphilis, ...:
 :func:`uncovered_comparison`), which gets the testing entry when it asks how to tell the rashes
-apart (only a lab test can), the what-is-mpox entry when it asks whether they are one disease
-(or one a kind of the other), and "I don't know" otherwise.
+apart (only a lab test can) or how alike or different they are, the what-is-mpox entry when it
+asks whether they are one disease (or one a kind of the other), and "I don't know" otherwise
+(how much worse one is, having both at once).
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ OTHER_TOPICS = (
     "mrsa",
     "staph",
     "hand foot and mouth",
+    "hand foot mouth",
+    "hand-foot-mouth",
+    "hand-foot-and-mouth",
+    "hfmd",
     "molluscum",
     "rosacea",
     "dandruff",
@@ -147,6 +152,11 @@ OTHER_TOPICS = (
     # Added in the s6-chat work.
     "hives",
     "urticaria",
+    # Added in the s9-chat work.
+    "sunscreen",
+    "sun cream",
+    "suncream",
+    "sunblock",
 )
 _OTHER_RE = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in OTHER_TOPICS) + r")\b")
 
@@ -206,6 +216,27 @@ _SPREAD_OR_START = re.compile(
 )
 
 
+# Everyday topics beside health (s9-chat): what a pet may eat ("can dogs eat grapes"; not "can
+# my dog get mpox"), and cooking ("how long do I boil an egg").
+_EVERYDAY_TOPICS = (
+    (
+        "pet food",
+        re.compile(
+            r"\b(?:dogs?|cats?|puppy|puppies|kittens?|pets?|hamsters?|rabbits?|parrots?)\s+"
+            r"(?:\w+\s+)?(?:eat|eats|eating|drink|drinks|chew)\s+(?!mpox\b|it\b|this\b|that\b|them\b)\w+"
+        ),
+    ),
+    (
+        "cooking",
+        re.compile(
+            r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
+            r"my\s+)?(?:eggs?|rice|pasta|chicken|potato\w*|cakes?|bread|vegetables|veg|noodles|soup)\b|"
+            r"\brecipes?\b"
+        ),
+    ),
+)
+
+
 def mentions_other_topic(normalized_text: str) -> str | None:
     """The first other disease/topic the text names, or ``None``.
 
@@ -232,6 +263,9 @@ def mentions_other_topic(normalized_text: str) -> str | None:
         if hiv_ok and match.group(0) in ("hiv", "aids"):
             continue
         return match.group(0)
+    for name, pattern in _EVERYDAY_TOPICS:
+        if pattern.search(normalized_text):
+            return name
     return None
 
 
@@ -319,7 +353,7 @@ def not_covered_topic(normalized_text: str) -> str | None:
 # Look-alike diseases no entry describes; a comparison of mpox with them is answered by the
 # testing entry (how the rashes are told apart) or not at all.
 _LOOKALIKE_DISEASE = re.compile(
-    r"\b(?:herpes|syphilis|hand\s+foot\s+(?:and|n)\s+mouth(?:\s+disease)?|hfmd|scabies|"
+    r"\b(?:herpes|syphilis|hand\W+foot\W+(?:(?:and|n)\W+)?mouth(?:\s+disease)?|hfmd|scabies|"
     r"molluscum|impetigo|psoriasis|ringworm|cellulitis|gonorrh\w+|chlamydia|hpv|"
     r"genital\s+warts|cold\s+sores?)\b"
 )
@@ -340,6 +374,17 @@ _IDENTITY = re.compile(
     r"\b(?:related|linked)\s+to\b|\bcaused\s+by\s+the\s+same\b"
 )
 
+# How alike or different the two are ("is mpox like herpes", "mpox vs syphilis, what's the
+# difference"), not how much worse one is ("is mpox worse than syphilis").
+_ALIKE_OR_DIFFERENT = re.compile(
+    r"\b(?:differ\w*|vs|versus|compar\w*|similar\w*|alike|resembl\w*|like)\b"
+)
+# Having both ("can you have mpox and syphilis at the same time").
+_BOTH_AT_ONCE = re.compile(
+    r"\b(?:at\s+the\s+same\s+time|at\s+once|both|together|as\s+well|on\s+top\s+of|"
+    r"co-?infect\w*|same\s+time)\b"
+)
+
 
 def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     """``("answer", entry id)`` or ``("unknown", disease)`` for a comparison of mpox with a
@@ -348,7 +393,10 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     "Do herpes sores look like mpox sores?" and "how to tell mpox from syphilis" get the testing
     entry (only a lab test tells them apart for sure); "is herpes the same as mpox?" and "is
     mpox a type of herpes?" get :data:`IDENTITY_ENTRY` (what mpox is and which virus causes
-    it); "is mpox like herpes?" gets "I don't know" rather than an entry about another disease.
+    it); "is mpox like herpes?" and "how is mpox different from syphilis?" get the testing entry
+    too (s9-chat: the two can look alike and a lab test tells them apart); "is mpox worse than
+    syphilis?" or having both at once gets "I don't know" rather than an entry about another
+    disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
     """
     other = _LOOKALIKE_DISEASE.search(normalized_text)
@@ -362,4 +410,9 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
         return "answer", TESTING_ENTRY
     if identity:
         return "answer", IDENTITY_ENTRY
+    # "is mpox like herpes", "how is mpox different from syphilis": how alike the two are is
+    # answered by the testing entry (they can look alike; a lab test tells them apart), unless
+    # the question is how much worse one is, or whether one can have both.
+    if _ALIKE_OR_DIFFERENT.search(normalized_text) and not _BOTH_AT_ONCE.search(normalized_text):
+        return "answer", TESTING_ENTRY
     return "unknown", other.group(0)
