@@ -43,34 +43,6 @@ def test_bad_qualities_and_types_are_clear_errors():
         DeepFeatures(jpeg=100).fingerprint()
 
 
-def test_deep_features_fingerprint_and_input_follow_jpeg(real_images, monkeypatch):
-    # Quality 40, not 75: 135 of msld_v1's 228 photos come back pixel for pixel from a
-    # re-encode at 75 (saved at that quality, on the same 8 x 8 grid).
-    plain, squeezed = DeepFeatures(), DeepFeatures(jpeg=40)
-    # The default keeps the fingerprint it had before the option existed.
-    assert DeepFeatures(jpeg=0).fingerprint() == plain.fingerprint()
-    assert squeezed.fingerprint() != plain.fingerprint()
-    assert DeepFeatures(jpeg=np.int64(40)).fingerprint() == squeezed.fingerprint()
-    seen = []
-
-    class Recorder:
-        def predict_on_batch(self, x):
-            seen.append(np.asarray(x))
-            return np.zeros((len(x), 1280), np.float32)
-
-    monkeypatch.setattr(DeepFeatures, "_model", lambda self: Recorder())
-    images = list(real_images[:2])
-    plain._transform_batch(images)
-    squeezed._transform_batch(images)
-    from poxscan.core.imageio import to_square
-
-    spec = plain._spec()
-    squares = np.stack([to_square(img, spec.input_size) for img in images])
-    want = np.stack([_pillow_round_trip(s, 40) for s in squares])
-    np.testing.assert_allclose(seen[1], spec.preprocess(want), atol=1e-6)
-    assert not np.allclose(seen[0], seen[1])
-
-
 def test_a_lite_model_refuses_the_recompressed_input():
     from poxscan.pipelines.lite_model import lite_training_families
 
