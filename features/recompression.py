@@ -2,9 +2,10 @@
 
 Re-saving a photo as JPEG moves its embedding a little, and a photo whose probability lies
 near the threshold then changes its decision. Re-encoding the square that the backbone sees
-at a fixed, lower quality before its preprocessing makes the quantisation of that quality,
-not the photo's own compression history, decide most high-frequency content: a photo and its
-re-save at a higher quality come out of ``JPEG(., q)`` much closer than they went in. This is
+at a fixed, lower quality before its preprocessing was meant to let the quantisation of that
+quality, not the photo's own compression history, decide most high-frequency content, so that
+a photo and its re-save at a higher quality would come out of ``JPEG(., q)`` closer than they
+went in. This is
 the JPEG input transformation of Das et al., "Keeping the bad guys out" (arXiv 1705.02900,
 2017) and Guo et al., ICLR 2018, used for robustness to benign re-saving. What it does to the
 decisions is measured by ``experiments/bench_stability.py`` (``shipped_jpeg<q>`` candidates):
