@@ -271,12 +271,16 @@ def _gate_lines(gate: Mapping[str, Any] | None) -> list[str]:
     ]
     if emb:
         lines += [
-            f"and photos whose {emb.get('backbone')} embedding lies far from the training photos",
+            f"and photos whose {emb.get('backbone')} embedding"
+            + (" (of the photo in its canonical pose)" if emb.get("orient") == "canonical" else "")
+            + " lies far from the training photos",
             f"({emb.get('score')}; refused above {_fmt(emb.get('threshold'))}). The threshold is",
             f"the {emb.get('calibration')}, set so that about {100 * emb['refuse_rate']:.1f} % of",
             f"real lesion photos are refused: out of fold, {100 * emb['oof_refused']:.1f} % of the",
             f"{emb.get('n_calibration')} training photos were. Refused images get no probability.",
-            "Rates on non-skin images: `experiments/results/gate/` (`bench_gate.py`).",
+            "Rates on non-skin images: `experiments/results/gate/` (`bench_gate.py`). The",
+            "conformal rate holds for photos like the training ones: lesion photos from another",
+            "collection may be refused more often (the benchmark's photos-from-elsewhere rows).",
         ]
         if emb.get("runtime") == "litert-int8":
             lines += [

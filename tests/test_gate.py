@@ -381,6 +381,9 @@ def test_a_canonical_pose_model_shares_its_embedding_with_its_gate(
         "canonical",
         10,
     )
+    card = " ".join((out / "model_card.md").read_text().split())
+    assert "embedding (of the photo in its canonical pose) lies far" in card
+    assert "from another collection may be refused more often" in card
     predictor = Predictor.load(out, explain=False)
     photo = photos[0]
     results = predictor.predict_images([photo, np.ascontiguousarray(photo[:, ::-1])])
