@@ -205,12 +205,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
-    # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox"
+    # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox", "could it
+    # be the pox" (s10-chat: the article)
     (
         "could_this_be",
         re.compile(
             rf"\b(?:could|can|might|may|would)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
-            rf"(?:really\s+|actually\s+|possibly\s+)?be\s+(?:an?\s+)?{_DISEASE}\b"
+            rf"(?:really\s+|actually\s+|possibly\s+)?be\s+(?:an?\s+|the\s+)?{_DISEASE}\b"
         ),
     ),
     # "are my symptoms mpox", "is my rash chickenpox or mpox"
