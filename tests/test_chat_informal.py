@@ -22,6 +22,7 @@ NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
 NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
+NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,16 @@ def test_s9_misspellings_read_as_words():
     assert normalize("mpox twise") == "mpox twice"
     assert normalize("alchohol after the jab") == "alcohol after the jab"
     assert normalize("a subcutanous dose") == "a subcutaneous dose"
+
+
+def test_s10_misspellings_read_as_words():
+    assert normalize("does it stay on serfaces") == "does it stay on surfaces"
+    assert normalize("my contact lenes hurt") == "my contact lenses hurt"
+    assert normalize("ibuprofine or paracetomol") == "ibuprofen or paracetamol"
+    assert normalize("my colegue was dignosed") == "my colleague was diagnosed"
+    assert normalize("clamydia or gonorea") == "chlamydia or gonorrhea"
+    # another disease's name misspelt is still another topic
+    assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -259,6 +270,8 @@ def _norm_q(text: str) -> str:
         # s9-chat: v6 (a development set since s8-chat) and v7 (since s9-chat) too.
         ("v6", NEAR_V6, 190),
         ("v7", NEAR_V7, 180),
+        # s10-chat: v8 (a development set since s10-chat).
+        ("v8", NEAR_V8, 220),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
