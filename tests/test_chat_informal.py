@@ -230,6 +230,23 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("sx of monkeypox in kids?", "children"),
         ("main sx of mpox", "symptoms_overview"),
         ("whats good for monkeypox pain in the bum", "pain_management"),
+        # s10-chat: someone else has it and the asker asks what they must do themselves; the
+        # asker has it and asks how to protect the people at home.
+        ("my teammate caught mpox, should i get checked", "after_exposure"),
+        ("my neighbour tested positive for mpox, will i need to stay home", "after_exposure"),
+        ("i was diagnosed with mpox, how do i stop my kids catching it", "isolation"),
+        ("positive for mpox and living with my mum, how not to pass it to her", "isolation"),
+        # How long the virus lasts on things; hotel and gym items; what to clean with.
+        ("can mpox stay alive in a towel for days", "contaminated_materials"),
+        ("is a hotel duvet a way to get monkeypox", "contaminated_materials"),
+        ("what must we clean in the house after mpox", "hygiene_cleaning"),
+        # Being ill for weeks; pain when going to the toilet; how many sores; contacts;
+        # a mother's milk.
+        ("am i going to be poorly for weeks with mpox", "illness_duration"),
+        ("does monkeypox burn when you poop", "rash_locations"),
+        ("how many blisters does someone with mpox usually have", "rash_locations"),
+        ("can i keep in my contacts with mpox", "eye_symptoms"),
+        ("is mums milk safe for the baby if she has mpox", "pregnancy_newborns"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
