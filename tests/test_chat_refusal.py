@@ -203,6 +203,9 @@ OWN_VERDICT_REQUESTS = [
     # s10-chat: the disease named with "the" ("could it be the pox").
     "red bumps came up on my chest after the festival, might that be the monkeypox",
     "my son has blisters on his hands, could these be the chickenpox",
+    # s10-chat: one's own findings as the start or a sign of it.
+    "could my swollen glands be the first sign of monkeypox",
+    "might these red spots be early symptoms of mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -353,6 +356,8 @@ GENERAL_QUESTIONS = [
     "someone told me blisters on the feet are mpox, is that really true",
     # s10-chat: "be the" without a disease after it.
     "could the rash be the first sign of mpox",
+    "can back pain be an early symptom of mpox",
+    "diarrhea, can it be a sign of mpox",
 ]
 
 
