@@ -66,6 +66,7 @@ def test_s10_misspellings_read_as_words():
     assert normalize("ibuprofine or paracetomol") == "ibuprofen or paracetamol"
     assert normalize("my colegue was dignosed") == "my colleague was diagnosed"
     assert normalize("clamydia or gonorea") == "chlamydia or gonorrhea"
+    assert normalize("does it acually work") == "does it actually work"
     # another disease's name misspelt is still another topic
     assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
 
@@ -247,6 +248,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("how many blisters does someone with mpox usually have", "rash_locations"),
         ("can i keep in my contacts with mpox", "eye_symptoms"),
         ("is mums milk safe for the baby if she has mpox", "pregnancy_newborns"),
+        # How long it takes to show (not to go away); whether a named vaccine really works.
+        ("how long will monkeypox usually take to appear", "incubation_period"),
+        ("does the imvanex jab really work", "vaccine_effectiveness"),
+        ("how long does mpox take to clear up", "illness_duration"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
