@@ -48,6 +48,11 @@ def bot() -> MpoxChatbot:
         ("does my employer have to be told about my mpox", "telling an employer or school"),
         ("must i inform the school that my son has mpox", "telling an employer or school"),
         ("a boy has mpox, do we tell the rest of the school", "telling an employer or school"),
+        (
+            "does a paramedic on a monkeypox call need goggles",
+            "protective equipment for health workers",
+        ),
+        ("does the daycare need to be told my son has mpox", "telling an employer or school"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):

@@ -355,8 +355,8 @@ _NOT_COVERED = (
         re.compile(
             r"\bppe\b|\bpersonal\s+protective\s+equipment\b|\bn95s?\b|\brespirators?\b|"
             r"\b(?:(?:health\s*-?\s*care|health|medical|hospital|clinic|dental|lab)\s+(?:workers?|staff|"
-            r"professionals?|personnel|providers?)|nurses?|care\s+(?:home|workers?|staff)|"
-            r"nursing\s+home)\b(?:\W+\w+){0,6}?\W+(?:protect\w*|wear\w*|gloves|gowns?|"
+            r"professionals?|personnel|providers?)|nurses?|dentists?|paramedics?|midwi(?:fe|ves)|care\s+(?:home|workers?|staff)|"
+            r"nursing\s+home)\b(?:\W+\w+){0,6}?\W+(?:protect\w*|wear\w*|gloves|gowns?|masks?|goggles|face\s+shields?|aprons?|"
             r"equipment|precautions?|stay\s+safe|keep\s+(?:themselves|ourselves)\s+safe)\b"
         ),
     ),
@@ -368,8 +368,8 @@ _NOT_COVERED = (
             r"\b(?:tell|telling|told|inform\w*|notify\w*|disclos\w*|report\w*)\s+(?:to\s+)?"
             r"(?:(?:the\s+)?rest\s+of\s+)?(?:my\s+|the\s+|our\s+|his\s+|her\s+|their\s+)?"
             r"(?:boss|employer|workplace|work|manager|line\s+manager|hr|school|teachers?|class|"
-            r"college|university|uni|landlord|company|parents\s+of)\b|"
-            r"\b(?:boss|employer|workplace|school|teachers?|class|manager)\s+(?:\w+\s+){0,2}?"
+            r"college|university|uni|nursery|daycare|childminder|kindergarten|landlord|company|parents\s+of)\b|"
+            r"\b(?:boss|employer|workplace|school|teachers?|class|manager|nursery|daycare|childminder|kindergarten)\s+(?:\w+\s+){0,2}?"
             r"(?:be\s+)?(?:told|informed|notified)\b"
         ),
     ),
