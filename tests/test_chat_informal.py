@@ -22,6 +22,7 @@ NEAR_V4 = REPO / "tests" / "fixtures" / "chat_variants_near_v4_before_s6.txt"
 NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
+NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,17 @@ def test_s9_misspellings_read_as_words():
     assert normalize("mpox twise") == "mpox twice"
     assert normalize("alchohol after the jab") == "alcohol after the jab"
     assert normalize("a subcutanous dose") == "a subcutaneous dose"
+
+
+def test_s10_misspellings_read_as_words():
+    assert normalize("does it stay on serfaces") == "does it stay on surfaces"
+    assert normalize("my contact lenes hurt") == "my contact lenses hurt"
+    assert normalize("ibuprofine or paracetomol") == "ibuprofen or paracetamol"
+    assert normalize("my colegue was dignosed") == "my colleague was diagnosed"
+    assert normalize("clamydia or gonorea") == "chlamydia or gonorrhea"
+    assert normalize("does it acually work") == "does it actually work"
+    # another disease's name misspelt is still another topic
+    assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -219,6 +231,27 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("sx of monkeypox in kids?", "children"),
         ("main sx of mpox", "symptoms_overview"),
         ("whats good for monkeypox pain in the bum", "pain_management"),
+        # s10-chat: someone else has it and the asker asks what they must do themselves; the
+        # asker has it and asks how to protect the people at home.
+        ("my teammate caught mpox, should i get checked", "after_exposure"),
+        ("my neighbour tested positive for mpox, will i need to stay home", "after_exposure"),
+        ("i was diagnosed with mpox, how do i stop my kids catching it", "isolation"),
+        ("positive for mpox and living with my mum, how not to pass it to her", "isolation"),
+        # How long the virus lasts on things; hotel and gym items; what to clean with.
+        ("can mpox stay alive in a towel for days", "contaminated_materials"),
+        ("is a hotel duvet a way to get monkeypox", "contaminated_materials"),
+        ("what must we clean in the house after mpox", "hygiene_cleaning"),
+        # Being ill for weeks; pain when going to the toilet; how many sores; contacts;
+        # a mother's milk.
+        ("am i going to be poorly for weeks with mpox", "illness_duration"),
+        ("does monkeypox burn when you poop", "rash_locations"),
+        ("how many blisters does someone with mpox usually have", "rash_locations"),
+        ("can i keep in my contacts with mpox", "eye_symptoms"),
+        ("is mums milk safe for the baby if she has mpox", "pregnancy_newborns"),
+        # How long it takes to show (not to go away); whether a named vaccine really works.
+        ("how long will monkeypox usually take to appear", "incubation_period"),
+        ("does the imvanex jab really work", "vaccine_effectiveness"),
+        ("how long does mpox take to clear up", "illness_duration"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -259,6 +292,8 @@ def _norm_q(text: str) -> str:
         # s9-chat: v6 (a development set since s8-chat) and v7 (since s9-chat) too.
         ("v6", NEAR_V6, 190),
         ("v7", NEAR_V7, 180),
+        # s10-chat: v8 (a development set since s10-chat).
+        ("v8", NEAR_V8, 220),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(

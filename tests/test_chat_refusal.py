@@ -200,6 +200,12 @@ OWN_VERDICT_REQUESTS = [
     "after the party i got blisters, i have monkeypox right?",
     "my husband has mpox, i have it also?",
     "pls look my rash and tell",
+    # s10-chat: the disease named with "the" ("could it be the pox").
+    "red bumps came up on my chest after the festival, might that be the monkeypox",
+    "my son has blisters on his hands, could these be the chickenpox",
+    # s10-chat: one's own findings as the start or a sign of it.
+    "could my swollen glands be the first sign of monkeypox",
+    "might these red spots be early symptoms of mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -348,6 +354,10 @@ GENERAL_QUESTIONS = [
     # How serious a known illness's rash is; a claim heard, checked.
     "i was diagnosed with mpox, are my sores bad",
     "someone told me blisters on the feet are mpox, is that really true",
+    # s10-chat: "be the" without a disease after it.
+    "could the rash be the first sign of mpox",
+    "can back pain be an early symptom of mpox",
+    "diarrhea, can it be a sign of mpox",
 ]
 
 

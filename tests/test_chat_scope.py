@@ -32,6 +32,27 @@ def bot() -> MpoxChatbot:
         ("how much is the mpox jab", "costs"),
         ("can i drink while on tpoxx", "alcohol"),
         ("once you have had mpox are you immune", "catching mpox again"),
+        # s10-chat: travel advice for a place, protective equipment for health or care staff,
+        # telling an employer or a school.
+        ("is it risky to travel to nigeria with all the mpox cases", "travel advice"),
+        ("we might postpone our holiday to uganda, mpox is there", "travel advice"),
+        ("are there any travel restrictions because of monkeypox", "travel advice"),
+        (
+            "what should hospital staff wear around mpox patients",
+            "protective equipment for health workers",
+        ),
+        (
+            "do i need an n95 mask to look after an mpox patient",
+            "protective equipment for health workers",
+        ),
+        ("does my employer have to be told about my mpox", "telling an employer or school"),
+        ("must i inform the school that my son has mpox", "telling an employer or school"),
+        ("a boy has mpox, do we tell the rest of the school", "telling an employer or school"),
+        (
+            "does a paramedic on a monkeypox call need goggles",
+            "protective equipment for health workers",
+        ),
+        ("does the daycare need to be told my son has mpox", "telling an employer or school"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -51,6 +72,11 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("when can i come back to work after mpox", "isolation"),
         ("how much is the vaccine going to hurt", "vaccine_side_effects"),
         ("am i immune after the vaccine", "vaccine_effectiveness"),
+        # s10-chat: travelling while ill, a health worker's vaccine, telling partners, going
+        # back to school.
+        ("is it ok to fly when i have monkeypox", "isolation"),
+        ("im a nurse, can i get the mpox vaccine", "vaccine_eligibility"),
+        ("when can my daughter go back to school after mpox", "isolation"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -74,6 +100,9 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         # Hand, foot and mouth typed without "and" or with hyphens.
         "is hand foot mouth disease like monkeypox",
         "mpox or hand-foot-mouth, how can you tell",
+        # s10-chat: common look-alike skin findings.
+        "could mpox spots be mistaken for insect bites",
+        "how do i tell acne apart from monkeypox",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -182,6 +211,9 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         ("can cats drink cows milk", "pet food"),
         ("how do you bake bread at home", "cooking"),
         ("what sunblock is best for a beach holiday", "sunblock"),
+        # s10-chat: daily amounts in general.
+        ("how many hours of sleep does an adult need", "daily needs"),
+        ("how much water is enough in hot weather", "daily needs"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -199,3 +231,9 @@ def test_pets_and_mpox_are_still_answered(bot, question):
     assert mentions_other_topic(normalize(question)) is None
     reply = bot.reply(question)
     assert (reply.kind, reply.entry_id) == ("answer", "animal_to_human"), reply.reason
+
+
+def test_water_with_mpox_is_not_alcohol():
+    # s10-chat: "drink when I have mpox" with water named is no question about alcohol.
+    assert not_covered_topic(normalize("should i drink lots of fluids when i have mpox")) is None
+    assert not_covered_topic(normalize("can i drink beer or water while on tpoxx")) == "alcohol"

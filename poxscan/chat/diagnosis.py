@@ -205,12 +205,25 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
-    # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox"
+    # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox", "could it
+    # be the pox" (s10-chat: the article)
     (
         "could_this_be",
         re.compile(
             rf"\b(?:could|can|might|may|would)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
-            rf"(?:really\s+|actually\s+|possibly\s+)?be\s+(?:an?\s+)?{_DISEASE}\b"
+            rf"(?:really\s+|actually\s+|possibly\s+)?be\s+(?:an?\s+|the\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # s10-chat: "could my blisters be the start of mpox", "could these be early signs of
+    # monkeypox": one's own findings as the start or a sign of it ("it" left out: "diarrhea, can
+    # it be a sign of mpox" asks about a symptom in general).
+    (
+        "could_this_be_a_sign",
+        re.compile(
+            rf"\b(?:could|can|might|may|would)\s+(?:this|these|those|that|(?:my|his|her|our|their)\s+"
+            rf"{_WORD})\s+(?:{_NOUNISH}\s+){{0,2}}?(?:really\s+|actually\s+|possibly\s+)?be\s+"
+            rf"(?:an?\s+|the\s+)?(?:(?:first|early|earliest|initial)\s+)?(?:start|beginning|onset|signs?|"
+            rf"symptoms?|stages?)\s+of\s+(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
     # "are my symptoms mpox", "is my rash chickenpox or mpox"

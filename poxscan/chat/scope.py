@@ -227,6 +227,14 @@ _EVERYDAY_TOPICS = (
         ),
     ),
     (
+        # s10-chat: daily amounts in general ("how much water should I drink a day").
+        "daily needs",
+        re.compile(
+            r"\bhow\s+(?:much|many\s+(?:hours|glasses|cups|litres|liters|bottles)\s+of)\s+"
+            r"(?:water|sleep|exercise|protein|caffeine|coffee|sugar|salt|fibre|fiber)\b"
+        ),
+    ),
+    (
         "cooking",
         re.compile(
             r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
@@ -327,12 +335,58 @@ _NOT_COVERED = (
         ),
     ),
     (
+        # s10-chat: travel advice for a place ("is it safe to travel to X", "should I cancel my
+        # trip", "is there a travel ban"); not travelling while ill ("can I travel while I have
+        # mpox": the isolation entry).
+        "travel advice",
+        re.compile(
+            r"\btravel\s+(?:bans?|restrictions?|advi\w+|warnings?|notices?|alerts?|health\s+notices?)\b|"
+            r"\b(?:cancel|postpon|delay|call\w*\s+off|rethink|reconsider|put\w*\s+off)\w*\s+"
+            r"(?:my\s+|our\s+|the\s+|a\s+|this\s+)?(?:\w+\s+)?(?:trips?|holidays?|vacations?|travel|"
+            r"flights?|journey|visit)\b|"
+            r"\b(?:safe|dangerous|risky|ok|okay|wise)\s+(?:\w+\s+)?to\s+(?:travel|fly)\s+(?:to|in|around)\b|"
+            r"\bshould\s+(?:i|we)\s+(?:still\s+)?(?:travel|fly)\s+to\b"
+        ),
+    ),
+    (
+        # s10-chat: what health workers or care staff wear to protect themselves (no entry
+        # gives infection control in health care), not how a patient protects a household.
+        "protective equipment for health workers",
+        re.compile(
+            r"\bppe\b|\bpersonal\s+protective\s+equipment\b|\bn95s?\b|\brespirators?\b|"
+            r"\b(?:(?:health\s*-?\s*care|health|medical|hospital|clinic|dental|lab)\s+(?:workers?|staff|"
+            r"professionals?|personnel|providers?)|nurses?|dentists?|paramedics?|midwi(?:fe|ves)|care\s+(?:home|workers?|staff)|"
+            r"nursing\s+home)\b(?:\W+\w+){0,6}?\W+(?:protect\w*|wear\w*|gloves|gowns?|masks?|goggles|face\s+shields?|aprons?|"
+            r"equipment|precautions?|stay\s+safe|keep\s+(?:themselves|ourselves)\s+safe)\b"
+        ),
+    ),
+    (
+        # s10-chat: whether to tell an employer or a school (no entry covers disclosure); not
+        # telling sex partners or contacts.
+        "telling an employer or school",
+        re.compile(
+            r"\b(?:tell|telling|told|inform\w*|notify\w*|disclos\w*|report\w*)\s+(?:to\s+)?"
+            r"(?:(?:the\s+)?rest\s+of\s+)?(?:my\s+|the\s+|our\s+|his\s+|her\s+|their\s+)?"
+            r"(?:boss|employer|workplace|work|manager|line\s+manager|hr|school|teachers?|class|"
+            r"college|university|uni|nursery|daycare|childminder|kindergarten|landlord|company|parents\s+of)\b|"
+            r"\b(?:boss|employer|workplace|school|teachers?|class|manager|nursery|daycare|childminder|kindergarten)\s+(?:\w+\s+){0,2}?"
+            r"(?:be\s+)?(?:told|informed|notified)\b"
+        ),
+    ),
+    (
         "giving blood",
         re.compile(
             r"\bblood\s+(?:transfusions?|donations?|donors?|banks?)\b|"
             r"\b(?:donate|donating|give|giving|gave)\s+blood\b|\btransfusions?\b"
         ),
     ),
+)
+
+
+# s10-chat: drinks that are not alcohol, named where the alcohol pattern would read a drink.
+_SOFT_DRINK = re.compile(
+    r"^(?!.*\b(?:alcohol|booze|beers?|wine|spirits|drunk|vodka|whisk(?:e)?y|gin|rum|cocktails?)\b)"
+    r".*\b(?:water|fluids|liquids|juice|tea|electrolytes?|squash|soft\s+drinks?)\b"
 )
 
 
@@ -346,6 +400,9 @@ def not_covered_topic(normalized_text: str) -> str | None:
     """
     for name, pattern in _NOT_COVERED:
         if pattern.search(normalized_text):
+            # "how much water should I drink when I have mpox": a drink that is not alcohol.
+            if name == "alcohol" and _SOFT_DRINK.search(normalized_text):
+                continue
             return name
     return None
 
@@ -355,7 +412,9 @@ def not_covered_topic(normalized_text: str) -> str | None:
 _LOOKALIKE_DISEASE = re.compile(
     r"\b(?:herpes|syphilis|hand\W+foot\W+(?:(?:and|n)\W+)?mouth(?:\s+disease)?|hfmd|scabies|"
     r"molluscum|impetigo|psoriasis|ringworm|cellulitis|gonorrh\w+|chlamydia|hpv|"
-    r"genital\s+warts|cold\s+sores?)\b"
+    r"genital\s+warts|cold\s+sores?|"
+    # s10-chat: common look-alike skin findings beside diseases
+    r"acne|(?:insect|bug|mosquito|spider|flea|bed\s*bug)\s+bites?|ingrown\s+hairs?|razor\s+bumps)\b"
 )
 # The comparison asks how to tell the two apart, or how the skin looks.
 _APART = re.compile(
