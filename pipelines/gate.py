@@ -77,6 +77,7 @@ __all__ = [
     "FittedEmbedding",
     "InputGate",
     "conformal_threshold",
+    "default_gate_embedding",
     "embedding_available",
     "fit_gate_on_records",
     "fit_input_gate",
@@ -257,20 +258,11 @@ def _shares_embedding(model: Any, backbone: str, gate: InputGate | None = None) 
     p = extractor.get_params()
     if gate is not None and gate.runtime == LITE_RUNTIME:
         return _is_lite_extractor(extractor) and p.get("tflite_sha256") == gate.tflite_sha256
-    if _is_lite_extractor(extractor) or p.get("runtime") is not None:
+    if _is_lite_extractor(extractor):
         return False
-    return (
-        get_backbone(p.get("backbone", "")).name == get_backbone(backbone).name
-        and p.get("layers", "head") == "head"
-        and p.get("pooling", "avg") == "avg"
-        and int(p.get("tta", 0)) == 0
-        # The photo in the same pose: as it is, or canonical.
-        and p.get("orient") == (gate.orient if gate is not None else None)
-        and int(p.get("smooth", 0)) == 0
-        and int(p.get("jpeg", 0)) == 0
-        and p.get("color_constancy") is None
-        and p.get("weights") is None
-    )
+    # The same plain embedding (model_embedding's test), of the photo in the same pose.
+    own = model_embedding({"deep": p})
+    return own == (get_backbone(backbone).name, gate.orient if gate is not None else None)
 
 
 def gate_embeddings(
@@ -409,3 +401,18 @@ def model_embedding(families: Any) -> tuple[str, str | None] | None:
         and p.get("runtime") is None
     )
     return (get_backbone(backbone).name, p.get("orient")) if plain else None
+
+
+def default_gate_embedding(
+    families: Any, backbone: str | None = None
+) -> tuple[str, str | None, int]:
+    """``(backbone, orient, k)`` of the float gate ``poxscan train`` fits: the model's own
+    deep embedding (:func:`model_embedding`, ``k`` :data:`MODEL_EMBEDDING_NEIGHBORS`) unless
+    ``backbone`` names another; then that backbone on the photo as it is, with the first
+    design's ``k = 5`` (also :data:`FALLBACK_BACKBONE`'s, for a model with nothing to share)."""
+    from poxscan.features.backbones import get_backbone
+
+    own = model_embedding(families)
+    if own is not None and (backbone is None or get_backbone(backbone).name == own[0]):
+        return own[0], own[1], MODEL_EMBEDDING_NEIGHBORS
+    return backbone or FALLBACK_BACKBONE, None, 5

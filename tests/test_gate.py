@@ -313,15 +313,14 @@ def test_explain_cli_writes_the_fast_map(root, data_root, paths, tmp_path, capsy
 
 
 def test_the_gate_takes_the_models_own_embedding_unless_told_otherwise():
-    from poxscan.cli.train import _gate_embedding
     from poxscan.pipelines.builder import SCREENING_CONFIG, config_families
-    from poxscan.pipelines.gate import model_embedding
+    from poxscan.pipelines.gate import default_gate_embedding, model_embedding
 
     shipped = config_families(SCREENING_CONFIG)
     assert model_embedding(shipped) == ("efficientnet-lite2", "canonical")
-    assert _gate_embedding(None, shipped) == ("efficientnet-lite2", "canonical", 10)
+    assert default_gate_embedding(shipped) == ("efficientnet-lite2", "canonical", 10)
     # Another backbone named: its embedding of the photo as it is, the first design's k.
-    assert _gate_embedding("efficientnet-lite0", shipped) == ("efficientnet-lite0", None, 5)
+    assert default_gate_embedding(shipped, "efficientnet-lite0") == ("efficientnet-lite0", None, 5)
     # Features the gate cannot share: the fallback backbone.
     for deep in (
         {"backbone": "efficientnet-lite0", "tta": 8},
@@ -330,7 +329,7 @@ def test_the_gate_takes_the_models_own_embedding_unless_told_otherwise():
         {"backbone": "efficientnet-lite0", "color_constancy": "shades_of_gray"},
     ):
         assert model_embedding({"deep": deep}) is None
-        assert _gate_embedding(None, {"deep": deep}) == ("efficientnet-lite0", None, 5)
+        assert default_gate_embedding({"deep": deep}) == ("efficientnet-lite0", None, 5)
     assert model_embedding({"color": {}}) is None
 
 

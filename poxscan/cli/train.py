@@ -205,18 +205,6 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
     return config, info
 
 
-def _gate_embedding(backbone: str | None, families: dict[str, Any]) -> tuple[str, str | None, int]:
-    """``(backbone, orient, k)`` of the float gate: the model's own deep embedding unless
-    ``--gate-backbone`` names another (then the photo as it is, and the first design's k)."""
-    from poxscan.features.backbones import get_backbone
-    from poxscan.pipelines.gate import FALLBACK_BACKBONE, MODEL_EMBEDDING_NEIGHBORS, model_embedding
-
-    own = model_embedding(families)
-    if own is not None and (backbone is None or get_backbone(backbone).name == own[0]):
-        return own[0], own[1], MODEL_EMBEDDING_NEIGHBORS
-    return backbone or FALLBACK_BACKBONE, None, 5
-
-
 def _train(args: argparse.Namespace) -> int:
     from poxscan.core.data import load_manifest, resolve_data_root
     from poxscan.pipelines.builder import config_families, normalize_config
@@ -277,7 +265,9 @@ def _train(args: argparse.Namespace) -> int:
     }
     gate = None
     gate_kind = args.gate
-    gate_backbone, gate_orient, gate_k = _gate_embedding(args.gate_backbone, families)
+    from poxscan.pipelines.gate import default_gate_embedding
+
+    gate_backbone, gate_orient, gate_k = default_gate_embedding(families, args.gate_backbone)
     if lite is not None and gate_kind != "pixels":
         # Training a lite model needs TensorFlow anyway; its gate embeds with the int8 file.
         gate = lite.fit_gate(
