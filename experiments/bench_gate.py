@@ -71,11 +71,12 @@ def wilson(k: int, n: int) -> list[float]:
     return [max(0.0, centre - half), min(1.0, centre + half)]
 
 
-#: The float gate's embedding: what ``poxscan train`` fits on by default, the shipped screening
-#: model's own deep features (set by main(); the lite runtime keeps the int8 Lite0 backbone).
-GATE = {"backbone": "efficientnet-lite0", "orient": None, "k": 5}
-#: The first design's embedding (its score and skin-region tables are kept on it).
+#: The first design's embedding (its score and skin-region tables are kept on it); also the
+#: lite runtime's (the int8 Lite0 backbone).
 FIRST = {"backbone": "efficientnet-lite0", "orient": None, "k": 5}
+#: The gate measured: for the float runtime, set by main() to what ``poxscan train`` fits by
+#: default (:func:`~poxscan.pipelines.gate.default_gate_embedding` of the shipped model).
+GATE = dict(FIRST)
 
 
 def _deep_params(cfg: dict) -> dict:
@@ -83,12 +84,36 @@ def _deep_params(cfg: dict) -> dict:
     return p if cfg.get("orient") is None else {**p, "orient": cfg["orient"]}
 
 
-def embeddings(records: pd.DataFrame, cfg: dict) -> np.ndarray:
-    """The records' embeddings under ``cfg`` (from the feature cache)."""
+def embeddings(records: pd.DataFrame, params: dict) -> np.ndarray:
+    """The records' embeddings by the deep family with ``params`` (from the feature cache)."""
     from poxscan.features.cache import load_feature_table
 
-    table = load_feature_table(records, {"deep": _deep_params(cfg)}, progress=False)
+    table = load_feature_table(records, {"deep": params}, progress=False)
     return table.loc[records["id"].astype(str)].to_numpy(np.float64)
+
+
+_NONSKIN_EMBEDDINGS: dict[str, np.ndarray] = {}
+
+
+def nonskin_embeddings(items: list, params: dict) -> np.ndarray:
+    """The non-skin images' embeddings by the deep family with ``params``, computed once per
+    run for each ``params`` (the same items throughout a run)."""
+    key = json.dumps(params, sort_keys=True)
+    if key not in _NONSKIN_EMBEDDINGS:
+        from poxscan.features import DeepFeatures
+
+        fx = DeepFeatures(**params).fit([items[0].image])
+        _NONSKIN_EMBEDDINGS[key] = np.asarray(fx.transform([it.image for it in items]), np.float64)
+    return _NONSKIN_EMBEDDINGS[key]
+
+
+def cross_splits(records: pd.DataFrame, groups: np.ndarray):
+    """``(train_set, train, test)`` per shared set: the set alone, and the other set's photos
+    whose audit group is not in it."""
+    ds = records["dataset"].to_numpy()
+    for train_set in sorted(set(ds)):
+        train = ds == train_set
+        yield train_set, train, ~train & ~np.isin(groups, groups[train])
 
 
 def real_photos() -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -290,9 +315,7 @@ def cross_source(E, groups, images, records, S, P) -> dict:
     training ones; this measures how far that promise holds for another collection."""
     ds = records["dataset"].to_numpy()
     out = {}
-    for train_set in sorted(set(ds)):
-        train = ds == train_set
-        test = ~train & ~np.isin(groups, groups[train])
+    for train_set, train, test in cross_splits(records, groups):
         fitted = _fit(E[train], groups[train], S[train], P[train])
         codes = np.array([_code(NOW, fitted, images[i], E[i]) for i in np.flatnonzero(test)])
         refused = codes != "ok"
@@ -340,11 +363,8 @@ def nonskin(
 
     items = build_nonskin_set(images[::7], seed=SEED)
     if lite is None:
-        from poxscan.features import DeepFeatures
-
-        fx = DeepFeatures(**_deep_params(GATE)).fit([items[0].image])
         started = time.perf_counter()
-        N = fx.transform([it.image for it in items]).astype(np.float64)
+        N = nonskin_embeddings(items, _deep_params(GATE))
     else:
         from poxscan.core.imageio import to_square
 
@@ -511,21 +531,15 @@ def embedding_choice(records, groups, images, items, P) -> list[dict]:
     screening model's own embedding (no second forward pass), then to the smaller k.
     """
     from poxscan.core.image_checks import check_pixels
-    from poxscan.features import DeepFeatures
-    from poxscan.features.cache import load_feature_table
     from poxscan.pipelines.gate import _group_folds, fit_input_gate
 
     ok = ~np.asarray(P, bool)
     pix = np.array([check_pixels(it.image).screenable for it in items])
     held = np.array([it.held_out for it in items])
-    ds = records["dataset"].to_numpy()
     folds = _group_folds(groups, 5, SEED + 1)
     out = []
     for name, params in EMBEDDINGS.items():
-        table = load_feature_table(records, {"deep": params}, progress=False)
-        E = table.loc[records["id"].astype(str)].to_numpy(np.float64)
-        N = DeepFeatures(**params).fit([items[0].image]).transform([it.image for it in items])
-        N = np.asarray(N, np.float64)
+        E, N = embeddings(records, params), nonskin_embeddings(items, params)
         for k in (5, 10, 20):
 
             def fit(mask, k=k, E=E):
@@ -538,9 +552,7 @@ def embedding_choice(records, groups, images, items, P) -> list[dict]:
                 g = fit(folds != f)
                 oof[folds == f] = g.score(E[folds == f]) > g.threshold_
             cross = {}
-            for train_set in sorted(set(ds)):
-                train = ds == train_set
-                test = ~train & ~np.isin(groups, groups[train])
+            for train_set, train, test in cross_splits(records, groups):
                 g = fit(train)
                 refused = (g.score(E[test]) > g.threshold_) & ok[test]
                 cross[train_set] = [int(refused.sum()), int(test.sum())]
@@ -856,13 +868,13 @@ def main(argv: list[str] | None = None) -> int:
     records, E_first, groups, images = real_photos()
     lite_run = args.runtime == "litert-int8"
     if not lite_run:
-        # The gate poxscan train fits by default: the screening model's own embedding.
+        # The gate poxscan train fits by default for the shipped model.
         from poxscan.pipelines.builder import SCREENING_CONFIG, config_families
-        from poxscan.pipelines.gate import MODEL_EMBEDDING_NEIGHBORS, model_embedding
+        from poxscan.pipelines.gate import default_gate_embedding
 
-        backbone, orient = model_embedding(config_families(SCREENING_CONFIG))
-        GATE.update(backbone=backbone, orient=orient, k=MODEL_EMBEDDING_NEIGHBORS)
-    E = E_first if lite_run else embeddings(records, GATE)
+        backbone, orient, k = default_gate_embedding(config_families(SCREENING_CONFIG))
+        GATE.update(backbone=backbone, orient=orient, k=k)
+    E = E_first if lite_run else embeddings(records, _deep_params(GATE))
     from poxscan.core.image_checks import SKIN_FLOOR as floor
     from poxscan.core.image_checks import skin_share
     from poxscan.core.imageio import to_square
@@ -904,10 +916,7 @@ def main(argv: list[str] | None = None) -> int:
         result["gate_embedding"] = dict(GATE)
         result["embedding_choice"] = embedding_choice(records, groups, images, items, P)
         # The first design's tables, on the first design's embedding (Lite0, as it is).
-        from poxscan.features import DeepFeatures
-
-        N_first = DeepFeatures().fit([items[0].image]).transform([it.image for it in items])
-        N_first = np.asarray(N_first, np.float64)
+        N_first = nonskin_embeddings(items, _deep_params(FIRST))
         result["design_choice"] = design_choice(E_first, groups, N_first, df, items)
         result["skin_design_choice"] = skin_design_choice(
             E_first, groups, squares, N_first, df, items
