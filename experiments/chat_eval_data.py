@@ -21,8 +21,8 @@ Used by ``experiments/chat_eval.py``. Four files:
   s6-chat work (first score 88.5 % top-1 in ``first_runs.holdout_v4_first_score``), and
   ``chat_holdout_v5.yaml`` since the s7-chat work (first score 86.8 % top-1 in
   ``first_runs.holdout_v5_first_score``), v6 since the s8-chat work (84.6 %) and v7 since the
-  s9-chat work (89.0 %) and v8 since the s10-chat work (92.7 %). :data:`DEVELOPMENT_SINCE`
-  names such sets.
+  s9-chat work (89.0 %), v8 since the s10-chat work (92.7 %) and v9 since the s11-chat work
+  (91.7 %). :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -60,6 +60,8 @@ V6_KEY = "holdout_v6"
 V7_KEY = "holdout_v7"
 #: The eighth informal holdout's list (``chat_holdout_v8.yaml``, found by discovery).
 V8_KEY = "holdout_v8"
+#: The ninth informal holdout's list (``chat_holdout_v9.yaml``, found by discovery).
+V9_KEY = "holdout_v9"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -71,6 +73,7 @@ DEVELOPMENT_SINCE = {
     V6_KEY: "s8-chat",
     V7_KEY: "s9-chat",
     V8_KEY: "s10-chat",
+    V9_KEY: "s11-chat",
 }
 
 

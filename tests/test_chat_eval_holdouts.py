@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Hand-labelled: two answerable questions (the second deliberately labelled with a wrong entry,
 # so top-1 must be 1 of 2), one diagnosis request and one out-of-scope question.
-HOLDOUT_V9 = """\
-holdout_v9:
+HOLDOUT_V99 = """\
+holdout_v99:
   - {q: "how does mpox spread?", expect: transmission_overview, style: informal}
   - {q: "What is the incubation period of mpox?", expect: vaccine_doses, style: informal}
   - {q: "do i have monkeypox", expect: refusal, style: diagnosis}
@@ -54,10 +54,10 @@ def _load(name: str):
 def test_holdout_files_are_discovered_with_their_keys(tmp_path):
     data = _load("chat_eval_data")
     (tmp_path / "chat_holdout_v2.yaml").write_text("holdout_v2: []\n")
-    (tmp_path / "chat_holdout_v9.yaml").write_text(HOLDOUT_V9)
+    (tmp_path / "chat_holdout_v99.yaml").write_text(HOLDOUT_V99)
     (tmp_path / "chat_holdout_informal.yaml").write_text("holdout_informal: []\n")
     found = data.discover_holdouts(tmp_path, exclude=[tmp_path / "chat_holdout_v2.yaml"])
-    assert found == {"holdout_v9": tmp_path / "chat_holdout_v9.yaml"}
+    assert found == {"holdout_v99": tmp_path / "chat_holdout_v99.yaml"}
     assert data.holdout_key("experiments/chat_holdout_v3.yaml") == "holdout_v3"
     with pytest.raises(ValueError, match="chat_holdout_<name>"):
         data.holdout_key(tmp_path / "questions.yaml")
@@ -65,15 +65,15 @@ def test_holdout_files_are_discovered_with_their_keys(tmp_path):
 
 def test_a_holdout_file_with_another_key_is_a_clear_error(tmp_path):
     data = _load("chat_eval_data")
-    bad = tmp_path / "chat_holdout_v9.yaml"
-    bad.write_text(HOLDOUT_V9.replace("holdout_v9:", "holdout_v3:"))
-    with pytest.raises(ValueError, match="holdout_v9"):
-        data.load_eval(REPO / "experiments" / "chat_eval.yaml", extra_paths={"holdout_v9": bad})
+    bad = tmp_path / "chat_holdout_v99.yaml"
+    bad.write_text(HOLDOUT_V99.replace("holdout_v99:", "holdout_v3:"))
+    with pytest.raises(ValueError, match="holdout_v99"):
+        data.load_eval(REPO / "experiments" / "chat_eval.yaml", extra_paths={"holdout_v99": bad})
 
 
 def test_quick_scoring_of_a_named_holdout(tmp_path):
-    path = tmp_path / "chat_holdout_v9.yaml"
-    path.write_text(HOLDOUT_V9)
+    path = tmp_path / "chat_holdout_v99.yaml"
+    path.write_text(HOLDOUT_V99)
     out = subprocess.run(
         [
             sys.executable,
@@ -83,18 +83,18 @@ def test_quick_scoring_of_a_named_holdout(tmp_path):
             "--holdout",
             str(path),
             "--misses",
-            "holdout_v9",
+            "holdout_v99",
         ],
         capture_output=True,
         text=True,
         check=True,
         cwd=tmp_path,
     ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("holdout_v9:"))
+    line = next(x for x in out.splitlines() if x.startswith("holdout_v99:"))
     assert "top-1 50.0 % of 2" in line
     assert "overall 75.0 %" in line and "false refusals 0" in line
     assert "refusal recall 100.0 %" in line and "unknown P/R 100.0 %/100.0 %" in line
-    misses = [x for x in out.splitlines() if x.strip().startswith("holdout_v9 miss:")]
+    misses = [x for x in out.splitlines() if x.strip().startswith("holdout_v99 miss:")]
     assert len(misses) == 1 and "incubation period" in misses[0]
 
 
@@ -110,29 +110,31 @@ def test_full_report_has_a_section_for_a_new_holdout(tmp_path, monkeypatch):
         ("RRF_KS", (20.0,)),
     ):
         monkeypatch.setattr(tuning, name, value)
-    path = tmp_path / "chat_holdout_v9.yaml"
-    path.write_text(HOLDOUT_V9)
+    path = tmp_path / "chat_holdout_v99.yaml"
+    path.write_text(HOLDOUT_V99)
     # A small development set (one question per kind and fold) keeps the run short.
     eval_path = tmp_path / "chat_eval.yaml"
     eval_path.write_text(TINY_EVAL)
-    report = chat_eval.run(eval_path, None, tmp_path / "results", extra_paths={"holdout_v9": path})
-    assert report["sizes"]["holdout_v9"] == 4
-    assert report["shipped"]["holdout_v9"]["answerable"]["top1_accuracy"] == 0.5
+    report = chat_eval.run(eval_path, None, tmp_path / "results", extra_paths={"holdout_v99": path})
+    assert report["sizes"]["holdout_v99"] == 4
+    assert report["shipped"]["holdout_v99"]["answerable"]["top1_accuracy"] == 0.5
     md = (tmp_path / "results" / "chat_eval.md").read_text()
-    assert "## Headline: holdout v9" in md
-    assert "| **holdout_v9 (held out)** | 4 | 75.0 % | 50.0 %" in md
-    assert "## Misses (holdout_v9)" in md
+    assert "## Headline: holdout v99" in md
+    assert "| **holdout_v99 (held out)** | 4 | 75.0 % | 50.0 %" in md
+    assert "## Misses (holdout_v99)" in md
 
 
 def test_no_discover_scores_former_holdouts_but_never_an_unknown_one(tmp_path):
     # A folder with v2, a former holdout that is a development set now (v4, in
-    # DEVELOPMENT_SINCE) and a new holdout (v9): --no-discover scores v4, never v9; without
+    # DEVELOPMENT_SINCE) and a new holdout (v99): --no-discover scores v4, never v99; without
     # the flag both are scored.
     (tmp_path / "chat_holdout_v2.yaml").write_text(
         'holdout_v2:\n  - {q: "what is mpox", expect: what_is_mpox}\n'
     )
-    (tmp_path / "chat_holdout_v4.yaml").write_text(HOLDOUT_V9.replace("holdout_v9:", "holdout_v4:"))
-    (tmp_path / "chat_holdout_v9.yaml").write_text(HOLDOUT_V9)
+    (tmp_path / "chat_holdout_v4.yaml").write_text(
+        HOLDOUT_V99.replace("holdout_v99:", "holdout_v4:")
+    )
+    (tmp_path / "chat_holdout_v99.yaml").write_text(HOLDOUT_V99)
 
     def scored(*flags):
         out = subprocess.run(
@@ -151,9 +153,9 @@ def test_no_discover_scores_former_holdouts_but_never_an_unknown_one(tmp_path):
         ).stdout
         return {line.split(":")[0].split(" (")[0] for line in out.splitlines() if ":" in line}
 
-    assert {"holdout_v4", "holdout_v9"} <= scored()
+    assert {"holdout_v4", "holdout_v99"} <= scored()
     kept = scored("--no-discover")
-    assert "holdout_v4" in kept and "holdout_v9" not in kept
-    assert "holdout_v9" in scored(
-        "--no-discover", "--holdout", str(tmp_path / "chat_holdout_v9.yaml")
+    assert "holdout_v4" in kept and "holdout_v99" not in kept
+    assert "holdout_v99" in scored(
+        "--no-discover", "--holdout", str(tmp_path / "chat_holdout_v99.yaml")
     )
