@@ -176,6 +176,18 @@ def candidates() -> dict[str, dict]:
             }
             for q in (75, 60)
         },
+        # Resolution harmonisation (features/resolution.py), declared with its rule in
+        # experiments/candidates.py (set "resolution") before either ran: adopted only if its
+        # transfer-rule value beats the shipped one's by >= 0.01, its pooled AUC is not lower by
+        # more than 0.01, its JPEG-85 flips here are not above the shipped model's and its
+        # mirror and rot90 flips stay 0 %.
+        **{
+            f"shipped_down{n}": {
+                **SCREENING_CONFIG,
+                "families": {"deep": {**SCREENING_CONFIG["families"]["deep"], "downscale": n}},
+            }
+            for n in (224, 184, 128)
+        },
     }
 
 
@@ -219,9 +231,10 @@ class ViewEmbedder:
         orient: str | None = None,
         smooth: int = 0,
         jpeg: int = 0,
+        downscale: int = 0,
     ) -> np.ndarray:
-        """``DeepFeatures(tta=tta, orient=orient, smooth=smooth, jpeg=jpeg)`` of the images,
-        view by view."""
+        """``DeepFeatures(tta=tta, orient=orient, smooth=smooth, jpeg=jpeg,
+        downscale=downscale)`` of the images, view by view."""
         from poxscan.features.orientation import posed_squares
 
         spec, model = self.ext._spec(), self.ext._model()
@@ -229,7 +242,7 @@ class ViewEmbedder:
         store = self.store[mode]
         # Each photo in its pose (if any), fitted to the square, smoothed and re-encoded, as
         # DeepFeatures does.
-        squares = posed_squares(images, spec.input_size, orient, smooth, jpeg)
+        squares = posed_squares(images, spec.input_size, orient, smooth, jpeg, downscale)
         views = self._views(spec.preprocess(squares), tta)  # list over views of (n, s, s, 3)
         keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(images))] for v in views]
         todo: dict[bytes, np.ndarray] = {}
@@ -263,6 +276,7 @@ def family_table(family, params, images, condition, embedder) -> pd.DataFrame:
             params.get("orient"),
             int(params.get("smooth", 0)),
             int(params.get("jpeg", 0)),
+            int(params.get("downscale", 0)),
         )
     elif alone:
         out = np.vstack([ext.transform([img]) for img in images])
@@ -368,16 +382,32 @@ def main(argv: list[str] | None = None) -> int:
         if start == 0:
             # The view-by-view embeddings are DeepFeatures' own (checked on the first images).
             first = backbones[0]
-            views = ((0, None, 0, 0), (1, None, 0, 0), (8, None, 0, 0), (0, "canonical", 0, 0))
-            for tta, orient, smooth, jpeg in (
+            views = (
+                (0, None, 0, 0, 0),
+                (1, None, 0, 0, 0),
+                (8, None, 0, 0, 0),
+                (0, "canonical", 0, 0, 0),
+            )
+            for tta, orient, smooth, jpeg, down in (
                 *views,
-                (0, "canonical", 3, 0),
-                (0, "canonical", 0, 75),
+                (0, "canonical", 3, 0, 0),
+                (0, "canonical", 0, 75, 0),
+                (0, "canonical", 0, 0, 184),
             ):
-                ref = DeepFeatures(backbone=first, tta=tta, orient=orient, smooth=smooth, jpeg=jpeg)
-                got = embedder[first].features(originals[:4], tta, False, orient, smooth, jpeg)
+                ref = DeepFeatures(
+                    backbone=first,
+                    tta=tta,
+                    orient=orient,
+                    smooth=smooth,
+                    jpeg=jpeg,
+                    downscale=down,
+                )
+                got = embedder[first].features(
+                    originals[:4], tta, False, orient, smooth, jpeg, down
+                )
                 name = f"{first} tta={tta}" + (f" orient={orient}" if orient else "")
                 name += (f" smooth={smooth}" if smooth else "") + (f" jpeg={jpeg}" if jpeg else "")
+                name += f" downscale={down}" if down else ""
                 check[name] = float(
                     np.abs(ref.fit(originals[:4]).transform(originals[:4]) - got).max()
                 )

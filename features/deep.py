@@ -40,6 +40,9 @@ described above):
 * ``jpeg=q`` re-encodes the network's square input as JPEG at quality ``q`` and decodes it
   (:mod:`poxscan.features.recompression`), so a re-saved photo reaches the network nearly as
   the original does (measured: more decision flips, not fewer; off by default).
+* ``downscale=n`` first brings each photo's shorter side to at most ``n`` pixels
+  (:mod:`poxscan.features.resolution`), so that no photo carries more detail than the
+  smallest ones and sharpness cannot stand in for a class (off by default).
 
 Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
 "efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
@@ -144,6 +147,9 @@ class DeepFeatures(ImageFeatureExtractor):
     jpeg : int, default=0
         JPEG quality (1-95) at which the square input is re-encoded after any smoothing
         (:func:`poxscan.features.recompression.recompress`); 0: none.
+    downscale : int, default=0
+        Largest shorter side, in pixels, of the photo (after its pose, before it is fitted to
+        the square; :func:`poxscan.features.resolution.cap_resolution`); 0: none.
 
     Examples
     --------
@@ -161,6 +167,8 @@ class DeepFeatures(ImageFeatureExtractor):
     smooth: int = 0
     #: Class default so a DeepFeatures pickled before ``jpeg`` existed still loads as 0.
     jpeg: int = 0
+    #: Class default so a DeepFeatures pickled before ``downscale`` existed still loads as 0.
+    downscale: int = 0
 
     def __init__(
         self,
@@ -177,6 +185,7 @@ class DeepFeatures(ImageFeatureExtractor):
         orient: str | None = None,
         smooth: int = 0,
         jpeg: int = 0,
+        downscale: int = 0,
     ) -> None:
         self.backbone = backbone
         self.weights = weights
@@ -191,6 +200,7 @@ class DeepFeatures(ImageFeatureExtractor):
         self.orient = orient
         self.smooth = smooth
         self.jpeg = jpeg
+        self.downscale = downscale
 
     # -- several backbones ------------------------------------------------------------------
     def _backbone_names(self) -> list[str]:
@@ -287,6 +297,12 @@ class DeepFeatures(ImageFeatureExtractor):
             raise ValueError(f"smooth must be one of {SMOOTHINGS}, got {self.smooth!r}")
         if isinstance(self.jpeg, bool) or self.jpeg not in range(96):
             raise ValueError(f"jpeg must be a quality in 1-95 (0: none), got {self.jpeg!r}")
+        if (
+            isinstance(self.downscale, bool)
+            or not isinstance(self.downscale, (int, np.integer))
+            or (self.downscale != 0 and self.downscale < 16)
+        ):
+            raise ValueError(f"downscale must be 0 or at least 16 pixels, got {self.downscale!r}")
         if self.orient is not None and self.tta:
             raise ValueError(
                 f"orient={self.orient!r} with tta={self.tta}: the canonical pose replaces the "
@@ -375,7 +391,9 @@ class DeepFeatures(ImageFeatureExtractor):
             # The exported model scales pixels itself: feed the uint8 centre squares.
             runner = self._tflite()
             size = runner.image_size
-            squares = posed_squares(list(images), size, self.orient, self.smooth, self.jpeg)
+            squares = posed_squares(
+                list(images), size, self.orient, self.smooth, self.jpeg, self.downscale
+            )
             views = [np.asarray(runner.run(v), dtype=np.float32) for v in self._views(squares)]
             return views[0] if len(views) == 1 else np.mean(views, axis=0)
         model = self._model()
@@ -386,7 +404,14 @@ class DeepFeatures(ImageFeatureExtractor):
         for start in range(0, len(images), self.batch_size):
             chunk: Sequence[np.ndarray] = images[start : start + self.batch_size]
             x = spec.preprocess(
-                posed_squares(list(chunk), spec.input_size, self.orient, self.smooth, self.jpeg)
+                posed_squares(
+                    list(chunk),
+                    spec.input_size,
+                    self.orient,
+                    self.smooth,
+                    self.jpeg,
+                    self.downscale,
+                )
             )
             # predict_on_batch runs a compiled graph in inference mode: about 8x faster than an
             # eager model(x) call at batch 1, and free of model.predict's per-call data pipeline.
@@ -413,10 +438,11 @@ class DeepFeatures(ImageFeatureExtractor):
             ("orient", None),
             ("smooth", 0),
             ("jpeg", 0),
+            ("downscale", 0),
         ):
             if params.get(name) == default and not isinstance(params.get(name), bool):
                 params.pop(name)
-        for name in ("tta", "smooth", "jpeg"):
+        for name in ("tta", "smooth", "jpeg", "downscale"):
             if name in params:
                 params[name] = int(params[name])  # np.int64(1) and 1 compute the same
         tflite = params.pop("tflite_model", None)

@@ -33,6 +33,7 @@ import numpy as np
 
 from poxscan.core.imageio import to_square
 from poxscan.features.recompression import recompress
+from poxscan.features.resolution import cap_resolution
 from poxscan.features.smoothing import binomial_smooth
 
 __all__ = [
@@ -140,21 +141,28 @@ def posed_squares(
     orient: str | None = None,
     smooth: int = 0,
     jpeg: int = 0,
+    downscale: int = 0,
 ) -> np.ndarray:
     """The network's uint8 square inputs (:func:`~poxscan.core.imageio.to_square`), each photo
-    first turned into its canonical pose when ``orient`` is ``"canonical"``, the squares then
-    smoothed by :func:`~poxscan.features.smoothing.binomial_smooth` when ``smooth`` is not 0
-    and re-encoded by :func:`~poxscan.features.recompression.recompress` when ``jpeg`` is not 0.
+    first turned into its canonical pose when ``orient`` is ``"canonical"``, then brought to a
+    shorter side of at most ``downscale`` pixels (:func:`~poxscan.features.resolution.
+    cap_resolution`) when that is not 0; the squares then smoothed by
+    :func:`~poxscan.features.smoothing.binomial_smooth` when ``smooth`` is not 0 and re-encoded
+    by :func:`~poxscan.features.recompression.recompress` when ``jpeg`` is not 0.
 
     Raises
     ------
     ValueError
-        On an ``orient`` not in :data:`ORIENTATIONS`, or a ``smooth`` or ``jpeg`` that the
-        smoothing or the recompression refuses.
+        On an ``orient`` not in :data:`ORIENTATIONS`, or a ``smooth``, ``jpeg`` or
+        ``downscale`` that the smoothing, the recompression or the resolution cap refuses.
     """
     if orient not in ORIENTATIONS:
         raise ValueError(f"unknown orient {orient!r}; use one of {ORIENTATIONS}")
     if orient == "canonical":
         images = [canonical_pose(np.asarray(img))[0] for img in images]
+    if downscale:
+        # After the pose: the pose is chosen on the photo as decoded, so a turned or mirrored
+        # photo reaches the cap as the same pixels and comes out of it identically.
+        images = [cap_resolution(np.asarray(img), downscale) for img in images]
     squares = np.stack([to_square(np.asarray(img), size) for img in images])
     return recompress(binomial_smooth(squares, smooth), jpeg)

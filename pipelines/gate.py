@@ -396,6 +396,7 @@ def model_embedding(families: Any) -> tuple[str, str | None] | None:
         and int(p.get("tta", 0)) == 0
         and int(p.get("smooth", 0)) == 0
         and int(p.get("jpeg", 0)) == 0
+        and int(p.get("downscale", 0)) == 0
         and p.get("color_constancy") is None
         and p.get("weights") is None
         and p.get("runtime") is None

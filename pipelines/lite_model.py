@@ -126,6 +126,7 @@ _LITE_DEFAULTS = (
     ("tta", 0),
     ("smooth", 0),
     ("jpeg", 0),
+    ("downscale", 0),
     ("color_constancy", None),
 )
 
