@@ -175,6 +175,10 @@ CANDIDATE_SETS: dict[str, list[tuple[str, list[str], str]]] = {
     # 0.01 (one RULE_TOLERANCE, so not a tie), its pooled ROC-AUC is not lower by more than 0.01,
     # and in experiments/bench_stability.py its JPEG-85 flips at the shipped threshold are not
     # above the shipped model's and its mirror and rot90 flips stay 0 %; otherwise it stays.
+    # Outcome: 184 px won the rule (0.793 -> 0.816, pooled AUC 0.905 -> 0.901) but failed the
+    # stability condition: JPEG-85 flips at the shipped threshold 1.71 % -> 2.44 % (7 -> 10
+    # photos; bench_stability-shipped+shipped_down184-...md). Not adopted; the option stays
+    # off by default.
     "resolution": [
         ("deep Lite2 canonical pose, LDA shrinkage", ["lite2_canon"], "lda"),
         *[

@@ -9,6 +9,12 @@ Downscaling every photo whose shorter side exceeds ``max_side`` to that size fir
 interpolation, anti-aliased) gives every photo at most the detail of the smallest ones, at
 training and at prediction alike, so detail beyond it cannot carry the label. A photo already
 that small is left as it is.
+
+Measured and not adopted (``experiments/candidates.py --set resolution``, declared rule): at
+184 px the transfer rule rose from 0.793 to 0.816 (pooled AUC 0.905 -> 0.901), but JPEG-85
+decision flips at the shipped threshold rose from 1.71 % to 2.44 %
+(``experiments/bench_stability.py --only shipped,shipped_down184``), so the shipped model keeps
+the photo's own resolution; the option is off by default.
 """
 
 from __future__ import annotations
