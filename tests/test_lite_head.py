@@ -274,3 +274,13 @@ def test_the_api_answers_the_same_on_both_paths(lda_dir, photos, monkeypatch):
     assert [s for s, _ in fast] == [s for s, _ in slow]
     _assert_same([body for _, body in fast], [body for _, body in slow])
     assert slow[0][1]["top_features"] and "probability" in slow[0][1]
+
+
+def test_the_lite_gate_is_fitted_as_the_float_gate_on_the_models_own_embedding(lda_dir, logreg_dir):
+    # The lite gate's embedding is the model's own (the shared int8 extractor, which poses the
+    # photo), so its manifest records that pose and the float gate's k for such an embedding.
+    canonical = json.loads((lda_dir / "manifest.json").read_text())["gate"]["embedding"]
+    plain = json.loads((logreg_dir / "manifest.json").read_text())["gate"]["embedding"]
+    assert canonical["runtime"] == plain["runtime"] == "litert-int8"
+    assert canonical["orient"] == "canonical" and plain["orient"] is None
+    assert canonical["n_neighbors"] == plain["n_neighbors"] == 10

@@ -34,7 +34,7 @@ class LiteTraining:
         import numpy as np
 
         from poxscan.features.backbones import get_backbone
-        from poxscan.pipelines.gate import LITE_RUNTIME, fit_input_gate
+        from poxscan.pipelines.gate import LITE_RUNTIME, MODEL_EMBEDDING_NEIGHBORS, fit_input_gate
         from poxscan.pipelines.lite_model import BACKBONE_DIR
 
         if self.tflite is None:
@@ -51,15 +51,19 @@ class LiteTraining:
                 backbone,
             )
         cols = [f"deep__{spec.name}_{i}" for i in range(spec.feature_dim)]
+        # The model's own embedding, so the float gate's design for it: the pose the model
+        # shows the backbone (the gate records it; the shared extractor applies it) and k.
         return fit_input_gate(
             np.asarray(data.X[cols], dtype=np.float64),
             np.asarray(data.groups),
             backbone=spec.name,
             refuse_rate=refuse_rate,
+            n_neighbors=MODEL_EMBEDDING_NEIGHBORS,
             seed=seed,
             runtime=LITE_RUNTIME,
             tflite_file=f"{BACKBONE_DIR}/{self.tflite.name}",
             tflite_sha256=str(self.export_manifest["sha256"]),
+            orient=self.families["deep"].get("orient"),
         )
 
     def save(self, result: Any, out: Any, **kwargs: Any) -> dict[str, Any]:
