@@ -366,6 +366,7 @@ def _lite_gate(
         runtime=LITE_RUNTIME,
         tflite_file=lite.tflite_file,
         tflite_sha256=lite.tflite_sha256,
+        orient=lite.orient,  # the pose the int8 extractor shows the backbone
     )
 
 

@@ -225,6 +225,7 @@ def test_export_lite_converts_a_float_model(root, data_root, tmp_path, photos):
     assert float_gate["runtime"] == "float" and lite_gate["runtime"] == "litert-int8"
     assert lite_gate["tflite_sha256"] == manifest["runtime"]["backbones"]["deep"]["sha256"]
     assert lite_gate["threshold"] != float_gate["threshold"]
+    assert lite_gate["orient"] == float_gate["orient"]  # the pose both extractors apply
     check = manifest["lite_check"]
     assert check["n_images"] == manifest["training_data"]["n_images"]
     assert check["decisions_equal"] >= 0.85 and check["mean_abs_diff"] < 0.1
