@@ -26,12 +26,14 @@ photos' EfficientNet-Lite0 embeddings come from the feature cache)::
    comment. Held-out kinds play no part in any of them.
 
 ``--runtime litert-int8`` measures the gate of a lite model directory instead (writes
-``bench_gate_lite.{json,md}`` and ``nonskin_verdicts_lite.csv``; about 10 minutes): the
-embedding is the int8 EfficientNet-Lite0 backbone's (LiteRT), exported as ``poxscan train
---runtime litert-int8`` does. In step 1 each outer fold gets its own int8 backbone, calibrated
-on that fold's training photos only, which embeds both the reference photos and the held-out
-ones; in step 2 the backbone is calibrated on all 409 photos (what a lite model trained on them
-ships). Same gate, same conformal rule, same parameters (the design choices are not re-run)::
+``bench_gate_lite.{json,md}`` and ``nonskin_verdicts_lite.csv``; about 25 minutes): the
+embedding is the int8 backbone of the shipped config (LiteRT; the same backbone, pose and k as
+the float gate), exported as ``poxscan train --runtime litert-int8`` does. In step 1 each outer
+fold gets its own int8 backbone, calibrated on that fold's training photos only, which embeds
+both the reference photos and the held-out ones; photos from elsewhere get one backbone per
+direction, calibrated on the training set; in step 2 the backbone is calibrated on all 409
+photos (what a lite model trained on them ships). Same gate, same conformal rule, same
+parameters (the design choices are not re-run)::
 
     POXSCAN_DATA=../shared/datasets python experiments/bench_gate.py --runtime litert-int8
 """
@@ -135,11 +137,16 @@ def real_photos() -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[np.ndarray
 class LiteEmbedder:
     """int8 backbones exported as a lite model's (``poxscan train --runtime litert-int8``)."""
 
-    def __init__(self, images: list[np.ndarray], ids: list[str], work: Path) -> None:
-        from poxscan.core.imageio import to_square
-
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        ids: list[str],
+        work: Path,
+        backbone: str = "efficientnet-lite0",
+        orient: str | None = None,
+    ) -> None:
         self.images, self.ids, self.work = images, ids, work
-        self.squares = np.stack([to_square(img, 224) for img in images])
+        self.backbone, self.orient = backbone, orient
         self.export_seconds: list[float] = []
 
     def export(self, train: np.ndarray, tag: str):
@@ -151,7 +158,7 @@ class LiteEmbedder:
         (self.work / tag).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         path, _ = export_int8_backbone(
-            "efficientnet-lite0",
+            self.backbone,
             [self.images[i] for i in idx],
             [self.ids[i] for i in idx],
             f"bench_gate {tag}",
@@ -160,8 +167,16 @@ class LiteEmbedder:
         self.export_seconds.append(time.perf_counter() - started)
         return LiteRTModel(path)
 
-    def embed(self, runner, squares: np.ndarray | None = None) -> np.ndarray:
-        return runner.run(self.squares if squares is None else squares).astype(np.float64)
+    def embed(self, runner, images: list[np.ndarray] | None = None) -> np.ndarray:
+        """The int8 embeddings of ``images`` (default: the lesion photos), each posed and
+        fitted to the backbone's square as the lite model's extractor does."""
+        from poxscan.features.litert_runtime import embed_images
+
+        chosen = self.images if images is None else images
+        out = [
+            embed_images(runner, chosen[i : i + 32], self.orient) for i in range(0, len(chosen), 32)
+        ]
+        return np.vstack(out).astype(np.float64)
 
 
 #: The gates compared, on the same folds and images. "now" is what the library does: the pixel
@@ -369,14 +384,11 @@ def nonskin(
         started = time.perf_counter()
         N = nonskin_embeddings(items, _deep_params(GATE))
     else:
-        from poxscan.core.imageio import to_square
-
         # The backbone a lite model trained on all 409 photos ships.
         runner = lite.export(np.ones(len(images), bool), "all")
         E = lite.embed(runner)
-        squares = np.stack([to_square(it.image, 224) for it in items])
         started = time.perf_counter()
-        N = lite.embed(runner, squares)
+        N = lite.embed(runner, [it.image for it in items])
     embed_s = (time.perf_counter() - started) / len(items)
     fitted = _fit(E, groups, S, P)
     gate = fitted[NOW][0]
@@ -669,9 +681,11 @@ def contact_sheet(pairs, path: Path) -> None:
 
 def _embedding_words(result: dict) -> str:
     g = result.get("gate_embedding")
-    if g is None:
+    if g is None:  # results written before the lite run recorded its embedding
         return "the lite model's int8 EfficientNet-Lite0 backbone, k = 5"
     pose = ", canonical pose" if g.get("orient") == "canonical" else ""
+    if result.get("runtime") == "litert-int8":
+        return f"the lite model's own int8 {g['backbone']} backbone{pose}, k = {g['k']}"
     return f"{g['backbone']}{pose}, the screening model's own embedding, k = {g['k']}"
 
 
@@ -783,10 +797,11 @@ def markdown(result: dict) -> str:
         lines = [line.replace("passed_nonskin.png", "passed_nonskin_lite.png") for line in lines]
         lines[0] = "# Input gate of a lite model directory (int8 backbone): refusal rates"
         lines += [
-            "The embedding is the int8 EfficientNet-Lite0 backbone's (LiteRT), exported as "
-            "`poxscan train --runtime litert-int8` does: out of fold, one backbone per outer fold "
-            "calibrated on that fold's training photos only; for the non-skin set, the backbone "
-            "calibrated on all 409 photos. int8 exports took "
+            f"The embedding is {_embedding_words(result)} (LiteRT), exported as "
+            "`poxscan train --runtime litert-int8` does for the shipped config: out of fold, one "
+            "backbone per outer fold calibrated on that fold's training photos only; from "
+            "elsewhere, one per direction calibrated on the training set; for the non-skin set, "
+            "the backbone calibrated on all 409 photos. int8 exports took "
             + ", ".join(f"{t:.0f}" for t in result["export_seconds"])
             + " s. Float-gate figures: `bench_gate.md`.",
             "",
@@ -870,13 +885,13 @@ def main(argv: list[str] | None = None) -> int:
     before, started = _load(), time.perf_counter()
     records, E_first, groups, images = real_photos()
     lite_run = args.runtime == "litert-int8"
-    if not lite_run:
-        # The gate poxscan train fits by default for the shipped model.
-        from poxscan.pipelines.builder import SCREENING_CONFIG, config_families
-        from poxscan.pipelines.gate import default_gate_embedding
+    # The gate poxscan train fits by default for the shipped model; a lite model of that
+    # config embeds with the same backbone and pose, int8 (poxscan/cli/_lite_train.py).
+    from poxscan.pipelines.builder import SCREENING_CONFIG, config_families
+    from poxscan.pipelines.gate import default_gate_embedding
 
-        backbone, orient, k = default_gate_embedding(config_families(SCREENING_CONFIG))
-        GATE.update(backbone=backbone, orient=orient, k=k)
+    backbone, orient, k = default_gate_embedding(config_families(SCREENING_CONFIG))
+    GATE.update(backbone=backbone, orient=orient, k=k)
     E = E_first if lite_run else embeddings(records, _deep_params(GATE))
     from poxscan.core.image_checks import SKIN_FLOOR as floor
     from poxscan.core.image_checks import skin_share
@@ -893,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "_lite" if lite_run else ""
     with tempfile.TemporaryDirectory(prefix="bench-gate-lite-") as work:
         lite = (
-            LiteEmbedder(images, records["id"].astype(str).tolist(), Path(work))
+            LiteEmbedder(images, records["id"].astype(str).tolist(), Path(work), backbone, orient)
             if lite_run
             else None
         )
@@ -913,9 +928,9 @@ def main(argv: list[str] | None = None) -> int:
         "nonskin": ns,
     }
     result["cross_source"] = cross
+    result["gate_embedding"] = dict(GATE)
     if lite is None:
         items = [it for it, _ in pairs]
-        result["gate_embedding"] = dict(GATE)
         result["embedding_choice"] = embedding_choice(records, groups, images, items, P)
         # The first design's tables, on the first design's embedding (Lite0, as it is).
         N_first = nonskin_embeddings(items, _deep_params(FIRST))
