@@ -23,6 +23,7 @@ NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
+NEAR_V9 = REPO / "tests" / "fixtures" / "chat_variants_near_v9_before_s11.txt"
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +295,8 @@ def _norm_q(text: str) -> str:
         ("v7", NEAR_V7, 180),
         # s10-chat: v8 (a development set since s10-chat).
         ("v8", NEAR_V8, 220),
+        # s11-chat: v9 (a development set since s11-chat).
+        ("v9", NEAR_V9, 220),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
