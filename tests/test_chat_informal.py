@@ -72,6 +72,15 @@ def test_s10_misspellings_read_as_words():
     assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
 
 
+def test_s11_misspelt_common_diseases_stay_another_topic():
+    assert normalize("my diabeties and asthama") == "my diabetes and asthma"
+    assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"
+    # read before the scope rules: the misspelt disease is another topic, not an mpox question
+    assert mentions_other_topic(normalize("what is the cure for diabetis")) == "diabetes"
+    assert mentions_other_topic(normalize("how does tubercolosis spread")) == "tuberculosis"
+    assert mentions_other_topic(normalize("is high blood presure dangerous")) == "blood pressure"
+
+
 def test_irregular_contractions_expand_to_their_words():
     # "won't" had read "wo not", and "wo" is text-speak for "without".
     assert normalize("he won't drink") == "he will not drink"
