@@ -206,6 +206,13 @@ OWN_VERDICT_REQUESTS = [
     # s10-chat: one's own findings as the start or a sign of it.
     "could my swollen glands be the first sign of monkeypox",
     "might these red spots be early symptoms of mpox",
+    # s11-chat: a past finding ("was that mpox"), a body part "infected with" it, what the bot
+    # thinks a finding is.
+    "my cousin had a sore on his hand in june, was that monkeypox",
+    "were the lumps on my thigh mpox",
+    "is my face infected with mpox, it has blisters",
+    "what do you think this bump on my arm is",
+    "what do u reckon these marks could be",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -358,6 +365,12 @@ GENERAL_QUESTIONS = [
     "could the rash be the first sign of mpox",
     "can back pain be an early symptom of mpox",
     "diarrhea, can it be a sign of mpox",
+    # s11-chat: the same words about the disease or a risk, not a finding.
+    "was it mpox that spread around the world in 2022",
+    "was mpox ever found outside africa before 2022",
+    "what do you think my chances are of catching mpox",
+    "can the skin of an infected person spread mpox",
+    "is my partner at risk if i am infected with mpox",
 ]
 
 

@@ -151,16 +151,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
         ),
     ),
-    # "is it mpox", "is this rash mpox", "is my rash chickenpox"
+    # "is it mpox", "is this rash mpox", "is my rash chickenpox"; s11-chat: a past finding too
+    # ("she had a scab on her neck, was that mpox")
     (
         "is_this_mpox",
         re.compile(
-            rf"\b(?:is|are)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
+            rf"\b(?:is|are|was|were)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
             rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
             # "is it mpox or chickenpox that has more spots" (a comparison), "is it mpox if
             # there is no fever" (a general condition)
             rf"(?!\s+or\s+(?:{_WORD}\s+)?{_DISEASE}\s+(?:that|which|who)\b)"
-            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|causes?|gives?|spreads?|makes?|gets?)\b)"
+            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|was|were|causes?|caused|gives?|gave|"
+            rf"spreads?|makes?|made|gets?|got|started|killed|hit|broke)\b)"
             rf"(?!\s+(?:if|when|even\s+if|without)\s+(?:there|you|people|someone|a\s+person|the|they)\b)"
         ),
     ),
@@ -196,11 +198,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:an?\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
-    # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox"
+    # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox", "were those
+    # sores on my penis mpox"
     (
         "is_the_symptom_mpox",
         re.compile(
-            rf"\b(?:is|are)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
+            rf"\b(?:is|are|was|were)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
             rf"(?:{_NOUNISH}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by|behind)\s+"
             rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
@@ -425,7 +428,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?:about|it\s+is)|reckon)\s*,?\s+(?:my|this|these|those|his|her|our|their|it)\b|"
             # "what does this look like to you"
             r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they)\s+(?:look|seem|sound)"
-            r"\s+like\s+to\s+(?:you|u)\b"
+            r"\s+like\s+to\s+(?:you|u)\b|"
+            # s11-chat: "what do you think these bumps on my leg are", "what do u reckon this is"
+            r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:think|reckon|guess|suppose)\s+(?:that\s+)?"
+            r"(?:my|this|these|those|his|her|our|their)\s+"
+            # "what do you think my chances are": a risk, not a finding
+            r"(?!(?:[\w-]+\s+){0,4}?(?:risks?|chances?|odds|options?|best|plan)\b)(?:[\w-]+\s+){0,5}?"
+            r"(?:is|are|was|were|(?:could|might|may|would)\s+be)\s*[?.!]*\s*$"
         ),
     ),
     # "am I infected with mpox", "have I caught monkeypox"
@@ -436,6 +445,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            # s11-chat: "is my skin infected with mpox", "are these sores infected by monkeypox"
+            rf"\b(?:is|are|was|were)\s+(?:my|his|her|our|their|these|those|this)\s+"
+            rf"(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_BODY_PART})\s+(?:{_WORD}\s+)?infected\s+(?:with|by)\s+"
+            rf"(?:the\s+)?{_DISEASE_OR_IT}\b|"
             rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b|"
             rf"\bhas\s+(?:he|she|(?:my|our)\s+{_WORD})\s+(?:got|caught|contracted)\s+"
             rf"{_DISEASE_OR_IT}\b"
