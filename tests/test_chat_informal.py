@@ -262,6 +262,11 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("how long will monkeypox usually take to appear", "incubation_period"),
         ("does the imvanex jab really work", "vaccine_effectiveness"),
         ("how long does mpox take to clear up", "illness_duration"),
+        # s11-chat: folk remedies (oils, butters, plants, salt water to cure it, advice heard).
+        ("would rubbing almond oil on the scabs make mpox go", "unproven_remedies"),
+        ("can cocoa butter fix mpox marks fast", "unproven_remedies"),
+        ("my granny told me to boil moringa for monkeypox", "unproven_remedies"),
+        ("will bathing in salt water heal monkeypox", "unproven_remedies"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
