@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from poxscan.chat import MpoxChatbot, load_knowledge_base
+from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.scope import mentions_other_topic
 from poxscan.chat.text import content_text, load_lexicon, normalize
 
@@ -79,6 +80,20 @@ def test_s11_misspelt_common_diseases_stay_another_topic():
     assert mentions_other_topic(normalize("what is the cure for diabetis")) == "diabetes"
     assert mentions_other_topic(normalize("how does tubercolosis spread")) == "tuberculosis"
     assert mentions_other_topic(normalize("is high blood presure dangerous")) == "blood pressure"
+
+
+def test_s11_courtesy_around_a_question_is_dropped(bot):
+    assert normalize("Good afternoon doc, kindly tell me what mpox is. Many thanks!") == (
+        "tell me what mpox is"
+    )
+    assert normalize("hey there! hope you are well. can kids catch it? thx") == "can kids catch it?"
+    # a greeting or thanks alone asks nothing
+    assert bot.reply("hiya, how are you doing?").kind == "unknown"
+    assert bot.reply("thank you very much").kind == "unknown"
+    # words that only start like a greeting stay ("high fever", "hiv")
+    assert normalize("high fever and hiv") == "high fever and hiv"
+    # a greeting does not hide a request to judge one's own rash
+    assert detect_diagnosis_request(normalize("hello there, got bumps on my lip. mpox?"))
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -267,6 +282,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can cocoa butter fix mpox marks fast", "unproven_remedies"),
         ("my granny told me to boil moringa for monkeypox", "unproven_remedies"),
         ("will bathing in salt water heal monkeypox", "unproven_remedies"),
+        # Formal wording of how to avoid it.
+        ("are there any measures against contracting mpox", "prevention_overview"),
+        ("what precautions are advised against monkeypox", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
