@@ -282,6 +282,11 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can cocoa butter fix mpox marks fast", "unproven_remedies"),
         ("my granny told me to boil moringa for monkeypox", "unproven_remedies"),
         ("will bathing in salt water heal monkeypox", "unproven_remedies"),
+        # Stigma and shame; how bad it can get when someone calls it mild or just spots.
+        ("should people feel embarrassed if they catch mpox", "who_at_risk"),
+        ("is there a stigma around monkeypox", "who_at_risk"),
+        ("they say mpox is harmless, could it be dangerous though", "complications"),
+        ("mpox is only a couple of pimples isnt it", "complications"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
