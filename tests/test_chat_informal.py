@@ -287,6 +287,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is there a stigma around monkeypox", "who_at_risk"),
         ("they say mpox is harmless, could it be dangerous though", "complications"),
         ("mpox is only a couple of pimples isnt it", "complications"),
+        # Living beside someone who has it: sleeping apart, covering the sores, time off work.
+        ("my boyfriend caught mpox, is it ok if we keep sleeping together", "isolation"),
+        ("do the spots need to be covered when i go out with mpox", "isolation"),
+        ("one of my workers has monkeypox, how many days should he be kept off", "isolation"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
