@@ -291,6 +291,12 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("my boyfriend caught mpox, is it ok if we keep sleeping together", "isolation"),
         ("do the spots need to be covered when i go out with mpox", "isolation"),
         ("one of my workers has monkeypox, how many days should he be kept off", "isolation"),
+        # When the vaccine starts to protect (not how long it lasts); booking it, a GP giving it.
+        ("how long after my second shot until i am immune", "vaccine_doses"),
+        ("does the jynneos jab begin to work straight away", "vaccine_doses"),
+        ("can the pharmacy give me an mpox jab", "vaccine_eligibility"),
+        ("how do i book a monkeypox vaccination", "vaccine_eligibility"),
+        ("how long does the protection of the mpox jab last", "vaccine_effectiveness"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
