@@ -92,6 +92,8 @@ def test_s11_courtesy_around_a_question_is_dropped(bot):
     assert bot.reply("thank you very much").kind == "unknown"
     # words that only start like a greeting stay ("high fever", "hiv")
     assert normalize("high fever and hiv") == "high fever and hiv"
+    # the filler of a long question is no topic (the spelling fix had read "hear" as "heart")
+    assert content_text(normalize("basically i keep hearing about it")) == "keep"
     # a greeting does not hide a request to judge one's own rash
     assert detect_diagnosis_request(normalize("hello there, got bumps on my lip. mpox?"))
 
@@ -297,6 +299,15 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("can the pharmacy give me an mpox jab", "vaccine_eligibility"),
         ("how do i book a monkeypox vaccination", "vaccine_eligibility"),
         ("how long does the protection of the mpox jab last", "vaccine_effectiveness"),
+        # Filler words of a long question are not topics ("this thing", "different stuff");
+        # "catching" as a verb, "protection from" the virus, "how many times" for the jab.
+        (
+            "been reading different stuff about this mpox thing, what are the signs of it",
+            "symptoms_overview",
+        ),
+        ("the babies can catching the monkeypox?", "children"),
+        ("what gives protection against mpox", "prevention_overview"),
+        ("how many times do you get the mpox jab", "vaccine_doses"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),

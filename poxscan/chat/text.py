@@ -111,14 +111,16 @@ def tokens(text: str) -> list[str]:
 
 #: Function words dropped before retrieval: they carry no topic and, left in, make
 #: "how do you get mpox" match "how do you test for mpox". Question words that change the
-#: topic (who, when, how, long, many, after, before, not) are kept.
+#: topic (who, when, how, long, many, after, before, not) are kept. s11-chat: the filler of a
+#: long question too ("I keep hearing ...", "basically"; the spelling fix read "hear" as "heart").
 STOPWORDS = frozenset(
     """a an the of to in on at for from by with about as and or but if so than then that this
     these those it its is are was were be been being am do does did doing have has had having
     i me my mine myself we us our you your yours he him his she her they them their what which
     whom whose there here can could would may might will shall must just really very
     please tell know want wanna like some any also too up into onto over s t ok okay hi hello
-    hey thanks thank does im ive dont""".split()
+    hey thanks thank does im ive dont hear heard hearing basically literally honestly anyway
+    anyways""".split()
 )
 
 
