@@ -213,6 +213,11 @@ OWN_VERDICT_REQUESTS = [
     "is my face infected with mpox, it has blisters",
     "what do you think this bump on my arm is",
     "what do u reckon these marks could be",
+    # s11-chat: what one's finding is, as a clause; how it looks to the bot.
+    "no clue what this lump on my wrist is",
+    "what might those red patches on my feet be",
+    "could you say what this is on my shoulder",
+    "what do these bumps on my chest seem like to you",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -371,6 +376,9 @@ GENERAL_QUESTIONS = [
     "what do you think my chances are of catching mpox",
     "can the skin of an infected person spread mpox",
     "is my partner at risk if i am infected with mpox",
+    "could you explain what this illness is",
+    "what my chances are of getting it again",
+    "what would the first signs be",
 ]
 
 

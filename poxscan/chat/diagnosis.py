@@ -420,15 +420,32 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
+    # s11-chat: what one's own finding is or could be, asked as a clause ("any idea what this
+    # rash on my back is", "what could these blisters on my hand be", "can u tell what this is
+    # on my neck"); not a risk, an option, the tool or the disease ("what my chances are", "what
+    # this bot is", "what this disease is")
+    (
+        "what_this_finding_is",
+        re.compile(
+            r"\bwhat\s+(?:(?:could|might|may|would|can)\s+)?(?:this|these|that|those|my|his|her|our|"
+            r"their)\s+(?!(?:[\w-]+\s+){0,4}?(?:risks?|chances?|odds|options?|best|plan|bot|chatbot|"
+            r"app|tool|site|website|service|question|problem|job|name|number|results?|disease|illness|virus|"
+            r"mpox|infection|outbreak|vaccines?|jabs?|shots?|news|clades?|treatment|tests?|medicines?|"
+            r"drugs?)\b)"
+            r"(?:[\w-]+\s+){0,5}?(?:is|are|(?:could|might|may|would)\s+be|be)\s*[?.!]*\s*$|"
+            r"\bwhat\s+(?:this|these|that|those|it|they)\s+(?:[\w-]+\s+){0,3}?(?:is|are)\s+"
+            r"(?:on|in|under|near|around|behind|inside)\s+(?:my|his|her|our|their)\b"
+        ),
+    ),
     # "what do you make of my rash", "what do you think of these spots"
     (
         "what_do_you_make_of",
         re.compile(
             r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:make\s+of|think\s+(?:of|about|it\s+is)|say\s+"
             r"(?:about|it\s+is)|reckon)\s*,?\s+(?:my|this|these|those|his|her|our|their|it)\b|"
-            # "what does this look like to you"
-            r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they)\s+(?:look|seem|sound)"
-            r"\s+like\s+to\s+(?:you|u)\b|"
+            # "what does this look like to you", "what do these spots on my belly look like to you"
+            r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they|my|his|her|our|their)\s+"
+            r"(?:[\w-]+\s+){0,5}?(?:look|seem|sound)\s+like\s+to\s+(?:you|u)\b|"
             # s11-chat: "what do you think these bumps on my leg are", "what do u reckon this is"
             r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:think|reckon|guess|suppose)\s+(?:that\s+)?"
             r"(?:my|this|these|those|his|her|our|their)\s+"
@@ -651,8 +668,11 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     text = _ITS.sub("it is", normalized_text)
     general = bool(_GENERALLY.search(text))
     for name, pattern in RULES:
-        # "how do I check my rash for mpox" asks how to check, not for a verdict.
-        if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
+        # "how do I check my rash for mpox" asks how to check, not for a verdict ("how can I
+        # find out what this rash is": how to find out).
+        if name in ("check_my_rash", "means_i_have", "what_this_finding_is") and _HOW_TO.search(
+            text
+        ):
             continue
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
