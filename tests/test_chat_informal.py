@@ -308,6 +308,11 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("the babies can catching the monkeypox?", "children"),
         ("what gives protection against mpox", "prevention_overview"),
         ("how many times do you get the mpox jab", "vaccine_doses"),
+        # Whether the jab stops you catching it; why it spread so widely in 2022.
+        ("will my jab keep me from catching monkeypox", "vaccine_effectiveness"),
+        ("does getting vaccinated stop u catching it", "vaccine_effectiveness"),
+        ("how come mpox spread to so many places in 2022", "outbreak_2022"),
+        ("why was everyone talking about mpox in 2022", "outbreak_2022"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
