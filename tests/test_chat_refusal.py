@@ -218,6 +218,13 @@ OWN_VERDICT_REQUESTS = [
     "what might those red patches on my feet be",
     "could you say what this is on my shoulder",
     "what do these bumps on my chest seem like to you",
+    # s11-chat: non-native and misspelt wording.
+    "madam i have rash and fever, i am infected by monkeypox?",
+    "am i suffering from mpox",
+    "my arms have spots since a week, what illness is this",
+    "my son got little blisters on his hands, mpox sign?",
+    "in your opinion is it mpox or a pimple on my chin",
+    "see please whether these bumps are mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -379,6 +386,10 @@ GENERAL_QUESTIONS = [
     "could you explain what this illness is",
     "what my chances are of getting it again",
     "what would the first signs be",
+    "in your opinion is mpox dangerous",
+    "i am suffering from mpox, can i go to work?",
+    "which disease is it that causes blisters like mpox",
+    "according to you what is the best way to avoid mpox",
 ]
 
 

@@ -462,6 +462,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            # s11-chat: "i am affected by mpox?", "am i suffering from monkeypox"
+            rf"\bi\s+am\s+(?:infected|affected|suffering)\s+(?:with|by|from)\s+{_DISEASE_OR_IT}\s*\?|"
+            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:affected|suffering)\s+(?:with|by|from)\s+"
+            rf"{_DISEASE}\b|"
             # s11-chat: "is my skin infected with mpox", "are these sores infected by monkeypox"
             rf"\b(?:is|are|was|were)\s+(?:my|his|her|our|their|these|those|this)\s+"
             rf"(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_BODY_PART})\s+(?:{_WORD}\s+)?infected\s+(?:with|by)\s+"
@@ -522,7 +526,8 @@ _SUSPICION = re.compile(
 # "I need to know if I have mpox" (but "how do I know if I have mpox" asks how to find out).
 _WANTS_VERDICT = re.compile(
     rf"\b(?:know|find\s+out|figure\s+out|work\s+out|determine|decide|sure|confirm|check|see)"
-    rf"\s+(?:if|whether)\s+"
+    # s11-chat: "check pls if these are mpox blisters"
+    rf"\s+(?:please\s+|for\s+me\s+)?(?:if|whether)\s+"
     rf"(?:i|he|she|we|it|this|these|(?:my|our|the)\s+{_WORD})\s+(?:{_WORD}\s+)?"
     rf"(?:have|has|got|is|are)\s+(?:{_WORD}\s+)?(?:{_DISEASE}\b|{_IT_END})"
 )
@@ -582,8 +587,18 @@ _WHAT_IT_IS = re.compile(
     r"(?:is|are|has|have|(?:could|might|may|would)\s+be)\b|"
     # "... what do you think it is"
     r"\bwhat\s+(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|guess)\s+(?:it|this|that|they|"
-    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b"
+    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b|"
+    # s11-chat: "my body have rash since 3 days, which disease it is"
+    r"\b(?:what|which)\s+(?:disease|illness|infection|condition|sickness|problem)\s+"
+    r"(?:is\s+(?:it|this|that)|(?:it|this|that)\s+is|(?:could|might|can)\s+(?:it|this)\s+be)"
+    r"\s*[?.!]*\s*$"
 )
+# s11-chat: the bot's opinion asked anywhere ("according to you its mpox or herpes on my lip").
+_ASKS_OPINION = re.compile(
+    r"\b(?:according\s+to\s+(?:you|u)|in\s+your\s+(?:honest\s+)?(?:opinion|view)|"
+    r"your\s+(?:honest\s+)?opinion)\b"
+)
+_ON_OWN_BODY = re.compile(rf"\b(?:on|in)\s+(?:my|his|her|our|their)\s+{_BODY_PART}\b")
 # "... what do you think?": own findings, then the bot's opinion.
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
@@ -604,7 +619,9 @@ _TRAILING_NAME = re.compile(
     rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?(?:the\s+)?|maybe\s+|"
     rf"(?:it|this|that)\s+(?:is|be)\s+(?:the\s+|an?\s+)?|"
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
-    rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
+    rf"prob(?:ably)?\s+)?{_DISEASE}"
+    # s11-chat: "... on her back, mpox symptom?"
+    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?))?\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
@@ -734,6 +751,13 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_what"
     if indirect and _OPINION_END.search(text):
+        return "symptoms_then_opinion"
+    if (
+        (indirect or _ON_OWN_BODY.search(text))
+        and _ASKS_OPINION.search(text)
+        and not action
+        and not vaccine
+    ):
         return "symptoms_then_opinion"
     return None
 
