@@ -313,6 +313,8 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("does getting vaccinated stop u catching it", "vaccine_effectiveness"),
         ("how come mpox spread to so many places in 2022", "outbreak_2022"),
         ("why was everyone talking about mpox in 2022", "outbreak_2022"),
+        # A kiss on the cheek is a greeting (casual contact), not sex.
+        ("is a peck on the cheek enough to pass on mpox", "casual_contact"),
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
