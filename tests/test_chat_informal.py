@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from poxscan.chat import MpoxChatbot, load_knowledge_base
+from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.scope import mentions_other_topic
 from poxscan.chat.text import content_text, load_lexicon, normalize
 
@@ -23,6 +24,7 @@ NEAR_V5 = REPO / "tests" / "fixtures" / "chat_variants_near_v5_before_s7.txt"
 NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
+NEAR_V9 = REPO / "tests" / "fixtures" / "chat_variants_near_v9_before_s11.txt"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,31 @@ def test_s10_misspellings_read_as_words():
     assert normalize("does it acually work") == "does it actually work"
     # another disease's name misspelt is still another topic
     assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
+
+
+def test_s11_misspelt_common_diseases_stay_another_topic():
+    assert normalize("my diabeties and asthama") == "my diabetes and asthma"
+    assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"
+    # read before the scope rules: the misspelt disease is another topic, not an mpox question
+    assert mentions_other_topic(normalize("what is the cure for diabetis")) == "diabetes"
+    assert mentions_other_topic(normalize("how does tubercolosis spread")) == "tuberculosis"
+    assert mentions_other_topic(normalize("is high blood presure dangerous")) == "blood pressure"
+
+
+def test_s11_courtesy_around_a_question_is_dropped(bot):
+    assert normalize("Good afternoon doc, kindly tell me what mpox is. Many thanks!") == (
+        "tell me what mpox is"
+    )
+    assert normalize("hey there! hope you are well. can kids catch it? thx") == "can kids catch it?"
+    # a greeting or thanks alone asks nothing
+    assert bot.reply("hiya, how are you doing?").kind == "unknown"
+    assert bot.reply("thank you very much").kind == "unknown"
+    # words that only start like a greeting stay ("high fever", "hiv")
+    assert normalize("high fever and hiv") == "high fever and hiv"
+    # the filler of a long question is no topic (the spelling fix had read "hear" as "heart")
+    assert content_text(normalize("basically i keep hearing about it")) == "keep"
+    # a greeting does not hide a request to judge one's own rash
+    assert detect_diagnosis_request(normalize("hello there, got bumps on my lip. mpox?"))
 
 
 def test_irregular_contractions_expand_to_their_words():
@@ -252,6 +279,45 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("how long will monkeypox usually take to appear", "incubation_period"),
         ("does the imvanex jab really work", "vaccine_effectiveness"),
         ("how long does mpox take to clear up", "illness_duration"),
+        # s11-chat: folk remedies (oils, butters, plants, salt water to cure it, advice heard).
+        ("would rubbing almond oil on the scabs make mpox go", "unproven_remedies"),
+        ("can cocoa butter fix mpox marks fast", "unproven_remedies"),
+        ("my granny told me to boil moringa for monkeypox", "unproven_remedies"),
+        ("will bathing in salt water heal monkeypox", "unproven_remedies"),
+        # Stigma and shame; how bad it can get when someone calls it mild or just spots.
+        ("should people feel embarrassed if they catch mpox", "who_at_risk"),
+        ("is there a stigma around monkeypox", "who_at_risk"),
+        ("they say mpox is harmless, could it be dangerous though", "complications"),
+        ("mpox is only a couple of pimples isnt it", "complications"),
+        # Living beside someone who has it: sleeping apart, covering the sores, time off work.
+        ("my boyfriend caught mpox, is it ok if we keep sleeping together", "isolation"),
+        ("do the spots need to be covered when i go out with mpox", "isolation"),
+        ("one of my workers has monkeypox, how many days should he be kept off", "isolation"),
+        # When the vaccine starts to protect (not how long it lasts); booking it, a GP giving it.
+        ("how long after my second shot until i am immune", "vaccine_doses"),
+        ("does the jynneos jab begin to work straight away", "vaccine_doses"),
+        ("can the pharmacy give me an mpox jab", "vaccine_eligibility"),
+        ("how do i book a monkeypox vaccination", "vaccine_eligibility"),
+        ("how long does the protection of the mpox jab last", "vaccine_effectiveness"),
+        # Filler words of a long question are not topics ("this thing", "different stuff");
+        # "catching" as a verb, "protection from" the virus, "how many times" for the jab.
+        (
+            "been reading different stuff about this mpox thing, what are the signs of it",
+            "symptoms_overview",
+        ),
+        ("the babies can catching the monkeypox?", "children"),
+        ("what gives protection against mpox", "prevention_overview"),
+        ("how many times do you get the mpox jab", "vaccine_doses"),
+        # Whether the jab stops you catching it; why it spread so widely in 2022.
+        ("will my jab keep me from catching monkeypox", "vaccine_effectiveness"),
+        ("does getting vaccinated stop u catching it", "vaccine_effectiveness"),
+        ("how come mpox spread to so many places in 2022", "outbreak_2022"),
+        ("why was everyone talking about mpox in 2022", "outbreak_2022"),
+        # A kiss on the cheek is a greeting (casual contact), not sex.
+        ("is a peck on the cheek enough to pass on mpox", "casual_contact"),
+        # Formal wording of how to avoid it.
+        ("are there any measures against contracting mpox", "prevention_overview"),
+        ("what precautions are advised against monkeypox", "prevention_overview"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -294,6 +360,8 @@ def _norm_q(text: str) -> str:
         ("v7", NEAR_V7, 180),
         # s10-chat: v8 (a development set since s10-chat).
         ("v8", NEAR_V8, 220),
+        # s11-chat: v9 (a development set since s11-chat).
+        ("v9", NEAR_V9, 220),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(

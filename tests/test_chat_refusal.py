@@ -206,6 +206,25 @@ OWN_VERDICT_REQUESTS = [
     # s10-chat: one's own findings as the start or a sign of it.
     "could my swollen glands be the first sign of monkeypox",
     "might these red spots be early symptoms of mpox",
+    # s11-chat: a past finding ("was that mpox"), a body part "infected with" it, what the bot
+    # thinks a finding is.
+    "my cousin had a sore on his hand in june, was that monkeypox",
+    "were the lumps on my thigh mpox",
+    "is my face infected with mpox, it has blisters",
+    "what do you think this bump on my arm is",
+    "what do u reckon these marks could be",
+    # s11-chat: what one's finding is, as a clause; how it looks to the bot.
+    "no clue what this lump on my wrist is",
+    "what might those red patches on my feet be",
+    "could you say what this is on my shoulder",
+    "what do these bumps on my chest seem like to you",
+    # s11-chat: non-native and misspelt wording.
+    "madam i have rash and fever, i am infected by monkeypox?",
+    "am i suffering from mpox",
+    "my arms have spots since a week, what illness is this",
+    "my son got little blisters on his hands, mpox sign?",
+    "in your opinion is it mpox or a pimple on my chin",
+    "see please whether these bumps are mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -358,6 +377,19 @@ GENERAL_QUESTIONS = [
     "could the rash be the first sign of mpox",
     "can back pain be an early symptom of mpox",
     "diarrhea, can it be a sign of mpox",
+    # s11-chat: the same words about the disease or a risk, not a finding.
+    "was it mpox that spread around the world in 2022",
+    "was mpox ever found outside africa before 2022",
+    "what do you think my chances are of catching mpox",
+    "can the skin of an infected person spread mpox",
+    "is my partner at risk if i am infected with mpox",
+    "could you explain what this illness is",
+    "what my chances are of getting it again",
+    "what would the first signs be",
+    "in your opinion is mpox dangerous",
+    "i am suffering from mpox, can i go to work?",
+    "which disease is it that causes blisters like mpox",
+    "according to you what is the best way to avoid mpox",
 ]
 
 

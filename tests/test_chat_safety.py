@@ -193,6 +193,10 @@ def test_warning_sign_words_elsewhere_take_no_safety_route():
         "is it ok to double my paracetamol with mpox",
         "is it safe to give ibuprofen to my 4 year old with mpox",
         "can i give my daughter calpol for her mpox spots",
+        # s11-chat: how often, as a dose; antihistamines by generic or brand name.
+        "i take one nurofen every 3 hours for mpox, is that fine",
+        "how much zyrtec is ok for the mpox itch",
+        "how many cetirizine can i have in a day with monkeypox",
     ],
 )
 def test_several_tablets_at_once_or_a_medicine_for_a_child_get_no_dose(bot, question):

@@ -103,6 +103,10 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         # s10-chat: common look-alike skin findings.
         "could mpox spots be mistaken for insect bites",
         "how do i tell acne apart from monkeypox",
+        # s11-chat: an allergic rash and other everyday rashes.
+        "does an mpox rash look different to an allergic rash",
+        "hives or monkeypox, how would i know",
+        "mpox vs heat rash",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -110,6 +114,21 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
     reply = bot.reply(question)
     assert (reply.kind, reply.entry_id, reply.reason) == ("answer", "testing", "comparison:testing")
     assert "lab" in reply.text.lower() and reply.also == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        # s11-chat: an allergy alone (to the vaccine) or eczema (a risk of severe mpox) is no
+        # look-alike rash.
+        ("is the mpox vaccine safe if i have allergies or asthma", "vaccine_side_effects"),
+        ("i have eczema, does that make mpox worse", "severe_disease_risk"),
+    ],
+)
+def test_an_allergy_or_eczema_beside_mpox_is_no_comparison(bot, question, entry_id):
+    assert uncovered_comparison(normalize(question)) is None
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
 
 
 @pytest.mark.parametrize(

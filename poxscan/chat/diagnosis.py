@@ -151,16 +151,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
         ),
     ),
-    # "is it mpox", "is this rash mpox", "is my rash chickenpox"
+    # "is it mpox", "is this rash mpox", "is my rash chickenpox"; s11-chat: a past finding too
+    # ("she had a scab on her neck, was that mpox")
     (
         "is_this_mpox",
         re.compile(
-            rf"\b(?:is|are)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
+            rf"\b(?:is|are|was|were)\s+{_SUBJECT}\s+(?:{_NOUNISH}\s+){{0,2}}?"
             rf"(?:really\s+|actually\s+|possibly\s+)?(?:an?\s+)?{_DISEASE}\b{_NOT_TOPIC_NOUN}"
             # "is it mpox or chickenpox that has more spots" (a comparison), "is it mpox if
             # there is no fever" (a general condition)
             rf"(?!\s+or\s+(?:{_WORD}\s+)?{_DISEASE}\s+(?:that|which|who)\b)"
-            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|causes?|gives?|spreads?|makes?|gets?)\b)"
+            rf"(?!\s+(?:that|which)\s+(?:has|have|had|is|are|was|were|causes?|caused|gives?|gave|"
+            rf"spreads?|makes?|made|gets?|got|started|killed|hit|broke)\b)"
             rf"(?!\s+(?:if|when|even\s+if|without)\s+(?:there|you|people|someone|a\s+person|the|they)\b)"
         ),
     ),
@@ -196,11 +198,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:an?\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
-    # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox"
+    # "is the bump on my lip mpox", "are these spots on my back chickenpox or mpox", "were those
+    # sores on my penis mpox"
     (
         "is_the_symptom_mpox",
         re.compile(
-            rf"\b(?:is|are)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
+            rf"\b(?:is|are|was|were)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
             rf"(?:{_NOUNISH}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by|behind)\s+"
             rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
@@ -417,15 +420,38 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
+    # s11-chat: what one's own finding is or could be, asked as a clause ("any idea what this
+    # rash on my back is", "what could these blisters on my hand be", "can u tell what this is
+    # on my neck"); not a risk, an option, the tool or the disease ("what my chances are", "what
+    # this bot is", "what this disease is")
+    (
+        "what_this_finding_is",
+        re.compile(
+            r"\bwhat\s+(?:(?:could|might|may|would|can)\s+)?(?:this|these|that|those|my|his|her|our|"
+            r"their)\s+(?!(?:[\w-]+\s+){0,4}?(?:risks?|chances?|odds|options?|best|plan|bot|chatbot|"
+            r"app|tool|site|website|service|question|problem|job|name|number|results?|disease|illness|virus|"
+            r"mpox|infection|outbreak|vaccines?|jabs?|shots?|news|clades?|treatment|tests?|medicines?|"
+            r"drugs?)\b)"
+            r"(?:[\w-]+\s+){0,5}?(?:is|are|(?:could|might|may|would)\s+be|be)\s*[?.!]*\s*$|"
+            r"\bwhat\s+(?:this|these|that|those|it|they)\s+(?:[\w-]+\s+){0,3}?(?:is|are)\s+"
+            r"(?:on|in|under|near|around|behind|inside)\s+(?:my|his|her|our|their)\b"
+        ),
+    ),
     # "what do you make of my rash", "what do you think of these spots"
     (
         "what_do_you_make_of",
         re.compile(
             r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:make\s+of|think\s+(?:of|about|it\s+is)|say\s+"
             r"(?:about|it\s+is)|reckon)\s*,?\s+(?:my|this|these|those|his|her|our|their|it)\b|"
-            # "what does this look like to you"
-            r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they)\s+(?:look|seem|sound)"
-            r"\s+like\s+to\s+(?:you|u)\b"
+            # "what does this look like to you", "what do these spots on my belly look like to you"
+            r"\bwhat\s+(?:does|do|would)\s+(?:this|that|these|those|it|they|my|his|her|our|their)\s+"
+            r"(?:[\w-]+\s+){0,5}?(?:look|seem|sound)\s+like\s+to\s+(?:you|u)\b|"
+            # s11-chat: "what do you think these bumps on my leg are", "what do u reckon this is"
+            r"\bwhat\s+(?:do|would|did)\s+(?:you|u)\s+(?:think|reckon|guess|suppose)\s+(?:that\s+)?"
+            r"(?:my|this|these|those|his|her|our|their)\s+"
+            # "what do you think my chances are": a risk, not a finding
+            r"(?!(?:[\w-]+\s+){0,4}?(?:risks?|chances?|odds|options?|best|plan)\b)(?:[\w-]+\s+){0,5}?"
+            r"(?:is|are|was|were|(?:could|might|may|would)\s+be)\s*[?.!]*\s*$"
         ),
     ),
     # "am I infected with mpox", "have I caught monkeypox"
@@ -436,6 +462,14 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            # s11-chat: "i am affected by mpox?", "am i suffering from monkeypox"
+            rf"\bi\s+am\s+(?:infected|affected|suffering)\s+(?:with|by|from)\s+{_DISEASE_OR_IT}\s*\?|"
+            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:affected|suffering)\s+(?:with|by|from)\s+"
+            rf"{_DISEASE}\b|"
+            # s11-chat: "is my skin infected with mpox", "are these sores infected by monkeypox"
+            rf"\b(?:is|are|was|were)\s+(?:my|his|her|our|their|these|those|this)\s+"
+            rf"(?:{_WORD}\s+)?(?:{_SYMPTOM}|{_BODY_PART})\s+(?:{_WORD}\s+)?infected\s+(?:with|by)\s+"
+            rf"(?:the\s+)?{_DISEASE_OR_IT}\b|"
             rf"\bhave\s+(?:i|we)\s+(?:got|caught|contracted)\s+{_DISEASE_OR_IT}\b|"
             rf"\bhas\s+(?:he|she|(?:my|our)\s+{_WORD})\s+(?:got|caught|contracted)\s+"
             rf"{_DISEASE_OR_IT}\b"
@@ -492,7 +526,8 @@ _SUSPICION = re.compile(
 # "I need to know if I have mpox" (but "how do I know if I have mpox" asks how to find out).
 _WANTS_VERDICT = re.compile(
     rf"\b(?:know|find\s+out|figure\s+out|work\s+out|determine|decide|sure|confirm|check|see)"
-    rf"\s+(?:if|whether)\s+"
+    # s11-chat: "check pls if these are mpox blisters"
+    rf"\s+(?:please\s+|for\s+me\s+)?(?:if|whether)\s+"
     rf"(?:i|he|she|we|it|this|these|(?:my|our|the)\s+{_WORD})\s+(?:{_WORD}\s+)?"
     rf"(?:have|has|got|is|are)\s+(?:{_WORD}\s+)?(?:{_DISEASE}\b|{_IT_END})"
 )
@@ -552,8 +587,18 @@ _WHAT_IT_IS = re.compile(
     r"(?:is|are|has|have|(?:could|might|may|would)\s+be)\b|"
     # "... what do you think it is"
     r"\bwhat\s+(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|guess)\s+(?:it|this|that|they|"
-    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b"
+    r"these|those)\s+(?:is|are|(?:could|might|may|would)\s+be)\b|"
+    # s11-chat: "my body have rash since 3 days, which disease it is"
+    r"\b(?:what|which)\s+(?:disease|illness|infection|condition|sickness|problem)\s+"
+    r"(?:is\s+(?:it|this|that)|(?:it|this|that)\s+is|(?:could|might|can)\s+(?:it|this)\s+be)"
+    r"\s*[?.!]*\s*$"
 )
+# s11-chat: the bot's opinion asked anywhere ("according to you its mpox or herpes on my lip").
+_ASKS_OPINION = re.compile(
+    r"\b(?:according\s+to\s+(?:you|u)|in\s+your\s+(?:honest\s+)?(?:opinion|view)|"
+    r"your\s+(?:honest\s+)?opinion)\b"
+)
+_ON_OWN_BODY = re.compile(rf"\b(?:on|in)\s+(?:my|his|her|our|their)\s+{_BODY_PART}\b")
 # "... what do you think?": own findings, then the bot's opinion.
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
@@ -574,7 +619,9 @@ _TRAILING_NAME = re.compile(
     rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?(?:the\s+)?|maybe\s+|"
     rf"(?:it|this|that)\s+(?:is|be)\s+(?:the\s+|an?\s+)?|"
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
-    rf"prob(?:ably)?\s+)?{_DISEASE}\s*"
+    rf"prob(?:ably)?\s+)?{_DISEASE}"
+    # s11-chat: "... on her back, mpox symptom?"
+    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?))?\s*"
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
@@ -638,8 +685,11 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     text = _ITS.sub("it is", normalized_text)
     general = bool(_GENERALLY.search(text))
     for name, pattern in RULES:
-        # "how do I check my rash for mpox" asks how to check, not for a verdict.
-        if name in ("check_my_rash", "means_i_have") and _HOW_TO.search(text):
+        # "how do I check my rash for mpox" asks how to check, not for a verdict ("how can I
+        # find out what this rash is": how to find out).
+        if name in ("check_my_rash", "means_i_have", "what_this_finding_is") and _HOW_TO.search(
+            text
+        ):
             continue
         # "can this app diagnose me" asks what the tool can do (it answers: it cannot).
         if name == "what_do_i_have" and _TOOL_CAPABILITY.search(text):
@@ -701,6 +751,13 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_what"
     if indirect and _OPINION_END.search(text):
+        return "symptoms_then_opinion"
+    if (
+        (indirect or _ON_OWN_BODY.search(text))
+        and _ASKS_OPINION.search(text)
+        and not action
+        and not vaccine
+    ):
         return "symptoms_then_opinion"
     return None
 

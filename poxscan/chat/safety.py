@@ -54,7 +54,9 @@ _DOSE = re.compile(
     r"(?:take|taking|give|giving|have)\s+(?:\d+|two|three|four|five|six|extra|more|another)\s+"
     r"(?:[\w-]+\s+)?(?:at\s+once|at\s+a\s+time|at\s+the\s+same\s+time|together|in\s+one\s+go)|"
     r"(?:right|correct|safe|max\w*|usual|normal|recommended)\s+(?:amount|dose|dosage|quantity)|"
-    r"amount\s+of)\b"
+    r"amount\s+of|"
+    # s11-chat: how often, as a dose ("2 panadol every 4 hours", "every six hours")
+    r"every\s+(?:\d+|two|three|four|five|six|eight|twelve|few|couple\s+of)\s+(?:hours?|hrs?))\b"
 )
 # A medicine: a generic word, or a drug name of the lexicon (``expand.drugs`` of
 # poxscan/chat/lexicon.yaml: brand and generic names, misspellings), vaccines and the dose

@@ -414,7 +414,12 @@ _LOOKALIKE_DISEASE = re.compile(
     r"molluscum|impetigo|psoriasis|ringworm|cellulitis|gonorrh\w+|chlamydia|hpv|"
     r"genital\s+warts|cold\s+sores?|"
     # s10-chat: common look-alike skin findings beside diseases
-    r"acne|(?:insect|bug|mosquito|spider|flea|bed\s*bug)\s+bites?|ingrown\s+hairs?|razor\s+bumps)\b"
+    r"acne|(?:insect|bug|mosquito|spider|flea|bed\s*bug)\s+bites?|ingrown\s+hairs?|razor\s+bumps|"
+    # s11-chat: an allergic rash and other everyday rashes (not an allergy alone: allergies to
+    # the vaccine; not eczema: a risk of severe mpox)
+    r"allerg(?:ic|y)\s+rash(?:es)?|rash(?:es)?\s+from\s+(?:an?\s+)?allerg(?:y|ies)|"
+    r"allergic\s+reactions?\s+(?:on|of)\s+(?:the\s+|my\s+)?skin|heat\s+rash|hives|urticaria|"
+    r"rosacea|folliculitis)\b"
 )
 # The comparison asks how to tell the two apart, or how the skin looks.
 _APART = re.compile(

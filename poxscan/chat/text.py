@@ -53,6 +53,30 @@ _CONTRACTIONS = (
     (re.compile(r"'s\b"), ""),  # possessive: "daughter's rash" -> "daughter rash"
 )
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# s11-chat: courtesy around a question ("good morning doctor, kindly advise ... thank you in
+# advance") carries no topic, but "doctor" or "how are you" scored as one ("hello how are
+# you" had matched how mpox spreads). Read after the replacements (so "thx", "pls" are words).
+_GREETING = (
+    r"(?:hi+|hello+|hey+|hiya|howdy|greetings|namaste|salaam|"
+    r"good\s+(?:morning|afternoon|evening|day)|dear)"
+    r"(?:\s+(?:there|doctor|doc|sir|madam|ma'?am|bot|chatbot|team|everyone|all|friend|mate|guys))?"
+)
+_LEADING_COURTESY = re.compile(
+    rf"^(?:\s*(?:{_GREETING}|how\s+are\s+you(?:\s+doing)?(?:\s+today)?|"
+    r"(?:i\s+)?hope\s+you\s+are\s+(?:well|fine|good|doing\s+well))(?:\s*[,.!?:;-]+|\s+|$))+"
+)
+_TRAILING_COURTESY = re.compile(
+    r"(?:[\s,.!-]*\b(?:thanks?(?:\s+you)?(?:\s+(?:so|very)\s+much|\s+a\s+lot|"
+    r"\s+in\s+advance|\s+for\s+(?:your|the|any)\s+help)?|many\s+thanks|cheers|"
+    r"(?:kind|best|warm)?\s*regards|god\s+bless(?:\s+you)?))+[\s.!]*$"
+)
+_KINDLY = re.compile(r"\bkindly\s+")
+
+
+def _strip_courtesy(text: str) -> str:
+    text = _LEADING_COURTESY.sub("", text)
+    text = _TRAILING_COURTESY.sub("", text)
+    return _KINDLY.sub("", text)
 
 
 def normalize(text: str) -> str:
@@ -76,7 +100,7 @@ def normalize(text: str) -> str:
         text = pattern.sub(repl, text)
     for pattern, repl in _NAME_PATTERNS:
         text = pattern.sub(repl, text)
-    text = _replacements()(text)
+    text = _strip_courtesy(_replacements()(text))
     return " ".join(text.split())
 
 
@@ -87,14 +111,16 @@ def tokens(text: str) -> list[str]:
 
 #: Function words dropped before retrieval: they carry no topic and, left in, make
 #: "how do you get mpox" match "how do you test for mpox". Question words that change the
-#: topic (who, when, how, long, many, after, before, not) are kept.
+#: topic (who, when, how, long, many, after, before, not) are kept. s11-chat: the filler of a
+#: long question too ("I keep hearing ...", "basically"; the spelling fix read "hear" as "heart").
 STOPWORDS = frozenset(
     """a an the of to in on at for from by with about as and or but if so than then that this
     these those it its is are was were be been being am do does did doing have has had having
     i me my mine myself we us our you your yours he him his she her they them their what which
     whom whose there here can could would may might will shall must just really very
     please tell know want wanna like some any also too up into onto over s t ok okay hi hello
-    hey thanks thank does im ive dont""".split()
+    hey thanks thank does im ive dont hear heard hearing basically literally honestly anyway
+    anyways""".split()
 )
 
 
