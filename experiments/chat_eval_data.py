@@ -30,6 +30,8 @@ An item may list ``accept``: other entry ids that answer it correctly too (decla
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -90,10 +92,15 @@ def discover_holdouts(directory: str | Path, exclude: Sequence[str | Path] = ())
     """Holdout files ``chat_holdout_v<N>.yaml`` in ``directory``, as ``{key: path}``.
 
     Files in ``exclude`` (compared resolved: the v2 set, read through its own option) are left
-    out; keys are :func:`holdout_key` of the file name, in sorted order.
+    out; keys are :func:`holdout_key` of the file name, in version order (v9 before v10).
     """
     skip = {Path(p).resolve() for p in exclude}
-    found = sorted(Path(directory).glob("chat_holdout_v*.yaml"))
+
+    def version(path: Path) -> tuple[float, str]:
+        number = re.fullmatch(r"chat_holdout_v(\d+)", path.stem)
+        return (int(number.group(1)) if number else math.inf, path.stem)
+
+    found = sorted(Path(directory).glob("chat_holdout_v*.yaml"), key=version)
     return {holdout_key(p): p for p in found if p.resolve() not in skip}
 
 

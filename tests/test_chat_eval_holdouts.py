@@ -159,3 +159,11 @@ def test_no_discover_scores_former_holdouts_but_never_an_unknown_one(tmp_path):
     assert "holdout_v99" in scored(
         "--no-discover", "--holdout", str(tmp_path / "chat_holdout_v99.yaml")
     )
+
+
+def test_holdouts_are_discovered_in_version_order(tmp_path):
+    data = _load("chat_eval_data")
+    for n in (10, 2, 9, 11):
+        (tmp_path / f"chat_holdout_v{n}.yaml").write_text(f"holdout_v{n}: []\n")
+    found = data.discover_holdouts(tmp_path)
+    assert list(found) == ["holdout_v2", "holdout_v9", "holdout_v10", "holdout_v11"]
