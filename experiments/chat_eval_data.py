@@ -21,8 +21,9 @@ Used by ``experiments/chat_eval.py``. Four files:
   s6-chat work (first score 88.5 % top-1 in ``first_runs.holdout_v4_first_score``), and
   ``chat_holdout_v5.yaml`` since the s7-chat work (first score 86.8 % top-1 in
   ``first_runs.holdout_v5_first_score``), v6 since the s8-chat work (84.6 %) and v7 since the
-  s9-chat work (89.0 %), v8 since the s10-chat work (92.7 %) and v9 since the s11-chat work
-  (91.7 %). :data:`DEVELOPMENT_SINCE` names such sets.
+  s9-chat work (89.0 %), v8 since the s10-chat work (92.7 %), v9 since the s11-chat work
+  (91.7 %) and v10 since the s12-chat work (91.6 %). :data:`DEVELOPMENT_SINCE` names such
+  sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -64,6 +65,8 @@ V7_KEY = "holdout_v7"
 V8_KEY = "holdout_v8"
 #: The ninth informal holdout's list (``chat_holdout_v9.yaml``, found by discovery).
 V9_KEY = "holdout_v9"
+#: The tenth informal holdout's list (``chat_holdout_v10.yaml``, found by discovery).
+V10_KEY = "holdout_v10"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -76,6 +79,7 @@ DEVELOPMENT_SINCE = {
     V7_KEY: "s9-chat",
     V8_KEY: "s10-chat",
     V9_KEY: "s11-chat",
+    V10_KEY: "s12-chat",
 }
 
 
