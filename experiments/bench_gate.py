@@ -26,7 +26,7 @@ photos' EfficientNet-Lite0 embeddings come from the feature cache)::
    comment. Held-out kinds play no part in any of them.
 
 ``--runtime litert-int8`` measures the gate of a lite model directory instead (writes
-``bench_gate_lite.{json,md}`` and ``nonskin_verdicts_lite.csv``; about 25 minutes): the
+``bench_gate_lite.{json,md}`` and ``nonskin_verdicts_lite.csv``; about 10 minutes): the
 embedding is the int8 backbone of the shipped config (LiteRT; the same backbone, pose and k as
 the float gate), exported as ``poxscan train --runtime litert-int8`` does. In step 1 each outer
 fold gets its own int8 backbone, calibrated on that fold's training photos only, which embeds

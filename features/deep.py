@@ -64,6 +64,7 @@ import numpy as np
 from poxscan.features._base import ImageFeatureExtractor
 from poxscan.features.backbones import BackboneSpec, get_backbone
 from poxscan.features.orientation import ORIENTATIONS, posed_squares
+from poxscan.features.resolution import check_max_side
 from poxscan.features.smoothing import SMOOTHINGS
 
 if TYPE_CHECKING:
@@ -298,12 +299,7 @@ class DeepFeatures(ImageFeatureExtractor):
             raise ValueError(f"smooth must be one of {SMOOTHINGS}, got {self.smooth!r}")
         if isinstance(self.jpeg, bool) or self.jpeg not in range(96):
             raise ValueError(f"jpeg must be a quality in 1-95 (0: none), got {self.jpeg!r}")
-        if (
-            isinstance(self.downscale, bool)
-            or not isinstance(self.downscale, (int, np.integer))
-            or (self.downscale != 0 and self.downscale < 16)
-        ):
-            raise ValueError(f"downscale must be 0 or at least 16 pixels, got {self.downscale!r}")
+        check_max_side(self.downscale)
         if self.orient is not None and self.tta:
             raise ValueError(
                 f"orient={self.orient!r} with tta={self.tta}: the canonical pose replaces the "

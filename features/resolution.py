@@ -22,7 +22,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["cap_resolution"]
+__all__ = ["cap_resolution", "check_max_side"]
+
+
+def check_max_side(max_side: object) -> None:
+    """Raise ``ValueError`` unless ``max_side`` is 0 or an int of at least 16 pixels."""
+    if isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer)):
+        raise ValueError(f"downscale must be an int number of pixels (0: none), got {max_side!r}")
+    if max_side != 0 and max_side < 16:
+        raise ValueError(f"downscale must be 0 or at least 16 pixels, got {max_side}")
 
 
 def cap_resolution(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -45,10 +53,7 @@ def cap_resolution(image: np.ndarray, max_side: int) -> np.ndarray:
     ValueError
         On a ``max_side`` that is not 0 or an int of at least 16.
     """
-    if isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer)):
-        raise ValueError(f"downscale must be an int number of pixels (0: none), got {max_side!r}")
-    if max_side != 0 and max_side < 16:
-        raise ValueError(f"downscale must be 0 or at least 16 pixels, got {max_side}")
+    check_max_side(max_side)
     image = np.asarray(image)
     height, width = image.shape[:2]
     short = min(height, width)
