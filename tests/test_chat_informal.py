@@ -25,6 +25,7 @@ NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
 NEAR_V9 = REPO / "tests" / "fixtures" / "chat_variants_near_v9_before_s11.txt"
+NEAR_V10 = REPO / "tests" / "fixtures" / "chat_variants_near_v10_before_s12.txt"
 
 
 @pytest.fixture(scope="module")
@@ -362,6 +363,8 @@ def _norm_q(text: str) -> str:
         ("v8", NEAR_V8, 220),
         # s11-chat: v9 (a development set since s11-chat).
         ("v9", NEAR_V9, 220),
+        # s12-chat: v10 (a development set since s12-chat).
+        ("v10", NEAR_V10, 260),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
