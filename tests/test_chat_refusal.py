@@ -225,6 +225,17 @@ OWN_VERDICT_REQUESTS = [
     "my son got little blisters on his hands, mpox sign?",
     "in your opinion is it mpox or a pimple on my chin",
     "see please whether these bumps are mpox",
+    # s12-chat: whether a finding sounds like it to the bot, how likely it is, what the bot
+    # thinks that is; the asker's own doubt as the alternative; counted photos; a finding on a
+    # body part named with more words.
+    "woke up with a fever and red dots on my shin, could you let me know if it sounds like mpox",
+    "pls say whether her blisters seem like monkeypox",
+    "after the gym i noticed bumps on my thigh, is this probably mpox?",
+    "my flatmate has sores on his lip, do u reckon those are mpox",
+    "painful lumps under my arm for a week, mpox or am i imagining things",
+    "spots all over my chest, mpox or is it just me",
+    "i attached two photos of my daughters feet",
+    "is the blister on my left inner thigh mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -390,6 +401,13 @@ GENERAL_QUESTIONS = [
     "i am suffering from mpox, can i go to work?",
     "which disease is it that causes blisters like mpox",
     "according to you what is the best way to avoid mpox",
+    # s12-chat: the same words about the disease or a risk of catching it, not a finding.
+    "tell me if mpox blisters look like chickenpox",
+    "is it likely mpox will spread again this year",
+    "do you think that mpox is dangerous for children",
+    "mpox or chickenpox, which is worse for adults",
+    "as a dentist should i worry about catching mpox from patients with mouth sores",
+    "should we be worried about getting mpox at the gym",
 ]
 
 
@@ -421,5 +439,6 @@ def test_rule_names_say_why():
         "do these spots look mpox to u": "sound_like",
         "i got mpox?": "statement_question",
         "did she give me mpox": "gave_it_to",
+        "can you tell me if this sounds like mpox": "sounds_like_to_bot",
     }
     assert {q: detect_diagnosis_request(normalize(q)) for q in cases} == cases

@@ -205,7 +205,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:is|are|was|were)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
             rf"(?:{_NOUNISH}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by|behind)\s+"
-            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
+            # (s12-chat: up to three words, "on my babys nappy area")
+            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,3}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
     # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox", "could it
@@ -359,6 +360,25 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\s+(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
+    # s12-chat: whether a finding sounds, seems or looks like the disease, asked of the bot ("can
+    # you tell me if that sounds like mpox", "let me know whether my symptoms sound like it"),
+    # how likely it is ("given my symptoms, is it likely mpox") or what it thinks that is ("do
+    # you think that is mpox"); the subject is a finding, not the disease ("tell me if mpox
+    # symptoms look like chickenpox" is a general question)
+    (
+        "sounds_like_to_bot",
+        re.compile(
+            rf"\b(?:tell|say|let\s+(?:me|us)\s+know|know)\s+(?:me\s+|us\s+)?(?:if|whether)\s+"
+            rf"(?:it|this|that|they|these|those|(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?{_WORD})\s+"
+            rf"(?:sounds?|seems?|looks?)\s+(?:like|to\s+be)\s+(?:an?\s+)?{_DISEASE_OR_IT}\b|"
+            rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:most\s+|more\s+)?"
+            rf"(?:likely|probably|possibly|maybe|definitely|really|actually)\s+(?:to\s+be\s+)?"
+            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$|"
+            rf"\b(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|believe)\s+(?:that\s+)?"
+            rf"(?:that|this|these|those|they)\s+(?:is|are|(?:could|might|may|would)\s+be)\s+"
+            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$"
+        ),
+    ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
     (
         "tell_me_if",
@@ -411,13 +431,15 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "photo_of_mine",
         re.compile(
             rf"\b{_PHOTO}\s+of\s+(?:my|his|her|our|their|this|these)\s+(?:{_WORD}\s+){{0,2}}?"
-            rf"(?:{_SYMPTOM}|arm|leg|face|hand|back|chest|penis|dick|lip|skin)\b|"
+            rf"(?:{_SYMPTOM}|{_BODY_PART})\b|"
             rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
             rf"some\s+)?{_PHOTO}\b|"
             # "the spots in my photo", "I uploaded my picture"
             rf"\b{_SYMPTOM}\s+(?:in|on)\s+(?:my|this|these|our)\s+(?:{_WORD}\s+)?{_PHOTO}\b|"
             rf"\b(?:i|we)\s+(?:just\s+)?(?:sent|uploaded|attached|shared|posted)\s+"
-            rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
+            # s12-chat: "i uploaded 3 pics", "i have attached two photos"
+            rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some|a\s+few|few|\d+|two|three|four|five|"
+            rf"several|more)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
     # s11-chat: what one's own finding is or could be, asked as a clause ("any idea what this
@@ -545,7 +567,10 @@ _LOOKALIKE_OR = re.compile(
 )
 # Own symptoms with alternatives at the end: "rash on my chest, chickenpox or mpox"
 _ALTERNATIVES_END = re.compile(
-    rf"(?:\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
+    # s12-chat: or the asker's own doubt ("..., mpox or am i overthinking", "or is it just me")
+    rf"(?:\b{_DISEASE}\s+or\s+(?:am\s+i|i\s+am|is\s+it\s+just|(?:it\s+is\s+)?just\s+me)\b"
+    rf"(?:\s+{_WORD}){{0,3}}|"
+    rf"\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
     rf"\b{_WORD}\s+or\s+{_DISEASE})\s*[?.!]*\s*$"
 )
 # "swollen glands, is that an mpox thing?": asks whether a finding belongs to mpox; a verdict
@@ -560,6 +585,12 @@ _WORRY_ABOUT = re.compile(
     r"\b(?:should|do|must|need)\s+(?:i|we)\s+(?:need\s+to\s+)?(?:be\s+)?(?:worr\w*|concerned|"
     r"scared|afraid|panic\w*|freak\w*\s+out)\b|\bsomething\s+to\s+worry\s+about\b|"
     r"\b(?:worth|cause\s+for)\s+(?:worrying|concern)\b"
+)
+# s12-chat: "as a dentist should I worry about catching mpox from patients with mouth sores":
+# a worry about being infected by others is a question of risk, not of one's own findings.
+_WORRY_CATCHING = re.compile(
+    r"\bworr\w*\s+(?:about\s+)?(?:catching|getting|contracting|picking\s+up|being\s+infected)\b"
+    r"(?:\s+[\w-]+){0,3}?\s+(?:from|at|through|via|off)\b"
 )
 _SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
 # A known illness ("I have mpox, should I worry"): its course is answered, not judged.
@@ -696,6 +727,7 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         if name in (
             "tell_me_if",
+            "sounds_like_to_bot",
             "tell_me_if_symptom",
             "symptom_is_mpox",
             "judge_from_photo",
@@ -743,7 +775,11 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     # to it, which the side-effects entry answers.
     vaccine = _VACCINE_WORDS.search(text)
     indirect = own and not action and not vaccine
-    worry = _WORRY_ABOUT.search(text) and not _KNOWN_ILLNESS.search(text)
+    worry = (
+        _WORRY_ABOUT.search(text)
+        and not _KNOWN_ILLNESS.search(text)
+        and not _WORRY_CATCHING.search(text)
+    )
     if worry and (own or _SHOWN_FINDING.search(text)) and not vaccine:
         # ("should I worry" is not itself a question of what to do)
         if not _action_question(_WORRY_ABOUT.sub(" ", text)):
