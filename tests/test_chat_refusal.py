@@ -236,6 +236,16 @@ OWN_VERDICT_REQUESTS = [
     "spots all over my chest, mpox or is it just me",
     "i attached two photos of my daughters feet",
     "is the blister on my left inner thigh mpox",
+    # s12-chat: non-native 'is he having it', 'its the', a trailing 'diagnosis?', an equation,
+    # how sure the bot can be, confirm/check if a finding is it, 'looks similar to'.
+    "my neighbour kid has red spots everywhere, is he having monkeypox",
+    "rash on my bf's back, think its the mpox?",
+    "me: sore throat, swollen neck, blisters on lips. diagnosis?",
+    "spots on my feet + fever = monkeypox?",
+    "she has a rash on her arms, how likely is it that she has mpox",
+    "please check whether the sores on my patient are mpox",
+    "tell me straight if it is mpox, i have blisters",
+    "my daughter rash looks very similar to mpox",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -408,6 +418,10 @@ GENERAL_QUESTIONS = [
     "mpox or chickenpox, which is worse for adults",
     "as a dentist should i worry about catching mpox from patients with mouth sores",
     "should we be worried about getting mpox at the gym",
+    "how likely is it that mpox spreads on a plane",
+    "check whether the mpox vaccine is free",
+    "is mpox rash similar to chickenpox rash",
+    "fever + rash: which comes first in mpox",
 ]
 
 

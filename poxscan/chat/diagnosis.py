@@ -28,6 +28,8 @@ _WORD = r"[\w-]+"
 _IT_END = r"(?:it|this|that)\b(?=\s*(?:[?.!,]|$|too\b|already\b|now\b|or\b))"
 # Photos of one's own skin.
 _PHOTO = r"(?:photos?|pics?|pictures?|images?|selfies?|snaps?|screenshots?)"
+# s12-chat: how the asker insists on an answer ("tell me honestly if ...").
+_ADVERB = r"(?:honestly\s+|truly\s+|straight\s+|frankly\s+|really\s+|please\s+|pls\s+)?"
 # Parts of the body a finding may be on ("what is on my arm").
 _BODY_PART = (
     r"(?:skin|body|arms?|legs?|face|hands?|feet|foot|back|chest|neck|penis|dick|lips?|genitals|"
@@ -115,7 +117,7 @@ _HOW_CONFIRM = re.compile(
 _OWN_THING = re.compile(r"\b(?:my|mine|this|these|those|our)\b")
 _WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
 _ITS = re.compile(
-    r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
+    r"\bits\b(?=\s+(?:an?\s+|the\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
     r"(?:mpox|chickenpox|smallpox|measles|herpes|syphilis|shingles|scabies)\b)"
 )
 
@@ -148,7 +150,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "does_someone_have",
         re.compile(
             rf"\b(?:do|does|did|could|might|may|can)\s+(?:he|she|they|(?:my|our)\s+{_WORD})\s+"
-            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
+            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})|"
+            # s12-chat: non-native "is he having mpox", "is she got monkeypox"
+            rf"\b(?:is|are)\s+(?:he|she|they|(?:my|our|his|her|their)\s+{_WORD})\s+"
+            rf"(?:having|got|gotten|has|have|caught)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
         ),
     ),
     # "is it mpox", "is this rash mpox", "is my rash chickenpox"; s11-chat: a past finding too
@@ -298,7 +303,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"^(?:{_WORD}\s+){{0,2}}?(?:this|these|that|those|they)\s+(?:looks?|seems?|sounds?)\s+"
             rf"like\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
             rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?{_SYMPTOM}\s+"
-            rf"(?:{_WORD}\s+){{0,2}}?(?:match|matches|fit|fits|resemble|resembles)\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?(?:match|matches|fit|fits|resemble|resembles|"
+            # s12-chat: "my baby rash looks similar to mpox"
+            rf"(?:looks?|seems?|is|are)\s+(?:very\s+|so\s+|quite\s+)?similar\s+to)\s+"
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
@@ -376,14 +383,20 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$|"
             rf"\b(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|believe)\s+(?:that\s+)?"
             rf"(?:that|this|these|those|they)\s+(?:is|are|(?:could|might|may|would)\s+be)\s+"
-            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$"
+            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$|"
+            # "how sure can you be it is mpox", "how likely is it that she has mpox"
+            rf"\bhow\s+(?:sure|certain|confident|likely)\s+(?:are\s+you|can\s+you\s+be|is\s+it)\s+"
+            rf"(?:that\s+)?(?:i|it|this|that|these|those|they|he|she|(?:my|our|his|her|their)\s+"
+            rf"{_WORD})\s+(?:is|are|am|has|have|got)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "fever + rash on hands = mpox??"
+            rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
     ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
     (
         "tell_me_if",
         re.compile(
-            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?(?:if|whether|that)\s+"
+            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?{_ADVERB}(?:if|whether|that)\s+"
             rf"(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
@@ -413,7 +426,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if_symptom",
         re.compile(
-            rf"\btell\s+(?:me\s+)?(?:if|whether)\s+(?:the|these|those|this|that|my|his|her|our)\s+"
+            # (s12-chat: confirm, check or verify too, and an adverb: "tell me honestly if")
+            rf"\b(?:tell|confirm|check|verify)\s+(?:me\s+)?{_ADVERB}(?:if|whether)\s+"
+            rf"(?:the|these|those|this|that|my|his|her|our)\s+"
             rf"(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
@@ -634,7 +649,7 @@ _ON_OWN_BODY = re.compile(rf"\b(?:on|in)\s+(?:my|his|her|our|their)\s+{_BODY_PAR
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
     r"what\s+(?:should|do|would)\s+(?:i|we)\s+(?:think|make\s+of\s+(?:it|this|that|them))|"
-    r"(?:your\s+)?(?:opinion|verdict|take))\s*[?.!]*\s*$"
+    r"(?:your\s+)?(?:opinion|verdict|take|diagnosis))\s*[?.!]*\s*$"
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
