@@ -246,6 +246,10 @@ OWN_VERDICT_REQUESTS = [
     "please check whether the sores on my patient are mpox",
     "tell me straight if it is mpox, i have blisters",
     "my daughter rash looks very similar to mpox",
+    # s12-chat: telling from a description, guessing what one has, what the bot sees in a photo.
+    "can you say based on my symptoms whether i have mpox",
+    "guess what my son has: fever and blisters",
+    "what can you spot in this picture",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -422,6 +426,9 @@ GENERAL_QUESTIONS = [
     "check whether the mpox vaccine is free",
     "is mpox rash similar to chickenpox rash",
     "fever + rash: which comes first in mpox",
+    "my photo project is about mpox history, when was it found",
+    "what can you see in the photo of mpox on the cdc website",
+    "guess what i have read about mpox vaccines, are they safe",
 ]
 
 

@@ -251,7 +251,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_SYMPTOM}|{_PHOTO})\s+"
             rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|(?:looks?|seems?)\s+(?:exactly\s+|just\s+|a\s+lot\s+|"
             rf"kind\s+of\s+|kinda\s+|a\s+bit\s+|totally\s+|really\s+|so\s+much\s+)?like)\s+"
-            rf"(?:{_WORD}\s+)?{_DISEASE}\b"
+            # (s12-chat: "my photo project is about mpox" names a topic, not a verdict)
+            rf"(?:(?!(?:about|for|against)\b){_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
     # "is this rash from mpox", "are my spots caused by monkeypox"
@@ -396,7 +397,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if",
         re.compile(
-            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?{_ADVERB}(?:if|whether|that)\s+"
+            # (s12-chat: "can u tell from my description whether i have it")
+            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?{_ADVERB}"
+            rf"(?:(?:from|by|with|based\s+on)\s+(?:{_WORD}\s+){{1,3}}?)?(?:if|whether|that)\s+"
             rf"(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
@@ -449,6 +452,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_SYMPTOM}|{_BODY_PART})\b|"
             rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
             rf"some\s+)?{_PHOTO}\b|"
+            # s12-chat: "what do you see in my photo", "anything on this pic"
+            rf"\b(?:see|notice|spot|find)\s+(?:\w+\s+)?(?:in|on)\s+(?:my|this|these)\s+"
+            rf"(?:{_WORD}\s+)?{_PHOTO}\b|"
             # "the spots in my photo", "I uploaded my picture"
             rf"\b{_SYMPTOM}\s+(?:in|on)\s+(?:my|this|these|our)\s+(?:{_WORD}\s+)?{_PHOTO}\b|"
             rf"\b(?:i|we)\s+(?:just\s+)?(?:sent|uploaded|attached|shared|posted)\s+"
@@ -517,6 +523,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "what_do_i_have",
         re.compile(
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
+            # s12-chat: "guess what i have: fever, rash", "tell me what she has"
+            rf"\b(?:guess|tell\s+(?:me|us)|say)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|has|got)\b(?=\s*(?:[:,.?!-]|$))|"
             rf"\b(?:is|was)\s+(?:this|that|it)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|has|got|caught)\b|"
             rf"\b(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+)?(?:one\s+|disease\s+|"
