@@ -250,6 +250,8 @@ OWN_VERDICT_REQUESTS = [
     "can you say based on my symptoms whether i have mpox",
     "guess what my son has: fever and blisters",
     "what can you spot in this picture",
+    # (the disease's symptoms asked of someone still are)
+    "my son has a rash, does he have mpox symptoms",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -429,6 +431,10 @@ GENERAL_QUESTIONS = [
     "my photo project is about mpox history, when was it found",
     "what can you see in the photo of mpox on the cdc website",
     "guess what i have read about mpox vaccines, are they safe",
+    # s12-chat: the vaccine or a test named by the disease, for someone else.
+    "my daughter is 15, can she have the mpox jab",
+    "can my husband have the monkeypox vaccine if he has hiv",
+    "could my boyfriend have the mpox test at a pharmacy",
 ]
 
 

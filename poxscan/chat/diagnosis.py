@@ -88,6 +88,8 @@ _NOT_TOPIC_NOUN = (
     r"awareness|related|week|month|time|news|year|free|safe|over|gone|done|still|virus\s+"
     r"(?:still|gone)))"
 )
+# s12-chat: the vaccine or a test named by the disease ("can she have the mpox jab").
+_NOT_JAB = r"(?!\s+(?:vaccin\w*|jabs?|shots?|boosters?|doses?|tests?|testing|clinics?)\b)"
 _WHAT_TO_DO = re.compile(
     r"\b(?:what (?:should|do|can) (?:i|we) do|what to do|what now|where (?:can|do|should|to)|"
     r"who (?:should|do|can) (?:i|we)|who to)\b"
@@ -150,10 +152,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "does_someone_have",
         re.compile(
             rf"\b(?:do|does|did|could|might|may|can)\s+(?:he|she|they|(?:my|our)\s+{_WORD})\s+"
-            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})|"
+            # (s12-chat: not the vaccine or a test named by it: "can she have the mpox jab")
+            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b{_NOT_JAB}|{_IT_END})|"
             # s12-chat: non-native "is he having mpox", "is she got monkeypox"
             rf"\b(?:is|are)\s+(?:he|she|they|(?:my|our|his|her|their)\s+{_WORD})\s+"
-            rf"(?:having|got|gotten|has|have|caught)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
+            rf"(?:having|got|gotten|has|have|caught)\s+(?:the\s+)?"
+            rf"(?:{_DISEASE}\b{_NOT_JAB}|{_IT_END})"
         ),
     ),
     # "is it mpox", "is this rash mpox", "is my rash chickenpox"; s11-chat: a past finding too
