@@ -319,6 +319,19 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
+        # s12-chat: everyday objects handed on or shared (money, parcels, phones, tools,
+        # make-up); looking after oneself at home; a teenager's age; symptoms by sex; an HIV
+        # test beside mpox; viruses of the same family.
+        ("can handling banknotes give you mpox", "contaminated_materials"),
+        ("are parcels from abroad a mpox risk", "contaminated_materials"),
+        ("can a shared lipstick spread mpox", "contaminated_materials"),
+        ("can the barber's clippers carry monkeypox", "contaminated_materials"),
+        ("how do i take care of myself at home with mpox", "treatment_overview"),
+        ("my son is 14, is he old enough for the monkeypox jab", "children"),
+        ("can teens get mpox", "children"),
+        ("what are the mpox symptoms for guys", "symptoms_overview"),
+        ("is an hiv test needed when you have mpox", "hiv_and_mpox"),
+        ("is monkeypox a cousin of cowpox", "what_is_mpox"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
