@@ -235,6 +235,35 @@ _EVERYDAY_TOPICS = (
         ),
     ),
     (
+        # s12-chat: opening hours of a shop, pharmacy or clinic.
+        "opening hours",
+        re.compile(
+            r"\b(?:opening|closing)\s+(?:hours|times)\b|"
+            r"\bwhat\s+time\s+(?:does|do|is|will)\s+(?:the\s+|my\s+)?(?:[\w-]+\s+){1,2}?"
+            r"(?:open|close|shut)\b|"
+            r"\b(?:is|are)\s+(?:the\s+|my\s+)?(?:[\w-]+\s+){1,3}?(?:open|closed)\s+"
+            r"(?:on|at|today|tomorrow|tonight|this|over|during)\b"
+        ),
+    ),
+    (
+        # s12-chat: sport results and events ("who won the rugby world cup").
+        "sport",
+        re.compile(
+            r"\bwho\s+won\b|\bworld\s+cup\b|\bolympics\b|"
+            r"\b(?:football|soccer|rugby|cricket|footy|basketball|baseball|tennis|golf)\s+"
+            r"(?:scores?|results?|match(?:es)?|games?|final|league|season)\b"
+        ),
+    ),
+    (
+        # s12-chat: a product asked to be recommended (creams, shampoos, brands).
+        "product advice",
+        re.compile(
+            r"\b(?:recommend|suggest)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:good\s+|best\s+|nice\s+)?"
+            r"(?:[\w-]+\s+){0,2}?(?:creams?|moisturi[sz]ers?|lotions?|shampoos?|soaps?|brands?|"
+            r"products?|ointments?)\b"
+        ),
+    ),
+    (
         "cooking",
         re.compile(
             r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
