@@ -250,6 +250,11 @@ OWN_VERDICT_REQUESTS = [
     "can you say based on my symptoms whether i have mpox",
     "guess what my son has: fever and blisters",
     "what can you spot in this picture",
+    # s12-chat: fear about a finding on one's body told without a question; "..., confirm
+    # monkeypox" after a description; whether what one has is it.
+    "so scared right now, a blister came up on my lip after the party",
+    "fever and rashes on my body since yesterday, kindly confirm mpox",
+    "could it be that what my son has is monkeypox",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
 ]
@@ -431,6 +436,9 @@ GENERAL_QUESTIONS = [
     "my photo project is about mpox history, when was it found",
     "what can you see in the photo of mpox on the cdc website",
     "guess what i have read about mpox vaccines, are they safe",
+    "is mpox or a heat rash itchier",
+    "mpox or acne, scarier for teens?",
+    "i am scared of mpox, how can i protect my skin",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

@@ -46,7 +46,10 @@ _LOOKALIKE = (
 )
 # Words of a general comparison or how-to question ("pimple or mpox, how to tell apart").
 _GENERAL = re.compile(
-    r"\b(?:how|difference|differ\w*|apart|which|vs|versus|compare\w*|worse|better|more|less)\b"
+    r"\b(?:how|difference|differ\w*|apart|which|vs|versus|compare\w*|worse|better|more|less|"
+    # s12-chat: other comparatives ("is mpox or an allergy rash itchier", "scarier than")
+    r"than|itchier|scarier|riskier|deadlier|nastier|bigger|smaller|faster|slower|milder|rarer|"
+    r"commoner|harder|easier)\b"
 )
 # Skin findings and symptoms a person may describe.
 _SYMPTOM = (
@@ -527,6 +530,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "what_do_i_have",
         re.compile(
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
+            # s12-chat: "is it possible that what i have is mpox"
+            rf"\bwhat\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\s+"
+            rf"(?:is|are|(?:could|might|may)\s+be)\s+(?:an?\s+)?{_DISEASE}\b|"
             # s12-chat: "guess what i have: fever, rash", "tell me what she has"
             rf"\b(?:guess|tell\s+(?:me|us)|say)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|has|got)\b(?=\s*(?:[:,.?!-]|$))|"
@@ -619,6 +625,16 @@ _WORRY_ABOUT = re.compile(
 _WORRY_CATCHING = re.compile(
     r"\bworr\w*\s+(?:about\s+)?(?:catching|getting|contracting|picking\s+up|being\s+infected)\b"
     r"(?:\s+[\w-]+){0,3}?\s+(?:from|at|through|via|off)\b"
+)
+# s12-chat: fear about one's own finding, told without a question ("im freaking out, red spots on
+# my dick after a hookup"), and "..., (kindly) confirm monkeypox" after a description.
+_FEAR = re.compile(
+    r"\b(?:freak\w*\s+out|scared|terrified|petrified|worried|panick\w*|anxious|nervous|"
+    r"paranoid|stressing)\b"
+)
+_CONFIRM_END = re.compile(
+    rf"\b(?:confirm|verify|check)\s+(?:if\s+|whether\s+)?(?:it\s+is\s+|for\s+)?(?:an?\s+)?"
+    rf"{_DISEASE}\s*[?.!]*\s*$"
 )
 _SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
 # A known illness ("I have mpox, should I worry"): its course is answered, not judged.
@@ -812,6 +828,16 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         # ("should I worry" is not itself a question of what to do)
         if not _action_question(_WORRY_ABOUT.sub(" ", text)):
             return "worried_about_own"
+    if indirect and _CONFIRM_END.search(text) and not _HOW_TO.search(text):
+        return "symptoms_then_name"
+    if (
+        indirect
+        and _FEAR.search(text)
+        and _ON_OWN_BODY.search(text)
+        and not _KNOWN_ILLNESS.search(text)
+        and not _GENERAL.search(text)
+    ):
+        return "worried_about_own"
     if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_what"
     if indirect and _OPINION_END.search(text):
