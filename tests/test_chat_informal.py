@@ -332,6 +332,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("what are the mpox symptoms for guys", "symptoms_overview"),
         ("is an hiv test needed when you have mpox", "hiv_and_mpox"),
         ("is monkeypox a cousin of cowpox", "what_is_mpox"),
+        # Health and care workers asking about their own risk from patients or clients.
+        ("im a care worker, can i pick up mpox off the residents", "who_at_risk"),
+        ("as a dental nurse am i likely to get mpox from my patients", "who_at_risk"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

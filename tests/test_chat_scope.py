@@ -107,6 +107,9 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "does an mpox rash look different to an allergic rash",
         "hives or monkeypox, how would i know",
         "mpox vs heat rash",
+        # s12-chat: an eczema flare told apart from mpox.
+        "how can you tell mpox apart from a bad eczema flare",
+        "is it easy to confuse eczema with monkeypox",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -123,6 +126,8 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
         # look-alike rash.
         ("is the mpox vaccine safe if i have allergies or asthma", "vaccine_side_effects"),
         ("i have eczema, does that make mpox worse", "severe_disease_risk"),
+        # (s12-chat: nor with "how do i know" beside it)
+        ("how do i know if my eczema puts me at risk of severe mpox", "severe_disease_risk"),
     ],
 )
 def test_an_allergy_or_eczema_beside_mpox_is_no_comparison(bot, question, entry_id):

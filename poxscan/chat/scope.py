@@ -455,6 +455,11 @@ _APART = re.compile(
     r"\b(?:tell|apart|distinguish\w*|mistak\w*|confus\w*|recogni[sz]\w*|identif\w*|"
     r"know\s+which|which\s+is\s+which|how\s+(?:do|can|would)\s+(?:i|you|we)\s+know)\b"
 )
+_ECZEMA = re.compile(r"\b(?:eczema|atopic\s+dermatitis|dermatitis)\b")
+_TELL_APART = re.compile(
+    r"\b(?:tell\s+(?:\w+\s+){0,3}?apart|apart|distinguish\w*|mistak\w*|confus\w*|which\s+is\s+which|"
+    r"tell\s+(?:the\s+)?difference|tell\s+(?:mpox|it|them|one)\s+from)\b"
+)
 _SKIN_LOOK = re.compile(
     r"\b(?:rash\w*|sores?|spots?|blisters?|bumps?|lesions?|ulcers?|look\w*|appear\w*)\b"
 )
@@ -492,6 +497,14 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
     """
+    # s12-chat: how to tell mpox from an eczema flare is the testing entry too (eczema alone, a
+    # risk of severe mpox, is not a look-alike: "does eczema make mpox worse").
+    if (
+        _ECZEMA.search(normalized_text)
+        and _TELL_APART.search(normalized_text)
+        and mentions_mpox(normalized_text)
+    ):
+        return "answer", TESTING_ENTRY
     other = _LOOKALIKE_DISEASE.search(normalized_text)
     if other is None or not mentions_mpox(normalized_text):
         return None
