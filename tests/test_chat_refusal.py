@@ -255,6 +255,17 @@ OWN_VERDICT_REQUESTS = [
     "so scared right now, a blister came up on my lip after the party",
     "fever and rashes on my body since yesterday, kindly confirm mpox",
     "could it be that what my son has is monkeypox",
+    # s12-chat: 'or not' in French or German, 'positive or negative', 'is that how it starts',
+    # one's case sounding like it, 'do i have symptoms of it', what someone has being it,
+    # identifying a finding shown, wanting to know whether one caught it.
+    "my daughter has spots on her legs, monkeypox oder nicht?",
+    "small sores on my tongue, mpox positive or negative",
+    "my arm has red bumps with a dip in the middle, are these how mpox begins",
+    "does her situation look like mpox",
+    "does my husband have signs of monkeypox, he has sores",
+    "might what my brother has be mpox",
+    "these blisters on my foot, can you recognise them",
+    "i need to know whether she contracted monkeypox, her skin has spots",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
 ]
@@ -439,6 +450,11 @@ GENERAL_QUESTIONS = [
     "is mpox or a heat rash itchier",
     "mpox or acne, scarier for teens?",
     "i am scared of mpox, how can i protect my skin",
+    # s12-chat: a diagnosis told by a clinician; when one can know; identifying in general.
+    "my doctor said my rash is mpox, how long will it last",
+    "the gp told me these sores are monkeypox, when can i go back to work",
+    "how many days until i would know if i caught it",
+    "how do doctors identify them, the mpox sores",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

@@ -322,7 +322,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "is_this_what",
         re.compile(
             rf"\b(?:is|are)\s+(?:this|these|that|those|it|they|(?:my|his|her|our|their)\s+{_WORD})\s+"
-            rf"what\s+(?:an?\s+)?{_DISEASE}\s+(?:{_WORD}\s+)?(?:looks?|is|feels?)\b"
+            rf"what\s+(?:an?\s+)?{_DISEASE}\s+(?:{_WORD}\s+)?(?:looks?|is|feels?)\b|"
+            # s12-chat: "is that how mpox starts on me"
+            rf"\b(?:is|are)\s+(?:this|these|that|those)\s+how\s+(?:an?\s+)?{_DISEASE}\s+"
+            rf"(?:{_WORD}\s+)?(?:starts?|begins?|looks?|feels?)\b"
         ),
     ),
     # "is a rash on my hand a sign of mpox"
@@ -396,6 +399,18 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\bhow\s+(?:sure|certain|confident|likely)\s+(?:are\s+you|can\s+you\s+be|is\s+it)\s+"
             rf"(?:that\s+)?(?:i|it|this|that|these|those|they|he|she|(?:my|our|his|her|their)\s+"
             rf"{_WORD})\s+(?:is|are|am|has|have|got)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "does my case sound like monkeypox", "do i have symptoms of mpox", "could what my
+            # patient has be mpox"
+            rf"\b(?:do|does|did)\s+(?:my|his|her|our|their)\s+(?:case|situation|story|description|"
+            rf"condition|problem|issue)\s+(?:sound|look|seem)\s+like\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:do|does)\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has)\s+(?:the\s+)?"
+            rf"(?:symptoms?|signs?)\s+of\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:could|can|might|may|would)\s+what\s+(?:i|he|she|we|they|(?:my|our|his|her)\s+"
+            rf"{_WORD})\s+(?:have|has|got)\s+be\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "i just want to know if i caught mpox" (not "how many days until i would know if i
+            # caught it": when one can know)
+            rf"\b(?:want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:i|he|she|we|(?:my|our)\s+"
+            rf"{_WORD})\s+(?:caught|contracted|picked\s+up)\s+(?:an?\s+)?{_DISEASE}\b|"
             # "fever + rash on hands = mpox??"
             rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
@@ -636,6 +651,10 @@ _CONFIRM_END = re.compile(
     rf"\b(?:confirm|verify|check)\s+(?:if\s+|whether\s+)?(?:it\s+is\s+|for\s+)?(?:an?\s+)?"
     rf"{_DISEASE}\s*[?.!]*\s*$"
 )
+# s12-chat: "these sores on my partner, can you identify them"
+_IDENTIFY_IT = re.compile(
+    r"\b(?:identify|diagnose|name|recogni[sz]e)\s+(?:them|it|this|these|those)\b"
+)
 _SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
 # A known illness ("I have mpox, should I worry"): its course is answered, not judged.
 _KNOWN_ILLNESS = re.compile(
@@ -684,7 +703,9 @@ _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imva
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
-    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)|"
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n|"
+    # s12-chat: "mpox ou pas?", "mpox positive or negative?"
+    rf"ou\s+pas|ou\s+non|o\s+no|oder\s+nicht|positive\s+or\s+negative)\b(?!\s+\w)|"
     # "just say yes or no, mpox?"
     rf"\b(?:yes\s+or\s+no|y\s*/\s*n)\b[\s,:;.-]*(?:is\s+(?:it|this)\s+|do\s+i\s+have\s+)?"
     rf"(?:an?\s+)?{_DISEASE}\s*\?*\W*$"
@@ -733,6 +754,12 @@ _CLAIM_CHECK = re.compile(
     r"\b(?:(?:is|are)\s+(?:that|this|it|they)\s+(?:really\s+)?(?:true|right|correct)|true\s+or\s+"
     r"(?:false|not)|a\s+myth)\b"
 )
+# s12-chat: a diagnosis told by a clinician or a test ("my doctor said my rash is mpox").
+_TOLD_BY_CLINICIAN = re.compile(
+    r"\b(?:doctors?|gp|nurses?|clinic|clinicians?|hospital|dermatologist|tests?|labs?|results?)\s+"
+    r"(?:\w+\s+)?(?:said|says|told\s+(?:me|us|him|her)|confirmed|diagnosed|showed|came\s+back)\b"
+    r"(?!.*\bnot\b)"
+)
 # "what should I think": asks for an opinion, not what to do.
 _NOT_AN_ACTION = re.compile(r"\bwhat\s+should\s+(?:i|we)\s+(?:think|make\s+of)\b")
 
@@ -779,6 +806,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         # "I have mpox, is my rash serious": the course of a known illness is answered.
         if name == "own_finding_serious" and _KNOWN_ILLNESS.search(text):
+            continue
+        # s12-chat: "my doctor said my rash is mpox, how long will it last": a known illness.
+        if name in ("symptom_is_mpox", "is_the_symptom_mpox") and _TOLD_BY_CLINICIAN.search(text):
             continue
         # "my friend said spots on the palms are mpox, is that true": a claim checked.
         if name in ("symptom_is_mpox", "thing_on_body_is") and _CLAIM_CHECK.search(text):
@@ -828,6 +858,12 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         # ("should I worry" is not itself a question of what to do)
         if not _action_question(_WORRY_ABOUT.sub(" ", text)):
             return "worried_about_own"
+    if (
+        (indirect or (_SHOWN_FINDING.search(text) and not action))
+        and _IDENTIFY_IT.search(text)
+        and not _HOW_TO.search(text)
+    ):
+        return "symptoms_then_what"
     if indirect and _CONFIRM_END.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_name"
     if (
