@@ -266,6 +266,12 @@ OWN_VERDICT_REQUESTS = [
     "might what my brother has be mpox",
     "these blisters on my foot, can you recognise them",
     "i need to know whether she contracted monkeypox, her skin has spots",
+    # s12-chat: a look-alike of three words as the alternative, 'am i having it', 'what is it
+    # likely to be', a diagnosis asked for one's findings.
+    "bumps on my baby's feet, is it mpox or foot and mouth",
+    "am i having mpox, spots came out yesterday",
+    "blisters all over my back, what are they most likely",
+    "pls give a diagnosis of my rash",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
 ]
@@ -455,6 +461,8 @@ GENERAL_QUESTIONS = [
     "the gp told me these sores are monkeypox, when can i go back to work",
     "how many days until i would know if i caught it",
     "how do doctors identify them, the mpox sores",
+    "how do i know if i have mpox or not",
+    "what is the diagnosis of mpox based on",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

@@ -527,6 +527,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            # s12-chat: non-native "am i having monkeypox"
+            rf"\b(?:am\s+i|are\s+we)\s+having\s+(?:the\s+)?{_DISEASE}\b|"
             # s11-chat: "i am affected by mpox?", "am i suffering from monkeypox"
             rf"\bi\s+am\s+(?:infected|affected|suffering)\s+(?:with|by|from)\s+{_DISEASE_OR_IT}\s*\?|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:affected|suffering)\s+(?:with|by|from)\s+"
@@ -545,6 +547,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "what_do_i_have",
         re.compile(
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
+            # s12-chat: "give me a diagnosis for my blisters"
+            rf"\bdiagnos\w*\s+(?:for|of|on)\s+(?:me|my|this|these|those|him|his|her|us|our)\b|"
             # s12-chat: "is it possible that what i have is mpox"
             rf"\bwhat\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\s+"
             rf"(?:is|are|(?:could|might|may)\s+be)\s+(?:an?\s+)?{_DISEASE}\b|"
@@ -619,7 +623,8 @@ _ALTERNATIVES_END = re.compile(
     # s12-chat: or the asker's own doubt ("..., mpox or am i overthinking", "or is it just me")
     rf"(?:\b{_DISEASE}\s+or\s+(?:am\s+i|i\s+am|is\s+it\s+just|(?:it\s+is\s+)?just\s+me)\b"
     rf"(?:\s+{_WORD}){{0,3}}|"
-    rf"\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
+    # (s12-chat: up to three words, "mpox or hand foot mouth")
+    rf"\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD}){{0,2}}|"
     rf"\b{_WORD}\s+or\s+{_DISEASE})\s*[?.!]*\s*$"
 )
 # "swollen glands, is that an mpox thing?": asks whether a finding belongs to mpox; a verdict
@@ -665,6 +670,9 @@ _KNOWN_ILLNESS = re.compile(
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
     r"(?:\s+be)?\s*[?.!]*\s*$|"
+    # s12-chat: "..., what is it likely to be"
+    r"\bwhat\s+(?:is|are)\s+(?:it|this|that|they|these|those)\s+(?:most\s+)?(?:likely|probably)"
+    r"(?:\s+to\s+be)?\s*[?.!]*\s*$|"
     # "woke up with red bumps on my chest, what is happening"
     r"\bwhat\s+is\s+(?:happening|going\s+on)(?:\s+(?:to|with)\s+(?:me|it|them))?\s*[?.!]*\s*$"
 )
@@ -832,7 +840,8 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "wants_verdict"
     if _STATEMENT_QUESTION.search(text):
         return "statement_question"
-    if _YES_OR_NO.search(text):
+    # (s12-chat: "how do i know if i have mpox or not" asks how to find out)
+    if _YES_OR_NO.search(text) and not _HOW_TO.search(text):
         return "yes_or_no"
     if _LOOKALIKE_OR.search(text) and not _GENERAL.search(text):
         return "lookalike_or_mpox"
