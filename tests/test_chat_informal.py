@@ -335,6 +335,8 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Health and care workers asking about their own risk from patients or clients.
         ("im a care worker, can i pick up mpox off the residents", "who_at_risk"),
         ("as a dental nurse am i likely to get mpox from my patients", "who_at_risk"),
+        # A separate bed, room, bathroom, toilet or towel in the singular too.
+        ("does she need a separate toilet while she has mpox", "isolation"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
