@@ -272,6 +272,12 @@ OWN_VERDICT_REQUESTS = [
     "am i having mpox, spots came out yesterday",
     "blisters all over my back, what are they most likely",
     "pls give a diagnosis of my rash",
+    # s12-chat: 'cud it b', a trailing 'likely?' or 'perhaps?', 'how likely is mpox' and
+    # 'should i think mpox' after one's findings.
+    "got spots on my chest, cud it b monkeypox",
+    "my patient has ulcers on her lip, monkeypox possibly?",
+    "my girlfriend has bumps on her thigh, how likely is it to be mpox",
+    "i have a blister on my palm, should i suspect mpox",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
 ]
@@ -463,6 +469,9 @@ GENERAL_QUESTIONS = [
     "how do doctors identify them, the mpox sores",
     "how do i know if i have mpox or not",
     "what is the diagnosis of mpox based on",
+    "when should i suspect mpox",
+    "how likely is mpox to spread at a festival",
+    "does vitamin b help with mpox",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

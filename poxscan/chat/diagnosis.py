@@ -660,6 +660,16 @@ _CONFIRM_END = re.compile(
 _IDENTIFY_IT = re.compile(
     r"\b(?:identify|diagnose|name|recogni[sz]e)\s+(?:them|it|this|these|those)\b"
 )
+# s12-chat: after one's findings, "how likely is mpox", "should i think mpox".
+_HOW_LIKELY_END = re.compile(
+    rf"\bhow\s+likely\s+(?:is\s+(?:it\s+)?(?:to\s+be\s+)?|(?:is\s+it\s+)?that\s+(?:it\s+is\s+)?)"
+    rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$"
+)
+# ("should I" is no question of what to do here)
+_SHOULD_THINK_END = re.compile(
+    rf"\bshould\s+(?:i|we)\s+(?:think|suspect|assume)\s+(?:it\s+is\s+|of\s+)?(?:an?\s+)?"
+    rf"{_DISEASE}\s*[?.!]*\s*$"
+)
 _SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
 # A known illness ("I have mpox, should I worry"): its course is answered, not judged.
 _KNOWN_ILLNESS = re.compile(
@@ -726,7 +736,9 @@ _TRAILING_NAME = re.compile(
     rf"prob(?:ably)?\s+)?{_DISEASE}"
     # s11-chat: "... on her back, mpox symptom?"
     rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?))?\s*"
-    rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
+    # (s12-chat: "..., mpox likely?", "monkeypox perhaps?")
+    rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no|likely|perhaps|possibly|probably)\s*)?"
+    rf"\?+\W*$"
 )
 _DESCRIBES_OWN = re.compile(
     rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b|"
@@ -873,6 +885,10 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         and not _HOW_TO.search(text)
     ):
         return "symptoms_then_what"
+    if (indirect and _HOW_LIKELY_END.search(text)) or (
+        own and not vaccine and _SHOULD_THINK_END.search(text)
+    ):
+        return "symptoms_then_name"
     if indirect and _CONFIRM_END.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_name"
     if (
