@@ -278,6 +278,10 @@ OWN_VERDICT_REQUESTS = [
     "my patient has ulcers on her lip, monkeypox possibly?",
     "my girlfriend has bumps on her thigh, how likely is it to be mpox",
     "i have a blister on my palm, should i suspect mpox",
+    # s12-chat: a photo handed over with "here is"; the same thing as in mpox pictures.
+    "here are two pics, are those mpox spots",
+    "here's a photo of it, mpox?",
+    "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
 ]
@@ -472,6 +476,7 @@ GENERAL_QUESTIONS = [
     "when should i suspect mpox",
     "how likely is mpox to spread at a festival",
     "does vitamin b help with mpox",
+    "do children have the same symptoms as adults with mpox",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

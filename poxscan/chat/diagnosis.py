@@ -411,6 +411,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # caught it": when one can know)
             rf"\b(?:want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:i|he|she|we|(?:my|our)\s+"
             rf"{_WORD})\s+(?:caught|contracted|picked\s+up)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "does my son have the same thing as the kids in the mpox pictures"
+            rf"\b(?:do|does|did|could|might)\s+(?:i|he|she|they|we|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|has|got)\s+(?:the\s+)?same\s+(?:thing|rash|spots?|sores?|disease|illness)\s+"
+            rf"as\b(?=.*\b{_DISEASE}\b)|"
             # "fever + rash on hands = mpox??"
             rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
@@ -474,6 +478,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_SYMPTOM}|{_BODY_PART})\b|"
             rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
             rf"some\s+)?{_PHOTO}\b|"
+            # s12-chat: "here is a photo, is it the same as the mpox rash?"
+            # ("here's" reads "here")
+            rf"\bhere\s+(?:(?:is|are)\s+)?(?:a|my|the|some|\d+|two)\s+{_PHOTO}\b|"
             # s12-chat: "what do you see in my photo", "anything on this pic"
             rf"\b(?:see|notice|spot|find)\s+(?:\w+\s+)?(?:in|on)\s+(?:my|this|these)\s+"
             rf"(?:{_WORD}\s+)?{_PHOTO}\b|"
