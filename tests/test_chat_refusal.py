@@ -281,6 +281,11 @@ OWN_VERDICT_REQUESTS = [
     # s12-chat: a photo handed over with "here is"; the same thing as in mpox pictures.
     "here are two pics, are those mpox spots",
     "here's a photo of it, mpox?",
+    # s12-chat: reassurance asked ("tell me it's not mpox"), taking a finding as it, one's
+    # findings meaning it.
+    "please tell me these are not monkeypox, they are on my arm",
+    "my son has a rash, should we treat it as mpox",
+    "do his spots and fever suggest mpox",
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
@@ -477,6 +482,8 @@ GENERAL_QUESTIONS = [
     "how likely is mpox to spread at a festival",
     "does vitamin b help with mpox",
     "do children have the same symptoms as adults with mpox",
+    "could fever and rash mean mpox in children",
+    "tell me mpox is not dangerous for kids",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

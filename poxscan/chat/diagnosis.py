@@ -415,6 +415,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:do|does|did|could|might)\s+(?:i|he|she|they|we|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|has|got)\s+(?:the\s+)?same\s+(?:thing|rash|spots?|sores?|disease|illness)\s+"
             rf"as\b(?=.*\b{_DISEASE}\b)|"
+            # "tell me it is not mpox", "should i take it as mpox", "could my rash mean mpox"
+            rf"\b(?:tell|promise|reassure)\s+(?:me\s+)?(?:that\s+)?(?:it|this|that|these|they|"
+            rf"(?:my|his|her|our|their)\s+{_WORD})\s+(?:is|are)\s+not\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:take|treat|count)\s+(?:it|this|that|them|these|those)\s+as\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:could|can|does|do|might|would|may)\s+(?:my|his|her|our|their|these|this|those)\s+"
+            rf"(?:{_WORD}\s+){{0,4}}?(?:mean|indicate|suggest|point\s+to)\s+(?:that\s+)?(?:i\s+have\s+)?"
+            rf"(?:an?\s+)?{_DISEASE}\b|"
             # "fever + rash on hands = mpox??"
             rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
