@@ -286,6 +286,13 @@ OWN_VERDICT_REQUESTS = [
     "please tell me these are not monkeypox, they are on my arm",
     "my son has a rash, should we treat it as mpox",
     "do his spots and fever suggest mpox",
+    # s12-chat: a clinician's 'differential?', 'is my son sick with it', 'could i be
+    # infected?', 'what looks like mpox', '..., can you confirm'.
+    "my patient has fever and pustules on the palms, monkeypox dx?",
+    "is my husband ill with monkeypox",
+    "might she be positive? she has a sore on her lip",
+    "my boyfriend has what seems like mpox on his chest",
+    "spots on my tummy since sunday, mpox i guess, could you confirm",
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
@@ -484,6 +491,8 @@ GENERAL_QUESTIONS = [
     "do children have the same symptoms as adults with mpox",
     "could fever and rash mean mpox in children",
     "tell me mpox is not dangerous for kids",
+    "could i be infected with mpox without any symptoms",
+    "what is the mpox differential diagnosis in clinics",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

@@ -540,7 +540,15 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:infected|positive)\b|"
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
-            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she|(?:my|our|his|her)\s+{_WORD}))\s+(?:sick|ill|down)\s+"
+            rf"with\s+{_DISEASE}\b|"
+            # s12-chat: "could i be infected? i have a sore" (not "could i be infected without
+            # symptoms")
+            rf"\b(?:could|might|may|can)\s+(?:i|he|she|we)\s+be\s+(?:infected|positive)"
+            rf"(?:\s+(?:with|by)\s+(?:it|mpox))?\s*(?:[?.!,]|$)|"
+            # s12-chat: "i have what looks like mpox on my hand"
+            rf"\b(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\s+what\s+(?:looks|seems|"
+            rf"appears)\s+(?:to\s+be\s+|like\s+)(?:an?\s+)?{_DISEASE}\b|"
             # s12-chat: non-native "am i having monkeypox"
             rf"\b(?:am\s+i|are\s+we)\s+having\s+(?:the\s+)?{_DISEASE}\b|"
             # s11-chat: "i am affected by mpox?", "am i suffering from monkeypox"
@@ -667,6 +675,9 @@ _FEAR = re.compile(
     r"paranoid|stressing)\b"
 )
 _CONFIRM_END = re.compile(
+    # ("..., can you confirm")
+    r"\b(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?(?:confirm|verify|check)"
+    r"(?:\s+(?:it|this|that|please|for\s+me))?\s*[?.!]*\s*$|"
     rf"\b(?:confirm|verify|check)\s+(?:if\s+|whether\s+)?(?:it\s+is\s+|for\s+)?(?:an?\s+)?"
     rf"{_DISEASE}\s*[?.!]*\s*$"
 )
@@ -749,7 +760,8 @@ _TRAILING_NAME = re.compile(
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
     rf"prob(?:ably)?\s+)?{_DISEASE}"
     # s11-chat: "... on her back, mpox symptom?"
-    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?))?\s*"
+    # (s12-chat: a clinician's "..., mpox differential?")
+    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?|differential|diagnosis|dx))?\s*"
     # (s12-chat: "..., mpox likely?", "monkeypox perhaps?")
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no|likely|perhaps|possibly|probably)\s*)?"
     rf"\?+\W*$"
