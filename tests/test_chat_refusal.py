@@ -293,6 +293,9 @@ OWN_VERDICT_REQUESTS = [
     "might she be positive? she has a sore on her lip",
     "my boyfriend has what seems like mpox on his chest",
     "spots on my tummy since sunday, mpox i guess, could you confirm",
+    # s12-chat: a patient, client, relative or friend described without 'my'.
+    "patient with fever and pustules on the palms, monkeypox dx?",
+    "friend came back from holiday with spots on his face, mpox or not",
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
@@ -493,6 +496,8 @@ GENERAL_QUESTIONS = [
     "tell me mpox is not dangerous for kids",
     "could i be infected with mpox without any symptoms",
     "what is the mpox differential diagnosis in clinics",
+    "can a patient with an mpox rash go to work",
+    "how long is a client with mpox sores contagious",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

@@ -75,7 +75,10 @@ _NOUNISH = (
 # The person concerned: the asker or someone they describe.
 _PERSON = (
     r"(?:i|me|my|mine|we|our|he|she|his|her|they|their|"
-    r"son|daughter|baby|kid|child|partner|boyfriend|girlfriend|husband|wife)"
+    r"son|daughter|baby|kid|child|partner|boyfriend|girlfriend|husband|wife|"
+    # s12-chat: others a person asks about (a patient, a client, a relative, a friend)
+    r"patient|client|customer|toddler|nephew|niece|grandson|granddaughter|mum|mom|dad|brother|"
+    r"sister|friend|mate|roommate|flatmate|colleague)"
 )
 # Questions about what to do, where to go, how to cope: informational, not verdict requests.
 _ACTION_QUESTION = re.compile(
