@@ -296,6 +296,10 @@ OWN_VERDICT_REQUESTS = [
     # s12-chat: a patient, client, relative or friend described without 'my'.
     "patient with fever and pustules on the palms, monkeypox dx?",
     "friend came back from holiday with spots on his face, mpox or not",
+    # s12-chat: a plea after the name, 'y/n', wanting to know if a finding is it.
+    "big sore on my lip, monkeypox?? please",
+    "spots on my back, mpox y/n",
+    "we want to know whether the rash on our baby's legs is monkeypox",
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
@@ -498,6 +502,8 @@ GENERAL_QUESTIONS = [
     "what is the mpox differential diagnosis in clinics",
     "can a patient with an mpox rash go to work",
     "how long is a client with mpox sores contagious",
+    "i would like to know if the mpox vaccine is safe",
+    "how do you spell mpox?? help",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

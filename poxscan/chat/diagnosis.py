@@ -425,6 +425,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:could|can|does|do|might|would|may)\s+(?:my|his|her|our|their|these|this|those)\s+"
             rf"(?:{_WORD}\s+){{0,4}}?(?:mean|indicate|suggest|point\s+to)\s+(?:that\s+)?(?:i\s+have\s+)?"
             rf"(?:an?\s+)?{_DISEASE}\b|"
+            # "i'd like to know if the lesions on my shaft are monkeypox"
+            rf"\b(?:like|want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:the|these|those|this|"
+            rf"that|my|his|her|our)\s+(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?{_DISEASE}\b|"
             # "fever + rash on hands = mpox??"
             rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
@@ -749,7 +752,8 @@ _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imva
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
-    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n|"
+    # ("y/n" reads "why/and" after the text-speak fix)
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|(?:y|why)\s*/\s*(?:n|and)|"
     # s12-chat: "mpox ou pas?", "mpox positive or negative?"
     rf"ou\s+pas|ou\s+non|o\s+no|oder\s+nicht|positive\s+or\s+negative)\b(?!\s+\w)|"
     # "just say yes or no, mpox?"
@@ -767,7 +771,8 @@ _TRAILING_NAME = re.compile(
     rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?|differential|diagnosis|dx))?\s*"
     # (s12-chat: "..., mpox likely?", "monkeypox perhaps?")
     rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no|likely|perhaps|possibly|probably)\s*)?"
-    rf"\?+\W*$"
+    # (s12-chat: a plea after it, "mpox??? help")
+    rf"\?+\W*(?:(?:help|please|asap|urgent|thanks|thank\s+you)\W*)?$"
 )
 _DESCRIBES_OWN = re.compile(
     rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b|"
