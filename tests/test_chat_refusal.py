@@ -300,6 +300,9 @@ OWN_VERDICT_REQUESTS = [
     "big sore on my lip, monkeypox?? please",
     "spots on my back, mpox y/n",
     "we want to know whether the rash on our baby's legs is monkeypox",
+    # s12-chat: 'mpox symptoms?' first, then one's findings; one's finding as the start of it.
+    "monkeypox signs? i got a rash on my arms",
+    "are these blisters the first signs of mpox",
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
@@ -504,6 +507,8 @@ GENERAL_QUESTIONS = [
     "how long is a client with mpox sores contagious",
     "i would like to know if the mpox vaccine is safe",
     "how do you spell mpox?? help",
+    "mpox symptoms? how do they start",
+    "is a rash the first sign of mpox",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",

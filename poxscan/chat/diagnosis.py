@@ -428,6 +428,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             # "i'd like to know if the lesions on my shaft are monkeypox"
             rf"\b(?:like|want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:the|these|those|this|"
             rf"that|my|his|her|our)\s+(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "is my sons rash the start of mpox" (not "is a rash the first sign of mpox")
+            rf"\b(?:is|are)\s+(?:my|his|her|our|their|this|these|those)\s+(?:{_WORD}\s+){{0,2}}?"
+            rf"{_SYMPTOM}\s+(?:the\s+|an?\s+)?(?:start|beginning|first\s+signs?|early\s+signs?|"
+            rf"signs?|symptoms?)\s+of\s+(?:an?\s+)?{_DISEASE}\b|"
             # "fever + rash on hands = mpox??"
             rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
         ),
@@ -750,6 +754,12 @@ _OPINION_END = re.compile(
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
+# s12-chat: "mpox symptoms? i have a sore throat": the name with "symptoms" first, then what
+# someone has (not "mpox symptoms? what are they").
+_LEADING_SYMPTOMS = re.compile(
+    rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s+(?:symptoms?|signs?|rash)\s*\?+.*"
+    rf"\b(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|am|is|are)\b"
+)
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
     # ("y/n" reads "why/and" after the text-speak fix)
@@ -892,7 +902,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
     if _LOOKALIKE_OR.search(text) and not _GENERAL.search(text):
         return "lookalike_or_mpox"
     own = _DESCRIBES_OWN.search(text)
-    if own and (_TRAILING_NAME.search(text) or _LEADING_NAME.search(text)):
+    if own and (
+        _TRAILING_NAME.search(text) or _LEADING_NAME.search(text) or _LEADING_SYMPTOMS.search(text)
+    ):
         return "symptoms_then_name"
     if own and _ALTERNATIVES_END.search(text) and not _GENERAL.search(text):
         return "symptoms_then_alternatives"
