@@ -508,6 +508,7 @@ GENERAL_QUESTIONS = [
     "i would like to know if the mpox vaccine is safe",
     "how do you spell mpox?? help",
     "mpox symptoms? how do they start",
+    "mpox symptoms? what are they",
     "is a rash the first sign of mpox",
     # s12-chat: the vaccine or a test named by the disease, for someone else.
     "my daughter is 15, can she have the mpox jab",

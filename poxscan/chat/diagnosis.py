@@ -753,6 +753,11 @@ _OPINION_END = re.compile(
     r"(?:your\s+)?(?:opinion|verdict|take|diagnosis))\s*[?.!]*\s*$"
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
+_NAMED_TOPIC_FIRST = re.compile(rf"^\s*{_DISEASE}\s+(?:symptoms?|signs?|rash\w*)\s*\?")
+_SOMEONE = re.compile(
+    r"\b(?:i|me|my|mine|we|our|he|she|his|her|him|son|daughter|baby|kid|child|partner|"
+    r"boyfriend|girlfriend|husband|wife)\b"
+)
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
 # s12-chat: "mpox symptoms? i have a sore throat": the name with "symptoms" first, then what
 # someone has (not "mpox symptoms? what are they").
@@ -910,7 +915,13 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "symptoms_then_alternatives"
     if own and (_MPOX_THING.search(text) or _FINDING_THEN_NAME.search(text)):
         return "symptoms_then_name"
-    if own and _WHAT_IS_IT_END.search(text) and not _GENERAL.search(text):
+    # (s12-chat: "mpox symptoms? what are they": "they" are the disease's symptoms, no one's)
+    if (
+        own
+        and _WHAT_IS_IT_END.search(text)
+        and not _GENERAL.search(text)
+        and not (_NAMED_TOPIC_FIRST.search(text) and not _SOMEONE.search(text))
+    ):
         return "symptoms_then_what"
     # Asked after a vaccine ("sore arm after the jab, thoughts?"), the finding is a reaction
     # to it, which the side-effects entry answers.
