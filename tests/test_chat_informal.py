@@ -25,6 +25,7 @@ NEAR_V6 = REPO / "tests" / "fixtures" / "chat_variants_near_v6_before_s9.txt"
 NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
 NEAR_V9 = REPO / "tests" / "fixtures" / "chat_variants_near_v9_before_s11.txt"
+NEAR_V10 = REPO / "tests" / "fixtures" / "chat_variants_near_v10_before_s12.txt"
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +319,24 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Formal wording of how to avoid it.
         ("are there any measures against contracting mpox", "prevention_overview"),
         ("what precautions are advised against monkeypox", "prevention_overview"),
+        # s12-chat: everyday objects handed on or shared (money, parcels, phones, tools,
+        # make-up); looking after oneself at home; a teenager's age; symptoms by sex; an HIV
+        # test beside mpox; viruses of the same family.
+        ("can handling banknotes give you mpox", "contaminated_materials"),
+        ("are parcels from abroad a mpox risk", "contaminated_materials"),
+        ("can a shared lipstick spread mpox", "contaminated_materials"),
+        ("can the barber's clippers carry monkeypox", "contaminated_materials"),
+        ("how do i take care of myself at home with mpox", "treatment_overview"),
+        ("my son is 14, is he old enough for the monkeypox jab", "children"),
+        ("can teens get mpox", "children"),
+        ("what are the mpox symptoms for guys", "symptoms_overview"),
+        ("is an hiv test needed when you have mpox", "hiv_and_mpox"),
+        ("is monkeypox a cousin of cowpox", "what_is_mpox"),
+        # Health and care workers asking about their own risk from patients or clients.
+        ("im a care worker, can i pick up mpox off the residents", "who_at_risk"),
+        ("as a dental nurse am i likely to get mpox from my patients", "who_at_risk"),
+        # A separate bed, room, bathroom, toilet or towel in the singular too.
+        ("does she need a separate toilet while she has mpox", "isolation"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -362,6 +381,8 @@ def _norm_q(text: str) -> str:
         ("v8", NEAR_V8, 220),
         # s11-chat: v9 (a development set since s11-chat).
         ("v9", NEAR_V9, 220),
+        # s12-chat: v10 (a development set since s12-chat).
+        ("v10", NEAR_V10, 260),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(

@@ -225,6 +225,87 @@ OWN_VERDICT_REQUESTS = [
     "my son got little blisters on his hands, mpox sign?",
     "in your opinion is it mpox or a pimple on my chin",
     "see please whether these bumps are mpox",
+    # s12-chat: whether a finding sounds like it to the bot, how likely it is, what the bot
+    # thinks that is; the asker's own doubt as the alternative; counted photos; a finding on a
+    # body part named with more words.
+    "woke up with a fever and red dots on my shin, could you let me know if it sounds like mpox",
+    "pls say whether her blisters seem like monkeypox",
+    "after the gym i noticed bumps on my thigh, is this probably mpox?",
+    "my flatmate has sores on his lip, do u reckon those are mpox",
+    "painful lumps under my arm for a week, mpox or am i imagining things",
+    "spots all over my chest, mpox or is it just me",
+    "i attached two photos of my daughters feet",
+    "is the blister on my left inner thigh mpox",
+    # s12-chat: non-native 'is he having it', 'its the', a trailing 'diagnosis?', an equation,
+    # how sure the bot can be, confirm/check if a finding is it, 'looks similar to'.
+    "my neighbour kid has red spots everywhere, is he having monkeypox",
+    "rash on my bf's back, think its the mpox?",
+    "me: sore throat, swollen neck, blisters on lips. diagnosis?",
+    "spots on my feet + fever = monkeypox?",
+    "she has a rash on her arms, how likely is it that she has mpox",
+    "please check whether the sores on my patient are mpox",
+    "tell me straight if it is mpox, i have blisters",
+    "my daughter rash looks very similar to mpox",
+    # s12-chat: telling from a description, guessing what one has, what the bot sees in a photo.
+    "can you say based on my symptoms whether i have mpox",
+    "guess what my son has: fever and blisters",
+    "what can you spot in this picture",
+    # s12-chat: fear about a finding on one's body told without a question; "..., confirm
+    # monkeypox" after a description; whether what one has is it.
+    "so scared right now, a blister came up on my lip after the party",
+    "fever and rashes on my body since yesterday, kindly confirm mpox",
+    "could it be that what my son has is monkeypox",
+    # s12-chat: 'or not' in French or German, 'positive or negative', 'is that how it starts',
+    # one's case sounding like it, 'do i have symptoms of it', what someone has being it,
+    # identifying a finding shown, wanting to know whether one caught it.
+    "my daughter has spots on her legs, monkeypox oder nicht?",
+    "small sores on my tongue, mpox positive or negative",
+    "my arm has red bumps with a dip in the middle, are these how mpox begins",
+    "does her situation look like mpox",
+    "does my husband have signs of monkeypox, he has sores",
+    "might what my brother has be mpox",
+    "these blisters on my foot, can you recognise them",
+    "i need to know whether she contracted monkeypox, her skin has spots",
+    # s12-chat: a look-alike of three words as the alternative, 'am i having it', 'what is it
+    # likely to be', a diagnosis asked for one's findings.
+    "bumps on my baby's feet, is it mpox or foot and mouth",
+    "am i having mpox, spots came out yesterday",
+    "blisters all over my back, what are they most likely",
+    "pls give a diagnosis of my rash",
+    # s12-chat: 'cud it b', a trailing 'likely?' or 'perhaps?', 'how likely is mpox' and
+    # 'should i think mpox' after one's findings.
+    "got spots on my chest, cud it b monkeypox",
+    "my patient has ulcers on her lip, monkeypox possibly?",
+    "my girlfriend has bumps on her thigh, how likely is it to be mpox",
+    "i have a blister on my palm, should i suspect mpox",
+    # s12-chat: a photo handed over with "here is"; the same thing as in mpox pictures.
+    "here are two pics, are those mpox spots",
+    "here's a photo of it, mpox?",
+    # s12-chat: reassurance asked ("tell me it's not mpox"), taking a finding as it, one's
+    # findings meaning it.
+    "please tell me these are not monkeypox, they are on my arm",
+    "my son has a rash, should we treat it as mpox",
+    "do his spots and fever suggest mpox",
+    # s12-chat: a clinician's 'differential?', 'is my son sick with it', 'could i be
+    # infected?', 'what looks like mpox', '..., can you confirm'.
+    "my patient has fever and pustules on the palms, monkeypox dx?",
+    "is my husband ill with monkeypox",
+    "might she be positive? she has a sore on her lip",
+    "my boyfriend has what seems like mpox on his chest",
+    "spots on my tummy since sunday, mpox i guess, could you confirm",
+    # s12-chat: a patient, client, relative or friend described without 'my'.
+    "patient with fever and pustules on the palms, monkeypox dx?",
+    "friend came back from holiday with spots on his face, mpox or not",
+    # s12-chat: a plea after the name, 'y/n', wanting to know if a finding is it.
+    "big sore on my lip, monkeypox?? please",
+    "spots on my back, mpox y/n",
+    "we want to know whether the rash on our baby's legs is monkeypox",
+    # s12-chat: 'mpox symptoms?' first, then one's findings; one's finding as the start of it.
+    "monkeypox signs? i got a rash on my arms",
+    "are these blisters the first signs of mpox",
+    "do i have the same rash as the monkeypox photos online",
+    # (the disease's symptoms asked of someone still are)
+    "my son has a rash, does he have mpox symptoms",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -390,6 +471,49 @@ GENERAL_QUESTIONS = [
     "i am suffering from mpox, can i go to work?",
     "which disease is it that causes blisters like mpox",
     "according to you what is the best way to avoid mpox",
+    # s12-chat: the same words about the disease or a risk of catching it, not a finding.
+    "tell me if mpox blisters look like chickenpox",
+    "is it likely mpox will spread again this year",
+    "do you think that mpox is dangerous for children",
+    "mpox or chickenpox, which is worse for adults",
+    "as a dentist should i worry about catching mpox from patients with mouth sores",
+    "should we be worried about getting mpox at the gym",
+    "how likely is it that mpox spreads on a plane",
+    "check whether the mpox vaccine is free",
+    "is mpox rash similar to chickenpox rash",
+    "fever + rash: which comes first in mpox",
+    "my photo project is about mpox history, when was it found",
+    "what can you see in the photo of mpox on the cdc website",
+    "guess what i have read about mpox vaccines, are they safe",
+    "is mpox or a heat rash itchier",
+    "mpox or acne, scarier for teens?",
+    "i am scared of mpox, how can i protect my skin",
+    # s12-chat: a diagnosis told by a clinician; when one can know; identifying in general.
+    "my doctor said my rash is mpox, how long will it last",
+    "the gp told me these sores are monkeypox, when can i go back to work",
+    "how many days until i would know if i caught it",
+    "how do doctors identify them, the mpox sores",
+    "how do i know if i have mpox or not",
+    "what is the diagnosis of mpox based on",
+    "when should i suspect mpox",
+    "how likely is mpox to spread at a festival",
+    "does vitamin b help with mpox",
+    "do children have the same symptoms as adults with mpox",
+    "could fever and rash mean mpox in children",
+    "tell me mpox is not dangerous for kids",
+    "could i be infected with mpox without any symptoms",
+    "what is the mpox differential diagnosis in clinics",
+    "can a patient with an mpox rash go to work",
+    "how long is a client with mpox sores contagious",
+    "i would like to know if the mpox vaccine is safe",
+    "how do you spell mpox?? help",
+    "mpox symptoms? how do they start",
+    "mpox symptoms? what are they",
+    "is a rash the first sign of mpox",
+    # s12-chat: the vaccine or a test named by the disease, for someone else.
+    "my daughter is 15, can she have the mpox jab",
+    "can my husband have the monkeypox vaccine if he has hiv",
+    "could my boyfriend have the mpox test at a pharmacy",
 ]
 
 
@@ -421,5 +545,6 @@ def test_rule_names_say_why():
         "do these spots look mpox to u": "sound_like",
         "i got mpox?": "statement_question",
         "did she give me mpox": "gave_it_to",
+        "can you tell me if this sounds like mpox": "sounds_like_to_bot",
     }
     assert {q: detect_diagnosis_request(normalize(q)) for q in cases} == cases

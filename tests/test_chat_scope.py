@@ -107,6 +107,9 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "does an mpox rash look different to an allergic rash",
         "hives or monkeypox, how would i know",
         "mpox vs heat rash",
+        # s12-chat: an eczema flare told apart from mpox.
+        "how can you tell mpox apart from a bad eczema flare",
+        "is it easy to confuse eczema with monkeypox",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -123,6 +126,8 @@ def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question
         # look-alike rash.
         ("is the mpox vaccine safe if i have allergies or asthma", "vaccine_side_effects"),
         ("i have eczema, does that make mpox worse", "severe_disease_risk"),
+        # (s12-chat: nor with "how do i know" beside it)
+        ("how do i know if my eczema puts me at risk of severe mpox", "severe_disease_risk"),
     ],
 )
 def test_an_allergy_or_eczema_beside_mpox_is_no_comparison(bot, question, entry_id):
@@ -233,6 +238,12 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         # s10-chat: daily amounts in general.
         ("how many hours of sleep does an adult need", "daily needs"),
         ("how much water is enough in hot weather", "daily needs"),
+        # s12-chat: opening hours, sport results and events, products to recommend.
+        ("what time does the health centre close today", "opening hours"),
+        ("is the walk in centre open over christmas", "opening hours"),
+        ("who won the tennis at wimbledon", "sport"),
+        ("what were the rugby scores on saturday", "sport"),
+        ("could you suggest some nice soaps for sensitive skin", "product advice"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -256,3 +267,17 @@ def test_water_with_mpox_is_not_alcohol():
     # s10-chat: "drink when I have mpox" with water named is no question about alcohol.
     assert not_covered_topic(normalize("should i drink lots of fluids when i have mpox")) is None
     assert not_covered_topic(normalize("can i drink beer or water while on tpoxx")) == "alcohol"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # s12-chat: the same words beside mpox are still answered.
+        "can i go and watch the football at the pub if i have mpox",
+        "is the sexual health clinic open to everyone for the mpox jab",
+        "what time does the sexual health clinic open for mpox testing",
+    ],
+)
+def test_opening_hours_and_sport_beside_mpox_are_answered(bot, question):
+    # (the opening hours are named in the last, but beside mpox)
+    assert bot.reply(question).kind == "answer"

@@ -28,6 +28,8 @@ _WORD = r"[\w-]+"
 _IT_END = r"(?:it|this|that)\b(?=\s*(?:[?.!,]|$|too\b|already\b|now\b|or\b))"
 # Photos of one's own skin.
 _PHOTO = r"(?:photos?|pics?|pictures?|images?|selfies?|snaps?|screenshots?)"
+# s12-chat: how the asker insists on an answer ("tell me honestly if ...").
+_ADVERB = r"(?:honestly\s+|truly\s+|straight\s+|frankly\s+|really\s+|please\s+|pls\s+)?"
 # Parts of the body a finding may be on ("what is on my arm").
 _BODY_PART = (
     r"(?:skin|body|arms?|legs?|face|hands?|feet|foot|back|chest|neck|penis|dick|lips?|genitals|"
@@ -44,7 +46,10 @@ _LOOKALIKE = (
 )
 # Words of a general comparison or how-to question ("pimple or mpox, how to tell apart").
 _GENERAL = re.compile(
-    r"\b(?:how|difference|differ\w*|apart|which|vs|versus|compare\w*|worse|better|more|less)\b"
+    r"\b(?:how|difference|differ\w*|apart|which|vs|versus|compare\w*|worse|better|more|less|"
+    # s12-chat: other comparatives ("is mpox or an allergy rash itchier", "scarier than")
+    r"than|itchier|scarier|riskier|deadlier|nastier|bigger|smaller|faster|slower|milder|rarer|"
+    r"commoner|harder|easier)\b"
 )
 # Skin findings and symptoms a person may describe.
 _SYMPTOM = (
@@ -70,7 +75,10 @@ _NOUNISH = (
 # The person concerned: the asker or someone they describe.
 _PERSON = (
     r"(?:i|me|my|mine|we|our|he|she|his|her|they|their|"
-    r"son|daughter|baby|kid|child|partner|boyfriend|girlfriend|husband|wife)"
+    r"son|daughter|baby|kid|child|partner|boyfriend|girlfriend|husband|wife|"
+    # s12-chat: others a person asks about (a patient, a client, a relative, a friend)
+    r"patient|client|customer|toddler|nephew|niece|grandson|granddaughter|mum|mom|dad|brother|"
+    r"sister|friend|mate|roommate|flatmate|colleague)"
 )
 # Questions about what to do, where to go, how to cope: informational, not verdict requests.
 _ACTION_QUESTION = re.compile(
@@ -86,6 +94,8 @@ _NOT_TOPIC_NOUN = (
     r"awareness|related|week|month|time|news|year|free|safe|over|gone|done|still|virus\s+"
     r"(?:still|gone)))"
 )
+# s12-chat: the vaccine or a test named by the disease ("can she have the mpox jab").
+_NOT_JAB = r"(?!\s+(?:vaccin\w*|jabs?|shots?|boosters?|doses?|tests?|testing|clinics?)\b)"
 _WHAT_TO_DO = re.compile(
     r"\b(?:what (?:should|do|can) (?:i|we) do|what to do|what now|where (?:can|do|should|to)|"
     r"who (?:should|do|can) (?:i|we)|who to)\b"
@@ -115,7 +125,7 @@ _HOW_CONFIRM = re.compile(
 _OWN_THING = re.compile(r"\b(?:my|mine|this|these|those|our)\b")
 _WORRY_QUESTION = re.compile(r"\bshould\s+(?:i|we)\s+be\s+(?:worried|concerned|scared|afraid)\b")
 _ITS = re.compile(
-    r"\bits\b(?=\s+(?:an?\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
+    r"\bits\b(?=\s+(?:an?\s+|the\s+|just\s+|really\s+|probably\s+|def\w*\s+)?"
     r"(?:mpox|chickenpox|smallpox|measles|herpes|syphilis|shingles|scabies)\b)"
 )
 
@@ -148,7 +158,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "does_someone_have",
         re.compile(
             rf"\b(?:do|does|did|could|might|may|can)\s+(?:he|she|they|(?:my|our)\s+{_WORD})\s+"
-            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b|{_IT_END})"
+            # (s12-chat: not the vaccine or a test named by it: "can she have the mpox jab")
+            rf"(?:have|has|got)\s+(?:the\s+)?(?:{_DISEASE}\b{_NOT_JAB}|{_IT_END})|"
+            # s12-chat: non-native "is he having mpox", "is she got monkeypox"
+            rf"\b(?:is|are)\s+(?:he|she|they|(?:my|our|his|her|their)\s+{_WORD})\s+"
+            rf"(?:having|got|gotten|has|have|caught)\s+(?:the\s+)?"
+            rf"(?:{_DISEASE}\b{_NOT_JAB}|{_IT_END})"
         ),
     ),
     # "is it mpox", "is this rash mpox", "is my rash chickenpox"; s11-chat: a past finding too
@@ -205,7 +220,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             rf"\b(?:is|are|was|were)\s+(?:the|this|that|these|those|my|his|her|our|their)\s+"
             rf"(?:{_NOUNISH}\s+)?{_SYMPTOM}\s+(?:(?:on|in|near|around|under|at|by|behind)\s+"
-            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,2}}?)?(?:an?\s+)?{_DISEASE}\b"
+            # (s12-chat: up to three words, "on my babys nappy area")
+            rf"(?:my|his|her|our|their)\s+(?:{_NOUNISH}\s+){{0,3}}?)?(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
     # "could this be mpox", "could my daughter rash be mpox", "might it be monkeypox", "could it
@@ -245,7 +261,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_SYMPTOM}|{_PHOTO})\s+"
             rf"(?:{_WORD}\s+){{0,4}}?(?:is|are|be|(?:looks?|seems?)\s+(?:exactly\s+|just\s+|a\s+lot\s+|"
             rf"kind\s+of\s+|kinda\s+|a\s+bit\s+|totally\s+|really\s+|so\s+much\s+)?like)\s+"
-            rf"(?:{_WORD}\s+)?{_DISEASE}\b"
+            # (s12-chat: "my photo project is about mpox" names a topic, not a verdict)
+            rf"(?:(?!(?:about|for|against)\b){_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
     # "is this rash from mpox", "are my spots caused by monkeypox"
@@ -297,7 +314,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"^(?:{_WORD}\s+){{0,2}}?(?:this|these|that|those|they)\s+(?:looks?|seems?|sounds?)\s+"
             rf"like\s+(?:{_WORD}\s+)?{_DISEASE}\b|"
             rf"\b(?:my|his|her|our|their|these|this|those)\s+(?:{_WORD}\s+){{0,3}}?{_SYMPTOM}\s+"
-            rf"(?:{_WORD}\s+){{0,2}}?(?:match|matches|fit|fits|resemble|resembles)\s+"
+            rf"(?:{_WORD}\s+){{0,2}}?(?:match|matches|fit|fits|resemble|resembles|"
+            # s12-chat: "my baby rash looks similar to mpox"
+            rf"(?:looks?|seems?|is|are)\s+(?:very\s+|so\s+|quite\s+)?similar\s+to)\s+"
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
@@ -306,7 +325,10 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "is_this_what",
         re.compile(
             rf"\b(?:is|are)\s+(?:this|these|that|those|it|they|(?:my|his|her|our|their)\s+{_WORD})\s+"
-            rf"what\s+(?:an?\s+)?{_DISEASE}\s+(?:{_WORD}\s+)?(?:looks?|is|feels?)\b"
+            rf"what\s+(?:an?\s+)?{_DISEASE}\s+(?:{_WORD}\s+)?(?:looks?|is|feels?)\b|"
+            # s12-chat: "is that how mpox starts on me"
+            rf"\b(?:is|are)\s+(?:this|these|that|those)\s+how\s+(?:an?\s+)?{_DISEASE}\s+"
+            rf"(?:{_WORD}\s+)?(?:starts?|begins?|looks?|feels?)\b"
         ),
     ),
     # "is a rash on my hand a sign of mpox"
@@ -359,11 +381,68 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\s+(?:my|this|these|those|his|her|our|their)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
+    # s12-chat: whether a finding sounds, seems or looks like the disease, asked of the bot ("can
+    # you tell me if that sounds like mpox", "let me know whether my symptoms sound like it"),
+    # how likely it is ("given my symptoms, is it likely mpox") or what it thinks that is ("do
+    # you think that is mpox"); the subject is a finding, not the disease ("tell me if mpox
+    # symptoms look like chickenpox" is a general question)
+    (
+        "sounds_like_to_bot",
+        re.compile(
+            rf"\b(?:tell|say|let\s+(?:me|us)\s+know|know)\s+(?:me\s+|us\s+)?(?:if|whether)\s+"
+            rf"(?:it|this|that|they|these|those|(?:my|his|her|our|their)\s+(?:{_WORD}\s+)?{_WORD})\s+"
+            rf"(?:sounds?|seems?|looks?)\s+(?:like|to\s+be)\s+(?:an?\s+)?{_DISEASE_OR_IT}\b|"
+            rf"\b(?:is|are)\s+(?:it|this|that|these|those|they)\s+(?:most\s+|more\s+)?"
+            rf"(?:likely|probably|possibly|maybe|definitely|really|actually)\s+(?:to\s+be\s+)?"
+            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$|"
+            rf"\b(?:do|would|did)\s+(?:you|u|ya)\s+(?:think|reckon|say|believe)\s+(?:that\s+)?"
+            rf"(?:that|this|these|those|they)\s+(?:is|are|(?:could|might|may|would)\s+be)\s+"
+            rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$|"
+            # "how sure can you be it is mpox", "how likely is it that she has mpox"
+            rf"\bhow\s+(?:sure|certain|confident|likely)\s+(?:are\s+you|can\s+you\s+be|is\s+it)\s+"
+            rf"(?:that\s+)?(?:i|it|this|that|these|those|they|he|she|(?:my|our|his|her|their)\s+"
+            rf"{_WORD})\s+(?:is|are|am|has|have|got)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "does my case sound like monkeypox", "do i have symptoms of mpox", "could what my
+            # patient has be mpox"
+            rf"\b(?:do|does|did)\s+(?:my|his|her|our|their)\s+(?:case|situation|story|description|"
+            rf"condition|problem|issue)\s+(?:sound|look|seem)\s+like\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:do|does)\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has)\s+(?:the\s+)?"
+            rf"(?:symptoms?|signs?)\s+of\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:could|can|might|may|would)\s+what\s+(?:i|he|she|we|they|(?:my|our|his|her)\s+"
+            rf"{_WORD})\s+(?:have|has|got)\s+be\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "i just want to know if i caught mpox" (not "how many days until i would know if i
+            # caught it": when one can know)
+            rf"\b(?:want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:i|he|she|we|(?:my|our)\s+"
+            rf"{_WORD})\s+(?:caught|contracted|picked\s+up)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "does my son have the same thing as the kids in the mpox pictures"
+            rf"\b(?:do|does|did|could|might)\s+(?:i|he|she|they|we|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|has|got)\s+(?:the\s+)?same\s+(?:thing|rash|spots?|sores?|disease|illness)\s+"
+            rf"as\b(?=.*\b{_DISEASE}\b)|"
+            # "tell me it is not mpox", "should i take it as mpox", "could my rash mean mpox"
+            rf"\b(?:tell|promise|reassure)\s+(?:me\s+)?(?:that\s+)?(?:it|this|that|these|they|"
+            rf"(?:my|his|her|our|their)\s+{_WORD})\s+(?:is|are)\s+not\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:take|treat|count)\s+(?:it|this|that|them|these|those)\s+as\s+(?:an?\s+)?{_DISEASE}\b|"
+            rf"\b(?:could|can|does|do|might|would|may)\s+(?:my|his|her|our|their|these|this|those)\s+"
+            rf"(?:{_WORD}\s+){{0,4}}?(?:mean|indicate|suggest|point\s+to)\s+(?:that\s+)?(?:i\s+have\s+)?"
+            rf"(?:an?\s+)?{_DISEASE}\b|"
+            # "i'd like to know if the lesions on my shaft are monkeypox"
+            rf"\b(?:like|want|need|wanna)\s+(?:to\s+)?know\s+(?:if|whether)\s+(?:the|these|those|this|"
+            rf"that|my|his|her|our)\s+(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "is my sons rash the start of mpox" (not "is a rash the first sign of mpox")
+            rf"\b(?:is|are)\s+(?:my|his|her|our|their|this|these|those)\s+(?:{_WORD}\s+){{0,2}}?"
+            rf"{_SYMPTOM}\s+(?:the\s+|an?\s+)?(?:start|beginning|first\s+signs?|early\s+signs?|"
+            rf"signs?|symptoms?)\s+of\s+(?:an?\s+)?{_DISEASE}\b|"
+            # "fever + rash on hands = mpox??"
+            rf"\b{_SYMPTOM}\b.*=\s*(?:an?\s+)?{_DISEASE}\s*\?"
+        ),
+    ),
     # "tell me if I have mpox", "can you tell whether it is monkeypox"
     (
         "tell_me_if",
         re.compile(
-            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?(?:if|whether|that)\s+"
+            # (s12-chat: "can u tell from my description whether i have it")
+            rf"\b(?:tell|say|let\s+me\s+know)\s+(?:me\s+)?{_ADVERB}"
+            rf"(?:(?:from|by|with|based\s+on)\s+(?:{_WORD}\s+){{1,3}}?)?(?:if|whether|that)\s+"
             rf"(?:i|it|this|that|he|she|(?:my|our)\s+{_WORD})\s+"
             rf"(?:is|are|have|has|got)\s+(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
@@ -393,7 +472,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "tell_me_if_symptom",
         re.compile(
-            rf"\btell\s+(?:me\s+)?(?:if|whether)\s+(?:the|these|those|this|that|my|his|her|our)\s+"
+            # (s12-chat: confirm, check or verify too, and an adverb: "tell me honestly if")
+            rf"\b(?:tell|confirm|check|verify)\s+(?:me\s+)?{_ADVERB}(?:if|whether)\s+"
+            rf"(?:the|these|those|this|that|my|his|her|our)\s+"
             rf"(?:{_WORD}\s+){{0,5}}?(?:is|are)\s+(?:an?\s+)?(?:{_WORD}\s+)?{_DISEASE_OR_IT}\b"
         ),
     ),
@@ -411,13 +492,21 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "photo_of_mine",
         re.compile(
             rf"\b{_PHOTO}\s+of\s+(?:my|his|her|our|their|this|these)\s+(?:{_WORD}\s+){{0,2}}?"
-            rf"(?:{_SYMPTOM}|arm|leg|face|hand|back|chest|penis|dick|lip|skin)\b|"
+            rf"(?:{_SYMPTOM}|{_BODY_PART})\b|"
             rf"\b(?:send|show|upload|attach|share)\w*\s+(?:you|u)\s+(?:an?\s+|my\s+|this\s+|"
             rf"some\s+)?{_PHOTO}\b|"
+            # s12-chat: "here is a photo, is it the same as the mpox rash?"
+            # ("here's" reads "here")
+            rf"\bhere\s+(?:(?:is|are)\s+)?(?:a|my|the|some|\d+|two)\s+{_PHOTO}\b|"
+            # s12-chat: "what do you see in my photo", "anything on this pic"
+            rf"\b(?:see|notice|spot|find)\s+(?:\w+\s+)?(?:in|on)\s+(?:my|this|these)\s+"
+            rf"(?:{_WORD}\s+)?{_PHOTO}\b|"
             # "the spots in my photo", "I uploaded my picture"
             rf"\b{_SYMPTOM}\s+(?:in|on)\s+(?:my|this|these|our)\s+(?:{_WORD}\s+)?{_PHOTO}\b|"
             rf"\b(?:i|we)\s+(?:just\s+)?(?:sent|uploaded|attached|shared|posted)\s+"
-            rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
+            # s12-chat: "i uploaded 3 pics", "i have attached two photos"
+            rf"(?:you\s+|u\s+)?(?:my|this|these|the|a|an|some|a\s+few|few|\d+|two|three|four|five|"
+            rf"several|more)\s+(?:{_WORD}\s+)?{_PHOTO}\b"
         ),
     ),
     # s11-chat: what one's own finding is or could be, asked as a clause ("any idea what this
@@ -461,7 +550,17 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:infected|positive)\b|"
             rf"\b(?:think|reckon|say|believe|guess|suppose)\s+(?:that\s+)?(?:i|he|she|we)\s+"
             rf"(?:am|is|are|was|were|might\s+be|may\s+be)\s+(?:infected|positive)\b|"
-            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:sick|ill|down)\s+with\s+{_DISEASE}\b|"
+            rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she|(?:my|our|his|her)\s+{_WORD}))\s+(?:sick|ill|down)\s+"
+            rf"with\s+{_DISEASE}\b|"
+            # s12-chat: "could i be infected? i have a sore" (not "could i be infected without
+            # symptoms")
+            rf"\b(?:could|might|may|can)\s+(?:i|he|she|we)\s+be\s+(?:infected|positive)"
+            rf"(?:\s+(?:with|by)\s+(?:it|mpox))?\s*(?:[?.!,]|$)|"
+            # s12-chat: "i have what looks like mpox on my hand"
+            rf"\b(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\s+what\s+(?:looks|seems|"
+            rf"appears)\s+(?:to\s+be\s+|like\s+)(?:an?\s+)?{_DISEASE}\b|"
+            # s12-chat: non-native "am i having monkeypox"
+            rf"\b(?:am\s+i|are\s+we)\s+having\s+(?:the\s+)?{_DISEASE}\b|"
             # s11-chat: "i am affected by mpox?", "am i suffering from monkeypox"
             rf"\bi\s+am\s+(?:infected|affected|suffering)\s+(?:with|by|from)\s+{_DISEASE_OR_IT}\s*\?|"
             rf"\b(?:am\s+i|are\s+we|is\s+(?:he|she))\s+(?:affected|suffering)\s+(?:with|by|from)\s+"
@@ -480,6 +579,14 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "what_do_i_have",
         re.compile(
             rf"\bdiagnos\w*\s+(?:me|my|this|it|him|her|us|our)\b|"
+            # s12-chat: "give me a diagnosis for my blisters"
+            rf"\bdiagnos\w*\s+(?:for|of|on)\s+(?:me|my|this|these|those|him|his|her|us|our)\b|"
+            # s12-chat: "is it possible that what i have is mpox"
+            rf"\bwhat\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got)\s+"
+            rf"(?:is|are|(?:could|might|may)\s+be)\s+(?:an?\s+)?{_DISEASE}\b|"
+            # s12-chat: "guess what i have: fever, rash", "tell me what she has"
+            rf"\b(?:guess|tell\s+(?:me|us)|say)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
+            rf"(?:have|has|got)\b(?=\s*(?:[:,.?!-]|$))|"
             rf"\b(?:is|was)\s+(?:this|that|it)\s+what\s+(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+"
             rf"(?:have|has|got|caught)\b|"
             rf"\b(?:what|which)\s+(?:(?:kind|type|sort)\s+of\s+)?(?:one\s+|disease\s+|"
@@ -545,7 +652,11 @@ _LOOKALIKE_OR = re.compile(
 )
 # Own symptoms with alternatives at the end: "rash on my chest, chickenpox or mpox"
 _ALTERNATIVES_END = re.compile(
-    rf"(?:\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD})?|"
+    # s12-chat: or the asker's own doubt ("..., mpox or am i overthinking", "or is it just me")
+    rf"(?:\b{_DISEASE}\s+or\s+(?:am\s+i|i\s+am|is\s+it\s+just|(?:it\s+is\s+)?just\s+me)\b"
+    rf"(?:\s+{_WORD}){{0,3}}|"
+    # (s12-chat: up to three words, "mpox or hand foot mouth")
+    rf"\b{_DISEASE}\s+or\s+(?:just\s+)?(?:an?\s+)?{_WORD}(?:\s+{_WORD}){{0,2}}|"
     rf"\b{_WORD}\s+or\s+{_DISEASE})\s*[?.!]*\s*$"
 )
 # "swollen glands, is that an mpox thing?": asks whether a finding belongs to mpox; a verdict
@@ -561,6 +672,39 @@ _WORRY_ABOUT = re.compile(
     r"scared|afraid|panic\w*|freak\w*\s+out)\b|\bsomething\s+to\s+worry\s+about\b|"
     r"\b(?:worth|cause\s+for)\s+(?:worrying|concern)\b"
 )
+# s12-chat: "as a dentist should I worry about catching mpox from patients with mouth sores":
+# a worry about being infected by others is a question of risk, not of one's own findings.
+_WORRY_CATCHING = re.compile(
+    r"\bworr\w*\s+(?:about\s+)?(?:catching|getting|contracting|picking\s+up|being\s+infected)\b"
+    r"(?:\s+[\w-]+){0,3}?\s+(?:from|at|through|via|off)\b"
+)
+# s12-chat: fear about one's own finding, told without a question ("im freaking out, red spots on
+# my dick after a hookup"), and "..., (kindly) confirm monkeypox" after a description.
+_FEAR = re.compile(
+    r"\b(?:freak\w*\s+out|scared|terrified|petrified|worried|panick\w*|anxious|nervous|"
+    r"paranoid|stressing)\b"
+)
+_CONFIRM_END = re.compile(
+    # ("..., can you confirm")
+    r"\b(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+)?(?:confirm|verify|check)"
+    r"(?:\s+(?:it|this|that|please|for\s+me))?\s*[?.!]*\s*$|"
+    rf"\b(?:confirm|verify|check)\s+(?:if\s+|whether\s+)?(?:it\s+is\s+|for\s+)?(?:an?\s+)?"
+    rf"{_DISEASE}\s*[?.!]*\s*$"
+)
+# s12-chat: "these sores on my partner, can you identify them"
+_IDENTIFY_IT = re.compile(
+    r"\b(?:identify|diagnose|name|recogni[sz]e)\s+(?:them|it|this|these|those)\b"
+)
+# s12-chat: after one's findings, "how likely is mpox", "should i think mpox".
+_HOW_LIKELY_END = re.compile(
+    rf"\bhow\s+likely\s+(?:is\s+(?:it\s+)?(?:to\s+be\s+)?|(?:is\s+it\s+)?that\s+(?:it\s+is\s+)?)"
+    rf"(?:an?\s+)?{_DISEASE}\s*[?.!]*\s*$"
+)
+# ("should I" is no question of what to do here)
+_SHOULD_THINK_END = re.compile(
+    rf"\bshould\s+(?:i|we)\s+(?:think|suspect|assume)\s+(?:it\s+is\s+|of\s+)?(?:an?\s+)?"
+    rf"{_DISEASE}\s*[?.!]*\s*$"
+)
 _SHOWN_FINDING = re.compile(rf"\b(?:this|these|those|that)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b")
 # A known illness ("I have mpox, should I worry"): its course is answered, not judged.
 _KNOWN_ILLNESS = re.compile(
@@ -571,6 +715,9 @@ _KNOWN_ILLNESS = re.compile(
 _WHAT_IS_IT_END = re.compile(
     r"\bwhat\s+(?:is|are|could|might|would|can)\s+(?:it|this|that|they|these|those)"
     r"(?:\s+be)?\s*[?.!]*\s*$|"
+    # s12-chat: "..., what is it likely to be"
+    r"\bwhat\s+(?:is|are)\s+(?:it|this|that|they|these|those)\s+(?:most\s+)?(?:likely|probably)"
+    r"(?:\s+to\s+be)?\s*[?.!]*\s*$|"
     # "woke up with red bumps on my chest, what is happening"
     r"\bwhat\s+is\s+(?:happening|going\s+on)(?:\s+(?:to|with)\s+(?:me|it|them))?\s*[?.!]*\s*$"
 )
@@ -603,13 +750,27 @@ _ON_OWN_BODY = re.compile(rf"\b(?:on|in)\s+(?:my|his|her|our|their)\s+{_BODY_PAR
 _OPINION_END = re.compile(
     r"\b(?:what\s+(?:do|would)\s+(?:you|u|ya)\s+(?:think|reckon|say)|thoughts|any\s+ideas?|"
     r"what\s+(?:should|do|would)\s+(?:i|we)\s+(?:think|make\s+of\s+(?:it|this|that|them))|"
-    r"(?:your\s+)?(?:opinion|verdict|take))\s*[?.!]*\s*$"
+    r"(?:your\s+)?(?:opinion|verdict|take|diagnosis))\s*[?.!]*\s*$"
 )
 _VACCINE_WORDS = re.compile(r"\b(?:vaccin\w*|jabs?|shots?|boosters?|jynneos|imvanex)\b")
+_NAMED_TOPIC_FIRST = re.compile(rf"^\s*{_DISEASE}\s+(?:symptoms?|signs?|rash\w*)\s*\?")
+_SOMEONE = re.compile(
+    r"\b(?:i|me|my|mine|we|our|he|she|his|her|him|son|daughter|baby|kid|child|partner|"
+    r"boyfriend|girlfriend|husband|wife)\b"
+)
 _LEADING_NAME = re.compile(rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s*\?+")
+# s12-chat: "mpox symptoms? i have a sore throat": the name with "symptoms" first, then what
+# someone has (not "mpox symptoms? what are they").
+_LEADING_SYMPTOMS = re.compile(
+    rf"^\s*(?:is\s+it\s+)?{_DISEASE}\s+(?:symptoms?|signs?|rash)\s*\?+.*"
+    rf"\b(?:i|he|she|we|(?:my|our)\s+{_WORD})\s+(?:have|has|got|am|is|are)\b"
+)
 # "sores on my lip - mpox yes or no?": a verdict asked for outright.
 _YES_OR_NO = re.compile(
-    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|y\s*/\s*n)\b(?!\s+\w)|"
+    # ("y/n" reads "why/and" after the text-speak fix)
+    rf"\b{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no|(?:y|why)\s*/\s*(?:n|and)|"
+    # s12-chat: "mpox ou pas?", "mpox positive or negative?"
+    rf"ou\s+pas|ou\s+non|o\s+no|oder\s+nicht|positive\s+or\s+negative)\b(?!\s+\w)|"
     # "just say yes or no, mpox?"
     rf"\b(?:yes\s+or\s+no|y\s*/\s*n)\b[\s,:;.-]*(?:is\s+(?:it|this)\s+|do\s+i\s+have\s+)?"
     rf"(?:an?\s+)?{_DISEASE}\s*\?*\W*$"
@@ -621,8 +782,12 @@ _TRAILING_NAME = re.compile(
     rf"(?:could|might|may)\s+(?:it\s+|this\s+)?be\s+|"
     rf"prob(?:ably)?\s+)?{_DISEASE}"
     # s11-chat: "... on her back, mpox symptom?"
-    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?))?\s*"
-    rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no)\s*)?\?+\W*$"
+    # (s12-chat: a clinician's "..., mpox differential?")
+    rf"(?:\s+(?:symptoms?|signs?|rash|sores?|spots?|blisters?|differential|diagnosis|dx))?\s*"
+    # (s12-chat: "..., mpox likely?", "monkeypox perhaps?")
+    rf"(?:,?\s*(?:right|then|maybe|yes|no|or what|or no|likely|perhaps|possibly|probably)\s*)?"
+    # (s12-chat: a plea after it, "mpox??? help")
+    rf"\?+\W*(?:(?:help|please|asap|urgent|thanks|thank\s+you)\W*)?$"
 )
 _DESCRIBES_OWN = re.compile(
     rf"\b{_PERSON}\b.*\b{_SYMPTOM}\b|\b{_SYMPTOM}\b.*\b{_PERSON}\b|^\s*(?:got|have|having)\b|"
@@ -657,6 +822,12 @@ _CLAIM_CHECK = re.compile(
     r"\b(?:said|says|told|tells|heard|read|claims?|claimed|saying)\b.*"
     r"\b(?:(?:is|are)\s+(?:that|this|it|they)\s+(?:really\s+)?(?:true|right|correct)|true\s+or\s+"
     r"(?:false|not)|a\s+myth)\b"
+)
+# s12-chat: a diagnosis told by a clinician or a test ("my doctor said my rash is mpox").
+_TOLD_BY_CLINICIAN = re.compile(
+    r"\b(?:doctors?|gp|nurses?|clinic|clinicians?|hospital|dermatologist|tests?|labs?|results?)\s+"
+    r"(?:\w+\s+)?(?:said|says|told\s+(?:me|us|him|her)|confirmed|diagnosed|showed|came\s+back)\b"
+    r"(?!.*\bnot\b)"
 )
 # "what should I think": asks for an opinion, not what to do.
 _NOT_AN_ACTION = re.compile(r"\bwhat\s+should\s+(?:i|we)\s+(?:think|make\s+of)\b")
@@ -696,6 +867,7 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         if name in (
             "tell_me_if",
+            "sounds_like_to_bot",
             "tell_me_if_symptom",
             "symptom_is_mpox",
             "judge_from_photo",
@@ -703,6 +875,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
             continue
         # "I have mpox, is my rash serious": the course of a known illness is answered.
         if name == "own_finding_serious" and _KNOWN_ILLNESS.search(text):
+            continue
+        # s12-chat: "my doctor said my rash is mpox, how long will it last": a known illness.
+        if name in ("symptom_is_mpox", "is_the_symptom_mpox") and _TOLD_BY_CLINICIAN.search(text):
             continue
         # "my friend said spots on the palms are mpox, is that true": a claim checked.
         if name in ("symptom_is_mpox", "thing_on_body_is") and _CLAIM_CHECK.search(text):
@@ -726,28 +901,61 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "wants_verdict"
     if _STATEMENT_QUESTION.search(text):
         return "statement_question"
-    if _YES_OR_NO.search(text):
+    # (s12-chat: "how do i know if i have mpox or not" asks how to find out)
+    if _YES_OR_NO.search(text) and not _HOW_TO.search(text):
         return "yes_or_no"
     if _LOOKALIKE_OR.search(text) and not _GENERAL.search(text):
         return "lookalike_or_mpox"
     own = _DESCRIBES_OWN.search(text)
-    if own and (_TRAILING_NAME.search(text) or _LEADING_NAME.search(text)):
+    if own and (
+        _TRAILING_NAME.search(text) or _LEADING_NAME.search(text) or _LEADING_SYMPTOMS.search(text)
+    ):
         return "symptoms_then_name"
     if own and _ALTERNATIVES_END.search(text) and not _GENERAL.search(text):
         return "symptoms_then_alternatives"
     if own and (_MPOX_THING.search(text) or _FINDING_THEN_NAME.search(text)):
         return "symptoms_then_name"
-    if own and _WHAT_IS_IT_END.search(text) and not _GENERAL.search(text):
+    # (s12-chat: "mpox symptoms? what are they": "they" are the disease's symptoms, no one's)
+    if (
+        own
+        and _WHAT_IS_IT_END.search(text)
+        and not _GENERAL.search(text)
+        and not (_NAMED_TOPIC_FIRST.search(text) and not _SOMEONE.search(text))
+    ):
         return "symptoms_then_what"
     # Asked after a vaccine ("sore arm after the jab, thoughts?"), the finding is a reaction
     # to it, which the side-effects entry answers.
     vaccine = _VACCINE_WORDS.search(text)
     indirect = own and not action and not vaccine
-    worry = _WORRY_ABOUT.search(text) and not _KNOWN_ILLNESS.search(text)
+    worry = (
+        _WORRY_ABOUT.search(text)
+        and not _KNOWN_ILLNESS.search(text)
+        and not _WORRY_CATCHING.search(text)
+    )
     if worry and (own or _SHOWN_FINDING.search(text)) and not vaccine:
         # ("should I worry" is not itself a question of what to do)
         if not _action_question(_WORRY_ABOUT.sub(" ", text)):
             return "worried_about_own"
+    if (
+        (indirect or (_SHOWN_FINDING.search(text) and not action))
+        and _IDENTIFY_IT.search(text)
+        and not _HOW_TO.search(text)
+    ):
+        return "symptoms_then_what"
+    if (indirect and _HOW_LIKELY_END.search(text)) or (
+        own and not vaccine and _SHOULD_THINK_END.search(text)
+    ):
+        return "symptoms_then_name"
+    if indirect and _CONFIRM_END.search(text) and not _HOW_TO.search(text):
+        return "symptoms_then_name"
+    if (
+        indirect
+        and _FEAR.search(text)
+        and _ON_OWN_BODY.search(text)
+        and not _KNOWN_ILLNESS.search(text)
+        and not _GENERAL.search(text)
+    ):
+        return "worried_about_own"
     if indirect and _WHAT_IT_IS.search(text) and not _HOW_TO.search(text):
         return "symptoms_then_what"
     if indirect and _OPINION_END.search(text):

@@ -235,6 +235,35 @@ _EVERYDAY_TOPICS = (
         ),
     ),
     (
+        # s12-chat: opening hours of a shop, pharmacy or clinic.
+        "opening hours",
+        re.compile(
+            r"\b(?:opening|closing)\s+(?:hours|times)\b|"
+            r"\bwhat\s+time\s+(?:does|do|is|will)\s+(?:the\s+|my\s+)?(?:[\w-]+\s+){1,2}?"
+            r"(?:open|close|shut)\b|"
+            r"\b(?:is|are)\s+(?:the\s+|my\s+)?(?:[\w-]+\s+){1,3}?(?:open|closed)\s+"
+            r"(?:on|at|today|tomorrow|tonight|this|over|during)\b"
+        ),
+    ),
+    (
+        # s12-chat: sport results and events ("who won the rugby world cup").
+        "sport",
+        re.compile(
+            r"\bwho\s+won\b|\bworld\s+cup\b|\bolympics\b|"
+            r"\b(?:football|soccer|rugby|cricket|footy|basketball|baseball|tennis|golf)\s+"
+            r"(?:scores?|results?|match(?:es)?|games?|final|league|season)\b"
+        ),
+    ),
+    (
+        # s12-chat: a product asked to be recommended (creams, shampoos, brands).
+        "product advice",
+        re.compile(
+            r"\b(?:recommend|suggest)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:good\s+|best\s+|nice\s+)?"
+            r"(?:[\w-]+\s+){0,2}?(?:creams?|moisturi[sz]ers?|lotions?|shampoos?|soaps?|brands?|"
+            r"products?|ointments?)\b"
+        ),
+    ),
+    (
         "cooking",
         re.compile(
             r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
@@ -426,6 +455,11 @@ _APART = re.compile(
     r"\b(?:tell|apart|distinguish\w*|mistak\w*|confus\w*|recogni[sz]\w*|identif\w*|"
     r"know\s+which|which\s+is\s+which|how\s+(?:do|can|would)\s+(?:i|you|we)\s+know)\b"
 )
+_ECZEMA = re.compile(r"\b(?:eczema|atopic\s+dermatitis|dermatitis)\b")
+_TELL_APART = re.compile(
+    r"\b(?:tell\s+(?:\w+\s+){0,3}?apart|apart|distinguish\w*|mistak\w*|confus\w*|which\s+is\s+which|"
+    r"tell\s+(?:the\s+)?difference|tell\s+(?:mpox|it|them|one)\s+from)\b"
+)
 _SKIN_LOOK = re.compile(
     r"\b(?:rash\w*|sores?|spots?|blisters?|bumps?|lesions?|ulcers?|look\w*|appear\w*)\b"
 )
@@ -463,6 +497,14 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
     """
+    # s12-chat: how to tell mpox from an eczema flare is the testing entry too (eczema alone, a
+    # risk of severe mpox, is not a look-alike: "does eczema make mpox worse").
+    if (
+        _ECZEMA.search(normalized_text)
+        and _TELL_APART.search(normalized_text)
+        and mentions_mpox(normalized_text)
+    ):
+        return "answer", TESTING_ENTRY
     other = _LOOKALIKE_DISEASE.search(normalized_text)
     if other is None or not mentions_mpox(normalized_text):
         return None
