@@ -67,10 +67,10 @@ REFERENCE_CONFIG: dict[str, Any] = {
 #: candidate table (``python experiments/candidates.py``; ``experiments/results/candidates/``)
 #: under the pre-declared transfer rule of :mod:`poxscan.pipelines.transfer` (the worse of the
 #: two leave-one-dataset-out ROC-AUCs; the cheapest within 0.01 of the best): Lite2 on each
-#: photo's canonical pose (:mod:`poxscan.features.orientation`; rule 0.762) with shrinkage
+#: photo's canonical pose (:mod:`poxscan.features.orientation`; rule 0.793) with shrinkage
 #: LDA. The pose makes decisions invariant to turns and mirrors at one forward pass; it was
 #: added to the table after the plain Lite2 row (0.742) had won, and it costs pooled ROC-AUC
-#: (0.893 vs 0.913) and specificity at sensitivity 0.90 (64 % vs 70 %): see the table.
+#: (0.905 vs 0.913) and specificity at sensitivity 0.90 (66.9 % vs 70.3 %): see the table.
 SCREENING_CONFIG: dict[str, Any] = {
     "families": {"deep": {"backbone": "efficientnet-lite2", "orient": "canonical"}},
     "selector": "none",
