@@ -338,6 +338,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("as a dental nurse am i likely to get mpox from my patients", "who_at_risk"),
         # A separate bed, room, bathroom, toilet or towel in the singular too.
         ("does she need a separate toilet while she has mpox", "isolation"),
+        # s13-chat: made in a lab, man-made, a bioweapon, brand new -> where it came from.
+        ("was monkeypox made in a laboratory", "history_origin"),
+        ("is mpox man made", "history_origin"),
+        ("is it a brand new disease", "history_origin"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
