@@ -26,6 +26,7 @@ NEAR_V7 = REPO / "tests" / "fixtures" / "chat_variants_near_v7_before_s9.txt"
 NEAR_V8 = REPO / "tests" / "fixtures" / "chat_variants_near_v8_before_s10.txt"
 NEAR_V9 = REPO / "tests" / "fixtures" / "chat_variants_near_v9_before_s11.txt"
 NEAR_V10 = REPO / "tests" / "fixtures" / "chat_variants_near_v10_before_s12.txt"
+NEAR_V11 = REPO / "tests" / "fixtures" / "chat_variants_near_v11_before_s13.txt"
 
 
 @pytest.fixture(scope="module")
@@ -337,6 +338,10 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("as a dental nurse am i likely to get mpox from my patients", "who_at_risk"),
         # A separate bed, room, bathroom, toilet or towel in the singular too.
         ("does she need a separate toilet while she has mpox", "isolation"),
+        # s13-chat: made in a lab, man-made, a bioweapon, brand new -> where it came from.
+        ("was monkeypox made in a laboratory", "history_origin"),
+        ("is mpox man made", "history_origin"),
+        ("is it a brand new disease", "history_origin"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
@@ -383,6 +388,8 @@ def _norm_q(text: str) -> str:
         ("v9", NEAR_V9, 220),
         # s12-chat: v10 (a development set since s12-chat).
         ("v10", NEAR_V10, 260),
+        # s13-chat: v11 (a development set since s13-chat).
+        ("v11", NEAR_V11, 260),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(

@@ -43,6 +43,7 @@ import numpy as np
 from poxscan.chat.bm25 import Bm25Retriever, reciprocal_rank_fusion
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import KnowledgeBase, Source, load_knowledge_base
+from poxscan.chat.refusal_model import model_refuses
 from poxscan.chat.retrieval import TfidfRetriever
 from poxscan.chat.safety import mentions_child, mentions_pregnancy, safety_entry
 from poxscan.chat.scope import (
@@ -281,6 +282,9 @@ class MpoxChatbot:
         rule = detect_diagnosis_request(normalized_text)
         if rule is not None:
             return "refusal", f"diagnosis:{rule}"
+        # s13-chat: a learned second opinion for wordings no rule has seen (personal cue needed).
+        if model_refuses(normalized_text):
+            return "refusal", "diagnosis:learned"
         other = mentions_other_topic(normalized_text)
         if other and not mentions_mpox(normalized_text):
             return "unknown", f"other_topic:{other}"
