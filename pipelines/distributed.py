@@ -147,13 +147,20 @@ def _heartbeat(storage: RDBStorage, trial_id: int) -> Iterator[None]:
 
 
 def _counts(study: optuna.Study) -> tuple[int, int, int]:
-    """Finished, running and waiting trials, by three COUNT queries (not by loading them all)."""
+    """Finished, running and waiting trials, by three COUNT queries (not by loading them all).
+
+    The queries are three snapshots, and other workers tell their trials (RUNNING to
+    COMPLETE or PRUNED) without the lock. Counting RUNNING first means a trial that finishes
+    in between is counted twice, never zero times: a worker may wait once too often, but it
+    never starts a trial beyond the budget. (Finished first lost such a trial, and two
+    workers overshot the budget by one under load.) Stale trials are failed and re-queued
+    only under the lock, so WAITING cannot change between the queries.
+    """
     storage, sid = study._storage, study._study_id
-    return (
-        storage.get_n_trials(sid, state=FINISHED),
-        storage.get_n_trials(sid, state=TrialState.RUNNING),
-        storage.get_n_trials(sid, state=TrialState.WAITING),
-    )
+    running = storage.get_n_trials(sid, state=TrialState.RUNNING)
+    waiting = storage.get_n_trials(sid, state=TrialState.WAITING)
+    finished = storage.get_n_trials(sid, state=FINISHED)
+    return finished, running, waiting
 
 
 def _reserve(study: optuna.Study) -> int:
@@ -238,9 +245,10 @@ def run_worker(
         # One BLAS/OpenMP thread: two workers on two cores, not four threads fighting.
         with single_thread(environment=False):
             while True:
-                # Dead workers' trials fail here and come back as WAITING copies.
-                fail_stale(study)
                 with lock.hold():
+                    # Dead workers' trials fail here and come back as WAITING copies: under
+                    # the lock, so no worker counts between the failure and the copy.
+                    fail_stale(study)
                     finished, running, waiting = _counts(study)
                     trial_id = None
                     if waiting or finished + running < budget:

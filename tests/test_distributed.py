@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from poxscan.pipelines.distributed import (
     TooManyFailedTrials,
+    _counts,
     _worker_main,
     audit_study,
     make_storage,
@@ -86,6 +87,31 @@ def test_two_workers_share_the_budget_exactly(postgres_url, small_data):
     workers = {t.user_attrs["worker"] for t in study.trials}
     assert workers == {0, 1}  # both did work
     assert len({t.number for t in study.trials}) == budget
+
+
+def test_a_trial_finishing_between_the_counts_is_not_lost(tmp_path):
+    # Another worker tells its trial while this one counts, without the lock: the trial
+    # leaves RUNNING for COMPLETE between two of the count queries. It must be counted
+    # (twice is safe, once too few lets a worker start a trial beyond the budget).
+    storage = make_storage(f"sqlite:///{tmp_path / 'race.db'}", 1, 3)
+    study = optuna.create_study(study_name="race", storage=storage)
+    other = study.ask()
+    storage = study._storage
+    real = storage.get_n_trials
+    calls = []
+
+    def interleaved(study_id, state=None):
+        n = real(study_id, state=state)
+        calls.append(state)
+        if len(calls) == 1:
+            study.tell(other, 0.5)  # the other worker finishes right after the first query
+        return n
+
+    storage.get_n_trials = interleaved
+    finished, running, waiting = _counts(study)
+    assert len(calls) == 3
+    assert finished + running >= 1, (finished, running)
+    assert waiting == 0
 
 
 def test_killed_worker_trial_is_retried(postgres_url, small_data):
