@@ -80,6 +80,7 @@ def test_s14_misspellings_read_as_words(bot):
     assert normalize("a bunp on my leg") == "a bump on my leg"
     assert normalize("any cuer yet") == "any cure yet"
     assert normalize("are mpx smptms bad") == "are mpox symptoms bad"
+    assert mentions_other_topic(normalize("how much protien do i need")) == "daily needs"
     # the rules read the corrected words: a misspelt request is still refused
     assert bot.reply("could you diagnoise the spots on my chest").kind == "refusal"
 
@@ -360,6 +361,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("was monkeypox made in a laboratory", "history_origin"),
         ("is mpox man made", "history_origin"),
         ("is it a brand new disease", "history_origin"),
+        # s14-chat: the two names compared ("monkeypox" reads "mpox": "mpox vs mpox").
+        ("is there a difference between monkeypox and mpox", "name_change"),
+        ("monkey pox versus mpox, which is right", "name_change"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
