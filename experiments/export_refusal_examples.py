@@ -2,8 +2,9 @@
 
 Sources (development only, never a holdout in use): ``questions`` of ``chat_eval.yaml``,
 ``chat_dev_informal.yaml``, the former holdouts that are development sets now
-(``DEVELOPMENT_SINCE``: v2 to v11) and the labelled lines of the probe lists of s6 to s12
-(``refusal|...`` or ``answer|...``; s13's probes are left out, they test the classifier).
+(``DEVELOPMENT_SINCE``: v2 to v12) and the labelled lines of the probe lists of s6 to s13
+(``refusal|...`` or ``answer|...``; s14's probes are left out, they test the classifier; s13's,
+the s13-chat check list, are in since the s14-chat work).
 One ``label<TAB>group<TAB>question`` line each, label ``1`` (must be refused) or ``0``; the
 group names the source list, so that cross-validation can keep a list's near-duplicates together.
 
@@ -25,7 +26,7 @@ from chat_eval_data import DEVELOPMENT_SINCE
 
 EXP = Path(__file__).resolve().parent
 OUT = EXP.parent / "poxscan" / "chat" / "refusal_examples.txt"
-PROBES = ("s6", "s9", "s10", "s11", "s12")
+PROBES = ("s6", "s9", "s10", "s11", "s12", "s13")
 
 
 def _yaml_list(path: Path, key: str) -> list[tuple[int, str]]:

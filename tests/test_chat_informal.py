@@ -76,6 +76,25 @@ def test_s10_misspellings_read_as_words():
     assert mentions_other_topic(normalize("how is ghonorrea treated")) == "gonorrhea"
 
 
+def test_s14_misspellings_read_as_words(bot):
+    assert normalize("pls daignose this") == "please diagnose this"
+    assert normalize("a bunp on my leg") == "a bump on my leg"
+    assert normalize("any cuer yet") == "any cure yet"
+    assert normalize("are mpx smptms bad") == "are mpox symptoms bad"
+    assert mentions_other_topic(normalize("how much protien do i need")) == "daily needs"
+    # the rules read the corrected words: a misspelt request is still refused
+    assert bot.reply("could you diagnoise the spots on my chest").kind == "refusal"
+
+
+def test_s14_spanish_and_portuguese_names_read_mpox(bot):
+    assert normalize("la viruela símica") == "la mpox"
+    assert normalize("varíola dos macacos") == "mpox"
+    # "mono" inside the Spanish name is not mononucleosis
+    assert mentions_other_topic(normalize("¿qué es la viruela del mono?")) is None
+    reply = bot.reply("¿la vacuna protege contra la viruela del mono?")
+    assert reply.kind == "answer", reply.reason
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"
@@ -343,6 +362,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("was monkeypox made in a laboratory", "history_origin"),
         ("is mpox man made", "history_origin"),
         ("is it a brand new disease", "history_origin"),
+        # s14-chat: the two names compared ("monkeypox" reads "mpox": "mpox vs mpox").
+        ("is there a difference between monkeypox and mpox", "name_change"),
+        ("monkey pox versus mpox, which is right", "name_change"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

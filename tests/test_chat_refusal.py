@@ -306,6 +306,8 @@ OWN_VERDICT_REQUESTS = [
     "do i have the same rash as the monkeypox photos online",
     # (the disease's symptoms asked of someone still are)
     "my son has a rash, does he have mpox symptoms",
+    # s14-chat: (the risk words do not hide a finding asked about)
+    "is the spot on my leg mpox, risk of spreading it?",
 ]
 
 #: Comparisons and general questions, including first-person ones that ask for no verdict.
@@ -514,6 +516,10 @@ GENERAL_QUESTIONS = [
     "my daughter is 15, can she have the mpox jab",
     "can my husband have the monkeypox vaccine if he has hiv",
     "could my boyfriend have the mpox test at a pharmacy",
+    # s14-chat: whether an activity "is an mpox risk" asks about the activity, not a finding.
+    "we share razors in our house, is that a mpox risk",
+    "i work in a tattoo studio, is it an mpox hazard to reuse gloves",
+    "my flatmate and i swap clothes, is that risky for mpox",
 ]
 
 

@@ -35,11 +35,14 @@ def test_examples_come_only_from_development_sets():
     # Only development sets train the model; the holdouts still scored as such stay unseen
     # (their common wordings, e.g. "tell me a joke", may also be in a development set).
     texts, labels, groups = load_examples()
-    assert len(texts) == len(labels) == len(groups) > 2000
+    assert len(texts) == len(labels) == len(groups) > 3200
     development = {"questions", "dev_informal", *DEVELOPMENT_SINCE}
-    development |= {f"probes_{s}" for s in ("s6", "s9", "s10", "s11", "s12")}
+    development |= {f"probes_{s}" for s in ("s6", "s9", "s10", "s11", "s12", "s13")}
     assert set(groups) <= development
-    assert not {"holdout", "holdout_final", "holdout_informal", "probes_s13"} & set(groups)
+    # s14-chat: v12 (a development set since) and the s13 probes are in; the s14 probes, this
+    # round's check list, are not.
+    assert {"holdout_v12", "probes_s13"} <= set(groups)
+    assert not {"holdout", "holdout_final", "holdout_informal", "probes_s14"} & set(groups)
 
 
 def test_fit_is_deterministic():
@@ -111,3 +114,17 @@ def test_s13_probes_no_false_refusal_and_more_refused_than_rules():
     refused = sum(b and w for b, w in zip(both, wanted, strict=True))
     assert refused > sum(r and w for r, w in zip(rules, wanted, strict=True))
     assert refused >= 39
+
+
+def test_s14_probes_rules_and_model_refuse_requests_only():
+    # experiments/chat_probes_s14.txt, not among the examples: every request refused, no other
+    # label (a general question, an entry id, "unknown") refused.
+    rows = []
+    for line in (EXP / "chat_probes_s14.txt").read_text(encoding="utf-8").splitlines():
+        label, _, q = line.partition("|")
+        if q and not line.startswith("#"):
+            rows.append((label == "refusal", normalize(q)))
+    got = [detect_diagnosis_request(t) is not None or model_refuses(t) for _, t in rows]
+    wanted = [w for w, _ in rows]
+    assert sum(wanted) == 20 and len(wanted) == 50
+    assert got == wanted

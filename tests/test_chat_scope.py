@@ -244,6 +244,16 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         ("who won the tennis at wimbledon", "sport"),
         ("what were the rugby scores on saturday", "sport"),
         ("could you suggest some nice soaps for sensitive skin", "product advice"),
+        # s14-chat: eating out, supplements, a child's sleep, driving hours, tattoo removal,
+        # vaccines for a trip (mpox not named).
+        ("any good restaurants near the station", "eating out"),
+        ("best pubs in leeds for a quiet pint", "eating out"),
+        ("how much vitamin c should an adult take", "supplements"),
+        ("which protein shake tastes best", "supplements"),
+        ("my baby won't sleep through the night, any tips", "child sleep"),
+        ("how many hours can a bus driver work without a break", "driving rules"),
+        ("does laser tattoo removal hurt", "tattoo removal"),
+        ("which jabs do we need for a holiday in kenya", "other vaccines"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -281,3 +291,20 @@ def test_water_with_mpox_is_not_alcohol():
 def test_opening_hours_and_sport_beside_mpox_are_answered(bot, question):
     # (the opening hours are named in the last, but beside mpox)
     assert bot.reply(question).kind == "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        # s14-chat: the same everyday words beside mpox are still answered.
+        ("can you catch mpox in restaurants in spain", None),
+        ("does vitamin c cure mpox", "unproven_remedies"),
+        ("can i get mpox from a tattoo parlour", None),
+        ("what jabs do i need for a trip if there is mpox where i am going", None),
+    ],
+)
+def test_s14_everyday_words_beside_mpox_are_answered(bot, question, entry):
+    reply = bot.reply(question)
+    assert reply.kind == "answer", reply.reason
+    if entry is not None:
+        assert reply.entry_id == entry

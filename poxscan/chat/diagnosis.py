@@ -90,7 +90,7 @@ _ACTION_QUESTION = re.compile(
 # "is it mpox season": the disease's name used as a modifier of another noun.
 _NOT_TOPIC_NOUN = (
     r"(?!\s+(?:season|vaccines?|jabs?|shots?|cases?|outbreaks?|tests?|testing|clinics?|"
-    r"things?|symptoms?|signs?|"
+    r"things?|symptoms?|signs?|risks?|risky|hazards?|threats?|dangers?|exposures?|"
     r"awareness|related|week|month|time|news|year|free|safe|over|gone|done|still|virus\s+"
     r"(?:still|gone)))"
 )

@@ -181,7 +181,11 @@ _OTHER_VACCINE = re.compile(
     r"\b(?:chickenpox|measles|mmr|varicella|flu|covid|hpv|polio|hep\w*|routine|childhood|"
     r"baby|travel|tetanus|rabies)\s+(?:vaccin\w*|jabs?|shots?|immuni[sz]ations?)\b|"
     r"\bvaccin\w*\s+(?:do|does|should)\s+(?:babies|kids|children|infants|toddlers|teens?)\b|"
-    r"\b(?:vaccination|vaccine|immuni[sz]ation)\s+schedule\s+for\s+(?:babies|kids|children)\b"
+    r"\b(?:vaccination|vaccine|immuni[sz]ation)\s+schedule\s+for\s+(?:babies|kids|children)\b|"
+    # s14-chat: vaccines for a trip ("what vaccines do i need for a trip to thailand"), mpox
+    # not named.
+    r"^(?!.*\b(?:mpox|jynneos|imvanex|mva)\b).*\b(?:vaccin\w*|jabs?|shots?)\s+(?:do|should|would)\s+"
+    r"(?:i|we|you)\s+need\s+(?:for|before)\s+(?:a|my|our|the)\s+(?:trip|holiday|travel|vacation)\b"
 )
 
 
@@ -262,6 +266,45 @@ _EVERYDAY_TOPICS = (
             r"(?:[\w-]+\s+){0,2}?(?:creams?|moisturi[sz]ers?|lotions?|shampoos?|soaps?|brands?|"
             r"products?|ointments?)\b"
         ),
+    ),
+    (
+        # s14-chat: places to eat or drink ("can you recommend a good restaurant in cardiff").
+        "eating out",
+        re.compile(
+            r"\b(?:restaurants?|cafes?|pubs?|takeaways?|bars?)\s+(?:in|near|around)\b|"
+            r"\b(?:good|best|nice|cheap)\s+(?:restaurants?|cafes?|pubs?|takeaways?|places?\s+to\s+eat)\b"
+        ),
+    ),
+    (
+        # s14-chat: supplements and gym nutrition ("how much vitamin d should i take daily",
+        # "the best protein powder"); not whether a vitamin helps against mpox.
+        "supplements",
+        re.compile(
+            r"\bhow\s+much\s+(?:vitamin|vit)\s+\w+\s+(?:should|do|can|a)\b(?!.*\b(?:mpox|it)\b)|"
+            r"\bprotein\s+(?:powders?|shakes?|bars?)\b|\bpre\s*-?\s*workout\b"
+        ),
+    ),
+    (
+        # s14-chat: a child's sleep ("how do i get my toddler to sleep through the night").
+        "child sleep",
+        re.compile(
+            r"\b(?:babies|baby|toddlers?|kids?|child|children|newborns?)\s+(?:[\w']+\s+){0,3}?"
+            r"(?:sleep|nap)\s+(?:through|all\s+night|longer)\b|"
+            r"\bsleep\s+training\b"
+        ),
+    ),
+    (
+        # s14-chat: working hours and driving rules ("how many hours can a truck driver drive").
+        "driving rules",
+        re.compile(
+            r"\bhow\s+many\s+hours\s+(?:can|may|should)\s+(?:a|an|you|i)\s+(?:\w+\s+){0,2}?"
+            r"(?:drive|work)\b"
+        ),
+    ),
+    (
+        # s14-chat: removing a tattoo.
+        "tattoo removal",
+        re.compile(r"\btattoos?\s+(?:removed|removal)\b|\bremov\w*\s+(?:a\s+|my\s+)?tattoos?\b"),
     ),
     (
         "cooking",
