@@ -22,8 +22,9 @@ Used by ``experiments/chat_eval.py``. Four files:
   ``chat_holdout_v5.yaml`` since the s7-chat work (first score 86.8 % top-1 in
   ``first_runs.holdout_v5_first_score``), v6 since the s8-chat work (84.6 %) and v7 since the
   s9-chat work (89.0 %), v8 since the s10-chat work (92.7 %), v9 since the s11-chat work
-  (91.7 %), v10 since the s12-chat work (91.6 %), v11 since the s13-chat work (88.8 %) and
-  v12 since the s14-chat work (89.8 %). :data:`DEVELOPMENT_SINCE` names such sets.
+  (91.7 %), v10 since the s12-chat work (91.6 %), v11 since the s13-chat work (88.8 %),
+  v12 since the s14-chat work (89.8 %) and v13 since the s15-chat work (86.4 %).
+  :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
 """
@@ -71,6 +72,8 @@ V10_KEY = "holdout_v10"
 V11_KEY = "holdout_v11"
 #: The twelfth informal holdout's list (``chat_holdout_v12.yaml``, found by discovery).
 V12_KEY = "holdout_v12"
+#: The thirteenth informal holdout's list (``chat_holdout_v13.yaml``, found by discovery).
+V13_KEY = "holdout_v13"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -86,6 +89,7 @@ DEVELOPMENT_SINCE = {
     V10_KEY: "s12-chat",
     V11_KEY: "s13-chat",
     V12_KEY: "s14-chat",
+    V13_KEY: "s15-chat",
 }
 
 
