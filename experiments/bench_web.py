@@ -26,6 +26,9 @@ Models are trained first with ``poxscan train`` on MSLD v1 (cached features):
   EfficientNet-Lite2 + shrinkage LDA) trained with ``--runtime litert-int8``; its directory
   carries an affine head, so each server worker predicts without scikit-learn (the int8
   backbone, the head's numbers, the int8 gate). E.g. ``--models lite-default --configs 2x8``.
+- **shipped** (``--models shipped``): what the README's first command trains and serves
+  (``poxscan train`` with no config and no ``--dataset``: the shipped screening model on every
+  dataset pooled, float Keras Lite2 on the canonical pose, its gate on the same embedding).
 
 Where the input gate is installed (``poxscan train --gate``, :mod:`poxscan.pipelines.gate`), the
 deep models are trained with ``--gate embedding`` and the handcrafted one with ``--gate pixels``
@@ -302,10 +305,13 @@ def _train(
     cache: str | None,
     gate: bool = False,
     runtime: str | None = None,
+    pooled: bool = False,
 ) -> dict:
     from poxscan.cli import main
 
-    argv = ["train", "--dataset", "msld_v1", "--out", str(out), "--no-progress"]
+    argv = ["train", "--out", str(out), "--no-progress"]
+    if not pooled:
+        argv += ["--dataset", "msld_v1"]
     # The deep models' front door uses their own embedding; the handcrafted model keeps to
     # the pixel checks (an embedding gate would bring TensorFlow into its server).
     argv += ["--gate", "embedding" if gate else "pixels"]
@@ -330,6 +336,7 @@ def _train(
     return {
         "families": families or sorted(manifest["model"]["fingerprints"]),
         "config": "shipped default (SCREENING_CONFIG)" if families is None else "logreg-anova-200",
+        "datasets": list((manifest.get("training_data") or {}).get("datasets") or {}),
         "affine_head": bool((manifest.get("head") or {}).get("file")),
         "runtime": runtime or "float",
         "gate": "embedding" if gate else "pixels",
@@ -421,13 +428,15 @@ def _markdown(report: dict) -> str:
     lines += [
         "## Models",
         "",
-        "| model | families | runtime | gate | train (s) | out-of-fold ROC AUC [95 % CI] |",
-        "|---|---|---|---|---:|---|",
+        "| model | trained on | families | runtime | gate | train (s) "
+        "| out-of-fold ROC AUC [95 % CI] |",
+        "|---|---|---|---|---|---:|---|",
     ]
     for name, info in report["models"].items():
         lo, hi = info["roc_auc_ci95"]
         lines.append(
-            f"| {name} | {', '.join(info['families'])} | {info.get('runtime', 'float')} | "
+            f"| {name} | {' + '.join(info.get('datasets') or ['msld_v1'])} | "
+            f"{', '.join(info['families'])} | {info.get('runtime', 'float')} | "
             f"{info.get('gate', False)} | {info['train_s']:.1f} | "
             f"{info['roc_auc_oof']:.3f} [{lo:.3f}, {hi:.3f}] |"
         )
@@ -548,8 +557,9 @@ def main() -> int:
         help="models to train and serve, comma-separated: handcrafted, deep+handcrafted "
         "(Keras EfficientNet-Lite0), lite+handcrafted (its int8 LiteRT backbone), lite-default "
         "(the shipped default config, deep-only Lite2 + LDA, trained with --runtime "
-        "litert-int8: served through its affine head, no scikit-learn; default: "
-        "handcrafted,deep+handcrafted)",
+        "litert-int8: served through its affine head, no scikit-learn), shipped (what the "
+        "README's first command trains: the shipped config on every dataset pooled, float; "
+        "default: handcrafted,deep+handcrafted)",
     )
     parser.add_argument(
         "--configs",
@@ -593,11 +603,12 @@ def main() -> int:
         "runs": [],
     }
     load_before = os.getloadavg()[0]
-    known = {
-        "handcrafted": (HANDCRAFTED, None),
-        "deep+handcrafted": ([*HANDCRAFTED, "deep"], None),
-        "lite+handcrafted": ([*HANDCRAFTED, "deep"], "litert-int8"),
-        "lite-default": (None, "litert-int8"),
+    known = {  # families, runtime, pooled (every dataset, as the README's first command)
+        "handcrafted": (HANDCRAFTED, None, False),
+        "deep+handcrafted": ([*HANDCRAFTED, "deep"], None, False),
+        "lite+handcrafted": ([*HANDCRAFTED, "deep"], "litert-int8", False),
+        "lite-default": (None, "litert-int8", False),
+        "shipped": (None, None, True),
     }
     wanted = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.skip_deep:
@@ -610,11 +621,11 @@ def main() -> int:
     report["configs"] = [{"workers": w, "batch_max": b} for w, b in configs]
     report["command"] = shlex.join(["python", "experiments/bench_web.py", *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="poxscan-bench-web-") as tmp:
-        for name, (families, runtime) in models.items():
+        for name, (families, runtime, pooled) in models.items():
             out = Path(tmp) / name.replace("+", "_")
             gate = (families is None or "deep" in families) and gate_available()
             report["models"][name] = _train(
-                out, families, args.data_root, args.cache, gate, runtime
+                out, families, args.data_root, args.cache, gate, runtime, pooled
             )
             for workers, batch_max in configs:
                 report["runs"] += serve_and_load(
