@@ -290,11 +290,18 @@ def no_skin_floor():
 
 
 def _fit(E, groups, S, P) -> dict:
-    """Each variant's fitted gate and skin threshold (``None``: no calibrated skin score);
-    ``P`` marks the photos the pixel checks refuse."""
+    """Each variant's fitted gate and second threshold (``None``: none; the joint variant's
+    minimum skin share; the skin cascade's ``(strict distance, minimum skin share)``); ``P``
+    marks the photos the pixel checks refuse."""
     import copy
 
-    from poxscan.pipelines.gate import fit_input_gate
+    from poxscan.pipelines.gate import (
+        InputGate,
+        cascade_thresholds,
+        conformal_threshold,
+        fit_input_gate,
+        head_probabilities,
+    )
 
     gate = fit_input_gate(
         E,
@@ -313,23 +320,62 @@ def _fit(E, groups, S, P) -> dict:
 
     distance, skin = joint_thresholds(gate.embedding.oof_scores_, S, 0.01)
     budget = with_threshold(budget_threshold(gate.embedding.oof_scores_, P, 0.01))
+    oof = gate.embedding.oof_scores_
+    # The library's cascade, on the same fitted distance (fit_input_gate(cascade=True)).
+    rule = cascade_thresholds(
+        oof, head_probabilities(E, gate.head).max(axis=1), 0.01, STRICT_RATE, SECOND_RATE
+    )
+    cascade = InputGate(
+        gate.embedding,
+        backbone=gate.backbone,
+        head=gate.head,
+        runtime=gate.runtime,
+        tflite_file=gate.tflite_file,
+        tflite_sha256=gate.tflite_sha256,
+        orient=gate.orient,
+        cascade=rule,
+    )
+    skin_cascade = (
+        conformal_threshold(oof, STRICT_RATE),
+        -conformal_threshold(-np.asarray(S, np.float64), SECOND_RATE),
+    )
     return {
         NOW: (gate, None),
         BEFORE: (gate, None),
         JOINT: (with_threshold(distance), skin),
         BUDGET: (budget, None),
+        CASCADE: (cascade, None),
+        CASCADE_SKIN: (gate, skin_cascade),
     }
 
 
 def _code(variant, fitted, image, e) -> str:
     gate, skin = fitted[variant]
-    if variant in (NOW, BUDGET):
+    if variant in (NOW, BUDGET, CASCADE):
         return gate.check(image, e).code
+    if variant == CASCADE_SKIN:
+        finding = gate.check(image, e)
+        if finding.code != "not_skin" or "distance" not in finding.checks:
+            return finding.code  # accepted, or refused before the distance or as a screen
+        strict, least_skin = skin
+        far = finding.checks["distance"] > strict or finding.checks["skin_share"] < least_skin
+        return "not_skin" if far else "ok"
     with no_skin_floor():
         finding = gate.check(image, e)
     if skin is not None and finding.screenable and finding.checks["skin_share"] < skin:
         return "not_skin"
     return finding.code
+
+
+def _second_thresholds(variant, fitted) -> list:
+    """``[distance threshold, second threshold, strict distance threshold]`` of a variant."""
+    gate, skin = fitted[variant]
+    t = gate.embedding.threshold_
+    if variant == CASCADE:
+        return [t, gate.cascade["confidence_threshold"], gate.cascade["strict_threshold"]]
+    if variant == CASCADE_SKIN:
+        return [t, skin[1], skin[0]]
+    return [t, skin, None]
 
 
 def out_of_fold(E, groups, images, records, S, P, lite: LiteEmbedder | None = None) -> dict:
@@ -347,8 +393,7 @@ def out_of_fold(E, groups, images, records, S, P, lite: LiteEmbedder | None = No
             E = lite.embed(lite.export(train, f"fold{k}"))
         fitted = _fit(E[train], groups[train], S[train], P[train])
         for v in VARIANTS:
-            gate, skin = fitted[v]
-            thresholds[v].append([gate.embedding.threshold_, skin])
+            thresholds[v].append(_second_thresholds(v, fitted))
             for i in np.flatnonzero(test):
                 codes[v][i] = _code(v, fitted, images[i], E[i])
     return {v: _oof_summary(codes[v], thresholds[v], records) for v in VARIANTS}
@@ -372,18 +417,22 @@ def cross_source(
             tag = "all" if pooled else f"cross-{train_set}"
             E = lite.embed(lite.export(np.ones(len(E), bool) if pooled else train, tag))
         fitted = _fit(E[train], groups[train], S[train], P[train])
-        codes = np.array([_code(NOW, fitted, images[i], E[i]) for i in np.flatnonzero(test)])
-        refused = codes != "ok"
         test_set = "+".join(sorted(set(ds[test])))
-        out[f"{train_set} -> {test_set}"] = {
-            "n": int(test.sum()),
-            "left_out_shared_groups": int((~train).sum() - test.sum()),
-            "refused": int(refused.sum()),
-            "rate": float(refused.mean()),
-            "ci95": wilson(int(refused.sum()), int(test.sum())),
-            "codes": pd.Series(codes[refused]).value_counts().to_dict(),
-            "threshold": float(fitted[NOW][0].embedding.threshold_),
-        }
+        entry = {}
+        for v in (NOW, CASCADE, CASCADE_SKIN):
+            codes = np.array([_code(v, fitted, images[i], E[i]) for i in np.flatnonzero(test)])
+            refused = codes != "ok"
+            entry[v] = {
+                "n": int(test.sum()),
+                "left_out_shared_groups": int((~train).sum() - test.sum()),
+                "refused": int(refused.sum()),
+                "rate": float(refused.mean()),
+                "ci95": wilson(int(refused.sum()), int(test.sum())),
+                "codes": pd.Series(codes[refused]).value_counts().to_dict(),
+                "threshold": float(fitted[NOW][0].embedding.threshold_),
+                "thresholds": _second_thresholds(v, fitted),
+            }
+        out[f"{train_set} -> {test_set}"] = {**entry[NOW], "variants": entry}
     return out
 
 
@@ -405,6 +454,8 @@ def _oof_summary(codes, thresholds, records) -> dict:
         "refused_ids": records["id"][refused].astype(str).tolist(),
         "fold_thresholds": [float(t[0]) for t in thresholds],
         "fold_skin_thresholds": [None if t[1] is None else float(t[1]) for t in thresholds],
+        # the cascades: the second threshold above is the confidence / skin one
+        "fold_strict_thresholds": [None if t[2] is None else float(t[2]) for t in thresholds],
         "by_label": by_label,
     }
 
@@ -444,6 +495,8 @@ def nonskin(
                 "code_before": _code(BEFORE, fitted, it.image, e),
                 "code_joint": _code(JOINT, fitted, it.image, e),
                 "code_budget": _code(BUDGET, fitted, it.image, e),
+                "code_cascade": _code(CASCADE, fitted, it.image, e),
+                "code_cascade_skin": _code(CASCADE_SKIN, fitted, it.image, e),
                 "pixel_code": pixel.code,
                 "embedding_refused": distance > gate.embedding.threshold_,
                 "skin_floor_refused": pixel.checks.get("skin_share", 1.0) < SKIN_FLOOR,
@@ -456,6 +509,8 @@ def nonskin(
     df["refused_before"] = df["code_before"] != "ok"
     df["refused_joint"] = df["code_joint"] != "ok"
     df["refused_budget"] = df["code_budget"] != "ok"
+    df["refused_cascade"] = df["code_cascade"] != "ok"
+    df["refused_cascade_skin"] = df["code_cascade_skin"] != "ok"
     per_kind = {}
     for kind, sub in df.groupby("kind", sort=False):
         per_kind[kind] = {
@@ -467,6 +522,8 @@ def nonskin(
             "rate_before": float(sub["refused_before"].mean()),
             "rate_joint": float(sub["refused_joint"].mean()),
             "rate_budget": float(sub["refused_budget"].mean()),
+            "rate_cascade": float(sub["refused_cascade"].mean()),
+            "rate_cascade_skin": float(sub["refused_cascade_skin"].mean()),
             "pixel_checks_alone": float((sub["pixel_code"] != "ok").mean()),
             "embedding_alone": float(sub["embedding_refused"].mean()),
             "skin_floor_alone": float(sub["skin_floor_refused"].mean()),
@@ -487,6 +544,10 @@ def nonskin(
             "rate_before": float(sub["refused_before"].mean()),
             "rate_joint": float(sub["refused_joint"].mean()),
             "rate_budget": float(sub["refused_budget"].mean()),
+            "refused_cascade": int(sub["refused_cascade"].sum()),
+            "rate_cascade": float(sub["refused_cascade"].mean()),
+            "ci95_cascade": wilson(int(sub["refused_cascade"].sum()), len(sub)),
+            "rate_cascade_skin": float(sub["refused_cascade_skin"].mean()),
         }
     return (
         {
@@ -495,6 +556,8 @@ def nonskin(
             "threshold": gate.embedding.threshold_,
             "joint_thresholds": [joint.embedding.threshold_, joint_skin],
             "budget_threshold": fitted[BUDGET][0].embedding.threshold_,
+            "cascade_thresholds": _second_thresholds(CASCADE, fitted),
+            "cascade_skin_thresholds": _second_thresholds(CASCADE_SKIN, fitted),
             "embedding_seconds_per_image": embed_s,
         },
         df,
@@ -790,6 +853,20 @@ def markdown(result: dict) -> str:
                     for k, v in result["cross_source"].items()
                 ),
                 "",
+                "The cascades on the same splits (thresholds: distance, second signal, strict "
+                "distance):",
+                "",
+                "| gate | fitted on -> gated | photos | refused | rate | 95 % Wilson | reasons | "
+                "thresholds |",
+                "|---|---|---|---|---|---|---|---|",
+                *(
+                    f"| {name} | {k} | {c['n']} | {c['refused']} | {pct(c['rate'])} | "
+                    f"{ci(c['ci95'])} | {c['codes']} | {thr(c['thresholds'])} |"
+                    for k, v in result["cross_source"].items()
+                    for name, c in v.get("variants", {}).items()
+                    if name != NOW
+                ),
+                "",
                 *(
                     [
                         "The same with the int8 backbone calibrated on all 409 photos (both "
@@ -818,21 +895,24 @@ def markdown(result: dict) -> str:
         "parameters); held-out kinds were only measured.",
         "",
         "| set | images | refused now | rate now | 95 % CI | rate before | joint conformal | "
-        "whole-gate budget |",
-        "|---|---|---|---|---|---|---|---|",
+        "whole-gate budget | cascade (ImageNet) | 95 % CI | cascade (skin) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {v['n']} | {v['refused']} | {pct(v['rate'])} | {ci(v['ci95'])} | "
-            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} |"
+            f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} | "
+            f"{v['refused_cascade']}: {pct(v['rate_cascade'])} | {ci(v['ci95_cascade'])} | "
+            f"{pct(v['rate_cascade_skin'])} |"
             for k, v in ns["summary"].items()
         ),
         "",
         "| kind | held out | images | refused now | before | joint conformal | "
-        "whole-gate budget | pixel checks alone | distance alone | skin floor alone | "
-        "reasons now |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "whole-gate budget | cascade (ImageNet) | cascade (skin) | pixel checks alone | "
+        "distance alone | skin floor alone | reasons now |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {'yes' if v['held_out'] else 'no'} | {v['n']} | {pct(v['rate'])} | "
             f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} | "
+            f"{pct(v['rate_cascade'])} | {pct(v['rate_cascade_skin'])} | "
             f"{pct(v['pixel_checks_alone'])} | "
             f"{pct(v['embedding_alone'])} | {pct(v['skin_floor_alone'])} | {v['codes']} |"
             for k, v in ns["per_kind"].items()
