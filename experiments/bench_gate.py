@@ -225,14 +225,29 @@ BUDGET = "distance + skin floor, whole-gate 1 % budget"
 #: committed nonskin_verdicts.csv). Rule declared before its first run: it replaces "now" in
 #: the library if it refuses at most 4 of the 409 lesion photos out of fold, at least 95 % of
 #: all non-skin images and at least 95 % of the held-out kinds, and in neither cross-source
-#: direction more lesion photos than the gate now.
+#: direction more lesion photos than the gate now. Outcome of its first run: 4 of 409 (1.0 %)
+#: lesion photos refused out of fold (the two real collages, the photo under the skin floor
+#: and M46_02, beyond every calibration photo), cross-source as the gate now (2 of 151, 1 of
+#: 112), but non-skin 94.0 % of all and 92.1 % of the held-out kinds: not adopted. The head
+#: is seldom confident on the portraits (Grace Hopper) and stained tissue in the mild zone.
 CASCADE = "distance + skin floor, two-signal cascade (ImageNet confidence)"
 #: "cascade, skin": the same cascade with the skin share as the second signal (a share below
 #: the conformal 10 % point of the training photos'). For the record only, not a candidate:
 #: in the exploration above it refused 5 of the 409 lesion photos out of fold, and the skin
 #: share is not independent of the distance for lesion photos (darker skin: both at once).
+#: Outcome of its first run: 5 of 409 (1.2 %) lesion photos (ahsan2022 Normal/9.jfif, skin
+#: share 0.40, besides the ImageNet cascade's four), non-skin 96.0 % of all, 96.1 % of the
+#: held-out kinds.
 CASCADE_SKIN = "distance + skin floor, two-signal cascade (skin share)"
-VARIANTS = (NOW, BEFORE, JOINT, BUDGET, CASCADE, CASCADE_SKIN)
+#: "cascade, skin 5 %": the skin cascade with the skin share's conformal 5 % point instead of
+#: 10 %. Declared AFTER the held-out figures of the two cascades above had been seen, and the
+#: held-out kinds' skin shares before that (so its held-out figure is not an honest test of
+#: it): in the exploration it refused 4 of the 409 lesion photos out of fold and let 4
+#: development images through. Rule: never adopted on these figures, whatever they are;
+#: reported for a decision on a fresh non-skin set (the external images).
+CASCADE_SKIN5 = "distance + skin floor, two-signal cascade (skin share, 5 %, post hoc)"
+VARIANTS = (NOW, BEFORE, JOINT, BUDGET, CASCADE, CASCADE_SKIN, CASCADE_SKIN5)
+SKIN_CASCADES = {CASCADE_SKIN: 0.10, CASCADE_SKIN5: 0.05}
 #: The cascade's conformal levels (declared with it).
 STRICT_RATE, SECOND_RATE = 0.002, 0.10
 SKIN_FLOOR = 0.01  # poxscan.core.image_checks.SKIN_FLOOR (main() checks they agree)
@@ -335,17 +350,23 @@ def _fit(E, groups, S, P) -> dict:
         orient=gate.orient,
         cascade=rule,
     )
-    skin_cascade = (
-        conformal_threshold(oof, STRICT_RATE),
-        -conformal_threshold(-np.asarray(S, np.float64), SECOND_RATE),
-    )
+    skin_cascades = {
+        v: (
+            gate,
+            (
+                conformal_threshold(oof, STRICT_RATE),
+                -conformal_threshold(-np.asarray(S, np.float64), level),
+            ),
+        )
+        for v, level in SKIN_CASCADES.items()
+    }
     return {
         NOW: (gate, None),
         BEFORE: (gate, None),
         JOINT: (with_threshold(distance), skin),
         BUDGET: (budget, None),
         CASCADE: (cascade, None),
-        CASCADE_SKIN: (gate, skin_cascade),
+        **skin_cascades,
     }
 
 
@@ -353,7 +374,7 @@ def _code(variant, fitted, image, e) -> str:
     gate, skin = fitted[variant]
     if variant in (NOW, BUDGET, CASCADE):
         return gate.check(image, e).code
-    if variant == CASCADE_SKIN:
+    if variant in SKIN_CASCADES:
         finding = gate.check(image, e)
         if finding.code != "not_skin" or "distance" not in finding.checks:
             return finding.code  # accepted, or refused before the distance or as a screen
@@ -373,7 +394,7 @@ def _second_thresholds(variant, fitted) -> list:
     t = gate.embedding.threshold_
     if variant == CASCADE:
         return [t, gate.cascade["confidence_threshold"], gate.cascade["strict_threshold"]]
-    if variant == CASCADE_SKIN:
+    if variant in SKIN_CASCADES:
         return [t, skin[1], skin[0]]
     return [t, skin, None]
 
@@ -419,7 +440,7 @@ def cross_source(
         fitted = _fit(E[train], groups[train], S[train], P[train])
         test_set = "+".join(sorted(set(ds[test])))
         entry = {}
-        for v in (NOW, CASCADE, CASCADE_SKIN):
+        for v in (NOW, CASCADE, *SKIN_CASCADES):
             codes = np.array([_code(v, fitted, images[i], E[i]) for i in np.flatnonzero(test)])
             refused = codes != "ok"
             entry[v] = {
@@ -497,6 +518,7 @@ def nonskin(
                 "code_budget": _code(BUDGET, fitted, it.image, e),
                 "code_cascade": _code(CASCADE, fitted, it.image, e),
                 "code_cascade_skin": _code(CASCADE_SKIN, fitted, it.image, e),
+                "code_cascade_skin5": _code(CASCADE_SKIN5, fitted, it.image, e),
                 "pixel_code": pixel.code,
                 "embedding_refused": distance > gate.embedding.threshold_,
                 "skin_floor_refused": pixel.checks.get("skin_share", 1.0) < SKIN_FLOOR,
@@ -511,6 +533,7 @@ def nonskin(
     df["refused_budget"] = df["code_budget"] != "ok"
     df["refused_cascade"] = df["code_cascade"] != "ok"
     df["refused_cascade_skin"] = df["code_cascade_skin"] != "ok"
+    df["refused_cascade_skin5"] = df["code_cascade_skin5"] != "ok"
     per_kind = {}
     for kind, sub in df.groupby("kind", sort=False):
         per_kind[kind] = {
@@ -524,6 +547,7 @@ def nonskin(
             "rate_budget": float(sub["refused_budget"].mean()),
             "rate_cascade": float(sub["refused_cascade"].mean()),
             "rate_cascade_skin": float(sub["refused_cascade_skin"].mean()),
+            "rate_cascade_skin5": float(sub["refused_cascade_skin5"].mean()),
             "pixel_checks_alone": float((sub["pixel_code"] != "ok").mean()),
             "embedding_alone": float(sub["embedding_refused"].mean()),
             "skin_floor_alone": float(sub["skin_floor_refused"].mean()),
@@ -548,6 +572,7 @@ def nonskin(
             "rate_cascade": float(sub["refused_cascade"].mean()),
             "ci95_cascade": wilson(int(sub["refused_cascade"].sum()), len(sub)),
             "rate_cascade_skin": float(sub["refused_cascade_skin"].mean()),
+            "rate_cascade_skin5": float(sub["refused_cascade_skin5"].mean()),
         }
     return (
         {
@@ -558,6 +583,7 @@ def nonskin(
             "budget_threshold": fitted[BUDGET][0].embedding.threshold_,
             "cascade_thresholds": _second_thresholds(CASCADE, fitted),
             "cascade_skin_thresholds": _second_thresholds(CASCADE_SKIN, fitted),
+            "cascade_skin5_thresholds": _second_thresholds(CASCADE_SKIN5, fitted),
             "embedding_seconds_per_image": embed_s,
         },
         df,
@@ -895,24 +921,26 @@ def markdown(result: dict) -> str:
         "parameters); held-out kinds were only measured.",
         "",
         "| set | images | refused now | rate now | 95 % CI | rate before | joint conformal | "
-        "whole-gate budget | cascade (ImageNet) | 95 % CI | cascade (skin) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "whole-gate budget | cascade (ImageNet) | 95 % CI | cascade (skin) | "
+        "cascade (skin 5 %, post hoc) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {v['n']} | {v['refused']} | {pct(v['rate'])} | {ci(v['ci95'])} | "
             f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} | "
             f"{v['refused_cascade']}: {pct(v['rate_cascade'])} | {ci(v['ci95_cascade'])} | "
-            f"{pct(v['rate_cascade_skin'])} |"
+            f"{pct(v['rate_cascade_skin'])} | {pct(v['rate_cascade_skin5'])} |"
             for k, v in ns["summary"].items()
         ),
         "",
         "| kind | held out | images | refused now | before | joint conformal | "
-        "whole-gate budget | cascade (ImageNet) | cascade (skin) | pixel checks alone | "
-        "distance alone | skin floor alone | reasons now |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "whole-gate budget | cascade (ImageNet) | cascade (skin) | cascade (skin 5 %) | "
+        "pixel checks alone | distance alone | skin floor alone | reasons now |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {k} | {'yes' if v['held_out'] else 'no'} | {v['n']} | {pct(v['rate'])} | "
             f"{pct(v['rate_before'])} | {pct(v['rate_joint'])} | {pct(v['rate_budget'])} | "
             f"{pct(v['rate_cascade'])} | {pct(v['rate_cascade_skin'])} | "
+            f"{pct(v['rate_cascade_skin5'])} | "
             f"{pct(v['pixel_checks_alone'])} | "
             f"{pct(v['embedding_alone'])} | {pct(v['skin_floor_alone'])} | {v['codes']} |"
             for k, v in ns["per_kind"].items()
