@@ -838,7 +838,13 @@ def markdown(result: dict) -> str:
         "so that 1 % of the training photos are refused by either. Whole-gate budget: the gate "
         "now, its distance threshold set so that the pixel checks and the distance together "
         "refuse about 1 % of the training photos (the pixel checks' refusals count in the "
-        "budget). See `VARIANTS` in `bench_gate.py` for the rules that chose.",
+        "budget). Two-signal cascades: the gate now, but a distance between the 1 % point and "
+        f"the conformal {100 * STRICT_RATE:.1f} % point (with a few hundred calibration photos: "
+        "beyond every one) is refused only when a second signal agrees: the ImageNet head more "
+        f"confident of its top class than the training photos' conformal {SECOND_RATE:.0%} "
+        "point, or a skin share below the training photos' 10 % (5 %, post hoc) point; beyond "
+        "the strict point, outright. See `VARIANTS` in `bench_gate.py` for the rules that "
+        "chose and their outcomes.",
         "",
         "## Real lesion photos, out of fold (aim <= 1 %)",
         "",
