@@ -20,6 +20,15 @@ Two stages, cheapest first:
    ``rate`` (default 1 %) of new real lesion photos, exchangeable with the training ones, are
    refused.
 
+**Two-signal cascade** (opt-in, ``fit_input_gate(cascade=True)``; not what ``poxscan train``
+fits): a distance beyond the conformal ``strict_rate`` (0.2 %) point is refused outright; one
+between the 1 % point and it only when the ImageNet head is more confident of its top class
+than the conformal ``confidence_rate`` (10 %) point of the training photos' top-class
+probabilities (:func:`cascade_thresholds`). It refuses a subset of what the plain threshold
+refuses. Measured by ``experiments/bench_gate.py`` under a rule declared before its first run:
+4 of the 409 lesion photos refused out of fold (the gate: 6), but 94.0 % of the non-skin
+images (the gate: 97.4 %; held-out kinds 92.1 %), so not adopted.
+
 The backbone's ImageNet head (EfficientNet-Lite ships with its real 1000-class classifier) is
 evaluated on the same embedding: when it is confident the picture is a screen or a document
 (web site, menu, comic book, ...: :data:`SCREEN_CLASSES`) the photo is refused as a screenshot,
