@@ -230,6 +230,10 @@ BUDGET = "distance + skin floor, whole-gate 1 % budget"
 #: and M46_02, beyond every calibration photo), cross-source as the gate now (2 of 151, 1 of
 #: 112), but non-skin 94.0 % of all and 92.1 % of the held-out kinds: not adopted. The head
 #: is seldom confident on the portraits (Grace Hopper) and stained tissue in the mild zone.
+#: With the int8 backbone (``--runtime litert-int8``, same rule, for the record): 4 of 409 out
+#: of fold (the gate now 7), msld_v1 -> ahsan2022 1 of 112 (the gate now 8), but non-skin
+#: 92.1 % (held-out kinds 90.8 %). With under 500 calibration photos the strict point is the
+#: largest score, so with ahsan2022's 258 photos, whose two largest tie, there is no mild zone.
 CASCADE = "distance + skin floor, two-signal cascade (ImageNet confidence)"
 #: "cascade, skin": the same cascade with the skin share as the second signal (a share below
 #: the conformal 10 % point of the training photos'). For the record only, not a candidate:
@@ -237,14 +241,16 @@ CASCADE = "distance + skin floor, two-signal cascade (ImageNet confidence)"
 #: share is not independent of the distance for lesion photos (darker skin: both at once).
 #: Outcome of its first run: 5 of 409 (1.2 %) lesion photos (ahsan2022 Normal/9.jfif, skin
 #: share 0.40, besides the ImageNet cascade's four), non-skin 96.0 % of all, 96.1 % of the
-#: held-out kinds.
+#: held-out kinds. int8: 6 of 409, msld_v1 -> ahsan2022 4 of 112, non-skin 95.4 % (94.7 %).
 CASCADE_SKIN = "distance + skin floor, two-signal cascade (skin share)"
 #: "cascade, skin 5 %": the skin cascade with the skin share's conformal 5 % point instead of
 #: 10 %. Declared AFTER the held-out figures of the two cascades above had been seen, and the
 #: held-out kinds' skin shares before that (so its held-out figure is not an honest test of
 #: it): in the exploration it refused 4 of the 409 lesion photos out of fold and let 4
 #: development images through. Rule: never adopted on these figures, whatever they are;
-#: reported for a decision on a fresh non-skin set (the external images).
+#: reported for a decision on a fresh non-skin set (the external images). Outcome: float 4 of
+#: 409 out of fold, cross-source 2 of 151 and 1 of 112, non-skin 95.4 % (development 94.7 %,
+#: held-out 96.1 %): both aims met, but post hoc; int8 5 of 409, 4 of 112, 94.7 % (94.7 %).
 CASCADE_SKIN5 = "distance + skin floor, two-signal cascade (skin share, 5 %, post hoc)"
 VARIANTS = (NOW, BEFORE, JOINT, BUDGET, CASCADE, CASCADE_SKIN, CASCADE_SKIN5)
 SKIN_CASCADES = {CASCADE_SKIN: 0.10, CASCADE_SKIN5: 0.05}
