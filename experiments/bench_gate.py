@@ -12,10 +12,12 @@ photos' EfficientNet-Lite0 embeddings come from the feature cache)::
    pixel checks (noise and the skin-colour floor included), embedding distance, ImageNet
    screen classes. Aim: <= 1 % refused. Then photos from elsewhere: each shared set gated by
    the gate fitted on the other set alone (shared audit groups left out), the float runtime
-   only. Four variants on the same folds (``VARIANTS``): the
+   only. Seven variants on the same folds (``VARIANTS``): the
    gate now, the gate before the skin floor (distance only), the skin share as a second,
    jointly calibrated conformal score instead of the floor, and the gate now with a distance
-   threshold that leaves the whole gate a 1 % budget (the pixel checks' refusals count in it).
+   threshold that leaves the whole gate a 1 % budget (the pixel checks' refusals count in it),
+   and three two-signal cascades (mild distance exceedances refused only when the ImageNet
+   head is confident, or the skin share low; see ``CASCADE``).
 2. **Non-skin images** (``experiments/nonskin.py``), gated by the gate fitted on all 409 photos
    (what ``poxscan train`` saves). Kinds were split in advance into development kinds (looked
    at while the gate was designed) and held-out kinds (only measured). Aim: >= 95 % refused.
