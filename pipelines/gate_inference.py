@@ -29,6 +29,8 @@ __all__ = [
     "FittedEmbedding",
     "InputGate",
     "ReferenceScorer",
+    "cascade_refuses",
+    "head_probabilities",
     "load_gate",
 ]
 
@@ -49,6 +51,26 @@ SCREEN_CLASSES = {
     851: "television",
 }
 SCREEN_PROBABILITY = 0.5
+
+
+def head_probabilities(E: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The ImageNet head's class probabilities of each (raw, pooled) embedding row."""
+    w, b = (np.asarray(a, np.float64) for a in head)
+    logits = np.atleast_2d(np.asarray(E, np.float64)) @ w + b
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def cascade_refuses(
+    score: np.ndarray, confidence: np.ndarray, threshold: float, cascade: Mapping[str, Any]
+) -> np.ndarray:
+    """The two-signal cascade's distance verdict: refused outright beyond the strict threshold;
+    between the threshold and it, only when the ImageNet head is confident of some object
+    (top-class probability above the cascade's confidence threshold)."""
+    score, confidence = np.asarray(score, np.float64), np.asarray(confidence, np.float64)
+    strict = float(cascade["strict_threshold"])
+    confident = confidence > float(cascade["confidence_threshold"])
+    return (score > strict) | ((score > float(threshold)) & confident)
 
 
 def _unit(E: np.ndarray) -> np.ndarray:
@@ -124,6 +146,13 @@ class InputGate:
     tflite_file, tflite_sha256 : str, optional
         The int8 backbone (relative to the model directory) and its sha256, for
         ``runtime="litert-int8"``.
+    cascade : dict, optional
+        The two-signal rule for mild distance exceedances (needs ``head``): ``strict_rate``,
+        ``strict_threshold`` (beyond it a photo is refused outright), ``confidence_rate``,
+        ``confidence_threshold`` (between the embedding's threshold and the strict one, a photo
+        is refused only when the head's top-class probability exceeds it) and
+        ``calibration_confidence`` (the training photos' top-class probabilities, an array).
+        ``None``: every score above the threshold is refused.
     """
 
     def __init__(
@@ -135,7 +164,10 @@ class InputGate:
         tflite_file: str | None = None,
         tflite_sha256: str | None = None,
         orient: str | None = None,
+        cascade: Mapping[str, Any] | None = None,
     ) -> None:
+        if cascade is not None and head is None:
+            raise ValueError("the two-signal cascade needs the backbone's ImageNet head")
         if runtime not in ("float", LITE_RUNTIME):
             raise ValueError(f"unknown gate runtime {runtime!r}; use 'float' or {LITE_RUNTIME!r}")
         if runtime == LITE_RUNTIME and not tflite_sha256:
@@ -150,6 +182,7 @@ class InputGate:
         self.runtime = runtime
         self.tflite_file = tflite_file
         self.tflite_sha256 = tflite_sha256
+        self.cascade = None if cascade is None else dict(cascade)
 
     @property
     def needs_embedding(self) -> bool:
@@ -183,6 +216,24 @@ class InputGate:
                 "imagenet_head": self.head is not None,
                 "runtime": self.runtime,
             }
+            if self.cascade is not None:
+                c = self.cascade
+                conf = np.asarray(c["calibration_confidence"], np.float64)
+                refused = cascade_refuses(e.oof_scores_, conf, e.threshold_, c)
+                out["embedding"]["oof_refused"] = float(np.mean(refused))
+                out["embedding"]["cascade"] = {
+                    "rule": "refused outright above strict_threshold; between threshold and "
+                    "strict_threshold only when the ImageNet head's top-class probability "
+                    "exceeds confidence_threshold",
+                    "strict_rate": float(c["strict_rate"]),
+                    "strict_threshold": float(c["strict_threshold"]),
+                    "confidence_rate": float(c["confidence_rate"]),
+                    "confidence_threshold": float(c["confidence_threshold"]),
+                    "calibration": "split-conformal points: the strict one of the out-of-fold "
+                    "distances, the confidence one of the training photos' top-class "
+                    "probabilities",
+                    "oof_refused_without_cascade": float(np.mean(e.oof_scores_ > e.threshold_)),
+                }
             if self.runtime == LITE_RUNTIME:
                 out["embedding"].update(
                     tflite_file=self.tflite_file,
@@ -216,12 +267,11 @@ class InputGate:
             raise ValueError(f"this gate needs the image's {self.backbone} embedding")
         e = np.asarray(embedding, dtype=np.float64).reshape(1, -1)
         score = float(self.embedding.score(e)[0])
-        checks.update({"distance": score, "distance_threshold": float(self.embedding.threshold_)})
+        threshold = float(self.embedding.threshold_)
+        checks.update({"distance": score, "distance_threshold": threshold})
+        far = score > threshold
         if self.head is not None:
-            w, b = self._head64
-            logits = e @ w + b
-            p = np.exp(logits - logits.max())
-            p /= p.sum()
+            p = head_probabilities(e, self._head64)
             top = int(np.argmax(p))
             screen = float(p[0, list(SCREEN_CLASSES)].sum())
             checks.update(
@@ -231,11 +281,18 @@ class InputGate:
                     "imagenet_screen_probability": screen,
                 }
             )
-            if screen >= SCREEN_PROBABILITY or (
-                score > self.embedding.threshold_ and top in SCREEN_CLASSES
-            ):
+            if self.cascade is not None:
+                c = self.cascade
+                checks.update(
+                    {
+                        "distance_strict_threshold": float(c["strict_threshold"]),
+                        "imagenet_confidence_threshold": float(c["confidence_threshold"]),
+                    }
+                )
+                far = bool(cascade_refuses(score, float(p[0, top]), threshold, c))
+            if screen >= SCREEN_PROBABILITY or (score > threshold and top in SCREEN_CLASSES):
                 return reason("collage", checks)
-        if score > self.embedding.threshold_:
+        if far:
             return reason("not_skin", checks)
         return GateFinding(True, "ok", "", "", checks)
 
@@ -254,6 +311,10 @@ class InputGate:
         if self.head is not None:
             arrays["head_w"] = np.asarray(self.head[0], dtype=np.float16)
             arrays["head_b"] = np.asarray(self.head[1], dtype=np.float32)
+        if self.cascade is not None:
+            arrays["calibration_confidence"] = np.asarray(
+                self.cascade["calibration_confidence"], dtype=np.float64
+            )
         target = Path(folder) / GATE_FILE
         with atomic_path(target, suffix=".npz") as path, open(path, "wb") as handle:
             np.savez_compressed(handle, **arrays)
@@ -313,6 +374,14 @@ def load_gate(
         head = None
         if "head_w" in data:
             head = (data["head_w"].astype(np.float32), data["head_b"].astype(np.float32))
+        cascade = None
+        if emb.get("cascade"):
+            if "calibration_confidence" not in data:
+                raise ValueError(f"{model_dir}: the gate's cascade has no calibration scores")
+            cascade = {
+                **{k: float(emb["cascade"][k]) for k in _CASCADE_KEYS},
+                "calibration_confidence": data["calibration_confidence"].astype(np.float64),
+            }
     return InputGate(
         gate,
         backbone=str(emb["backbone"]),
@@ -321,4 +390,8 @@ def load_gate(
         tflite_file=emb.get("tflite_file"),
         tflite_sha256=emb.get("tflite_sha256"),
         orient=emb.get("orient"),
+        cascade=cascade,
     )
+
+
+_CASCADE_KEYS = ("strict_rate", "strict_threshold", "confidence_rate", "confidence_threshold")
