@@ -214,6 +214,13 @@ def candidates() -> dict[str, dict]:
         # at least the shipped one's minus 0.01; if both pass, the one with the better rule
         # value; if neither, the shipped config stays. The rule value is computed only for a
         # candidate that passes the flip conditions.
+        # Outcome (one run, 34 min at load 3.9 -> 3.5, every figure at the shipped threshold;
+        # the shipped model in the same run: JPEG-85 1.96 %, 8 photos, mean |dp| 0.0193, OOF
+        # AUC 0.894): both cut the mean |dp| under JPEG-85 by about a quarter, neither reached
+        # 1 %. shipped_ms3: 1.22 % (5 photos), |dp| 0.0141, OOF AUC 0.890; shipped_ens012:
+        # 2.44 % (10 photos), |dp| 0.0140, OOF AUC 0.909 (more photos near its threshold).
+        # Mirror and rot90 0 % for both. Not adopted; the rule values were not computed, the
+        # first condition having failed.
         "shipped_ms3": {
             **SCREENING_CONFIG,
             "families": {

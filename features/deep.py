@@ -46,8 +46,9 @@ described above):
   value but more JPEG decision flips; off by default).
 * ``scales=(0.875, 1.0, 1.125)`` averages the embedding over squares of those multiples of the
   backbone's input side (:mod:`poxscan.features.multiscale`; the network built for any input
-  size, Keras runtime only), meant to make a JPEG re-save change the embedding less; off by
-  default.
+  size, Keras runtime only), meant to make a JPEG re-save change the embedding less
+  (measured: JPEG-85 flips 1.96 -> 1.22 %, short of 1 %, at three forward passes; off by
+  default).
 
 Several backbones side by side: ``backbone=["efficientnet-lite0", "efficientnet-lite1",
 "efficientnet-lite2"]`` concatenates their embeddings (columns of each keep their own names).
