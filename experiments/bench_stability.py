@@ -221,6 +221,11 @@ def candidates() -> dict[str, dict]:
         # 2.44 % (10 photos), |dp| 0.0140, OOF AUC 0.909 (more photos near its threshold).
         # Mirror and rot90 0 % for both. Not adopted; the rule values were not computed, the
         # first condition having failed.
+        # Seen afterwards, on this run's stored features (same folds and fits, not a candidate):
+        # the shipped threshold (sensitivity 0.95) lies at P(mpox) 0.002-0.019 per fold (the
+        # ensemble's 0.028-0.058), where 143 of the 409 photos lie within 0.02 of it; the
+        # flipped photos moved by 0.000-0.026 in P there. The mean |dp| is carried by photos
+        # far from the threshold, so the next lever is the change in log-odds near it.
         "shipped_ms3": {
             **SCREENING_CONFIG,
             "families": {
