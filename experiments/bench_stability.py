@@ -37,8 +37,12 @@ Candidates:
   LDA shrinkage; ``shipped_smooth3``, ``shipped_smooth5``: the shipped head on the embedding
   of a binomially smoothed square input (``DeepFeatures(smooth=3 | 5)``,
   :mod:`poxscan.features.smoothing`); ``shipped_jpegaug``: the shipped model with its head
-  also fitted on JPEG re-saves (quality 60 and 90) of the training photos. Each was declared,
-  with the rule that would adopt it, before it was run (see :func:`candidates`).
+  also fitted on JPEG re-saves (quality 60 and 90) of the training photos; ``shipped_ms3``:
+  the shipped head on the embedding averaged over three input scales
+  (``DeepFeatures(scales=[0.875, 1.0, 1.125])``, :mod:`poxscan.features.multiscale`);
+  ``shipped_ens012``: the mean of the calibrated probabilities of the shipped head on Lite0,
+  Lite1 and Lite2 canonical-pose embeddings. Each was declared, with the rule that would adopt
+  it, before it was run (see :func:`candidates`).
 
 Deep embeddings are computed per view (the network's square input after one of the eight
 symmetries) and kept by the view's bytes, so a view that occurs again (a mirrored image whose
@@ -191,7 +195,58 @@ def candidates() -> dict[str, dict]:
             }
             for n in (224, 184, 128)
         },
+        # Two ideas for JPEG stability, both declared with their rule before either was run
+        # (after every candidate above had missed):
+        # * shipped_ms3: multi-scale test-time averaging (features/multiscale.py): the shipped
+        #   features and head, the embedding of each canonical pose averaged over squares of
+        #   0.875, 1 and 1.125 times Lite2's input side (228, 260 and 292 px), so the part of a
+        #   re-save's effect that differs between the scales at which its 8 x 8 block artefacts
+        #   meet the network can cancel;
+        # * shipped_ens012: an ensemble, the plain mean (no fitted weight) of the calibrated
+        #   probabilities of the shipped head (shrinkage LDA on the canonical pose) on Lite0,
+        #   Lite1 and Lite2 embeddings, so that perturbations of independent backbones partly
+        #   cancel; its threshold is chosen, as for every candidate, on the training part's
+        #   out-of-fold (mean) probabilities.
+        # Rule, for each: adopted only with <= 1 % JPEG-85 flips at the shipped threshold
+        # (sensitivity:0.95), 0 % mirror and rot90 flips, and a transfer-rule value (the worse
+        # leave-one-dataset-out ROC-AUC, pooled folds of experiments/candidates.py: --set
+        # multiscale; the ensemble by the same folds with its members' probabilities averaged)
+        # at least the shipped one's minus 0.01; if both pass, the one with the better rule
+        # value; if neither, the shipped config stays. The rule value is computed only for a
+        # candidate that passes the flip conditions.
+        # Outcome (one run, 34 min at load 3.9 -> 3.5, every figure at the shipped threshold;
+        # the shipped model in the same run: JPEG-85 1.96 %, 8 photos, mean |dp| 0.0193, OOF
+        # AUC 0.894): both cut the mean |dp| under JPEG-85 by about a quarter, neither reached
+        # 1 %. shipped_ms3: 1.22 % (5 photos), |dp| 0.0141, OOF AUC 0.890; shipped_ens012:
+        # 2.44 % (10 photos), |dp| 0.0140, OOF AUC 0.909 (more photos near its threshold).
+        # Mirror and rot90 0 % for both. Not adopted; the rule values were not computed, the
+        # first condition having failed.
+        # Seen afterwards, on this run's stored features (same folds and fits, not a candidate):
+        # the shipped threshold (sensitivity 0.95) lies at P(mpox) 0.002-0.019 per fold (the
+        # ensemble's 0.028-0.058), where 143 of the 409 photos lie within 0.02 of it; the
+        # flipped photos moved by 0.000-0.026 in P there. The mean |dp| is carried by photos
+        # far from the threshold, so the next lever is the change in log-odds near it.
+        "shipped_ms3": {
+            **SCREENING_CONFIG,
+            "families": {
+                "deep": {**SCREENING_CONFIG["families"]["deep"], "scales": [0.875, 1.0, 1.125]}
+            },
+        },
+        "shipped_ens012": {
+            "ensemble": [
+                {
+                    **SCREENING_CONFIG,
+                    "families": {"deep": {**SCREENING_CONFIG["families"]["deep"], "backbone": b}},
+                }
+                for b in ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+            ]
+        },
     }
+
+
+def members(cfg: dict) -> list[dict]:
+    """The single-model configs of a candidate (several for an averaged ensemble)."""
+    return list(cfg.get("ensemble", [cfg]))
 
 
 def perturb(image: np.ndarray, condition: str) -> np.ndarray:
@@ -218,6 +273,8 @@ class ViewEmbedder:
         from poxscan.features.deep import DeepFeatures
 
         self.ext = DeepFeatures(backbone=backbone, tta=8)
+        # The network for any input size (multi-scale averaging); the same weights.
+        self.ext_any = DeepFeatures(backbone=backbone, tta=8, scales=(1.0,))
         self.batch_size = batch_size
         self.store: dict[str, dict[bytes, np.ndarray]] = {"batch": {}, "alone": {}}
         self.n_computed = {"batch": 0, "alone": 0}
@@ -235,32 +292,41 @@ class ViewEmbedder:
         smooth: int = 0,
         jpeg: int = 0,
         downscale: int = 0,
+        scales: list[float] | None = None,
     ) -> np.ndarray:
         """``DeepFeatures(tta=tta, orient=orient, smooth=smooth, jpeg=jpeg,
-        downscale=downscale)`` of the images, view by view."""
+        downscale=downscale, scales=scales)`` of the images, view by view."""
+        from poxscan.features.multiscale import scale_sizes
         from poxscan.features.orientation import posed_squares
 
-        spec, model = self.ext._spec(), self.ext._model()
+        spec = self.ext._spec()
+        model = (self.ext if scales is None else self.ext_any)._model()
         mode = "alone" if alone else "batch"
         store = self.store[mode]
-        # Each photo in its pose (if any), fitted to the square, smoothed and re-encoded, as
-        # DeepFeatures does.
-        squares = posed_squares(images, spec.input_size, orient, smooth, jpeg, downscale)
-        views = self._views(spec.preprocess(squares), tta)  # list over views of (n, s, s, 3)
+        views: list[np.ndarray] = []
+        for size in scale_sizes(spec.input_size, scales):
+            # Each photo in its pose (if any), fitted to the square, smoothed and re-encoded,
+            # as DeepFeatures does.
+            squares = posed_squares(images, size, orient, smooth, jpeg, downscale)
+            views += self._views(spec.preprocess(squares), tta)  # list of (n, s, s, 3)
+        # A view's bytes give its size too (a square of another side has another length).
         keys = [[hashlib.sha1(v[i].tobytes()).digest() for i in range(len(images))] for v in views]
         todo: dict[bytes, np.ndarray] = {}
         for v, ks in zip(views, keys, strict=True):
             for i, k in enumerate(ks):
                 if k not in store and k not in todo:
                     todo[k] = v[i]
-        items = list(todo.items())
+        by_shape: dict[tuple, list] = {}
+        for k, a in todo.items():
+            by_shape.setdefault(a.shape, []).append((k, a))
         step = 1 if alone else self.batch_size
-        for start in range(0, len(items), step):
-            chunk = items[start : start + step]
-            out = np.asarray(model.predict_on_batch(np.stack([a for _k, a in chunk])))
-            for (k, _a), row in zip(chunk, out, strict=True):
-                store[k] = row.astype(np.float32)
-        self.n_computed[mode] += len(items)
+        for items in by_shape.values():
+            for start in range(0, len(items), step):
+                chunk = items[start : start + step]
+                out = np.asarray(model.predict_on_batch(np.stack([a for _k, a in chunk])))
+                for (k, _a), row in zip(chunk, out, strict=True):
+                    store[k] = row.astype(np.float32)
+        self.n_computed[mode] += len(todo)
         return np.mean([[store[k] for k in ks] for ks in keys], axis=0).astype(np.float32)
 
 
@@ -280,6 +346,7 @@ def family_table(family, params, images, condition, embedder) -> pd.DataFrame:
             int(params.get("smooth", 0)),
             int(params.get("jpeg", 0)),
             int(params.get("downscale", 0)),
+            params.get("scales"),
         )
     elif alone:
         out = np.vstack([ext.transform([img]) for img in images])
@@ -345,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     # Every (family, params) any candidate needs, computed once per condition.
     needed: dict[str, tuple[str, dict]] = {}
     for cfg in cands.values():
-        for fam, params in cfg["families"].items():
-            needed[json.dumps([fam, params], sort_keys=True)] = (fam, params)
+        for member in members(cfg):
+            for fam, params in member["families"].items():
+                needed[json.dumps([fam, params], sort_keys=True)] = (fam, params)
     backbones = sorted({p["backbone"] for f, p in needed.values() if f == "deep"})
     embedder = {b: ViewEmbedder(b) for b in backbones}
     tables: dict[str, dict[str, list[pd.DataFrame]]] = {
@@ -391,11 +459,12 @@ def main(argv: list[str] | None = None) -> int:
                 (8, None, 0, 0, 0),
                 (0, "canonical", 0, 0, 0),
             )
-            for tta, orient, smooth, jpeg, down in (
-                *views,
-                (0, "canonical", 3, 0, 0),
-                (0, "canonical", 0, 75, 0),
-                (0, "canonical", 0, 0, 184),
+            for tta, orient, smooth, jpeg, down, scales in (
+                *((*v, None) for v in views),
+                (0, "canonical", 3, 0, 0, None),
+                (0, "canonical", 0, 75, 0, None),
+                (0, "canonical", 0, 0, 184, None),
+                (0, "canonical", 0, 0, 0, [0.875, 1.0, 1.125]),
             ):
                 ref = DeepFeatures(
                     backbone=first,
@@ -404,13 +473,15 @@ def main(argv: list[str] | None = None) -> int:
                     smooth=smooth,
                     jpeg=jpeg,
                     downscale=down,
+                    scales=scales,
                 )
                 got = embedder[first].features(
-                    originals[:4], tta, False, orient, smooth, jpeg, down
+                    originals[:4], tta, False, orient, smooth, jpeg, down, scales
                 )
                 name = f"{first} tta={tta}" + (f" orient={orient}" if orient else "")
                 name += (f" smooth={smooth}" if smooth else "") + (f" jpeg={jpeg}" if jpeg else "")
                 name += f" downscale={down}" if down else ""
+                name += f" scales={scales}" if scales else ""
                 check[name] = float(
                     np.abs(ref.fit(originals[:4]).transform(originals[:4]) - got).max()
                 )
@@ -438,28 +509,38 @@ def main(argv: list[str] | None = None) -> int:
     for name, cfg in cands.items():
         proba = {c: np.full(len(y), np.nan) for c in ("batch", *conditions)}
         thresholds = {r: np.full(len(y), np.nan) for r in RULES}
-        ref = table_of(cfg, "batch")
         augment = list(cfg.get("augment", []))
         missing = sorted(set(augment) - set(conditions))
         if missing:
             raise SystemExit(f"{name} trains on {missing}: add them to --conditions")
-        pipeline = {k: v for k, v in cfg.items() if k != "augment"}
         for tr, te in folds:
-            # Training rows: the fold's photos, then each augmentation's copies of them (in the
-            # same groups, so the inner folds keep a photo and its copies together).
-            Xtr = pd.concat([ref.iloc[tr]] + [table_of(cfg, a).iloc[tr] for a in augment])
-            reps = 1 + len(augment)
-            model = ImageModel(
-                families=cfg["families"], pipeline=pipeline, threshold=RULES[0], cv=5
-            ).fit_features(
-                Xtr.reset_index(drop=True), np.tile(y[tr], reps), np.tile(groups[tr], reps)
-            )
-            # The threshold from the original photos' out-of-fold scores only.
-            oof = model.calibrator_.predict(model.cv_scores_[: len(tr)])
+            # An ensemble's probability is the plain mean of its members' calibrated ones, on
+            # the training part's out-of-fold scores (for its threshold) as on the test photos.
+            oof = np.zeros(len(tr))
+            fold_proba = {c: np.zeros(len(te)) for c in proba}
+            for member in members(cfg):
+                ref = table_of(member, "batch")
+                pipeline = {k: v for k, v in member.items() if k != "augment"}
+                # Training rows: the fold's photos, then each augmentation's copies of them (in
+                # the same groups, so the inner folds keep a photo and its copies together).
+                Xtr = pd.concat([ref.iloc[tr]] + [table_of(member, a).iloc[tr] for a in augment])
+                reps = 1 + len(augment)
+                model = ImageModel(
+                    families=member["families"], pipeline=pipeline, threshold=RULES[0], cv=5
+                ).fit_features(
+                    Xtr.reset_index(drop=True), np.tile(y[tr], reps), np.tile(groups[tr], reps)
+                )
+                # The threshold from the original photos' out-of-fold scores only.
+                oof += model.calibrator_.predict(model.cv_scores_[: len(tr)])
+                for c in proba:
+                    fold_proba[c] += model.predict_proba_features(table_of(member, c).iloc[te])[
+                        :, 1
+                    ]
+            n_members = len(members(cfg))
             for rule in RULES:
-                thresholds[rule][te] = choose_threshold(y[tr], oof, rule)
+                thresholds[rule][te] = choose_threshold(y[tr], oof / n_members, rule)
             for c in proba:
-                proba[c][te] = model.predict_proba_features(table_of(cfg, c).iloc[te])[:, 1]
+                proba[c][te] = fold_proba[c] / n_members
         rows = {}
         for rule in RULES:
             ref_dec = proba["batch"] >= thresholds[rule]
@@ -546,8 +627,6 @@ def markdown(report: dict) -> str:
         "Deep views computed: "
         + ", ".join(
             f"{b} {k} {v}"
-            for b, per in report["deep_views_computed"].items()
-            for k, v in per.items()
             for b, per in report["deep_views_computed"].items()
             for k, v in per.items()
         )

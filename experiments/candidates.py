@@ -56,6 +56,7 @@ BACKBONES = {
     "lite2_canon_d224": "efficientnet-lite2",
     "lite2_canon_d184": "efficientnet-lite2",
     "lite2_canon_d128": "efficientnet-lite2",
+    "lite2_canon_ms3": "efficientnet-lite2",
 }
 #: Extractor parameters of a backbone key other than its plain embedding: the 8-view test-time
 #: augmentation (all rotations and mirrors of the square input) that removes mirror and
@@ -67,6 +68,7 @@ DEEP_PARAMS: dict[str, dict[str, Any]] = {
     "lite2_canon_s3": {"orient": "canonical", "smooth": 3},
     "lite2_canon_s5": {"orient": "canonical", "smooth": 5},
     **{f"lite2_canon_d{n}": {"orient": "canonical", "downscale": n} for n in (224, 184, 128)},
+    "lite2_canon_ms3": {"orient": "canonical", "scales": [0.875, 1.0, 1.125]},
 }
 HANDCRAFTED = ["color", "texture", "hog"]
 
@@ -87,6 +89,9 @@ FEATURE_MS = {
     "lite2_canon_s5": 266.3,
     # Downscaling before the square costs less than the square's own resize of a large photo.
     **{f"lite2_canon_d{n}": 266.3 for n in (224, 184, 128)},
+    # Three forward passes at 228, 260 and 292 px: about (228^2 + 260^2 + 292^2) / 260^2 = 3.03
+    # times one pass at 260 px (not measured).
+    "lite2_canon_ms3": 3.03 * 266.3,
 }
 
 #: Heads, fixed a priori (no tuning). "ref" is the evaluation's reference pipeline.
@@ -188,6 +193,21 @@ CANDIDATE_SETS: dict[str, list[tuple[str, list[str], str]]] = {
         (
             "deep Lite2 canonical pose, shorter side <= 128 px, LDA shrinkage",
             ["lite2_canon_d128"],
+            "lda",
+        ),
+    ],
+    # Multi-scale test-time averaging (features/multiscale.py), for JPEG stability, declared
+    # with its rule in experiments/bench_stability.py (candidates(), "shipped_ms3") before it
+    # ran: adopted only at <= 1 % JPEG-85 flips at the shipped threshold, 0 % mirror and rot90
+    # flips, and a rule value here at least the shipped one's minus 0.01. Scored here only if
+    # it passed the flip conditions. Outcome: it did not (JPEG-85 flips 1.22 %, 5 of 409
+    # photos, against the shipped 1.96 % in the same run; bench_stability-shipped+shipped_ms3+
+    # shipped_ens012-...md), so this set was not scored and the shipped config stays.
+    "multiscale": [
+        ("deep Lite2 canonical pose, LDA shrinkage", ["lite2_canon"], "lda"),
+        (
+            "deep Lite2 canonical pose, 3 scales (0.875/1/1.125) averaged, LDA shrinkage",
+            ["lite2_canon_ms3"],
             "lda",
         ),
     ],
