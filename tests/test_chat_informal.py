@@ -366,6 +366,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         # s14-chat: the two names compared ("monkeypox" reads "mpox": "mpox vs mpox").
         ("is there a difference between monkeypox and mpox", "name_change"),
         ("monkey pox versus mpox, which is right", "name_change"),
+        # s15-chat: household chores (hoovering, vacuuming, mopping, sweeping, dusting).
+        ("can i hoover the flat when my partner has mpox", "hygiene_cleaning"),
+        ("is sweeping up ok after monkeypox or should i wait", "hygiene_cleaning"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
