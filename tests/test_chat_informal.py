@@ -369,6 +369,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         # s15-chat: household chores (hoovering, vacuuming, mopping, sweeping, dusting).
         ("can i hoover the flat when my partner has mpox", "hygiene_cleaning"),
         ("is sweeping up ok after monkeypox or should i wait", "hygiene_cleaning"),
+        # Places of worship and gatherings are public places (casual contact).
+        ("is friday prayer at the masjid or a synagogue risky for monkeypox", "casual_contact"),
+        ("can you catch mpox at a wedding reception", "casual_contact"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
