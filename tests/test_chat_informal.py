@@ -372,6 +372,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Places of worship and gatherings are public places (casual contact).
         ("is friday prayer at the masjid or a synagogue risky for monkeypox", "casual_contact"),
         ("can you catch mpox at a wedding reception", "casual_contact"),
+        # Wild, zoo and farm animals and those who work with them.
+        ("as a vet nurse could i get monkeypox from the chimps at the zoo", "animal_to_human"),
+        ("does wildlife or livestock carry mpox", "animal_to_human"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
