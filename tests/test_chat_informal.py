@@ -375,6 +375,8 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Wild, zoo and farm animals and those who work with them.
         ("as a vet nurse could i get monkeypox from the chimps at the zoo", "animal_to_human"),
         ("does wildlife or livestock carry mpox", "animal_to_human"),
+        # A nursing home is no breastfeeding question; care homes keep residents apart.
+        ("our nursing home has a mpox case, what now for the other residents", "isolation"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
