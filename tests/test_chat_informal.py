@@ -377,6 +377,8 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("does wildlife or livestock carry mpox", "animal_to_human"),
         # A nursing home is no breastfeeding question; care homes keep residents apart.
         ("our nursing home has a mpox case, what now for the other residents", "isolation"),
+        # The jab's schedule or timetable is the doses entry.
+        ("timings of the monkeypox vaccine, when is the 2nd one", "vaccine_doses"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
