@@ -379,6 +379,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("our nursing home has a mpox case, what now for the other residents", "isolation"),
         # The jab's schedule or timetable is the doses entry.
         ("timings of the monkeypox vaccine, when is the 2nd one", "vaccine_doses"),
+        # Whether it is real at all (a hoax, made up, a conspiracy) -> what mpox is.
+        ("is monkeypox real or just a conspiracy", "what_is_mpox"),
+        ("is mpox a plandemic", "what_is_mpox"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
