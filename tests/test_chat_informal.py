@@ -382,6 +382,8 @@ def test_general_wordings_add_the_knowledge_base_words():
         # Whether it is real at all (a hoax, made up, a conspiracy) -> what mpox is.
         ("is monkeypox real or just a conspiracy", "what_is_mpox"),
         ("is mpox a plandemic", "what_is_mpox"),
+        # When the symptoms would or will start after a contact -> incubation.
+        ("my date had monkeypox, when might it kick in for me", "incubation_period"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
