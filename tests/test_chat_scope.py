@@ -308,3 +308,24 @@ def test_s14_everyday_words_beside_mpox_are_answered(bot, question, entry):
     assert reply.kind == "answer", reply.reason
     if entry is not None:
         assert reply.entry_id == entry
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # s15-chat: another vaccine said to cause mpox is a claim about what mpox is.
+        "does the coronavirus vaccine cause mpox",
+        "my aunt thinks mpox came from the flu jab",
+        "was monkeypox made by the covid-19 shots",
+    ],
+)
+def test_another_vaccine_said_to_cause_mpox_gets_what_mpox_is(bot, question):
+    assert not_covered_topic(normalize(question)) is None
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", "what_is_mpox"), reply.reason
+
+
+def test_giving_the_mpox_jab_beside_a_covid_jab_is_still_not_covered():
+    # s15-chat: the cause pattern leaves the other-vaccines topic as it was.
+    text = normalize("can i have my covid booster and the mpox vaccine together")
+    assert not_covered_topic(text) == "other vaccines with the mpox vaccine"

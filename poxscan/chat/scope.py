@@ -462,6 +462,20 @@ _SOFT_DRINK = re.compile(
 )
 
 
+# s15-chat: another vaccine asked about as the cause of mpox ("is mpox caused by the covid
+# vaccine", "mpox is shingles from the covid jab", "does the flu shot give you mpox"): a claim
+# about what mpox is, not a question on giving the mpox vaccine with others.
+_OTHER_VACCINE_AS_CAUSE = re.compile(
+    r"\b(?:caused|causing|cause[sd]?|giv(?:e|es|en|ing)|gave|from|because\s+of|due\s+to|"
+    r"side\s+effects?\s+of|made\s+by|linked\s+to|related\s+to|blamed\s+on)\s+(?:by\s+)?"
+    r"(?:the\s+|a\s+|an\s+|their\s+|our\s+|my\s+|those\s+)?(?:covid(?:-19)?|coronavirus|flu|"
+    r"influenza|hpv|mmr|shingles)\s+(?:vaccin\w*|jabs?|shots?|boosters?)\b|"
+    r"\b(?:covid(?:-19)?|coronavirus|flu|influenza|hpv|mmr|shingles)\s+(?:vaccin\w*|jabs?|shots?|"
+    r"boosters?)\s+(?:\w+\s+)?(?:cause[sd]?|causing|give[sn]?|gave|giving|led\s+to|leads?\s+to|"
+    r"made|make|makes|creat\w*|spread\w*|start\w*)\b(?=.*\bmpox\b)"
+)
+
+
 def not_covered_topic(normalized_text: str) -> str | None:
     """A topic no entry covers ("costs", "alcohol", ...) that the text asks about, or ``None``.
 
@@ -474,6 +488,10 @@ def not_covered_topic(normalized_text: str) -> str | None:
         if pattern.search(normalized_text):
             # "how much water should I drink when I have mpox": a drink that is not alcohol.
             if name == "alcohol" and _SOFT_DRINK.search(normalized_text):
+                continue
+            if name == "other vaccines with the mpox vaccine" and _OTHER_VACCINE_AS_CAUSE.search(
+                normalized_text
+            ):
                 continue
             return name
     return None
@@ -539,7 +557,13 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     syphilis?" or having both at once gets "I don't know" rather than an entry about another
     disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
+    s15-chat: another vaccine said to cause mpox ("is mpox caused by the covid vaccine") gets
+    :data:`IDENTITY_ENTRY` too.
     """
+    # s15-chat: another vaccine said to cause mpox ("is mpox caused by the covid vaccine"): what
+    # mpox is (a disease caused by the monkeypox virus); retrieval read the vaccine words.
+    if _OTHER_VACCINE_AS_CAUSE.search(normalized_text) and mentions_mpox(normalized_text):
+        return "answer", IDENTITY_ENTRY
     # s12-chat: how to tell mpox from an eczema flare is the testing entry too (eczema alone, a
     # risk of severe mpox, is not a look-alike: "does eczema make mpox worse").
     if (
