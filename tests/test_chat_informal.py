@@ -105,6 +105,16 @@ def test_s11_misspelt_common_diseases_stay_another_topic():
     assert mentions_other_topic(normalize("is high blood presure dangerous")) == "blood pressure"
 
 
+def test_s15_any_misspelt_disease_name_stays_another_topic(bot):
+    # not listed in the lexicon: read by their closeness to a one-word topic name
+    assert mentions_other_topic(normalize("how do you catch scabbies")) == "scabies"
+    assert mentions_other_topic(normalize("is clamydia curable")) == "chlamydia"
+    assert mentions_other_topic(normalize("what helps with psoraisis")) == "psoriasis"
+    assert bot.reply("how do i get rid of ringwarm").kind == "unknown"
+    # a real word close to a name is not that disease ("single" and "shingles")
+    assert mentions_other_topic(normalize("is a single blister a sign of it")) is None
+
+
 def test_s11_courtesy_around_a_question_is_dropped(bot):
     assert normalize("Good afternoon doc, kindly tell me what mpox is. Many thanks!") == (
         "tell me what mpox is"

@@ -16,6 +16,8 @@ asks whether they are one disease (or one a kind of the other), and "I don't kno
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 
 __all__ = [
@@ -346,6 +348,41 @@ def mentions_other_topic(normalized_text: str) -> str | None:
     for name, pattern in _EVERYDAY_TOPICS:
         if pattern.search(normalized_text):
             return name
+    return _misspelt_other_topic(normalized_text)
+
+
+#: Minimum ``difflib`` similarity of a misspelt disease name to the one it stands for.
+_MISSPELT_CUTOFF = 0.87
+
+
+@functools.lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Words of the knowledge base and of English function words: never read as misspellings."""
+    from poxscan.chat.knowledge import load_knowledge_base
+    from poxscan.chat.text import STOPWORDS, normalize, tokens
+
+    words = set(STOPWORDS)
+    for entry in load_knowledge_base().entries:
+        for text in (*entry.questions, entry.answer, entry.keywords):
+            words.update(tokens(normalize(text)))
+    return frozenset(words)
+
+
+_SINGLE_WORD_TOPICS = tuple(t for t in OTHER_TOPICS if re.fullmatch(r"[a-z]{6,}", t))
+
+
+def _misspelt_other_topic(normalized_text: str) -> str | None:
+    """s15-chat: another disease's name misspelt ("how do you catch scabbies", "is clamydia
+    curable"): a word of six letters or more, not a word of the knowledge base, within
+    ``difflib`` 0.87 of a one-word topic of :data:`OTHER_TOPICS` ("single" is 0.86 of
+    "shingles"). The lexicon lists only the misspellings someone wrote down."""
+    known = _known_words()
+    for word in re.findall(r"[a-z]{6,}", normalized_text):
+        if word in known:
+            continue
+        match = difflib.get_close_matches(word, _SINGLE_WORD_TOPICS, n=1, cutoff=_MISSPELT_CUTOFF)
+        if match:
+            return match[0]
     return None
 
 
