@@ -254,6 +254,14 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         ("how many hours can a bus driver work without a break", "driving rules"),
         ("does laser tattoo removal hurt", "tattoo removal"),
         ("which jabs do we need for a holiday in kenya", "other vaccines"),
+        # s15-chat: a human medicine for a pet, travel prices, a tattoo or piercing healing,
+        # flying while pregnant (mpox not named).
+        ("is it ok to give our puppy some calpol", "medicines for pets"),
+        ("can aspirin be given to a cat", "medicines for pets"),
+        ("how much are return flights to accra in june", "travel prices"),
+        ("whats the cost of a taxi to the airport", "travel prices"),
+        ("my nose piercing is taking ages to heal", "tattoo and piercing aftercare"),
+        ("can i take a flight at 30 weeks pregnant", "flying while pregnant"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -301,6 +309,10 @@ def test_opening_hours_and_sport_beside_mpox_are_answered(bot, question):
         ("does vitamin c cure mpox", "unproven_remedies"),
         ("can i get mpox from a tattoo parlour", None),
         ("what jabs do i need for a trip if there is mpox where i am going", None),
+        # s15-chat: the same words beside mpox.
+        ("can my dog catch mpox if i give him his tablets", "animal_to_human"),
+        ("is flying while pregnant risky with mpox going around", None),
+        ("can a new tattoo get infected with mpox while it heals", None),
     ],
 )
 def test_s14_everyday_words_beside_mpox_are_answered(bot, question, entry):

@@ -309,6 +309,47 @@ _EVERYDAY_TOPICS = (
         re.compile(r"\btattoos?\s+(?:removed|removal)\b|\bremov\w*\s+(?:a\s+|my\s+)?tattoos?\b"),
     ),
     (
+        # s15-chat: a human medicine given to a pet ("can i give my cat ibuprofen", "is tylenol
+        # safe for dogs").
+        "medicines for pets",
+        re.compile(
+            r"\b(?:give|giving|gave)\s+(?:my\s+|our\s+|a\s+|the\s+)?(?:dogs?|cats?|puppy|puppies|"
+            r"kittens?|pets?|rabbits?)\s+(?:some\s+|an?\s+)?(?:[\w-]+\s+)?(?:ibuprofen|paracetamol|"
+            r"acetaminophen|tylenol|advil|nurofen|aspirin|calpol|benadryl|antihistamines?|"
+            r"painkillers?|medicines?|pills?|tablets?)\b|"
+            r"\b(?:ibuprofen|paracetamol|acetaminophen|tylenol|advil|nurofen|aspirin|calpol|benadryl|"
+            r"antihistamines?|painkillers?)\s+(?:\w+\s+){0,2}?(?:for|to)\s+(?:my\s+|our\s+|a\s+)?"
+            r"(?:dogs?|cats?|puppy|puppies|kittens?|pets?|rabbits?)\b"
+        ),
+    ),
+    (
+        # s15-chat: travel prices ("how much is a flight to lagos", "the cost of a train ticket").
+        "travel prices",
+        re.compile(
+            r"\bhow\s+much\s+(?:is|are|does|do|would|will|was)\s+(?:it\s+(?:cost\s+)?(?:for|to)\s+)?"
+            r"(?:a\s+|an\s+|the\s+|my\s+|one\s+)?(?:[\w-]+\s+){0,2}?(?:flights?|plane\s+tickets?|"
+            r"tickets?|train|trains|bus|coach|taxi|uber|cab|hotels?|fares?|airbnb|visas?)\b|"
+            r"\b(?:price|prices|cost|costs)\s+of\s+(?:a\s+|an\s+|the\s+)?(?:[\w-]+\s+)?(?:flights?|"
+            r"tickets?|hotels?|fares?|train|taxi|visas?)\b"
+        ),
+    ),
+    (
+        # s15-chat: a tattoo or piercing healing ("how long does a tattoo take to heal").
+        "tattoo and piercing aftercare",
+        re.compile(
+            r"\b(?:tattoos?|piercings?)\s+(?:\w+\s+){0,4}?heal\w*|"
+            r"\b(?:tattoo|piercing)\s+after\s*-?\s*care\b|\bheal\w*\s+(?:\w+\s+)?(?:tattoos?|piercings?)\b"
+        ),
+    ),
+    (
+        # s15-chat: flying while pregnant, mpox not named ("is it safe to fly when pregnant").
+        "flying while pregnant",
+        re.compile(
+            r"\b(?:fly|flying|flights?|travel\w*)\s+(?:when|while|during|in|at)\s+(?:\w+\s+){0,2}?"
+            r"(?:pregnan\w*|trimester)\b|\bpregnan\w*\s+(?:\w+\s+){0,3}?(?:fly|flying|flights?)\b"
+        ),
+    ),
+    (
         "cooking",
         re.compile(
             r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
