@@ -87,6 +87,14 @@ def test_s14_misspellings_read_as_words(bot):
     assert bot.reply("could you diagnoise the spots on my chest").kind == "refusal"
 
 
+def test_s15_misspellings_read_as_words(bot):
+    assert normalize("why was it caled monkeypox") == "why was it called mpox"
+    assert normalize("is mpox simular to herpes") == "is mpox similar to herpes"
+    assert normalize("where can i get a tset") == "where can i get a test"
+    # the comparison rule reads the corrected word: a look-alike compared gets the testing entry
+    assert bot.reply("are mpox and syphilis smilar").entry_id == "testing"
+
+
 def test_s14_spanish_and_portuguese_names_read_mpox(bot):
     assert normalize("la viruela símica") == "la mpox"
     assert normalize("varíola dos macacos") == "mpox"
