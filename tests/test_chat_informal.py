@@ -91,6 +91,9 @@ def test_s15_misspellings_read_as_words(bot):
     assert normalize("why was it caled monkeypox") == "why was it called mpox"
     assert normalize("is mpox simular to herpes") == "is mpox similar to herpes"
     assert normalize("where can i get a tset") == "where can i get a test"
+    # asking for plain words carries no topic
+    assert normalize("in simple terms, how is mpox treated") == ", how is mpox treated"
+    assert bot.reply("whats monkeypox, in plain english please").entry_id == "what_is_mpox"
     # the comparison rule reads the corrected word: a look-alike compared gets the testing entry
     assert bot.reply("are mpox and syphilis smilar").entry_id == "testing"
 
