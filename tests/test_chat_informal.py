@@ -405,6 +405,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("is mpox a plandemic", "what_is_mpox"),
         # When the symptoms would or will start after a contact -> incubation.
         ("my date had monkeypox, when might it kick in for me", "incubation_period"),
+        # How a clinician tells it is mpox, a lab, a home or pharmacy test -> testing.
+        ("how do clinicians work out if its mpox", "testing"),
+        ("can the doctor know it is mpox by looking or do they need the lab", "testing"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
