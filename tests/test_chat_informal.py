@@ -408,6 +408,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         # How a clinician tells it is mpox, a lab, a home or pharmacy test -> testing.
         ("how do clinicians work out if its mpox", "testing"),
         ("can the doctor know it is mpox by looking or do they need the lab", "testing"),
+        # How contagious it is beside covid, the flu or a cold -> the airborne entry.
+        ("mpox or covid, which one is more contagious", "respiratory"),
+        ("what is more catchy, flu or mpox", "respiratory"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
