@@ -411,6 +411,9 @@ def test_general_wordings_add_the_knowledge_base_words():
         # How contagious it is beside covid, the flu or a cold -> the airborne entry.
         ("mpox or covid, which one is more contagious", "respiratory"),
         ("what is more catchy, flu or mpox", "respiratory"),
+        # The mpox jab before a trip: who should get it.
+        ("should i get the monkeypox jab before my trip to uganda", "vaccine_eligibility"),
+        ("is the mpox vaccine recommended for travel to africa", "vaccine_eligibility"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
