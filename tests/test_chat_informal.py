@@ -87,6 +87,17 @@ def test_s14_misspellings_read_as_words(bot):
     assert bot.reply("could you diagnoise the spots on my chest").kind == "refusal"
 
 
+def test_s15_misspellings_read_as_words(bot):
+    assert normalize("why was it caled monkeypox") == "why was it called mpox"
+    assert normalize("is mpox simular to herpes") == "is mpox similar to herpes"
+    assert normalize("where can i get a tset") == "where can i get a test"
+    # asking for plain words carries no topic
+    assert normalize("in simple terms, how is mpox treated") == ", how is mpox treated"
+    assert bot.reply("whats monkeypox, in plain english please").entry_id == "what_is_mpox"
+    # the comparison rule reads the corrected word: a look-alike compared gets the testing entry
+    assert bot.reply("are mpox and syphilis smilar").entry_id == "testing"
+
+
 def test_s14_spanish_and_portuguese_names_read_mpox(bot):
     assert normalize("la viruela símica") == "la mpox"
     assert normalize("varíola dos macacos") == "mpox"
@@ -103,6 +114,16 @@ def test_s11_misspelt_common_diseases_stay_another_topic():
     assert mentions_other_topic(normalize("what is the cure for diabetis")) == "diabetes"
     assert mentions_other_topic(normalize("how does tubercolosis spread")) == "tuberculosis"
     assert mentions_other_topic(normalize("is high blood presure dangerous")) == "blood pressure"
+
+
+def test_s15_any_misspelt_disease_name_stays_another_topic(bot):
+    # not listed in the lexicon: read by their closeness to a one-word topic name
+    assert mentions_other_topic(normalize("how do you catch scabbies")) == "scabies"
+    assert mentions_other_topic(normalize("is clamydia curable")) == "chlamydia"
+    assert mentions_other_topic(normalize("what helps with psoraisis")) == "psoriasis"
+    assert bot.reply("how do i get rid of ringwarm").kind == "unknown"
+    # a real word close to a name is not that disease ("single" and "shingles")
+    assert mentions_other_topic(normalize("is a single blister a sign of it")) is None
 
 
 def test_s11_courtesy_around_a_question_is_dropped(bot):
@@ -366,6 +387,33 @@ def test_general_wordings_add_the_knowledge_base_words():
         # s14-chat: the two names compared ("monkeypox" reads "mpox": "mpox vs mpox").
         ("is there a difference between monkeypox and mpox", "name_change"),
         ("monkey pox versus mpox, which is right", "name_change"),
+        # s15-chat: household chores (hoovering, vacuuming, mopping, sweeping, dusting).
+        ("can i hoover the flat when my partner has mpox", "hygiene_cleaning"),
+        ("is sweeping up ok after monkeypox or should i wait", "hygiene_cleaning"),
+        # Places of worship and gatherings are public places (casual contact).
+        ("is friday prayer at the masjid or a synagogue risky for monkeypox", "casual_contact"),
+        ("can you catch mpox at a wedding reception", "casual_contact"),
+        # Wild, zoo and farm animals and those who work with them.
+        ("as a vet nurse could i get monkeypox from the chimps at the zoo", "animal_to_human"),
+        ("does wildlife or livestock carry mpox", "animal_to_human"),
+        # A nursing home is no breastfeeding question; care homes keep residents apart.
+        ("our nursing home has a mpox case, what now for the other residents", "isolation"),
+        # The jab's schedule or timetable is the doses entry.
+        ("timings of the monkeypox vaccine, when is the 2nd one", "vaccine_doses"),
+        # Whether it is real at all (a hoax, made up, a conspiracy) -> what mpox is.
+        ("is monkeypox real or just a conspiracy", "what_is_mpox"),
+        ("is mpox a plandemic", "what_is_mpox"),
+        # When the symptoms would or will start after a contact -> incubation.
+        ("my date had monkeypox, when might it kick in for me", "incubation_period"),
+        # How a clinician tells it is mpox, a lab, a home or pharmacy test -> testing.
+        ("how do clinicians work out if its mpox", "testing"),
+        ("can the doctor know it is mpox by looking or do they need the lab", "testing"),
+        # How contagious it is beside covid, the flu or a cold -> the airborne entry.
+        ("mpox or covid, which one is more contagious", "respiratory"),
+        ("what is more catchy, flu or mpox", "respiratory"),
+        # The mpox jab before a trip: who should get it.
+        ("should i get the monkeypox jab before my trip to uganda", "vaccine_eligibility"),
+        ("is the mpox vaccine recommended for travel to africa", "vaccine_eligibility"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -520,6 +520,12 @@ GENERAL_QUESTIONS = [
     "we share razors in our house, is that a mpox risk",
     "i work in a tattoo studio, is it an mpox hazard to reuse gloves",
     "my flatmate and i swap clothes, is that risky for mpox",
+    # s15-chat: the name asked about, with the naming word misspelt or in another form.
+    "why was it cald monkeypox before",
+    "was it renamed mpox because of racism",
+    "is it nammed mpox everywhere",
+    "was it originally monkeypox",
+    "why was it rebranded mpox",
 ]
 
 

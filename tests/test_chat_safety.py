@@ -166,6 +166,9 @@ def test_a_pregnancy_question_after_a_suspicion_is_answered(bot, question):
         ("my mpox spots are spreading and i feel faint", "seek_care"),
         ("my toddler has mpox spots and is really drowsy and won't drink", "children"),
         ("36 weeks pregnant, mpox sores and chest pain", "pregnancy_newborns"),
+        # s15-chat: barely or hardly breathing, out of breath.
+        ("got mpox and can hardly breathe tonight", "seek_care"),
+        ("my husband has mpox sores and he is out of breath", "seek_care"),
     ],
 )
 def test_warning_signs_with_mpox_escalate_to_urgent_care(bot, question, entry_id):

@@ -254,6 +254,14 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         ("how many hours can a bus driver work without a break", "driving rules"),
         ("does laser tattoo removal hurt", "tattoo removal"),
         ("which jabs do we need for a holiday in kenya", "other vaccines"),
+        # s15-chat: a human medicine for a pet, travel prices, a tattoo or piercing healing,
+        # flying while pregnant (mpox not named).
+        ("is it ok to give our puppy some calpol", "medicines for pets"),
+        ("can aspirin be given to a cat", "medicines for pets"),
+        ("how much are return flights to accra in june", "travel prices"),
+        ("whats the cost of a taxi to the airport", "travel prices"),
+        ("my nose piercing is taking ages to heal", "tattoo and piercing aftercare"),
+        ("can i take a flight at 30 weeks pregnant", "flying while pregnant"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -301,6 +309,10 @@ def test_opening_hours_and_sport_beside_mpox_are_answered(bot, question):
         ("does vitamin c cure mpox", "unproven_remedies"),
         ("can i get mpox from a tattoo parlour", None),
         ("what jabs do i need for a trip if there is mpox where i am going", None),
+        # s15-chat: the same words beside mpox.
+        ("can my dog catch mpox if i give him his tablets", "animal_to_human"),
+        ("is flying while pregnant risky with mpox going around", None),
+        ("can a new tattoo get infected with mpox while it heals", None),
     ],
 )
 def test_s14_everyday_words_beside_mpox_are_answered(bot, question, entry):
@@ -308,3 +320,24 @@ def test_s14_everyday_words_beside_mpox_are_answered(bot, question, entry):
     assert reply.kind == "answer", reply.reason
     if entry is not None:
         assert reply.entry_id == entry
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # s15-chat: another vaccine said to cause mpox is a claim about what mpox is.
+        "does the coronavirus vaccine cause mpox",
+        "my aunt thinks mpox came from the flu jab",
+        "was monkeypox made by the covid-19 shots",
+    ],
+)
+def test_another_vaccine_said_to_cause_mpox_gets_what_mpox_is(bot, question):
+    assert not_covered_topic(normalize(question)) is None
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", "what_is_mpox"), reply.reason
+
+
+def test_giving_the_mpox_jab_beside_a_covid_jab_is_still_not_covered():
+    # s15-chat: the cause pattern leaves the other-vaccines topic as it was.
+    text = normalize("can i have my covid booster and the mpox vaccine together")
+    assert not_covered_topic(text) == "other vaccines with the mpox vaccine"

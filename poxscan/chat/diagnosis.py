@@ -65,6 +65,10 @@ _SUBJECT = rf"(?:it|this|that|these|those|they|mine|(?:my|his|her|our|their)\s+{
 _NOUNISH = (
     r"(?!(?:that|what|which|how|when|why|where|who|"
     r"called|named|known|true|safe|possible|likely|related|similar|different|worse|like|"
+    # s15-chat: naming words misspelt or in other forms ("why was it caled monkeypox", "was it
+    # renamed mpox", "is it nammed mpox", "was it originally mpox")
+    r"c+a+l+e*d|(?:re)?n+a+m+e*d|renamed|rebranded|relabell?ed|labell?ed|dubbed|titled|"
+    r"referred|originally|formerly|previously|officially|"
     r"than|as|vs|versus|compared|milder|more|less|just|still|normal|typical|usual|for|with|of|"
     r"better|dangerous|contagious|serious|common|get|gets|catch|give|have|has|had|cause|causes|"
     r"spread\w*|transmit\w*|diagnos\w*|treat\w*|test\w*|prevent\w*|become|same|from|"

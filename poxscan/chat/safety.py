@@ -132,8 +132,11 @@ _PREGNANCY = re.compile(r"\b(?:pregnan\w*|unborn|expecting|foetus|fetus|breast\s
 
 # Warning signs that need urgent care (the seek-care, children and pregnancy entries list them).
 _WARNING_SIGN = re.compile(
-    r"\b(?:(?:can\s+not|cannot|cant|hard\s+to|trouble|difficulty|struggl\w*\s+to|unable\s+to)\s+"
+    # (s15-chat: "can barely / hardly breathe", "out of breath", "can not catch my breath")
+    r"\b(?:(?:can\s+not|cannot|cant|(?:can\s+|could\s+)?(?:barely|hardly)|hard\s+to|trouble|difficulty|"
+    r"struggl\w*\s+to|unable\s+to)\s+"
     r"(?:breath\w*|swallow\w*|keep\s+(?:\w+\s+)?down)|short(?:ness)?\s+of\s+breath|breathless\w*|"
+    r"out\s+of\s+breath|(?:can\s+not|cannot|cant)\s+catch\s+(?:my|his|her|their)\s+breath|"
     r"(?:gasping|wheezing)|chest\s+pains?|pain\s+in\s+(?:my|his|her|the)\s+chest|"
     r"(?:is|am|are|seems?|getting|gets|got|feel\w*|very|become\w*)\s+(?:very\s+|really\s+|so\s+)?"
     r"(?:confused|disoriented|delirious)(?!\s+(?:about|by|with|as|on|over|whether|if|what|which|"

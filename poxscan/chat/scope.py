@@ -16,6 +16,8 @@ asks whether they are one disease (or one a kind of the other), and "I don't kno
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 
 __all__ = [
@@ -307,6 +309,47 @@ _EVERYDAY_TOPICS = (
         re.compile(r"\btattoos?\s+(?:removed|removal)\b|\bremov\w*\s+(?:a\s+|my\s+)?tattoos?\b"),
     ),
     (
+        # s15-chat: a human medicine given to a pet ("can i give my cat ibuprofen", "is tylenol
+        # safe for dogs").
+        "medicines for pets",
+        re.compile(
+            r"\b(?:give|giving|gave)\s+(?:my\s+|our\s+|a\s+|the\s+)?(?:dogs?|cats?|puppy|puppies|"
+            r"kittens?|pets?|rabbits?)\s+(?:some\s+|an?\s+)?(?:[\w-]+\s+)?(?:ibuprofen|paracetamol|"
+            r"acetaminophen|tylenol|advil|nurofen|aspirin|calpol|benadryl|antihistamines?|"
+            r"painkillers?|medicines?|pills?|tablets?)\b|"
+            r"\b(?:ibuprofen|paracetamol|acetaminophen|tylenol|advil|nurofen|aspirin|calpol|benadryl|"
+            r"antihistamines?|painkillers?)\s+(?:\w+\s+){0,2}?(?:for|to)\s+(?:my\s+|our\s+|a\s+)?"
+            r"(?:dogs?|cats?|puppy|puppies|kittens?|pets?|rabbits?)\b"
+        ),
+    ),
+    (
+        # s15-chat: travel prices ("how much is a flight to lagos", "the cost of a train ticket").
+        "travel prices",
+        re.compile(
+            r"\bhow\s+much\s+(?:is|are|does|do|would|will|was)\s+(?:it\s+(?:cost\s+)?(?:for|to)\s+)?"
+            r"(?:a\s+|an\s+|the\s+|my\s+|one\s+)?(?:[\w-]+\s+){0,2}?(?:flights?|plane\s+tickets?|"
+            r"tickets?|train|trains|bus|coach|taxi|uber|cab|hotels?|fares?|airbnb|visas?)\b|"
+            r"\b(?:price|prices|cost|costs)\s+of\s+(?:a\s+|an\s+|the\s+)?(?:[\w-]+\s+)?(?:flights?|"
+            r"tickets?|hotels?|fares?|train|taxi|visas?)\b"
+        ),
+    ),
+    (
+        # s15-chat: a tattoo or piercing healing ("how long does a tattoo take to heal").
+        "tattoo and piercing aftercare",
+        re.compile(
+            r"\b(?:tattoos?|piercings?)\s+(?:\w+\s+){0,4}?heal\w*|"
+            r"\b(?:tattoo|piercing)\s+after\s*-?\s*care\b|\bheal\w*\s+(?:\w+\s+)?(?:tattoos?|piercings?)\b"
+        ),
+    ),
+    (
+        # s15-chat: flying while pregnant, mpox not named ("is it safe to fly when pregnant").
+        "flying while pregnant",
+        re.compile(
+            r"\b(?:fly|flying|flights?|travel\w*)\s+(?:when|while|during|in|at)\s+(?:\w+\s+){0,2}?"
+            r"(?:pregnan\w*|trimester)\b|\bpregnan\w*\s+(?:\w+\s+){0,3}?(?:fly|flying|flights?)\b"
+        ),
+    ),
+    (
         "cooking",
         re.compile(
             r"\b(?:boil|cook|bake|fry|roast|grill|microwave|poach|steam)\w*\s+(?:an?\s+|the\s+|some\s+|"
@@ -346,6 +389,41 @@ def mentions_other_topic(normalized_text: str) -> str | None:
     for name, pattern in _EVERYDAY_TOPICS:
         if pattern.search(normalized_text):
             return name
+    return _misspelt_other_topic(normalized_text)
+
+
+#: Minimum ``difflib`` similarity of a misspelt disease name to the one it stands for.
+_MISSPELT_CUTOFF = 0.87
+
+
+@functools.lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Words of the knowledge base and of English function words: never read as misspellings."""
+    from poxscan.chat.knowledge import load_knowledge_base
+    from poxscan.chat.text import STOPWORDS, normalize, tokens
+
+    words = set(STOPWORDS)
+    for entry in load_knowledge_base().entries:
+        for text in (*entry.questions, entry.answer, entry.keywords):
+            words.update(tokens(normalize(text)))
+    return frozenset(words)
+
+
+_SINGLE_WORD_TOPICS = tuple(t for t in OTHER_TOPICS if re.fullmatch(r"[a-z]{6,}", t))
+
+
+def _misspelt_other_topic(normalized_text: str) -> str | None:
+    """s15-chat: another disease's name misspelt ("how do you catch scabbies", "is clamydia
+    curable"): a word of six letters or more, not a word of the knowledge base, within
+    ``difflib`` 0.87 of a one-word topic of :data:`OTHER_TOPICS` ("single" is 0.86 of
+    "shingles"). The lexicon lists only the misspellings someone wrote down."""
+    known = _known_words()
+    for word in re.findall(r"[a-z]{6,}", normalized_text):
+        if word in known:
+            continue
+        match = difflib.get_close_matches(word, _SINGLE_WORD_TOPICS, n=1, cutoff=_MISSPELT_CUTOFF)
+        if match:
+            return match[0]
     return None
 
 
@@ -462,6 +540,20 @@ _SOFT_DRINK = re.compile(
 )
 
 
+# s15-chat: another vaccine asked about as the cause of mpox ("is mpox caused by the covid
+# vaccine", "mpox is shingles from the covid jab", "does the flu shot give you mpox"): a claim
+# about what mpox is, not a question on giving the mpox vaccine with others.
+_OTHER_VACCINE_AS_CAUSE = re.compile(
+    r"\b(?:caused|causing|cause[sd]?|giv(?:e|es|en|ing)|gave|from|because\s+of|due\s+to|"
+    r"side\s+effects?\s+of|made\s+by|linked\s+to|related\s+to|blamed\s+on)\s+(?:by\s+)?"
+    r"(?:the\s+|a\s+|an\s+|their\s+|our\s+|my\s+|those\s+)?(?:covid(?:-19)?|coronavirus|flu|"
+    r"influenza|hpv|mmr|shingles)\s+(?:vaccin\w*|jabs?|shots?|boosters?)\b|"
+    r"\b(?:covid(?:-19)?|coronavirus|flu|influenza|hpv|mmr|shingles)\s+(?:vaccin\w*|jabs?|shots?|"
+    r"boosters?)\s+(?:\w+\s+)?(?:cause[sd]?|causing|give[sn]?|gave|giving|led\s+to|leads?\s+to|"
+    r"made|make|makes|creat\w*|spread\w*|start\w*)\b(?=.*\bmpox\b)"
+)
+
+
 def not_covered_topic(normalized_text: str) -> str | None:
     """A topic no entry covers ("costs", "alcohol", ...) that the text asks about, or ``None``.
 
@@ -474,6 +566,10 @@ def not_covered_topic(normalized_text: str) -> str | None:
         if pattern.search(normalized_text):
             # "how much water should I drink when I have mpox": a drink that is not alcohol.
             if name == "alcohol" and _SOFT_DRINK.search(normalized_text):
+                continue
+            if name == "other vaccines with the mpox vaccine" and _OTHER_VACCINE_AS_CAUSE.search(
+                normalized_text
+            ):
                 continue
             return name
     return None
@@ -539,7 +635,13 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     syphilis?" or having both at once gets "I don't know" rather than an entry about another
     disease.
     Other questions naming both ("does mpox cause cold sores") are left to retrieval.
+    s15-chat: another vaccine said to cause mpox ("is mpox caused by the covid vaccine") gets
+    :data:`IDENTITY_ENTRY` too.
     """
+    # s15-chat: another vaccine said to cause mpox ("is mpox caused by the covid vaccine"): what
+    # mpox is (a disease caused by the monkeypox virus); retrieval read the vaccine words.
+    if _OTHER_VACCINE_AS_CAUSE.search(normalized_text) and mentions_mpox(normalized_text):
+        return "answer", IDENTITY_ENTRY
     # s12-chat: how to tell mpox from an eczema flare is the testing entry too (eczema alone, a
     # risk of severe mpox, is not a look-alike: "does eczema make mpox worse").
     if (
