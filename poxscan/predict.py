@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from poxscan.core.imageio import ImageLoadError, load_image
+from poxscan.core.threads import single_threaded_blas
 
 __all__ = [
     "DISCLAIMER",
@@ -376,8 +377,15 @@ class Predictor:
         gate: bool = True,
     ) -> list[Prediction | Refusal]:
         gate_obj = self.gate if gate else None
-        if self.fast is not None:
-            return self._infer_fast(images, names, top_k, gate_obj)
+        # One BLAS thread: a spinning second one slows the backbone's next pass (core.threads).
+        with single_threaded_blas():
+            if self.fast is not None:
+                return self._infer_fast(images, names, top_k, gate_obj)
+            return self._infer_pipeline(images, names, top_k, gate_obj)
+
+    def _infer_pipeline(
+        self, images: Sequence[np.ndarray], names: Sequence[str], top_k: int, gate_obj: Any
+    ) -> list[Prediction | Refusal]:
         with self._lock:
             if gate_obj is None:
                 findings, kept, table = None, list(range(len(images))), self.model.extract(images)

@@ -226,3 +226,27 @@ def test_image_model_is_an_sklearn_classifier_over_images(root, data_root):
     )
     assert list(model.feature_names_) == list(model.extract(images[:1]).columns)
     assert "tensorflow" not in model.fingerprints_ and not model.uses_deep
+
+
+def test_blas_runs_on_one_thread_during_a_prediction_and_is_restored(predictor, paths, monkeypatch):
+    # A spinning second OpenBLAS thread slows the backbone's next pass (poxscan.core.threads):
+    # the head and SHAP run with one BLAS thread, and the caller's setting comes back after.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    original = predictor.model.predict_proba_features
+
+    def spy(table):
+        seen.append(blas_threads())
+        return original(table)
+
+    monkeypatch.setattr(predictor.model, "predict_proba_features", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() == {2}
+        result = predictor.predict_image(load_image(paths[0]), top_k=3)
+        assert blas_threads() == {2}
+    assert result.ok
+    assert seen == [{1}]
