@@ -318,9 +318,10 @@ def _markdown(report: dict) -> str:
     lines += [
         "",
         "handcrafted and deep+handcrafted: MSLD v1 (228 images), ANOVA top-200 features, "
-        "logistic regression, Platt calibration and Youden threshold on grouped 5-fold "
-        "out-of-fold scores. shipped: `poxscan train` with no config (the shipped screening "
-        "model on both sets pooled, 409 images; its input gate shares the model's embedding, "
+        "logistic regression, Platt calibration and the default threshold rule (sensitivity "
+        "0.95) on grouped 5-fold out-of-fold scores. shipped: `poxscan train` with no config "
+        "(the shipped screening model on both sets pooled, 409 images; its input gate shares "
+        "the model's embedding, "
         "so the gate adds no forward pass). The AUCs are there to show the models are real, "
         "not to compare them (see `poxscan evaluate`).",
         "",

@@ -4,9 +4,9 @@ OpenBLAS (NumPy's, SciPy's) lets its worker threads spin for a while after each 
 for the next one. In a prediction the backbone's TensorFlow pass, which uses every core, comes
 right after the gate's, the head's and SHAP's small products (one photo's 1,280 numbers against
 a few hundred or thousand rows), so on a 2-core machine the spinning thread takes a core from
-the next forward pass: measured here (``experiments/bench_predict.py``, load 1.3-1.8), a gated
-prediction of the shipped model with top-5 SHAP took a median 112 ms with two BLAS threads and
-76 ms with one.
+the next forward pass. ``experiments/bench_predict.py`` shows the cost: a gated prediction of
+the shipped model should take a few milliseconds more than an ungated one (the gate shares its
+embedding); before this limit it took about 40 ms more (an uncommitted run of that benchmark).
 Products that small gain nothing from a second thread.
 """
 
