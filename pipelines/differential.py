@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from poxscan.features import check_images
+from poxscan.pipelines.classifiers import drop_fit_only_state
 from poxscan.pipelines.image_model import FeatureExtractorsMixin, normalize_families
 from poxscan.pipelines.splits import grouped_folds
 from poxscan.pipelines.targets import MULTICLASS_EXCLUDED, task_records
@@ -131,7 +132,7 @@ class DifferentialModel(FeatureExtractorsMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(len(self.class_names_))
         if _images is not None:
             features = self.extract(_images)
-        self.pipeline_ = build_pipeline(cfg).fit(self._align(features), y)
+        self.pipeline_ = drop_fit_only_state(build_pipeline(cfg).fit(self._align(features), y))
         return self
 
     def predict_proba_features(self, features: pd.DataFrame) -> np.ndarray:

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from poxscan.features import DEFAULT_PARAMS, FAMILIES, check_images, make_extractor
 from poxscan.pipelines.calibration import ScoreCalibrator, ThresholdRule, choose_threshold, logit
+from poxscan.pipelines.classifiers import drop_fit_only_state
 from poxscan.pipelines.splits import grouped_folds
 
 __all__ = [
@@ -276,7 +277,7 @@ class ImageModel(FeatureExtractorsMixin, ClassifierMixin, BaseEstimator):
         else:
             self.threshold_ = float(self.threshold)
             self.threshold_rule_ = "fixed"
-        self.pipeline_ = self._make_pipeline().fit(table, y)
+        self.pipeline_ = drop_fit_only_state(self._make_pipeline().fit(table, y))
         self.n_train_ = len(y)
         return self
 

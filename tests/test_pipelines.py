@@ -245,3 +245,31 @@ def _folds(data, k):
     from poxscan.pipelines.splits import grouped_folds
 
     return grouped_folds(data.y, data.groups, k, seed=0)
+
+
+def test_a_fitted_lda_model_keeps_no_covariance_and_predicts_the_same(small):
+    """The shipped head is a shrinkage LDA: its pooled covariance (features squared) is fit-only
+    state, dropped from the deployed model; the probabilities are those of the full estimator."""
+    import copy
+    import pickle
+
+    from poxscan.pipelines.image_model import ImageModel
+
+    cfg = {"families": ["color", "texture", "hog"], "selector": "none", "classifier": "lda"}
+    full = build_pipeline(cfg).fit(small.X, small.y)
+    lda = full.steps[-1][1]
+    n = lda.coef_.shape[1]
+    assert lda.covariance_.shape == (n, n)  # what scikit-learn keeps after fitting
+
+    model = ImageModel(families=cfg["families"], pipeline=cfg, cv=4).fit_features(
+        small.X, small.y, small.groups
+    )
+    head = model.pipeline_.steps[-1][1]
+    assert not hasattr(head, "covariance_")
+    X = model._align(small.X)
+    np.testing.assert_array_equal(model.pipeline_.predict_proba(X), full.predict_proba(X))
+    # The pickled model is smaller by at least the covariance's bytes.
+    with_cov = copy.deepcopy(model)
+    with_cov.pipeline_ = full
+    saved = len(pickle.dumps(with_cov)) - len(pickle.dumps(model))
+    assert saved >= n * n * 8
