@@ -169,6 +169,10 @@ def test_a_pregnancy_question_after_a_suspicion_is_answered(bot, question):
         # s15-chat: barely or hardly breathing, out of breath.
         ("got mpox and can hardly breathe tonight", "seek_care"),
         ("my husband has mpox sores and he is out of breath", "seek_care"),
+        # s16-chat: not able to pee.
+        ("i have mpox and i cant pee", "seek_care"),
+        ("mpox sores and hard to wee since yesterday", "seek_care"),
+        ("my son has mpox and cant pee", "children"),
     ],
 )
 def test_warning_signs_with_mpox_escalate_to_urgent_care(bot, question, entry_id):
@@ -185,6 +189,10 @@ def test_warning_sign_words_elsewhere_take_no_safety_route():
     # s7-chat: puzzled by a question ("im confused, does mpox ..."), not delirious.
     assert safety_entry(normalize("read a lot and im confused, does mpox spread by sex")) is None
     assert safety_entry(normalize("so confused. how does mpox spread")) is None
+    # Peeling a scab or weeks of mpox are not "can't pee" / "can't wee".
+    assert safety_entry(normalize("is it hard to peel off the mpox scabs")) is None
+    assert safety_entry(normalize("can not peel the scab off my mpox sore")) is None
+    assert safety_entry(normalize("i have mpox and cant weed the garden")) is None
     # Still a warning sign when nothing of the kind follows.
     assert safety_entry(normalize("i have mpox and feel very confused, what now")) == "seek_care"
 

@@ -146,11 +146,12 @@ _WARNING_SIGN = re.compile(
     r"(?:(?:how|what|which|why|when|where)\s+)?(?:does|do|is|are|can|could|will|would)\s+"
     r"(?:mpox|it|you|u|the|people|someone|this|that|an?)\b))|"
     r"fainted|fainting|feel\w*\s+faint|pass(?:ed|ing)\s+out|seizures?|"
-    # s16-chat: not able to pee (urinary retention: proctitis or sores can block it)
+    # s16-chat: not able to pee (urinary retention: proctitis or sores can block it); the
+    # verb's own forms only, so peeling a scab or "weeks" is no warning sign
     r"(?:can\s+not|cannot|cant|could\s+not|(?:can\s+|could\s+)?(?:barely|hardly)|unable\s+to|"
     r"(?:trouble|difficulty|struggl\w*)\s+(?:to\s+)?|hard\s+to|not\s+able\s+to)\s+"
-    r"(?:pee\w*|wee\w*|urinat\w*|piss\w*|pass\s+(?:urine|water)|empty\s+(?:my|his|her|the)\s+bladder)|"
-    r"(?:have|has|had)\s*(?:not|n't)\s+(?:peed|urinated|weed)|urinary\s+retention|"
+    r"(?:pee(?:s|d|ing)?|wee(?:s|ing)?|urinat\w*|piss\w*|pass\s+(?:urine|water)|empty\s+(?:my|his|her|the)\s+bladder)|"
+    r"(?:have|has|had)\s*(?:not|n't)\s+(?:peed|urinated)|urinary\s+retention|"
     r"(?:no|not\s+any)\s+(?:pee|urine)\s+(?:for|since|all)|"
     r"(?:will\s+not|can\s+not|cannot|unable\s+to)\s+(?:wake|drink)|"
     r"(?:unusually|very|really|so|too)\s+(?:drowsy|sleepy))\b"
