@@ -14,12 +14,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from poxscan.chat.bot import MpoxChatbot
+from poxscan.chat.bot import ChatReply, MpoxChatbot
 
 EXP = Path(__file__).resolve().parent
 
 
-def _ok(expected: str, reply) -> bool:
+def _ok(expected: str, reply: ChatReply) -> bool:
+    """Whether ``reply`` is what the probe line expects (``expected``)."""
     if expected in ("refusal", "unknown"):
         return reply.kind == expected
     if expected == "answer":
