@@ -30,6 +30,7 @@ NEAR_V11 = REPO / "tests" / "fixtures" / "chat_variants_near_v11_before_s13.txt"
 NEAR_V12 = REPO / "tests" / "fixtures" / "chat_variants_near_v12_before_s14.txt"
 NEAR_V13 = REPO / "tests" / "fixtures" / "chat_variants_near_v13_before_s15.txt"
 NEAR_V14 = REPO / "tests" / "fixtures" / "chat_variants_near_v14_before_s16.txt"
+NEAR_V15 = REPO / "tests" / "fixtures" / "chat_variants_near_v15_before_s17.txt"
 
 
 @pytest.fixture(scope="module")
@@ -469,6 +470,8 @@ def _norm_q(text: str) -> str:
         ("v13", NEAR_V13, 280),
         # s16-chat: v14 (a development set since s16-chat).
         ("v14", NEAR_V14, 280),
+        # s17-chat: v15 (a development set since s17-chat).
+        ("v15", NEAR_V15, 280),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
