@@ -109,6 +109,22 @@ def test_s14_spanish_and_portuguese_names_read_mpox(bot):
     assert reply.kind == "answer", reply.reason
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["variole du singe", "affenpocken", "vaiolo delle scimmie", "apenpokken", "cacar monyet"],
+)
+def test_s17_more_languages_name_mpox(bot, name):
+    assert normalize(f"what is {name}") == "what is mpox"
+    assert bot.reply(f"{name} vaccine, who should get it").entry_id == "vaccine_eligibility"
+
+
+def test_s17_misspelt_and_slang_words_reach_their_entries(bot):
+    assert normalize("brest milk and wartz") == "breast milk and warts"
+    assert bot.reply("can i catch mpox from giving head").entry_id == "sexual_contact"
+    assert bot.reply("is mpox gods punishment for sinners").entry_id == "who_at_risk"
+    assert bot.reply("am i talking to chatgpt").entry_id == "about_tool"
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"

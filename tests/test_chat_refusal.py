@@ -496,6 +496,9 @@ GENERAL_QUESTIONS = [
     "how many days until i would know if i caught it",
     "how do doctors identify them, the mpox sores",
     "how do i know if i have mpox or not",
+    # s17-chat: the disease named as what a cure, vaccine or test is for.
+    "is there a treatment for mpox or not",
+    "does the jab really protect against mpox or not",
     "what is the diagnosis of mpox based on",
     "when should i suspect mpox",
     "how likely is mpox to spread at a festival",

@@ -53,6 +53,19 @@ def bot() -> MpoxChatbot:
             "protective equipment for health workers",
         ),
         ("does the daycare need to be told my son has mpox", "telling an employer or school"),
+        # s17-chat: legal rights, investing, exact figures, naming a provider, programs,
+        # religious rulings.
+        ("could my employer sack me over mpox", "legal and employment rights"),
+        ("im thinking of suing my ex for giving me monkeypox", "legal and employment rights"),
+        ("will the airline refund my ticket if i have mpox", "legal and employment rights"),
+        ("is it legal to make me stay home with mpox", "legal and employment rights"),
+        ("should i invest in mpox vaccine companies", "investing"),
+        ("how many mpox deaths were there in uganda this year", "exact figures and statistics"),
+        ("give me the exact mpox fatality rate for 2024", "exact figures and statistics"),
+        ("what ct value counts as a positive mpox pcr", "exact figures and statistics"),
+        ("what is the best clinic in nairobi for mpox", "recommending a provider"),
+        ("can you write code that plots mpox cases", "programming"),
+        ("is the mpox vaccine haram", "religious rulings"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -77,6 +90,9 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("is it ok to fly when i have monkeypox", "isolation"),
         ("im a nurse, can i get the mpox vaccine", "vaccine_eligibility"),
         ("when can my daughter go back to school after mpox", "isolation"),
+        # s17-chat: counts that are not surveillance data, care that is not a named provider.
+        ("how many doses of the mpox vaccine do i need", "vaccine_doses"),
+        ("when should i see a doctor about mpox", "seek_care"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -341,3 +357,20 @@ def test_giving_the_mpox_jab_beside_a_covid_jab_is_still_not_covered():
     # s15-chat: the cause pattern leaves the other-vaccines topic as it was.
     text = normalize("can i have my covid booster and the mpox vaccine together")
     assert not_covered_topic(text) == "other vaccines with the mpox vaccine"
+
+
+def test_a_topic_with_its_own_advisers_names_them(bot):
+    # s17-chat: a legal question is sent to legal advice, not to a pharmacist.
+    reply = bot.reply("can my landlord evict me for having mpox, is that legal")
+    assert reply.reason == "not_covered:legal and employment rights"
+    assert "lawyer" in reply.text and "pharmacist" not in reply.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["mpox and warts, how do you tell them apart", "do mpox sores look like boils"],
+)
+def test_more_everyday_look_alikes_get_the_testing_entry(bot, question):
+    # s17-chat: warts, boils, cysts ... compared with mpox in general.
+    reply = bot.reply(question)
+    assert (reply.kind, reply.entry_id) == ("answer", "testing"), reply.reason

@@ -180,6 +180,28 @@ def _fitted_bm25(kb: KnowledgeBase) -> Bm25Retriever:
     return Bm25Retriever().fit(kb.entries)
 
 
+# Who can answer a topic no entry covers, where it is not a health worker (s17-chat).
+_ASK_INSTEAD = {
+    "legal and employment rights": (
+        "a lawyer, a union or a legal-advice service; for health questions about mpox, ask me "
+        "or a healthcare provider"
+    ),
+    "investing": "a financial adviser; I only answer health questions about mpox",
+    "exact figures and statistics": (
+        "the latest reports of WHO or your national public-health agency, which publish "
+        "current case counts and technical guidance"
+    ),
+    "recommending a provider": (
+        "your local health department or a sexual-health clinic, which can tell you where to "
+        "get tested, treated or vaccinated near you"
+    ),
+    "programming": "elsewhere: I only answer health questions about mpox",
+    "religious rulings": (
+        "a religious scholar; for whether a medicine suits you, ask your clinician or pharmacist"
+    ),
+}
+
+
 class MpoxChatbot:
     """Retrieval chatbot over the mpox knowledge base. No network, no model download.
 
@@ -282,13 +304,14 @@ class MpoxChatbot:
         rule = detect_diagnosis_request(normalized_text)
         if rule is not None:
             return "refusal", f"diagnosis:{rule}"
-        # s13-chat: a learned second opinion for wordings no rule has seen (personal cue needed).
-        if model_refuses(normalized_text):
+        uncovered = not_covered_topic(normalized_text)
+        # s13-chat: a learned second opinion for wordings no rule has seen (personal cue needed);
+        # s17-chat: not on a topic no entry covers ("can my boss sack me over mpox").
+        if uncovered is None and model_refuses(normalized_text):
             return "refusal", "diagnosis:learned"
         other = mentions_other_topic(normalized_text)
         if other and not mentions_mpox(normalized_text):
             return "unknown", f"other_topic:{other}"
-        uncovered = not_covered_topic(normalized_text)
         if uncovered is not None:
             return "unknown", f"not_covered:{uncovered}"
         compared = uncovered_comparison(normalized_text)
@@ -369,10 +392,10 @@ class MpoxChatbot:
         """What an ``unknown`` decided by a scope rule says (see :meth:`fixed_route`)."""
         rule, name = reason.split(":", 1)
         if rule == "not_covered":
-            return (
-                f"Sorry, my knowledge base does not cover {name}. Please ask a healthcare "
-                "provider, a pharmacist or your local health department."
+            ask = _ASK_INSTEAD.get(
+                name, "a healthcare provider, a pharmacist or your local health department"
             )
+            return f"Sorry, my knowledge base does not cover {name}. Please ask {ask}."
         if rule == "comparison":
             return (
                 f"Sorry, my knowledge base does not describe {name}, so I cannot compare it "

@@ -779,6 +779,12 @@ _YES_OR_NO = re.compile(
     rf"\b(?:yes\s+or\s+no|y\s*/\s*n)\b[\s,:;.-]*(?:is\s+(?:it|this)\s+|do\s+i\s+have\s+)?"
     rf"(?:an?\s+)?{_DISEASE}\s*\?*\W*$"
 )
+# s17-chat: the disease named as what something is for or against ("a cure for mpox or not",
+# "does the vaccine work against mpox or not"): a general question however it ends.
+_ABOUT_DISEASE = re.compile(
+    rf"\b(?:cures?|treatments?|medicines?|vaccines?|jabs?|tests?|for|against|prevent|prevents|"
+    rf"treat|treats|cure)\s+(?:the\s+)?{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no)\b"
+)
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(
     rf"(?:^|[,.;:!?]|\s-|\bor)\s*(?:is\s+(?:it\s+|this\s+|that\s+)?(?:the\s+)?|maybe\s+|"
@@ -905,8 +911,9 @@ def detect_diagnosis_request(normalized_text: str) -> str | None:
         return "wants_verdict"
     if _STATEMENT_QUESTION.search(text):
         return "statement_question"
-    # (s12-chat: "how do i know if i have mpox or not" asks how to find out)
-    if _YES_OR_NO.search(text) and not _HOW_TO.search(text):
+    # (s12-chat: "how do i know if i have mpox or not" asks how to find out; s17-chat: "is
+    # there a cure for mpox or not" asks about the disease, not for a verdict)
+    if _YES_OR_NO.search(text) and not _HOW_TO.search(text) and not _ABOUT_DISEASE.search(text):
         return "yes_or_no"
     if _LOOKALIKE_OR.search(text) and not _GENERAL.search(text):
         return "lookalike_or_mpox"

@@ -58,6 +58,20 @@ VERDICT_CUE = re.compile(
 )
 
 
+#: s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
+#: my pictures"): a question about the tool, not a photo handed over to be judged.
+TOOL_DATA = re.compile(
+    r"\b(?:do|does|will|would|can|could|did)\s+(?:you|this\s+(?:\w+\s+)?(?:app|tool|site|"
+    r"website|bot|chatbot)|poxscan|it|anyone|someone|people)\s+(?:\w+\s+)?(?:save|saves|store|"
+    r"stores|keep|keeps|share|shares|sell|sells|see|read|look\s+at|delete|deletes|record|log|"
+    r"use)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"images?|data|conversations?|info\w*|questions?|uploads?)\b|"
+    r"\bwhat\s+happens\s+to\s+(?:my|the|our)\s+(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"images?|data|uploads?)\b|\bwhere\s+(?:do|does|are|is)\s+(?:my|the)\s+(?:photos?|"
+    r"pictures?|pics?|images?|data|messages?)\s+(?:go|stored|kept|saved)\b"
+)
+
+
 def load_examples(path: Path = EXAMPLES) -> tuple[list[str], np.ndarray, list[str]]:
     """Questions, labels (1 = must be refused) and source groups of the examples file."""
     texts, labels, groups = [], [], []
@@ -131,6 +145,7 @@ def model_may_refuse(normalized_text: str) -> bool:
         _HOW_TO,
         _TOOL_CAPABILITY,
         _CLAIM_CHECK,
+        TOOL_DATA,
     )
     return not any(p.search(normalized_text) for p in answerable)
 

@@ -51,6 +51,16 @@ OTHER_TOPICS = (
     "diabetes",
     "cancer",
     "ebola",
+    # s17-chat: school subjects and medicines no entry covers, asked without mpox
+    "physics",
+    "quantum physics",
+    "chemistry",
+    "algebra",
+    "calculus",
+    "antidepressant",
+    "antidepressants",
+    "ssri",
+    "ssris",
     "malaria",
     "dengue",
     "cholera",
@@ -524,6 +534,73 @@ _NOT_COVERED = (
         ),
     ),
     (
+        # s17-chat: what the law, an employer or an airline must do ("can my boss fire me", "can
+        # I sue", "is it legal for the school to", "a refund on my flight"): no entry gives
+        # legal or contractual advice.
+        "legal and employment rights",
+        re.compile(
+            r"\b(?:fire|fires|fired|firing|sack|sacks|sacked|dismiss\w*|terminat\w*)\s+"
+            r"(?:me|him|her|us|them|someone|people|staff|workers?|employees?)\b|"
+            r"\b(?:sue|sues|sued|suing|lawsuits?|lawyers?|attorneys?|solicitors?|"
+            r"compensation|refunds?|refunded|illegal|legally|legal\s+(?:rights?|action|advice))\b|"
+            r"\b(?:is|are|it)\s+(?:it\s+)?(?:\w+\s+)?legal\b|\bagainst\s+the\s+law\b|"
+            r"\b(?:sick|statutory)\s+pay\b|\bpaid\s+(?:sick\s+)?leave\b"
+        ),
+    ),
+    (
+        # s17-chat: investing ("should I buy their stock"): not health information.
+        "investing",
+        re.compile(
+            r"\b(?:buy|buying|sell|selling|own|invest\w*\s+in)\s+(?:\w+\s+){0,3}?"
+            r"(?:stocks?|shares|crypto)\b|\bstock\s+(?:price|market|tips?)\b|"
+            r"\b(?:share|stock)\s+price\b|\binvest(?:ing|ment|ments|or|ors)?\b"
+        ),
+    ),
+    (
+        # s17-chat: current or exact counts and technical figures ("how many cases last month",
+        # "the exact fatality rate in 2023", "the Ct cut-off", "the ICD-10 code", "how many base
+        # pairs"): the knowledge base gives general facts, not surveillance data or lab specs.
+        "exact figures and statistics",
+        re.compile(
+            r"\bhow\s+many\s+(?:\w+\s+){0,3}?(?:cases|deaths|infections|people|doses|vials)\b"
+            r"(?:\W+\w+){0,8}?\W+(?:(?:last|this|past|previous)\s+(?:week|month|year|weekend)|"
+            r"today|yesterday|so\s+far|right\s+now|currently|received?|delivered|shipped|"
+            r"donated|ordered)\b|"
+            r"\bexact\w*\s+(?:\w+\s+){0,3}?(?:rates?|numbers?|figures?|counts?|percentages?|"
+            r"statistics?)\b|\bstatistics\b|\bcase\s+counts?\b|"
+            r"\b(?:ct|cycle\s+threshold)\s+(?:values?|cut\s*-?\s*offs?|thresholds?)\b|"
+            r"\bicd\s*-?\s*(?:10|11)?\b|\bbase\s+pairs?\b|\bgenome\s+(?:length|size)\b|"
+            r"\bhow\s+(?:long|big)\s+is\s+(?:the\s+)?(?:\w+\s+){0,3}?genome\b"
+        ),
+    ),
+    (
+        # s17-chat: naming a particular hospital or doctor ("the best hospital in Manila",
+        # "recommend a good skin doctor for Lagos"): the entries say what kind of care to seek,
+        # they name no provider.
+        "recommending a provider",
+        re.compile(
+            r"\b(?:best|top|good|great|cheapest|recommend\w*)\s+(?:\w+\s+){0,2}?"
+            r"(?:hospitals?|clinics?|doctors?|dermatologists?|specialists?|gps?|physicians?)\s+"
+            r"(?:in|at|for|around)\s+(?!me\b|my\b|mpox\b|monkeypox\b|it\b|this\b|that\b|"
+            r"the\s+(?:rash|sores?|pain|symptoms?|test\w*|vaccin\w*)\b|"
+            r"(?:testing|treatment|vaccin\w*|sores?|rash\w*|pain|symptoms?)\b)\w+"
+        ),
+    ),
+    (
+        # s17-chat: writing programs ("a python script to count cases from a csv").
+        "programming",
+        re.compile(
+            r"\b(?:python|javascript|typescript|sql|csv|json|html|regex|pandas|numpy)\b|"
+            r"\b(?:write|code|build)\s+(?:me\s+)?(?:(?:a|an|some)\s+)?(?:\w+\s+)?"
+            r"(?:script|program|function|app|code|website)\b"
+        ),
+    ),
+    (
+        # s17-chat: religious rulings ("is tecovirimat halal"): not a medical question.
+        "religious rulings",
+        re.compile(r"\b(?:halal|haram|kosher|fatwa)\b"),
+    ),
+    (
         "giving blood",
         re.compile(
             r"\bblood\s+(?:transfusions?|donations?|donors?|banks?)\b|"
@@ -587,7 +664,10 @@ _LOOKALIKE_DISEASE = re.compile(
     # the vaccine; not eczema: a risk of severe mpox)
     r"allerg(?:ic|y)\s+rash(?:es)?|rash(?:es)?\s+from\s+(?:an?\s+)?allerg(?:y|ies)|"
     r"allergic\s+reactions?\s+(?:on|of)\s+(?:the\s+|my\s+)?skin|heat\s+rash|hives|urticaria|"
-    r"rosacea|folliculitis)\b"
+    r"rosacea|folliculitis|"
+    # s17-chat: more everyday skin findings people compare with mpox
+    r"warts?|verrucas?|boils?|cysts?|tinea|jock\s+itch|pityriasis(?:\s+rosea)?|"
+    r"lichen\s+planus)\b"
 )
 # The comparison asks how to tell the two apart, or how the skin looks.
 _APART = re.compile(
