@@ -59,12 +59,12 @@ VERDICT_CUE = re.compile(
 
 
 #: s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
-#: my pictures"): a question about the tool, not a photo handed over to be judged.
+#: my pictures"): a question about the tool, not a photo handed over to be judged ("can you see
+#: / look at my photo" hands one over, so those verbs are not here).
 TOOL_DATA = re.compile(
     r"\b(?:do|does|will|would|can|could|did)\s+(?:you|this\s+(?:\w+\s+)?(?:app|tool|site|"
     r"website|bot|chatbot)|poxscan|it|anyone|someone|people)\s+(?:\w+\s+)?(?:save|saves|store|"
-    r"stores|keep|keeps|share|shares|sell|sells|see|read|look\s+at|delete|deletes|record|log|"
-    r"use)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"stores|keep|keeps|share|shares|sell|sells|delete|deletes|record|records|log|logs)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
     r"images?|data|conversations?|info\w*|questions?|uploads?)\b|"
     r"\bwhat\s+happens\s+to\s+(?:my|the|our)\s+(?:messages?|chats?|photos?|pictures?|pics?|"
     r"images?|data|uploads?)\b|\bwhere\s+(?:do|does|are|is)\s+(?:my|the)\s+(?:photos?|"
