@@ -126,6 +126,18 @@ def test_s17_misspelt_and_slang_words_reach_their_entries(bot):
     assert bot.reply("am i talking to chatgpt").entry_id == "about_tool"
 
 
+def test_s18_misspelt_words_and_phrasings_reach_their_entries(bot):
+    assert normalize("moskito bactiria impetago") == "mosquito bacteria impetigo"
+    assert bot.reply("whats the diff between syphilis and mpox").entry_id == "testing"
+    assert bot.reply("my shoulder itches where the nurse gave me the jab").entry_id == (
+        "vaccine_side_effects"
+    )
+    assert bot.reply("can you catch mpox doing judo").kind == "answer"
+    assert bot.reply("is second hand clothing safe with mpox around").entry_id == (
+        "contaminated_materials"
+    )
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"

@@ -91,6 +91,10 @@ OWN_VERDICT_REQUESTS = [
     "got red bumps on my balls, is it monkeypox??",
     "omg is this monkey pox",
     "pls is this mpox or not",
+    # s18-chat: a finding described by the disease it resembles; odds asked for a finding.
+    "my boyfriend has chickenpox-like blisters, tell me",
+    "i have mpox type sores on my lip",
+    "rate my chances, red spots on my chest since friday",
     "sores in my mouth could it be mpox",
     "my wife has a blister rash, does she have mpox",
     "does my baby have chickenpox or mpox",
@@ -498,6 +502,8 @@ GENERAL_QUESTIONS = [
     "how do i know if i have mpox or not",
     # s17-chat: the disease named as what a cure, vaccine or test is for.
     "is there a treatment for mpox or not",
+    "what does an mpox like rash look like on the hands",
+    "rate my chances of catching mpox at a festival",
     "does the jab really protect against mpox or not",
     "what is the diagnosis of mpox based on",
     "when should i suspect mpox",

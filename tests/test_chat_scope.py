@@ -66,6 +66,13 @@ def bot() -> MpoxChatbot:
         ("what is the best clinic in nairobi for mpox", "recommending a provider"),
         ("can you write code that plots mpox cases", "programming"),
         ("is the mpox vaccine haram", "religious rulings"),
+        # s18-chat: expulsion, eviction and sick notes; R0 and APOBEC3; funding; privacy.
+        ("will the college expel my son over mpox", "legal and employment rights"),
+        ("do i need a fit note from the doctor for mpox", "legal and employment rights"),
+        ("what is the r0 of mpox clade ii", "exact figures and statistics"),
+        ("are there grants for mpox vaccine research", "research funding"),
+        ("are my chats with you kept private", "privacy of messages and photos"),
+        ("does poxscan store my photos", "privacy of messages and photos"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -93,6 +100,7 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         # s17-chat: counts that are not surveillance data, care that is not a named provider.
         ("how many doses of the mpox vaccine do i need", "vaccine_doses"),
         ("when should i see a doctor about mpox", "seek_care"),
+        ("can i get an mpox test confidentially", "testing"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -357,6 +365,13 @@ def test_giving_the_mpox_jab_beside_a_covid_jab_is_still_not_covered():
     # s15-chat: the cause pattern leaves the other-vaccines topic as it was.
     text = normalize("can i have my covid booster and the mpox vaccine together")
     assert not_covered_topic(text) == "other vaccines with the mpox vaccine"
+
+
+def test_chit_chat_without_mpox_is_another_topic(bot):
+    # s18-chat: stories and gadgets; a story of mpox's discovery is still answered.
+    assert bot.reply("tell me a story before bed").reason == "other_topic:stories and shopping"
+    assert bot.reply("which laptop should i buy").reason == "other_topic:stories and shopping"
+    assert bot.reply("tell me the story of how mpox was discovered").kind == "answer"
 
 
 def test_a_topic_with_its_own_advisers_names_them(bot):

@@ -196,6 +196,14 @@ _ASK_INSTEAD = {
         "get tested, treated or vaccinated near you"
     ),
     "programming": "elsewhere: I only answer health questions about mpox",
+    "privacy of messages and photos": (
+        "the people who run the site you are using; poxscan's own web page writes no photo or "
+        "message to disk, but I cannot speak for other sites"
+    ),
+    "research funding": (
+        "research funders or your institution's research office; I only answer health "
+        "questions about mpox"
+    ),
     "religious rulings": (
         "a religious scholar; for whether a medicine suits you, ask your clinician or pharmacist"
     ),

@@ -324,6 +324,25 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_WORD}\s+)?{_DISEASE}\b"
         ),
     ),
+    # s18-chat: "my wife has mpox looking spots", "i have mpox-like bumps": a real person's
+    # finding described by the disease it resembles.
+    (
+        "has_disease_like_finding",
+        re.compile(
+            rf"\b(?:i|he|she|we|they|(?:my|our|his|her)\s+{_WORD})\s+(?:has|have|got|has\s+got|"
+            rf"have\s+got|gets|get|developed|noticed)\s+(?:some\s+|these\s+|a\s+few\s+|an?\s+)?"
+            rf"(?:{_WORD}\s+)?{_DISEASE}[\s-]*(?:looking|like|type|ish)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
+        ),
+    ),
+    # s18-chat: "rate my odds: 3 bumps on my thigh", "what are my chances, these spots ...":
+    # a likelihood asked for a finding described.
+    (
+        "rate_my_odds",
+        re.compile(
+            rf"\b(?:rate|estimate|guess|calculate|give\s+me)\s+(?:my|his|her|our)\s+"
+            rf"(?:odds|chances?|probability|likelihood)\b(?=.*\b{_SYMPTOM}\b)"
+        ),
+    ),
     # "is this what mpox looks like"
     (
         "is_this_what",

@@ -30,6 +30,7 @@ from poxscan.chat.diagnosis import (
     _WHAT_TO_DO,
 )
 from poxscan.chat.safety import safety_entry
+from poxscan.chat.scope import TOOL_DATA
 
 EXAMPLES = Path(__file__).with_name("refusal_examples.txt")
 
@@ -58,17 +59,11 @@ VERDICT_CUE = re.compile(
 )
 
 
-#: s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
-#: my pictures"): a question about the tool, not a photo handed over to be judged ("can you see
-#: / look at my photo" hands one over, so those verbs are not here).
-TOOL_DATA = re.compile(
-    r"\b(?:do|does|will|would|can|could|did)\s+(?:you|this\s+(?:\w+\s+)?(?:app|tool|site|"
-    r"website|bot|chatbot)|poxscan|it|anyone|someone|people)\s+(?:\w+\s+)?(?:save|saves|store|"
-    r"stores|keep|keeps|share|shares|sell|sells|delete|deletes|record|records|log|logs)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
-    r"images?|data|conversations?|info\w*|questions?|uploads?)\b|"
-    r"\bwhat\s+happens\s+to\s+(?:my|the|our)\s+(?:messages?|chats?|photos?|pictures?|pics?|"
-    r"images?|data|uploads?)\b|\bwhere\s+(?:do|does|are|is)\s+(?:my|the)\s+(?:photos?|"
-    r"pictures?|pics?|images?|data|messages?)\s+(?:go|stored|kept|saved)\b"
+#: s18-chat: getting a test ("could my boyfriend have the mpox test at a pharmacy"): the
+#: testing entry answers it (a provider takes the swab), whatever the finding.
+GET_TESTED = re.compile(
+    r"\b(?:have|get|take|do|book|order)\s+(?:the\s+|a\s+|an\s+)?(?:mpox\s+)?(?:pcr\s+|swab\s+)?"
+    r"tests?\b(?!\s+(?:positive|negative))|\bget(?:ting)?\s+tested\b"
 )
 
 
@@ -146,6 +141,7 @@ def model_may_refuse(normalized_text: str) -> bool:
         _TOOL_CAPABILITY,
         _CLAIM_CHECK,
         TOOL_DATA,
+        GET_TESTED,
     )
     return not any(p.search(normalized_text) for p in answerable)
 

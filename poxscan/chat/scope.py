@@ -24,6 +24,7 @@ __all__ = [
     "IDENTITY_ENTRY",
     "OTHER_TOPICS",
     "TESTING_ENTRY",
+    "TOOL_DATA",
     "mentions_mpox",
     "mentions_other_topic",
     "not_covered_topic",
@@ -280,6 +281,16 @@ _EVERYDAY_TOPICS = (
         ),
     ),
     (
+        # s18-chat: stories and gadgets asked for with no mpox named ("tell me a bedtime story",
+        # "the best phone to buy").
+        "stories and shopping",
+        re.compile(
+            r"\b(?:tell|read|write)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:\w+\s+)?(?:story|stories|fairy\s+tale)\b|"
+            r"\b(?:best|which|good|cheapest)\s+(?:\w+\s+)?(?:phones?|laptops?|cars?|tvs?|cameras?|"
+            r"headphones|tablets?\s+to\s+buy|consoles?)\b(?:\W+\w+){0,3}?\W+(?:buy|get|choose|right\s+now)\b"
+        ),
+    ),
+    (
         # s14-chat: places to eat or drink ("can you recommend a good restaurant in cardiff").
         "eating out",
         re.compile(
@@ -443,6 +454,19 @@ TESTING_ENTRY = "testing"
 #: mpox).
 IDENTITY_ENTRY = "what_is_mpox"
 
+#: s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
+#: my pictures"): a question about the tool, not a photo handed over to be judged ("can you see
+#: / look at my photo" hands one over, so those verbs are not here).
+TOOL_DATA = re.compile(
+    r"\b(?:do|does|will|would|can|could|did)\s+(?:you|this\s+(?:\w+\s+)?(?:app|tool|site|"
+    r"website|bot|chatbot)|poxscan|it|anyone|someone|people)\s+(?:\w+\s+)?(?:save|saves|store|"
+    r"stores|keep|keeps|share|shares|sell|sells|delete|deletes|record|records|log|logs)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"images?|data|conversations?|info\w*|questions?|uploads?)\b|"
+    r"\bwhat\s+happens\s+to\s+(?:my|the|our)\s+(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"images?|data|uploads?)\b|\bwhere\s+(?:do|does|are|is)\s+(?:my|the)\s+(?:photos?|"
+    r"pictures?|pics?|images?|data|messages?)\s+(?:go|stored|kept|saved)\b"
+)
+
 # Topics no entry covers, even about mpox: (name, pattern).
 _NOT_COVERED = (
     (
@@ -541,6 +565,8 @@ _NOT_COVERED = (
         re.compile(
             r"\b(?:fire|fires|fired|firing|sack|sacks|sacked|dismiss\w*|terminat\w*)\s+"
             r"(?:me|him|her|us|them|someone|people|staff|workers?|employees?)\b|"
+            r"\b(?:expel\w*|evict\w*|suspend|suspended)\s+(?:me|him|her|us|them|my\s+\w+)\b|"
+            r"\b(?:sick|fit|doctor'?s?|medical)\s+(?:notes?|certificates?)\b|"
             r"\b(?:sue|sues|sued|suing|lawsuits?|lawyers?|attorneys?|solicitors?|"
             r"compensation|refunds?|refunded|illegal|legally|legal\s+(?:rights?|action|advice))\b|"
             r"\b(?:is|are|it)\s+(?:it\s+)?(?:\w+\s+)?legal\b|\bagainst\s+the\s+law\b|"
@@ -565,13 +591,32 @@ _NOT_COVERED = (
             r"\bhow\s+many\s+(?:\w+\s+){0,3}?(?:cases|deaths|infections|people|doses|vials)\b"
             r"(?:\W+\w+){0,8}?\W+(?:(?:last|this|past|previous)\s+(?:week|month|year|weekend)|"
             r"today|yesterday|so\s+far|right\s+now|currently|received?|delivered|shipped|"
-            r"donated|ordered)\b|"
+            r"donated|ordered|sent|given\s+out|administered|distributed)\b|"
+            # s18-chat: technical virology ("the exact R0", "APOBEC3 mutations") and funding.
+            r"\br0\b|\br\s+(?:naught|nought|zero)\b|\breproduction\s+number\b|\bapobec\w*|"
             r"\bexact\w*\s+(?:\w+\s+){0,3}?(?:rates?|numbers?|figures?|counts?|percentages?|"
             r"statistics?)\b|\bstatistics\b|\bcase\s+counts?\b|"
             r"\b(?:ct|cycle\s+threshold)\s+(?:values?|cut\s*-?\s*offs?|thresholds?)\b|"
             r"\bicd\s*-?\s*(?:10|11)?\b|\bbase\s+pairs?\b|\bgenome\s+(?:length|size)\b|"
             r"\bhow\s+(?:long|big)\s+is\s+(?:the\s+)?(?:\w+\s+){0,3}?genome\b"
         ),
+    ),
+    (
+        # s18-chat: what the tool does with what it is sent ("do you save my photos", "is what
+        # I type here private"): no entry says (the tool stores nothing, but the knowledge base
+        # does not cover privacy).
+        "privacy of messages and photos",
+        re.compile(
+            TOOL_DATA.pattern + r"|\b(?:what\s+i\s+(?:type|write|say|send|ask)|my\s+(?:messages?|"
+            r"chats?|data|photos?|pictures?|pics?|images?|uploads?|questions?|conversations?))\b"
+            r"(?:\W+\w+){0,4}?\W+(?:private|confidential|secure|stored|saved|kept|shared|"
+            r"anonymous)\b"
+        ),
+    ),
+    (
+        # s18-chat: research funding ("how do i apply for an mpox research grant").
+        "research funding",
+        re.compile(r"\b(?:research\s+)?grants?\b|\bresearch\s+funding\b|\bfellowships?\b"),
     ),
     (
         # s17-chat: naming a particular hospital or doctor ("the best hospital in Manila",
