@@ -25,7 +25,7 @@ Used by ``experiments/chat_eval.py``. Four files:
   (91.7 %), v10 since the s12-chat work (91.6 %), v11 since the s13-chat work (88.8 %),
   v12 since the s14-chat work (89.8 %), v13 since the s15-chat work (86.4 %), v14 since
   the s16-chat work (86.7 %), v15 since the s17-chat work (89.1 %) and v16 since the s18-chat
-  work (88.9 %).
+  work (88.9 %) and v17 since the s19-chat work (93.8 %).
   :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
@@ -82,6 +82,8 @@ V14_KEY = "holdout_v14"
 V15_KEY = "holdout_v15"
 #: The sixteenth informal holdout's list (``chat_holdout_v16.yaml``, found by discovery).
 V16_KEY = "holdout_v16"
+#: The seventeenth informal holdout's list (``chat_holdout_v17.yaml``, found by discovery).
+V17_KEY = "holdout_v17"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -101,6 +103,7 @@ DEVELOPMENT_SINCE = {
     V14_KEY: "s16-chat",
     V15_KEY: "s17-chat",
     V16_KEY: "s18-chat",
+    V17_KEY: "s19-chat",
 }
 
 
