@@ -139,6 +139,13 @@ def test_s18_misspelt_words_and_phrasings_reach_their_entries(bot):
     )
 
 
+def test_s19_greetings_in_other_languages_carry_no_topic(bot):
+    assert normalize("merhaba, what is mpox") == "what is mpox"
+    assert normalize("privet! how does mpox spread") == "how does mpox spread"
+    assert bot.reply("vanakkam, can i catch mpox in a bathhouse").entry_id == "casual_contact"
+    assert bot.reply("what can this bot help with").entry_id == "about_tool"
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"

@@ -95,6 +95,9 @@ OWN_VERDICT_REQUESTS = [
     "my boyfriend has chickenpox-like blisters, tell me",
     "i have mpox type sores on my lip",
     "rate my chances, red spots on my chest since friday",
+    # s19-chat: one's own finding, then the name with a tag asking for agreement.
+    "my daughter has blisters on her hands, chickenpox right?",
+    "i got a sore down there after a hookup. mpox, yeah?",
     "sores in my mouth could it be mpox",
     "my wife has a blister rash, does she have mpox",
     "does my baby have chickenpox or mpox",
@@ -504,6 +507,7 @@ GENERAL_QUESTIONS = [
     "is there a treatment for mpox or not",
     "what does an mpox like rash look like on the hands",
     "rate my chances of catching mpox at a festival",
+    "mpox spreads through skin contact, right?",
     "does the jab really protect against mpox or not",
     "what is the diagnosis of mpox based on",
     "when should i suspect mpox",

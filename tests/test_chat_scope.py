@@ -73,6 +73,11 @@ def bot() -> MpoxChatbot:
         ("are there grants for mpox vaccine research", "research funding"),
         ("are my chats with you kept private", "privacy of messages and photos"),
         ("does poxscan store my photos", "privacy of messages and photos"),
+        # s19-chat: a place and a year, doses bought, genes, revenue.
+        ("how many mpox deaths were there in peru in 2022", "exact figures and statistics"),
+        ("how many vaccine doses did canada buy for mpox", "exact figures and statistics"),
+        ("what does the f13l gene of mpox code for", "the virus's genetics"),
+        ("what was the mpox vaccine maker's profit last year", "investing"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -101,6 +106,7 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("how many doses of the mpox vaccine do i need", "vaccine_doses"),
         ("when should i see a doctor about mpox", "seek_care"),
         ("can i get an mpox test confidentially", "testing"),
+        ("how many people caught mpox in 2022", "outbreak_2022"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -372,6 +378,13 @@ def test_chit_chat_without_mpox_is_another_topic(bot):
     assert bot.reply("tell me a story before bed").reason == "other_topic:stories and shopping"
     assert bot.reply("which laptop should i buy").reason == "other_topic:stories and shopping"
     assert bot.reply("tell me the story of how mpox was discovered").kind == "answer"
+    # s19-chat: the time, writing a text, a sports injury.
+    for question in (
+        "what time is it in lagos",
+        "write me a toast for my sister's wedding",
+        "my ankle hurts after football practice",
+    ):
+        assert bot.reply(question).reason == "other_topic:everyday requests", question
 
 
 def test_a_topic_with_its_own_advisers_names_them(bot):
@@ -383,7 +396,11 @@ def test_a_topic_with_its_own_advisers_names_them(bot):
 
 @pytest.mark.parametrize(
     "question",
-    ["mpox and warts, how do you tell them apart", "do mpox sores look like boils"],
+    [
+        "mpox and warts, how do you tell them apart",
+        "do mpox sores look like boils",
+        "how is the mpox rash different from scarlet fever",
+    ],
 )
 def test_more_everyday_look_alikes_get_the_testing_entry(bot, question):
     # s17-chat: warts, boils, cysts ... compared with mpox in general.

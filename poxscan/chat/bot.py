@@ -196,6 +196,9 @@ _ASK_INSTEAD = {
         "get tested, treated or vaccinated near you"
     ),
     "programming": "elsewhere: I only answer health questions about mpox",
+    "the virus's genetics": (
+        "published genomic studies or a virologist; I answer general health questions about mpox"
+    ),
     "privacy of messages and photos": (
         "the people who run the site you are using; poxscan's own web page writes no photo or "
         "message to disk, but I cannot speak for other sites"

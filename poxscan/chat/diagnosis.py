@@ -343,6 +343,16 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:odds|chances?|probability|likelihood)\b(?=.*\b{_SYMPTOM}\b)"
         ),
     ),
+    # s19-chat: "i have a lump down there, mpox right": one's own finding, then the name with a
+    # tag asking for agreement.
+    (
+        "own_finding_tagged",
+        re.compile(
+            rf"\b(?:i|he|she|we|(?:my|our|his|her)\s+{_WORD})\s+(?:have|has|got|had|noticed|found)\b"
+            rf"(?:\W+\w+){{0,10}}?\W+{_SYMPTOM}\b.*[,.;:!?-]\s*(?:so\s+|probably\s+|prob\s+)?"
+            rf"(?:its\s+|it\s+is\s+)?{_DISEASE}\s*,?\s*(?:right|yeah|yes|innit|eh|no|correct)\s*\?*\s*$"
+        ),
+    ),
     # "is this what mpox looks like"
     (
         "is_this_what",

@@ -281,6 +281,18 @@ _EVERYDAY_TOPICS = (
         ),
     ),
     (
+        # s19-chat: the time, writing a text, a sports injury, with no mpox named.
+        "everyday requests",
+        re.compile(
+            r"\bwhat\s+time\s+is\s+it\b|"
+            r"\b(?:write|draft)\s+(?:me\s+)?(?:an?\s+|my\s+|some\s+)?(?:\w+\s+)?(?:speech|essay|"
+            r"letter|email|cv|resume|poem|song|toast|caption)\b|"
+            r"\b(?:knee|ankle|wrist|hip|shin|hamstring|calf)\s+(?:\w+\s+)?(?:hurts?|pain|ache\w*|"
+            r"injur\w*|sprain\w*)\b(?:\W+\w+){0,4}?\W+(?:running|run|jogging|football|soccer|gym|"
+            r"workout|training|exercise|a\s+fall|sport)\b"
+        ),
+    ),
+    (
         # s18-chat: stories and gadgets asked for with no mpox named ("tell me a bedtime story",
         # "the best phone to buy").
         "stories and shopping",
@@ -579,26 +591,38 @@ _NOT_COVERED = (
         re.compile(
             r"\b(?:buy|buying|sell|selling|own|invest\w*\s+in)\s+(?:\w+\s+){0,3}?"
             r"(?:stocks?|shares|crypto)\b|\bstock\s+(?:price|market|tips?)\b|"
-            r"\b(?:share|stock)\s+price\b|\binvest(?:ing|ment|ments|or|ors)?\b"
+            r"\b(?:share|stock)\s+price\b|\binvest(?:ing|ment|ments|or|ors)?\b|"
+            r"\b(?:revenues?|profits?|earnings|market\s+cap\w*)\b"
         ),
     ),
     (
         # s17-chat: current or exact counts and technical figures ("how many cases last month",
-        # "the exact fatality rate in 2023", "the Ct cut-off", "the ICD-10 code", "how many base
-        # pairs"): the knowledge base gives general facts, not surveillance data or lab specs.
+        # "the exact fatality rate in 2023", "the Ct cut-off", "the ICD-10 code"): the knowledge
+        # base gives general facts, not surveillance data or lab specs.
         "exact figures and statistics",
         re.compile(
             r"\bhow\s+many\s+(?:\w+\s+){0,3}?(?:cases|deaths|infections|people|doses|vials)\b"
             r"(?:\W+\w+){0,8}?\W+(?:(?:last|this|past|previous)\s+(?:week|month|year|weekend)|"
             r"today|yesterday|so\s+far|right\s+now|currently|received?|delivered|shipped|"
-            r"donated|ordered|sent|given\s+out|administered|distributed)\b|"
-            # s18-chat: technical virology ("the exact R0", "APOBEC3 mutations") and funding.
-            r"\br0\b|\br\s+(?:naught|nought|zero)\b|\breproduction\s+number\b|\bapobec\w*|"
+            r"donated|ordered|sent|given\s+out|administered|distributed|buy|bought|purchased|"
+            # a place and a year ("in poland in 2023"; the world's 2022 count is answered)
+            r"in\s+(?!the\b|total\b|all\b)\w+(?:\s+\w+)?\s+in\s+(?:19|20)\d\d)\b|"
+            # s18-chat: the exact R0.
+            r"\br0\b|\br\s+(?:naught|nought|zero)\b|\breproduction\s+number\b|"
             r"\bexact\w*\s+(?:\w+\s+){0,3}?(?:rates?|numbers?|figures?|counts?|percentages?|"
             r"statistics?)\b|\bstatistics\b|\bcase\s+counts?\b|"
             r"\b(?:ct|cycle\s+threshold)\s+(?:values?|cut\s*-?\s*offs?|thresholds?)\b|"
-            r"\bicd\s*-?\s*(?:10|11)?\b|\bbase\s+pairs?\b|\bgenome\s+(?:length|size)\b|"
-            r"\bhow\s+(?:long|big)\s+is\s+(?:the\s+)?(?:\w+\s+){0,3}?genome\b"
+            r"\bicd\s*-?\s*(?:10|11)?\b"
+        ),
+    ),
+    (
+        # s17-chat to s19-chat: the virus's genetics ("how many base pairs", "APOBEC3
+        # mutations", "the orf c19l gene", "how many kilobases"): beyond an FAQ.
+        "the virus's genetics",
+        re.compile(
+            r"\bbase\s+pairs?\b|\bgenome\s+(?:length|size)\b|"
+            r"\bhow\s+(?:long|big)\s+is\s+(?:the\s+)?(?:\w+\s+){0,3}?genome\b|"
+            r"\bapobec\w*|\bkilobases?\b|\bgenes?\b|\borfs?\b"
         ),
     ),
     (
@@ -712,6 +736,8 @@ _LOOKALIKE_DISEASE = re.compile(
     r"rosacea|folliculitis|"
     # s17-chat: more everyday skin findings people compare with mpox
     r"warts?|verrucas?|boils?|cysts?|tinea|jock\s+itch|pityriasis(?:\s+rosea)?|"
+    # s19-chat: childhood rashes no entry describes
+    r"rubella|german\s+measles|roseola|scarlet\s+fever|fifth\s+disease|"
     r"lichen\s+planus)\b"
 )
 # The comparison asks how to tell the two apart, or how the skin looks.

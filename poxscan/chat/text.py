@@ -58,6 +58,9 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # you" had matched how mpox spreads). Read after the replacements (so "thx", "pls" are words).
 _GREETING = (
     r"(?:hi+|hello+|hey+|hiya|howdy|greetings|namaste|salaam|"
+    # s19-chat: greetings in other languages
+    r"privet|merhaba|vanakkam|hola|bonjour|ciao|hallo|ola|olá|oi|jambo|habari|sawubona|"
+    r"konnichiwa|annyeong(?:haseyo)?|ni\s+hao|sat\s+sri\s+akal|salam|shalom|kumusta|"
     r"good\s+(?:morning|afternoon|evening|day)|dear)"
     r"(?:\s+(?:there|doctor|doc|sir|madam|ma'?am|bot|chatbot|team|everyone|all|friend|mate|guys))?"
 )
