@@ -57,9 +57,9 @@ def test_fit_is_deterministic():
 @pytest.mark.parametrize(
     "question",
     [
-        # s13 probe wordings the rules miss (experiments/chat_probes_s13.txt).
+        # s13 probe wordings the rules miss (experiments/chat_probes_s13.txt; "a mpox that?"
+        # is a rule's since s19-chat, see tests/test_chat_refusal.py).
         "these sores on my bum, monkeypox or herpes, which one",
-        "mi pickney have spots all over him body, a mpox that?",
         "sis my spots look exactly like the google pics of mpox so i have it yeah?",
     ],
 )

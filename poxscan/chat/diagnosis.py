@@ -343,6 +343,30 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:odds|chances?|probability|likelihood)\b(?=.*\b{_SYMPTOM}\b)"
         ),
     ),
+    # s19-chat: "can you confirm it's just acne and not mpox", "tell me this bump is only an
+    # ingrown hair, not mpox": reassurance asked for about a real finding.
+    (
+        "confirm_just_not",
+        re.compile(
+            rf"\b(?:confirm|verify|promise|guarantee|swear|assure\s+me|reassure\s+me|sure|certain|"
+            rf"tell\s+me)\s+(?:me\s+)?(?:that\s+)?(?:i|it|its|this|that|these|those|they|he|she|"
+            rf"(?:my|our|his|her|their)\s+{_WORD})\s+(?:{_WORD}\s+)?(?:is\s+|are\s+|am\s+|has\s+|"
+            rf"have\s+|got\s+)?(?:just|only|simply|merely|probably)\s+(?:an?\s+)?(?:{_WORD}\s+){{0,2}}?"
+            rf"{_WORD}\s*,?\s+(?:and\s+|but\s+)?not\s+(?:an?\s+)?{_DISEASE}\b"
+        ),
+    ),
+    # s19-chat: the verdict asked at the end in French, Spanish, Portuguese or patois ("..., c'est
+    # mpox?", "tengo granitos, ¿es viruela del mono?", "a mpox dat?").
+    (
+        "foreign_is_it",
+        re.compile(
+            # (not "¿qué es la viruela del mono?", "qu'est-ce que c'est": what it is)
+            rf"(?:^|[\s,.;:!¿?-])(?<!qu[ée]\s)(?<!what\s)(?:(?:c'?\s?est|est-ce|es|é)\s+"
+            rf"(?:la\s+|el\s+|o\s+|une?\s+)?{_DISEASE}(?:\s+(?:ou\s+pas|o\s+no|ou\s+não))?|"
+            rf"a\s+{_DISEASE}\s+(?:dat|dis|that|this))"
+            rf"\s*\?+\W*$"
+        ),
+    ),
     # s19-chat: "i have a lump down there, mpox right": one's own finding, then the name with a
     # tag asking for agreement.
     (
