@@ -140,6 +140,10 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         # s12-chat: an eczema flare told apart from mpox.
         "how can you tell mpox apart from a bad eczema flare",
         "is it easy to confuse eczema with monkeypox",
+        # s17-chat and s19-chat: warts, boils, childhood rashes.
+        "mpox and warts, how do you tell them apart",
+        "do mpox sores look like boils",
+        "how is the mpox rash different from scarlet fever",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -392,17 +396,3 @@ def test_a_topic_with_its_own_advisers_names_them(bot):
     reply = bot.reply("can my landlord evict me for having mpox, is that legal")
     assert reply.reason == "not_covered:legal and employment rights"
     assert "lawyer" in reply.text and "pharmacist" not in reply.text
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "mpox and warts, how do you tell them apart",
-        "do mpox sores look like boils",
-        "how is the mpox rash different from scarlet fever",
-    ],
-)
-def test_more_everyday_look_alikes_get_the_testing_entry(bot, question):
-    # s17-chat: warts, boils, cysts ... compared with mpox in general.
-    reply = bot.reply(question)
-    assert (reply.kind, reply.entry_id) == ("answer", "testing"), reply.reason
