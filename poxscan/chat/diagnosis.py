@@ -334,7 +334,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"(?:{_WORD}\s+)?{_DISEASE}[\s-]*(?:looking|like|type|ish)\s+(?:{_WORD}\s+)?{_SYMPTOM}\b"
         ),
     ),
-    # s18-chat: "rate my odds: 3 bumps on my thigh", "what are my chances, these spots ...":
+    # s18-chat: "rate my odds: 3 bumps on my thigh", "estimate my chances, red spots since friday":
     # a likelihood asked for a finding described.
     (
         "rate_my_odds",
