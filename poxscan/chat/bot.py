@@ -199,10 +199,7 @@ _ASK_INSTEAD = {
     "the virus's genetics": (
         "published genomic studies or a virologist; I answer general health questions about mpox"
     ),
-    "privacy of messages and photos": (
-        "the people who run the site you are using; poxscan's own web page writes no photo or "
-        "message to disk, but I cannot speak for other sites"
-    ),
+    "privacy of messages and photos": "the people who run the site or app you are using",
     "research funding": (
         "research funders or your institution's research office; I only answer health "
         "questions about mpox"
@@ -315,14 +312,13 @@ class MpoxChatbot:
         rule = detect_diagnosis_request(normalized_text)
         if rule is not None:
             return "refusal", f"diagnosis:{rule}"
-        uncovered = not_covered_topic(normalized_text)
-        # s13-chat: a learned second opinion for wordings no rule has seen (personal cue needed);
-        # s17-chat: not on a topic no entry covers ("can my boss sack me over mpox").
-        if uncovered is None and model_refuses(normalized_text):
+        # s13-chat: a learned second opinion for wordings no rule has seen (personal cue needed).
+        if model_refuses(normalized_text):
             return "refusal", "diagnosis:learned"
         other = mentions_other_topic(normalized_text)
         if other and not mentions_mpox(normalized_text):
             return "unknown", f"other_topic:{other}"
+        uncovered = not_covered_topic(normalized_text)
         if uncovered is not None:
             return "unknown", f"not_covered:{uncovered}"
         compared = uncovered_comparison(normalized_text)

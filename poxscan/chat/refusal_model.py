@@ -30,7 +30,7 @@ from poxscan.chat.diagnosis import (
     _WHAT_TO_DO,
 )
 from poxscan.chat.safety import safety_entry
-from poxscan.chat.scope import TOOL_DATA
+from poxscan.chat.scope import not_covered_topic
 
 EXAMPLES = Path(__file__).with_name("refusal_examples.txt")
 
@@ -126,12 +126,14 @@ def model_may_refuse(normalized_text: str) -> bool:
 
     A known illness ("i have mpox, is my rash serious"), a clinician's verdict, what to do or
     how to do something, what a tool can do, a claim
-    checked, and the urgent-care routes of :mod:`poxscan.chat.safety` are answered
-    by design; the rules make the same exceptions, and the model confuses them with requests.
+    checked, getting a test, and the urgent-care routes of :mod:`poxscan.chat.safety` are
+    answered by design; the rules make the same exceptions, and the model confuses them with
+    requests. A topic no entry covers (:func:`poxscan.chat.scope.not_covered_topic`: "can my
+    boss sack me over mpox", "do you save my photos") gets "I don't know" instead (s17-chat).
     """
     if not has_personal_cue(normalized_text) or not VERDICT_CUE.search(normalized_text):
         return False
-    if safety_entry(normalized_text) is not None:
+    if safety_entry(normalized_text) is not None or not_covered_topic(normalized_text):
         return False
     answerable = (
         _KNOWN_ILLNESS,
@@ -140,7 +142,6 @@ def model_may_refuse(normalized_text: str) -> bool:
         _HOW_TO,
         _TOOL_CAPABILITY,
         _CLAIM_CHECK,
-        TOOL_DATA,
         GET_TESTED,
     )
     return not any(p.search(normalized_text) for p in answerable)

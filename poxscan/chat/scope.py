@@ -24,7 +24,6 @@ __all__ = [
     "IDENTITY_ENTRY",
     "OTHER_TOPICS",
     "TESTING_ENTRY",
-    "TOOL_DATA",
     "mentions_mpox",
     "mentions_other_topic",
     "not_covered_topic",
@@ -297,9 +296,11 @@ _EVERYDAY_TOPICS = (
         # "the best phone to buy").
         "stories and shopping",
         re.compile(
-            r"\b(?:tell|read|write)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:\w+\s+)?(?:story|stories|fairy\s+tale)\b|"
+            r"\b(?:tell|read|write)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:\w+\s+)?"
+            r"(?:story|stories|fairy\s+tale)\b|"
             r"\b(?:best|which|good|cheapest)\s+(?:\w+\s+)?(?:phones?|laptops?|cars?|tvs?|cameras?|"
-            r"headphones|tablets?\s+to\s+buy|consoles?)\b(?:\W+\w+){0,3}?\W+(?:buy|get|choose|right\s+now)\b"
+            r"headphones|tablets?\s+to\s+buy|consoles?)\b(?:\W+\w+){0,3}?\W+"
+            r"(?:buy|get|choose|right\s+now)\b"
         ),
     ),
     (
@@ -466,13 +467,14 @@ TESTING_ENTRY = "testing"
 #: mpox).
 IDENTITY_ENTRY = "what_is_mpox"
 
-#: s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
-#: my pictures"): a question about the tool, not a photo handed over to be judged ("can you see
-#: / look at my photo" hands one over, so those verbs are not here).
-TOOL_DATA = re.compile(
+# s17-chat: what the tool does with what it is sent ("do you save my photos", "what happens to
+# my pictures"): a question about the tool, not a photo handed over to be judged ("can you see
+# / look at my photo" hands one over, so those verbs are not here). Part of the privacy topic.
+_TOOL_DATA = (
     r"\b(?:do|does|will|would|can|could|did)\s+(?:you|this\s+(?:\w+\s+)?(?:app|tool|site|"
     r"website|bot|chatbot)|poxscan|it|anyone|someone|people)\s+(?:\w+\s+)?(?:save|saves|store|"
-    r"stores|keep|keeps|share|shares|sell|sells|delete|deletes|record|records|log|logs)\s+(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
+    r"stores|keep|keeps|share|shares|sell|sells|delete|deletes|record|records|log|logs)\s+"
+    r"(?:my|the|our|your|any|people'?s)?\s*(?:messages?|chats?|photos?|pictures?|pics?|"
     r"images?|data|conversations?|info\w*|questions?|uploads?)\b|"
     r"\bwhat\s+happens\s+to\s+(?:my|the|our)\s+(?:messages?|chats?|photos?|pictures?|pics?|"
     r"images?|data|uploads?)\b|\bwhere\s+(?:do|does|are|is)\s+(?:my|the)\s+(?:photos?|"
@@ -631,7 +633,7 @@ _NOT_COVERED = (
         # does not cover privacy).
         "privacy of messages and photos",
         re.compile(
-            TOOL_DATA.pattern + r"|\b(?:what\s+i\s+(?:type|write|say|send|ask)|my\s+(?:messages?|"
+            _TOOL_DATA + r"|\b(?:what\s+i\s+(?:type|write|say|send|ask)|my\s+(?:messages?|"
             r"chats?|data|photos?|pictures?|pics?|images?|uploads?|questions?|conversations?))\b"
             r"(?:\W+\w+){0,4}?\W+(?:private|confidential|secure|stored|saved|kept|shared|"
             r"anonymous)\b"
