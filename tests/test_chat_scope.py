@@ -396,3 +396,11 @@ def test_a_topic_with_its_own_advisers_names_them(bot):
     reply = bot.reply("can my landlord evict me for having mpox, is that legal")
     assert reply.reason == "not_covered:legal and employment rights"
     assert "lawyer" in reply.text and "pharmacist" not in reply.text
+
+
+def test_every_adviser_is_for_a_topic_scope_names():
+    # The advisers are looked up by topic name: a renamed topic would silently lose its own.
+    from poxscan.chat.bot import _ASK_INSTEAD
+    from poxscan.chat.scope import _NOT_COVERED
+
+    assert set(_ASK_INSTEAD) <= {name for name, _ in _NOT_COVERED}
