@@ -28,7 +28,10 @@ if "OPENBLAS_NUM_THREADS" not in os.environ:
 
 
 def _data_root() -> Path:
-    root = Path(os.environ.get("POXSCAN_DATA") or REPO.parent / "shared" / "datasets")
+    # Absolute: the README's first command exports a relative POXSCAN_DATA, and tests run the
+    # CLI from other working directories (and in subprocesses that read the variable).
+    root = Path(os.environ.get("POXSCAN_DATA") or REPO.parent / "shared" / "datasets").resolve()
+    os.environ["POXSCAN_DATA"] = str(root)
     if not (root / "msld_v1").is_dir():
         # Never skip silently: the real images are part of the test suite.
         raise RuntimeError(
