@@ -33,6 +33,7 @@ NEAR_V14 = REPO / "tests" / "fixtures" / "chat_variants_near_v14_before_s16.txt"
 NEAR_V15 = REPO / "tests" / "fixtures" / "chat_variants_near_v15_before_s17.txt"
 NEAR_V16 = REPO / "tests" / "fixtures" / "chat_variants_near_v16_before_s18.txt"
 NEAR_V17 = REPO / "tests" / "fixtures" / "chat_variants_near_v17_before_s19.txt"
+NEAR_V18 = REPO / "tests" / "fixtures" / "chat_variants_near_v18_before_s20.txt"
 
 
 @pytest.fixture(scope="module")
@@ -513,6 +514,8 @@ def _norm_q(text: str) -> str:
         ("v16", NEAR_V16, 280),
         # s19-chat: v17 (a development set since s19-chat).
         ("v17", NEAR_V17, 280),
+        # s20-chat: v18 (a development set since s20-chat).
+        ("v18", NEAR_V18, 280),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
