@@ -147,6 +147,32 @@ def test_s19_greetings_in_other_languages_carry_no_topic(bot):
     assert bot.reply("what can this bot help with").entry_id == "about_tool"
 
 
+def test_s20_pidgin_askers_and_everyday_words_reach_their_entries(bot):
+    assert normalize("abeg wetin be mpox") == "please what be mpox"
+    assert bot.reply("wetin be mpox").entry_id == "what_is_mpox"
+    # Who is asking carries no topic ("asks" was ranked with the incubation entry).
+    assert bot.reply("my cousin asks how mpox spreads").entry_id == "transmission_overview"
+    for question, entry_id in (
+        ("is mpox riskier for older adults", "severe_disease_risk"),
+        ("can goats or chickens catch mpox", "animal_to_human"),
+        ("does the protection from jynneos wear off", "vaccine_effectiveness"),
+        ("can mpox live on a door handle", "contaminated_materials"),
+        ("should i squeeze the mpox blisters", "treatment_overview"),
+        ("can i shave my legs while i have mpox", "treatment_overview"),
+        ("what food should i eat while i have mpox", "treatment_overview"),
+        ("are you a robot", "about_tool"),
+        ("what topics can you answer", "about_tool"),
+        ("how does mpox differ from covid-19", "respiratory"),
+        ("is mpox like the flu at the start", "fever_flu_like"),
+    ):
+        reply = bot.reply(question)
+        assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
+    # Food cooked by someone else is not what to eat while ill.
+    assert bot.reply("is it safe to eat food cooked by someone with mpox").entry_id != (
+        "treatment_overview"
+    )
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"

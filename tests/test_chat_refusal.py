@@ -516,6 +516,8 @@ GENERAL_QUESTIONS = [
     "qu'est-ce que c'est mpox?",
     "can you confirm that mpox is not airborne",
     "does the jab really protect against mpox or not",
+    # s20-chat: protection from the disease asked yes or no.
+    "do condoms protect us from mpox or not",
     "what is the diagnosis of mpox based on",
     "when should i suspect mpox",
     "how likely is mpox to spread at a festival",

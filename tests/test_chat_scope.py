@@ -78,6 +78,10 @@ def bot() -> MpoxChatbot:
         ("how many vaccine doses did canada buy for mpox", "exact figures and statistics"),
         ("what does the f13l gene of mpox code for", "the virus's genetics"),
         ("what was the mpox vaccine maker's profit last year", "investing"),
+        # s20-chat: a country's laws, a hotline's number, the virus's proteins.
+        ("what are the mpox laws in kenya", "legal and employment rights"),
+        ("mpox helpline number for ghana", "recommending a provider"),
+        ("the amino acid sequence of the mpox virus", "the virus's genetics"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -144,6 +148,8 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "mpox and warts, how do you tell them apart",
         "do mpox sores look like boils",
         "how is the mpox rash different from scarlet fever",
+        # s20-chat: plant rashes.
+        "how do you tell mpox from poison oak",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -389,6 +395,9 @@ def test_chit_chat_without_mpox_is_another_topic(bot):
         "my ankle hurts after football practice",
     ):
         assert bot.reply(question).reason == "other_topic:everyday requests", question
+    # s20-chat: apps to pick; the tool's own app is still answered.
+    assert bot.reply("which is the best fitness app").reason == "other_topic:stories and shopping"
+    assert bot.reply("can this app tell me if i have mpox").kind != "unknown"
 
 
 def test_a_topic_with_its_own_advisers_names_them(bot):

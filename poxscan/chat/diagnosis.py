@@ -836,7 +836,10 @@ _YES_OR_NO = re.compile(
 # "does the vaccine work against mpox or not"): a general question however it ends.
 _ABOUT_DISEASE = re.compile(
     rf"\b(?:cures?|treatments?|medicines?|vaccines?|jabs?|tests?|for|against|prevent|prevents|"
-    rf"treat|treats|cure)\s+(?:the\s+)?{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no)\b"
+    rf"treat|treats|cure)\s+(?:the\s+)?{_DISEASE}\b[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no)\b|"
+    # s20-chat: "do condoms protect me from mpox or not".
+    rf"\bprotect\w*\s+(?:\w+\s+){{0,2}}?(?:from|against)\s+(?:the\s+)?{_DISEASE}\b"
+    rf"[\s,?!.-]*(?:yes\s+or\s+no|or\s+not|or\s+no)\b"
 )
 # "bumps on my face. mpox?": own symptoms, then the disease name as the question.
 _TRAILING_NAME = re.compile(

@@ -300,7 +300,10 @@ _EVERYDAY_TOPICS = (
             r"(?:story|stories|fairy\s+tale)\b|"
             r"\b(?:best|which|good|cheapest)\s+(?:\w+\s+)?(?:phones?|laptops?|cars?|tvs?|cameras?|"
             r"headphones|tablets?\s+to\s+buy|consoles?)\b(?:\W+\w+){0,3}?\W+"
-            r"(?:buy|get|choose|right\s+now)\b"
+            r"(?:buy|get|choose|right\s+now)\b|"
+            # s20-chat: apps and sites to pick ("what is the best dating app").
+            r"\b(?:best|good|top|which)\s+(?:\w+\s+)?(?:dating|shopping|fitness|music|video|"
+            r"games?|gaming|banking|language|photo|food|taxi)\s+(?:apps?|sites?|websites?)\b"
         ),
     ),
     (
@@ -584,6 +587,8 @@ _NOT_COVERED = (
             r"\b(?:sue|sues|sued|suing|lawsuits?|lawyers?|attorneys?|solicitors?|"
             r"compensation|refunds?|refunded|illegal|legally|legal\s+(?:rights?|action|advice))\b|"
             r"\b(?:is|are|it)\s+(?:it\s+)?(?:\w+\s+)?legal\b|\bagainst\s+the\s+law\b|"
+            # s20-chat: a country's laws ("what's the mpox law in greece").
+            r"\blaws?\s+(?:in|of|for)\s+(?!the\s+(?:body|skin)\b)\w+|\blegislation\b|"
             r"\b(?:sick|statutory)\s+pay\b|\bpaid\s+(?:sick\s+)?leave\b"
         ),
     ),
@@ -624,7 +629,9 @@ _NOT_COVERED = (
         re.compile(
             r"\bbase\s+pairs?\b|\bgenome\s+(?:length|size)\b|"
             r"\bhow\s+(?:long|big)\s+is\s+(?:the\s+)?(?:\w+\s+){0,3}?genome\b|"
-            r"\bapobec\w*|\bkilobases?\b|\bgenes?\b|\borfs?\b"
+            r"\bapobec\w*|\bkilobases?\b|\bgenes?\b|\borfs?\b|"
+            # s20-chat: the virus's molecular make-up ("the protein structure of the virus").
+            r"\bprotein\s+(?:structures?|sequences?|folding)\b|\bamino\s+acids?\b"
         ),
     ),
     (
@@ -654,7 +661,10 @@ _NOT_COVERED = (
             r"(?:hospitals?|clinics?|doctors?|dermatologists?|specialists?|gps?|physicians?)\s+"
             r"(?:in|at|for|around)\s+(?!me\b|my\b|mpox\b|monkeypox\b|it\b|this\b|that\b|"
             r"the\s+(?:rash|sores?|pain|symptoms?|test\w*|vaccin\w*)\b|"
-            r"(?:testing|treatment|vaccin\w*|sores?|rash\w*|pain|symptoms?)\b)\w+"
+            r"(?:testing|treatment|vaccin\w*|sores?|rash\w*|pain|symptoms?)\b)\w+|"
+            # s20-chat: a place's hotline or phone number ("the mpox hotline number in nepal").
+            r"\b(?:hotlines?|helplines?|(?:phone|contact|telephone)\s+numbers?)\b"
+            r"(?:\W+\w+){0,3}?\W+(?:in|for|of)\s+(?!me\b|my\b|mpox\b|monkeypox\b|it\b)\w+"
         ),
     ),
     (
@@ -740,7 +750,9 @@ _LOOKALIKE_DISEASE = re.compile(
     r"warts?|verrucas?|boils?|cysts?|tinea|jock\s+itch|pityriasis(?:\s+rosea)?|"
     # s19-chat: childhood rashes no entry describes
     r"rubella|german\s+measles|roseola|scarlet\s+fever|fifth\s+disease|"
-    r"lichen\s+planus)\b"
+    r"lichen\s+planus|"
+    # s20-chat: plant and contact rashes
+    r"poison\s+(?:ivy|oak|sumac)|contact\s+dermatitis)\b"
 )
 # The comparison asks how to tell the two apart, or how the skin looks.
 _APART = re.compile(

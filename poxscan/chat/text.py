@@ -116,6 +116,8 @@ def tokens(text: str) -> list[str]:
 #: "how do you get mpox" match "how do you test for mpox". Question words that change the
 #: topic (who, when, how, long, many, after, before, not) are kept. s11-chat: the filler of a
 #: long question too ("I keep hearing ...", "basically"; the spelling fix read "hear" as "heart").
+#: s20-chat: who is asking ("my friend asks", "asking for my sister"; "ask" itself stays: "what
+#: can I ask you").
 STOPWORDS = frozenset(
     """a an the of to in on at for from by with about as and or but if so than then that this
     these those it its is are was were be been being am do does did doing have has had having
@@ -123,7 +125,7 @@ STOPWORDS = frozenset(
     whom whose there here can could would may might will shall must just really very
     please tell know want wanna like some any also too up into onto over s t ok okay hi hello
     hey thanks thank does im ive dont hear heard hearing basically literally honestly anyway
-    anyways""".split()
+    anyways asks asked asking""".split()
 )
 
 
