@@ -25,8 +25,8 @@ Used by ``experiments/chat_eval.py``. Four files:
   (91.7 %), v10 since the s12-chat work (91.6 %), v11 since the s13-chat work (88.8 %),
   v12 since the s14-chat work (89.8 %), v13 since the s15-chat work (86.4 %), v14 since
   the s16-chat work (86.7 %), v15 since the s17-chat work (89.1 %) and v16 since the s18-chat
-  work (88.9 %), v17 since the s19-chat work (93.8 %) and v18 since the s20-chat work
-  (88.7 %).
+  work (88.9 %), v17 since the s19-chat work (93.8 %), v18 since the s20-chat work
+  (88.7 %) and v19 since the s21-chat work (89.5 %).
   :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
@@ -87,6 +87,8 @@ V16_KEY = "holdout_v16"
 V17_KEY = "holdout_v17"
 #: The eighteenth informal holdout's list (``chat_holdout_v18.yaml``, found by discovery).
 V18_KEY = "holdout_v18"
+#: The nineteenth informal holdout's list (``chat_holdout_v19.yaml``, found by discovery).
+V19_KEY = "holdout_v19"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -108,6 +110,7 @@ DEVELOPMENT_SINCE = {
     V16_KEY: "s18-chat",
     V17_KEY: "s19-chat",
     V18_KEY: "s20-chat",
+    V19_KEY: "s21-chat",
 }
 
 
