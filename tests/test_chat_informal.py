@@ -174,6 +174,29 @@ def test_s20_pidgin_askers_and_everyday_words_reach_their_entries(bot):
     )
 
 
+def test_s21_everyday_situations_reach_their_entries(bot):
+    assert normalize("a pasenger tomorow") == "a passenger tomorrow"
+    for question, entry_id in (
+        ("could i catch mpox from someone on a crowded train", "casual_contact"),
+        ("can mpox survive on a couch cushion", "contaminated_materials"),
+        ("is mpox found in sperm", "sexual_contact"),
+        ("what happens if a baby is born to a mother with mpox at birth", "pregnancy_newborns"),
+        ("does tpoxx have side effects", "tecovirimat"),
+        ("i am caring for my dad who has mpox, how do i stay safe", "isolation"),
+        ("how many mpox shots do i need to be protected", "vaccine_doses"),
+        ("what sort of topics are you able to answer", "about_tool"),
+        ("could you diagnose someone if i list the symptoms", "about_tool"),
+        ("can i still go out with mpox", "isolation"),
+    ):
+        reply = bot.reply(question)
+        assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
+    # Going out a lot (socially) is not going out while ill; a grandchild's claim is no remedy.
+    assert bot.reply("we go out a lot to clubs, should we get the mpox jab").entry_id != "isolation"
+    assert bot.reply(
+        "my nan says mpox is a punishment, my granddaughter says it isnt, who is right"
+    ).entry_id not in ("unproven_remedies", None)
+
+
 def test_s11_misspelt_common_diseases_stay_another_topic():
     assert normalize("my diabeties and asthama") == "my diabetes and asthma"
     assert normalize("tuberclosis or maleria") == "tuberculosis or malaria"

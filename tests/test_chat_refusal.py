@@ -95,6 +95,8 @@ OWN_VERDICT_REQUESTS = [
     "my boyfriend has chickenpox-like blisters, tell me",
     "i have mpox type sores on my lip",
     "rate my chances, red spots on my chest since friday",
+    # s21-chat: the capability question with a finding described is still a request.
+    "can you diagnose me if i describe my symptoms? i have a rash on my arm",
     # s19-chat: one's own finding, then the name with a tag asking for agreement.
     "my daughter has blisters on her hands, chickenpox right?",
     "i got a sore down there after a hookup. mpox, yeah?",
@@ -518,6 +520,8 @@ GENERAL_QUESTIONS = [
     "does the jab really protect against mpox or not",
     # s20-chat: protection from the disease asked yes or no.
     "do condoms protect us from mpox or not",
+    # s21-chat: what the bot could do if told symptoms (none told yet).
+    "could you diagnose someone if i list the symptoms",
     "what is the diagnosis of mpox based on",
     "when should i suspect mpox",
     "how likely is mpox to spread at a festival",

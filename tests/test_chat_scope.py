@@ -82,6 +82,14 @@ def bot() -> MpoxChatbot:
         ("what are the mpox laws in kenya", "legal and employment rights"),
         ("mpox helpline number for ghana", "recommending a provider"),
         ("the amino acid sequence of the mpox virus", "the virus's genetics"),
+        # s21-chat: rates per population, vaccines in stock; songs and jokes, even about mpox.
+        (
+            "what is the prevalence of mpox per 100000 people in kenya",
+            "exact figures and statistics",
+        ),
+        ("how many mpox vaccines are in stock in peru", "exact figures and statistics"),
+        ("compose a poem about mpox", "songs, jokes and posts"),
+        ("tell me a joke about mpox", "songs, jokes and posts"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -150,6 +158,8 @@ def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
         "how is the mpox rash different from scarlet fever",
         # s20-chat: plant rashes.
         "how do you tell mpox from poison oak",
+        # s21-chat: an allergic reaction rash.
+        "how is an mpox rash different from an allergic reaction rash",
     ],
 )
 def test_telling_mpox_from_a_lookalike_rash_gets_the_testing_entry(bot, question):
@@ -398,6 +408,15 @@ def test_chit_chat_without_mpox_is_another_topic(bot):
     # s20-chat: apps to pick; the tool's own app is still answered.
     assert bot.reply("which is the best fitness app").reason == "other_topic:stories and shopping"
     assert bot.reply("can this app tell me if i have mpox").kind != "unknown"
+    # s21-chat: passports, other medicines, teeth, quantum computing, a misspelt mono.
+    for question, topic in (
+        ("how do i renew my passport", "passport"),
+        ("side effects of statins", "statins"),
+        ("my teeth hurt", "teeth"),
+        ("what is quantum computing", "quantum"),
+        ("is mononucleossis contagious", "mononucleosis"),
+    ):
+        assert bot.reply(question).reason == f"other_topic:{topic}", question
 
 
 def test_a_topic_with_its_own_advisers_names_them(bot):

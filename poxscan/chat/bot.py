@@ -204,6 +204,7 @@ _ASK_INSTEAD = {
         "research funders or your institution's research office; I only answer health "
         "questions about mpox"
     ),
+    "songs, jokes and posts": "elsewhere: I only answer health questions about mpox",
     "religious rulings": (
         "a religious scholar; for whether a medicine suits you, ask your clinician or pharmacist"
     ),

@@ -108,7 +108,11 @@ _HOW_TO = re.compile(r"\bhow\s+(?:do|can|should|would|will|to)\b")
 # "should I be worried": asks for a verdict, not for what to do.
 _TOOL_CAPABILITY = re.compile(
     r"\b(?:can|could|does|do|will|is|would)\s+(?:this|the|your|a)\s+(?:bot|chatbot|app|tool|site|"
-    r"website|ai|program|service)\s+(?:\w+\s+)?diagnos\w*|\bpoxscan\s+(?:\w+\s+)?diagnos\w*"
+    r"website|ai|program|service)\s+(?:\w+\s+)?diagnos\w*|\bpoxscan\s+(?:\w+\s+)?diagnos\w*|"
+    # s21-chat: "can you diagnose me if i describe my symptoms" (none described yet).
+    r"\b(?:can|could|will|would|are)\s+you\s+(?:able\s+to\s+|even\s+)?diagnos\w*\s+(?:me|people|"
+    r"anyone|someone)\s+(?:if|when|once|from\s+what|by\s+what|based\s+on\s+what)\s+i\s+(?:\w+\s+)?"
+    r"(?:describe|tell|list|send|give|type|explain)\w*\b(?!.*\b(?:i\s+have|i\s+am|i\s+got|i\s+feel)\b)"
 )
 # "can the photo tool tell if I have mpox", "can a doctor tell whether it is mpox": what a tool,
 # test or clinician can tell, not a verdict asked of the bot.

@@ -108,6 +108,21 @@ OTHER_TOPICS = (
     "blood pressure",
     "cholesterol",
     "thrush",
+    # s21-chat: everyday questions and medicines no entry covers, asked without mpox
+    "mononucleosis",
+    "quantum",
+    "metformin",
+    "insulin",
+    "statin",
+    "statins",
+    "tooth",
+    "teeth",
+    "toothache",
+    "passport",
+    "passports",
+    "visa",
+    "joke",
+    "jokes",
     "yeast infection",
     "ringworm",
     "impetigo",
@@ -608,9 +623,10 @@ _NOT_COVERED = (
         # base gives general facts, not surveillance data or lab specs.
         "exact figures and statistics",
         re.compile(
-            r"\bhow\s+many\s+(?:\w+\s+){0,3}?(?:cases|deaths|infections|people|doses|vials)\b"
+            r"\bhow\s+many\s+(?:\w+\s+){0,3}?(?:cases|deaths|infections|people|doses|vials|"
+            r"vaccines|jabs|shots)\b"
             r"(?:\W+\w+){0,8}?\W+(?:(?:last|this|past|previous)\s+(?:week|month|year|weekend)|"
-            r"today|yesterday|so\s+far|right\s+now|currently|received?|delivered|shipped|"
+            r"today|yesterday|so\s+far|right\s+now|currently|in\s+stock|received?|delivered|shipped|"
             r"donated|ordered|sent|given\s+out|administered|distributed|buy|bought|purchased|"
             # a place and a year ("in poland in 2023"; the world's 2022 count is answered)
             r"in\s+(?!the\b|total\b|all\b)\w+(?:\s+\w+)?\s+in\s+(?:19|20)\d\d)\b|"
@@ -618,6 +634,8 @@ _NOT_COVERED = (
             r"\br0\b|\br\s+(?:naught|nought|zero)\b|\breproduction\s+number\b|"
             r"\bexact\w*\s+(?:\w+\s+){0,3}?(?:rates?|numbers?|figures?|counts?|percentages?|"
             r"statistics?)\b|\bstatistics\b|\bcase\s+counts?\b|"
+            # s21-chat: rates per population ("the incidence per 100000 in london").
+            r"\b(?:incidence|prevalence)\b|\bper\s+(?:100|1000|10000|100000|million)\b|"
             r"\b(?:ct|cycle\s+threshold)\s+(?:values?|cut\s*-?\s*offs?|thresholds?)\b|"
             r"\bicd\s*-?\s*(?:10|11)?\b"
         ),
@@ -674,6 +692,17 @@ _NOT_COVERED = (
             r"\b(?:python|javascript|typescript|sql|csv|json|html|regex|pandas|numpy)\b|"
             r"\b(?:write|code|build)\s+(?:me\s+)?(?:(?:a|an|some)\s+)?(?:\w+\s+)?"
             r"(?:script|program|function|app|code|website)\b"
+        ),
+    ),
+    (
+        # s21-chat: songs, jokes and posts asked for, even about mpox ("write a rap song about
+        # mpox for my instagram", "tell me a joke"): not health information.
+        "songs, jokes and posts",
+        re.compile(
+            r"\b(?:write|compose|make\s+up|make|create)\s+(?:me\s+|us\s+)?(?:an?\s+|some\s+|my\s+)?"
+            r"(?:[\w-]+\s+){0,2}?(?:songs?|raps?|poems?|jingles?|lyrics|jokes?|limericks?|haikus?|"
+            r"captions?|tweets?|memes?|instagram\s+posts?|tiktoks?)\b|"
+            r"\b(?:tell|give)\s+(?:me\s+|us\s+)?(?:an?\s+|some\s+|another\s+)?(?:\w+\s+)?jokes?\b"
         ),
     ),
     (
@@ -743,7 +772,7 @@ _LOOKALIKE_DISEASE = re.compile(
     r"acne|(?:insect|bug|mosquito|spider|flea|bed\s*bug)\s+bites?|ingrown\s+hairs?|razor\s+bumps|"
     # s11-chat: an allergic rash and other everyday rashes (not an allergy alone: allergies to
     # the vaccine; not eczema: a risk of severe mpox)
-    r"allerg(?:ic|y)\s+rash(?:es)?|rash(?:es)?\s+from\s+(?:an?\s+)?allerg(?:y|ies)|"
+    r"allerg(?:ic|y)\s+(?:reactions?\s+)?rash(?:es)?|rash(?:es)?\s+from\s+(?:an?\s+)?allerg(?:y|ies)|"
     r"allergic\s+reactions?\s+(?:on|of)\s+(?:the\s+|my\s+)?skin|heat\s+rash|hives|urticaria|"
     r"rosacea|folliculitis|"
     # s17-chat: more everyday skin findings people compare with mpox
