@@ -263,6 +263,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v20_s21_candidate",
+        "holdout_v20_before",
+        "holdout_v20_s19_bot",
         "holdout_v19_first_score",
         "holdout_v19_s20_candidate",
         "holdout_v19_before",

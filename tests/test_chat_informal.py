@@ -153,21 +153,6 @@ def test_s20_pidgin_askers_and_everyday_words_reach_their_entries(bot):
     assert bot.reply("wetin be mpox").entry_id == "what_is_mpox"
     # Who is asking carries no topic ("asks" was ranked with the incubation entry).
     assert bot.reply("my cousin asks how mpox spreads").entry_id == "transmission_overview"
-    for question, entry_id in (
-        ("is mpox riskier for older adults", "severe_disease_risk"),
-        ("can goats or chickens catch mpox", "animal_to_human"),
-        ("does the protection from jynneos wear off", "vaccine_effectiveness"),
-        ("can mpox live on a door handle", "contaminated_materials"),
-        ("should i squeeze the mpox blisters", "treatment_overview"),
-        ("can i shave my legs while i have mpox", "treatment_overview"),
-        ("what food should i eat while i have mpox", "treatment_overview"),
-        ("are you a robot", "about_tool"),
-        ("what topics can you answer", "about_tool"),
-        ("how does mpox differ from covid-19", "respiratory"),
-        ("is mpox like the flu at the start", "fever_flu_like"),
-    ):
-        reply = bot.reply(question)
-        assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
     # Food cooked by someone else is not what to eat while ill.
     assert bot.reply("is it safe to eat food cooked by someone with mpox").entry_id != (
         "treatment_overview"
@@ -176,20 +161,6 @@ def test_s20_pidgin_askers_and_everyday_words_reach_their_entries(bot):
 
 def test_s21_everyday_situations_reach_their_entries(bot):
     assert normalize("a pasenger tomorow") == "a passenger tomorrow"
-    for question, entry_id in (
-        ("could i catch mpox from someone on a crowded train", "casual_contact"),
-        ("can mpox survive on a couch cushion", "contaminated_materials"),
-        ("is mpox found in sperm", "sexual_contact"),
-        ("what happens if a baby is born to a mother with mpox at birth", "pregnancy_newborns"),
-        ("does tpoxx have side effects", "tecovirimat"),
-        ("i am caring for my dad who has mpox, how do i stay safe", "isolation"),
-        ("how many mpox shots do i need to be protected", "vaccine_doses"),
-        ("what sort of topics are you able to answer", "about_tool"),
-        ("could you diagnose someone if i list the symptoms", "about_tool"),
-        ("can i still go out with mpox", "isolation"),
-    ):
-        reply = bot.reply(question)
-        assert (reply.kind, reply.entry_id) == ("answer", entry_id), (question, reply.reason)
     # Going out a lot (socially) is not going out while ill; a grandchild's claim is no remedy.
     assert bot.reply("we go out a lot to clubs, should we get the mpox jab").entry_id != "isolation"
     assert bot.reply(
@@ -504,6 +475,31 @@ def test_general_wordings_add_the_knowledge_base_words():
         # The mpox jab before a trip: who should get it.
         ("should i get the monkeypox jab before my trip to uganda", "vaccine_eligibility"),
         ("is the mpox vaccine recommended for travel to africa", "vaccine_eligibility"),
+        # s20-chat: older people, farm animals, how long the jab protects, things touched, care
+        # of sores and food while ill, the bot itself, covid, the flu at the start.
+        ("is mpox riskier for older adults", "severe_disease_risk"),
+        ("can goats or chickens catch mpox", "animal_to_human"),
+        ("does the protection from jynneos wear off", "vaccine_effectiveness"),
+        ("can mpox live on a door handle", "contaminated_materials"),
+        ("should i squeeze the mpox blisters", "treatment_overview"),
+        ("can i shave my legs while i have mpox", "treatment_overview"),
+        ("what food should i eat while i have mpox", "treatment_overview"),
+        ("are you a robot", "about_tool"),
+        ("what topics can you answer", "about_tool"),
+        ("how does mpox differ from covid-19", "respiratory"),
+        ("is mpox like the flu at the start", "fever_flu_like"),
+        # s21-chat: transport, furniture, semen, birth, tecovirimat's side effects, caring for
+        # someone ill, how many jabs, what the bot can answer, going out while ill.
+        ("could i catch mpox from someone on a crowded train", "casual_contact"),
+        ("can mpox survive on a couch cushion", "contaminated_materials"),
+        ("is mpox found in sperm", "sexual_contact"),
+        ("what happens if a baby is born to a mother with mpox at birth", "pregnancy_newborns"),
+        ("does tpoxx have side effects", "tecovirimat"),
+        ("i am caring for my dad who has mpox, how do i stay safe", "isolation"),
+        ("how many mpox shots do i need to be protected", "vaccine_doses"),
+        ("what sort of topics are you able to answer", "about_tool"),
+        ("could you diagnose someone if i list the symptoms", "about_tool"),
+        ("can i still go out with mpox", "isolation"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):
