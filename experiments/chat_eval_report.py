@@ -263,6 +263,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v20_first_score",
         "holdout_v20_s21_candidate",
         "holdout_v20_before",
         "holdout_v20_s19_bot",

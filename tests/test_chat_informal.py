@@ -35,6 +35,7 @@ NEAR_V16 = REPO / "tests" / "fixtures" / "chat_variants_near_v16_before_s18.txt"
 NEAR_V17 = REPO / "tests" / "fixtures" / "chat_variants_near_v17_before_s19.txt"
 NEAR_V18 = REPO / "tests" / "fixtures" / "chat_variants_near_v18_before_s20.txt"
 NEAR_V19 = REPO / "tests" / "fixtures" / "chat_variants_near_v19_before_s21.txt"
+NEAR_V20 = REPO / "tests" / "fixtures" / "chat_variants_near_v20_before_s22.txt"
 
 
 @pytest.fixture(scope="module")
@@ -564,6 +565,8 @@ def _norm_q(text: str) -> str:
         ("v18", NEAR_V18, 280),
         # s21-chat: v19 (a development set since s21-chat).
         ("v19", NEAR_V19, 280),
+        # s22-chat: v20 (a development set since s22-chat).
+        ("v20", NEAR_V20, 280),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
