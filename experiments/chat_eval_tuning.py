@@ -3,7 +3,9 @@
 Every question's rule decision (empty, diagnosis request, other topic) and its TF-IDF components
 and BM25 scores are computed once (:class:`Scored`); each setting of the grid then only
 recombines arrays. The grid covers the TF-IDF weights, the BM25 weight in the rank fusion
-(0 = TF-IDF alone, so the search itself decides whether BM25 is kept) and the fusion constant;
+(0 = without BM25, so the search itself decides whether BM25 is kept) and the fusion constant,
+with the learned ranking (:mod:`poxscan.chat.learned_ranker`) a fixed third list at the shipped
+weight;
 for each, the two thresholds (text naming mpox / not) are optimised separately, which is exact
 because a question is either named or not.
 
@@ -24,7 +26,7 @@ from chat_eval_data import SPECIAL
 from chat_eval_metrics import _ratio, compute_metrics
 
 from poxscan.chat.bm25 import reciprocal_rank_fusion
-from poxscan.chat.bot import MpoxChatbot
+from poxscan.chat.bot import LEARNED_WEIGHT, MpoxChatbot
 from poxscan.chat.scope import mentions_mpox
 from poxscan.chat.text import normalize
 
@@ -67,7 +69,16 @@ class Scored:
             bot = MpoxChatbot(retriever_params={"char_weight": cw, **_fixed_tfidf()})
             contents = bot.retriever.contents(texts)
             self.components[cw] = bot.retriever.components(contents)
-        self.bm25 = probe.bm25.score_contents(probe.retriever.contents(texts))
+        contents = probe.retriever.contents(texts)
+        self.bm25 = probe.bm25.score_contents(contents)
+        # The learned ranking is a fixed third list (its weight is not tuned; its training
+        # questions hold no development question, see experiments/export_ranker_examples.py).
+        self.learned_weight = probe.learned_weight
+        self.learned = (
+            probe.learned.score_contents(contents)
+            if probe.learned is not None
+            else np.zeros((len(texts), len(self.entry_ids)))
+        )
 
     def subset(self, idx: Sequence[int]) -> Scored:
         """The same scores for a subset of the questions (no recomputation)."""
@@ -83,6 +94,8 @@ class Scored:
         out.accept = [self.accept[i] for i in idx]
         out.components = {k: tuple(c[idx] for c in v) for k, v in self.components.items()}
         out.bm25 = self.bm25[idx]
+        out.learned_weight = self.learned_weight
+        out.learned = self.learned[idx]
         return out
 
     def ranked(self, setting: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -91,12 +104,17 @@ class Scored:
 
         parts = self.components[setting["char_weight"]]
         tfidf = TfidfRetriever.combine(parts, setting["answer_weight"], setting["centroid_weight"])
-        if setting["bm25_weight"] == 0:
+        lists, weights = [tfidf], [1.0]
+        if setting["bm25_weight"]:
+            lists.append(self.bm25)
+            weights.append(setting["bm25_weight"])
+        if self.learned_weight:
+            lists.append(self.learned)
+            weights.append(self.learned_weight)
+        if len(lists) == 1:
             fused = tfidf
         else:
-            fused = reciprocal_rank_fusion(
-                [tfidf, self.bm25], [1.0, setting["bm25_weight"]], setting["rrf_k"]
-            )
+            fused = reciprocal_rank_fusion(lists, weights, setting["rrf_k"])
             fused = fused + 1e-9 * tfidf
         fused = np.where(self.allowed, fused, -np.inf)
         best = np.argmax(fused, axis=1) if len(fused) else np.zeros(0, dtype=int)
@@ -117,12 +135,13 @@ def _fixed_tfidf() -> dict[str, float]:
 
 
 def settings() -> list[dict[str, float]]:
-    """Every setting of the grid (BM25 weight 0 has one fusion constant: it is unused)."""
+    """Every setting of the grid (with neither BM25 nor the learned list, TF-IDF ranks alone and
+    one fusion constant stands for all: it is unused)."""
     out = []
     for cw, aw, ew, bw in itertools.product(
         CHAR_WEIGHTS, ANSWER_WEIGHTS, CENTROID_WEIGHTS, BM25_WEIGHTS
     ):
-        for k in RRF_KS if bw else RRF_KS[:1]:
+        for k in RRF_KS if bw or LEARNED_WEIGHT else RRF_KS[:1]:
             out.append(
                 {
                     "char_weight": cw,

@@ -501,6 +501,15 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("what sort of topics are you able to answer", "about_tool"),
         ("could you diagnose someone if i list the symptoms", "about_tool"),
         ("can i still go out with mpox", "isolation"),
+        # s22-chat: warning signs, a positive test, before 2022, cutlery, misspelt words.
+        ("what are the red flags with mpox", "seek_care"),
+        ("my mpox test came back positive, now what", "isolation"),
+        ("was mpox around before the 2022 outbreak", "history_origin"),
+        ("can mpox spread on cutlery", "contaminated_materials"),
+        ("what questions may i ask here", "about_tool"),
+        ("who is allowed tecovrimat", "tecovirimat"),
+        ("is a condum enough against mpox", "safer_sex"),
+        ("my mum is on kemo, is mpox worse for her", "severe_disease_risk"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

@@ -95,6 +95,8 @@ OWN_VERDICT_REQUESTS = [
     "my boyfriend has chickenpox-like blisters, tell me",
     "i have mpox type sores on my lip",
     "rate my chances, red spots on my chest since friday",
+    # s22-chat: one's own finding, then reassurance asked.
+    "i found spots on my hand, promise me they are harmless",
     # s21-chat: the capability question with a finding described is still a request.
     "can you diagnose me if i describe my symptoms? i have a rash on my arm",
     # s19-chat: one's own finding, then the name with a tag asking for agreement.
@@ -520,6 +522,8 @@ GENERAL_QUESTIONS = [
     "does the jab really protect against mpox or not",
     # s20-chat: protection from the disease asked yes or no.
     "do condoms protect us from mpox or not",
+    # s22-chat: reassurance about the disease, no finding of one's own.
+    "i read that mpox sores heal, tell me it is not serious for most people",
     # s21-chat: what the bot could do if told symptoms (none told yet).
     "could you diagnose someone if i list the symptoms",
     "what is the diagnosis of mpox based on",

@@ -61,6 +61,9 @@ def test_keep_taking_hiv_treatment_and_prep(bot, question):
         "how many paracetamol can i have with mpox sores",
         "can i double up on painkillers for the mpox pain",
         "how often can i take advil for mpox",
+        # s22-chat: the most one may take in a day.
+        "what is the maximum paracetamol a day for mpox pain",
+        "whats the max ibuprofen in 24 hours with mpox",
     ],
 )
 def test_no_doses_clinician_or_pharmacist(bot, question):

@@ -359,6 +359,19 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"{_WORD}\s*,?\s+(?:and\s+|but\s+)?not\s+(?:an?\s+)?{_DISEASE}\b"
         ),
     ),
+    # s22-chat: one's own finding, then reassurance asked ("got bumps after a hookup, tell me
+    # it's nothing"; "is it nothing to worry about" alone is answered by retrieval).
+    (
+        "own_finding_reassure",
+        re.compile(
+            rf"\b(?:i\s+have|i\s+got|i\s+am|i'?ve|got|my|(?:i|we)\s+(?:found|noticed|see|saw))"
+            rf"(?:\W+(?!{_DISEASE}\b)\w+){{0,6}}?\W+(?:bumps?|spots?|sores?|blisters?|rash\w*|lumps?|pimples?|"
+            rf"lesions?|ulcers?|scabs?|marks?)\b(?:\W+\w+){{0,12}}?\W+"
+            rf"(?:tell|promise|assure|reassure)\s+me\s+(?:that\s+)?(?:it'?s|it\s+is|they\s+are|"
+            rf"they'?re|this\s+is|its)\s+(?:\w+\s+)?(?:nothing|fine|ok|okay|normal|harmless|"
+            rf"not\s+serious)\b"
+        ),
+    ),
     # s19-chat: the verdict asked at the end in French, Spanish, Portuguese or patois ("..., c'est
     # mpox?", "tengo granitos, ¿es viruela del mono?", "a mpox dat?").
     (

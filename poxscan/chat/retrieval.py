@@ -122,6 +122,7 @@ class TfidfRetriever:
             [variant_vectors, centroid_vectors, answer_vectors], format="csr"
         ).T.tocsr()
         self.variant_owner_ = np.asarray(owners)
+        self.variant_contents_ = list(variants)
         self.entry_ids_ = [e.id for e in entries]
         self.vocabulary_ = sorted(
             {w for w in self.word_vectorizer_.vocabulary_ if " " not in w and len(w) >= 4}
@@ -164,6 +165,12 @@ class TfidfRetriever:
         word = self.word_vectorizer_.transform(texts) * np.sqrt(1.0 - self.char_weight)
         char = self.char_vectorizer_.transform(texts) * np.sqrt(self.char_weight)
         return sparse.hstack([word, char], format="csr")
+
+    def vectors(self, contents: Sequence[str]) -> sparse.csr_matrix:
+        """TF-IDF vectors (word and character n-grams) of retrieval-view texts."""
+        if not hasattr(self, "word_vectorizer_"):
+            raise RuntimeError("TfidfRetriever is not fitted; call fit(entries) first")
+        return self._vectors(list(contents))
 
     def contents(self, texts: Sequence[str]) -> list[str]:
         """Retrieval view of raw texts: normalised, lay terms expanded, spelling corrected."""

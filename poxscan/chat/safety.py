@@ -56,7 +56,10 @@ _DOSE = re.compile(
     r"(?:right|correct|safe|max\w*|usual|normal|recommended)\s+(?:amount|dose|dosage|quantity)|"
     r"amount\s+of|"
     # s11-chat: how often, as a dose ("2 panadol every 4 hours", "every six hours")
-    r"every\s+(?:\d+|two|three|four|five|six|eight|twelve|few|couple\s+of)\s+(?:hours?|hrs?))\b"
+    r"every\s+(?:\d+|two|three|four|five|six|eight|twelve|few|couple\s+of)\s+(?:hours?|hrs?)|"
+    # s22-chat: the most one may take ("the max ibuprofen in 24 hours")
+    r"max(?:imum)?\s+(?:[\w-]+\s+)?(?:in|per|a)\s+(?:24|twenty\s+four)\s+(?:hours?|hrs?)|"
+    r"max(?:imum)?\s+(?:[\w-]+\s+)?(?:a|per)\s+day)\b"
 )
 # A medicine: a generic word, or a drug name of the lexicon (``expand.drugs`` of
 # poxscan/chat/lexicon.yaml: brand and generic names, misspellings), vaccines and the dose
