@@ -36,6 +36,7 @@ NEAR_V17 = REPO / "tests" / "fixtures" / "chat_variants_near_v17_before_s19.txt"
 NEAR_V18 = REPO / "tests" / "fixtures" / "chat_variants_near_v18_before_s20.txt"
 NEAR_V19 = REPO / "tests" / "fixtures" / "chat_variants_near_v19_before_s21.txt"
 NEAR_V20 = REPO / "tests" / "fixtures" / "chat_variants_near_v20_before_s22.txt"
+NEAR_V21 = REPO / "tests" / "fixtures" / "chat_variants_near_v21_before_s23.txt"
 
 
 @pytest.fixture(scope="module")
@@ -576,6 +577,8 @@ def _norm_q(text: str) -> str:
         ("v19", NEAR_V19, 280),
         # s22-chat: v20 (a development set since s22-chat).
         ("v20", NEAR_V20, 280),
+        # s23-chat: v21 (a development set since s23-chat).
+        ("v21", NEAR_V21, 280),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
