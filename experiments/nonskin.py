@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEV_KINDS", "HELD_OUT_KINDS", "NonSkinImage", "build_nonskin_set"]
+__all__ = ["DEV_KINDS", "FRESH_KINDS", "HELD_OUT_KINDS", "NonSkinImage", "build_nonskin_set"]
 
 # collage_lesions counts as development: the seam check was revised after trying it on collages
 # of lesion photos.
@@ -33,6 +33,23 @@ HELD_OUT_KINDS = (
     "collage",
     "degraded",
     "tiny",
+)
+#: A third group, written in s23 to decide on the post-hoc skin cascade (``bench_gate.py``'s
+#: ``CASCADE_SKIN5``): named, and the adoption rule declared, before any of their images
+#: existed; their generators were written without any gate verdict on them and they are
+#: measured once. They choose nothing (no design table uses them). Things people upload by
+#: mistake, unlike the kinds above, several of them skin-toned.
+FRESH_KINDS = (
+    "skin_toned_surface",  # wood grain, sand, peach fabric, skin-toned gradients with shapes
+    "food",  # bread, pastry and food-like blobs on a plate
+    "scene",  # a landscape (sky, ground, sun), a room, a street with a car; a real street photo
+    "document_photo",  # a form or a receipt photographed at an angle, with shading
+    "map",  # street maps; a terrain map
+    "meme",  # a picture with big top and bottom caption text
+    "cartoon",  # emoji faces and cartoon drawings
+    "code_pattern",  # QR-like and barcode-like patterns
+    "medical_grayscale",  # X-ray-like radiographs; an MRI slice
+    "app_icon",  # app icons
 )
 
 
