@@ -1,4 +1,5 @@
-"""Helpers of experiments/bench_gate.py: the whole-gate budget variant's threshold."""
+"""Helpers of experiments/bench_gate.py: the whole-gate budget variant's threshold, the
+fresh-kinds rule, and the fresh kinds of experiments/nonskin.py."""
 
 from __future__ import annotations
 
@@ -32,3 +33,51 @@ def test_budget_threshold_counts_the_photos_refused_before_the_distance(bench_ga
         bench_gate.budget_threshold(scores, np.ones(99, bool), 0.10)
     with pytest.raises(ValueError, match="shape"):
         bench_gate.budget_threshold(scores, none[:5], 0.10)
+
+
+def _result(oof_refused, fresh, every, cross):
+    """A bench result holding only what the fresh-kinds rule reads."""
+    skin5 = "distance + skin floor, two-signal cascade (skin share, 5 %, post hoc)"
+    now = "distance + skin floor (now)"
+    return {
+        "lesion_photos_out_of_fold": {skin5: {"refused": oof_refused, "n": 409}},
+        "nonskin": {
+            "summary": {
+                "fresh kinds": {"refused_cascade_skin5": fresh[0], "n": fresh[1]},
+                "all": {"refused_cascade_skin5": every[0], "n": every[1]},
+            }
+        },
+        "cross_source": {
+            direction: {"variants": {skin5: {"refused": c}, now: {"refused": g}}}
+            for direction, (c, g) in cross.items()
+        },
+    }
+
+
+def test_the_fresh_kinds_rule_needs_every_term(bench_gate):
+    cross = {"a -> b": (2, 2), "b -> a": (1, 1)}
+    assert bench_gate.fresh_rule(_result(4, (152, 160), (296, 311), cross))["adopt"]
+    # 95 % exactly is enough (152 of 160); one image fewer, or one lesion photo more, is not.
+    assert not bench_gate.fresh_rule(_result(4, (151, 160), (296, 311), cross))["adopt"]
+    assert not bench_gate.fresh_rule(_result(5, (152, 160), (296, 311), cross))["adopt"]
+    assert not bench_gate.fresh_rule(_result(4, (152, 160), (295, 311), cross))["adopt"]
+    worse = {"a -> b": (2, 2), "b -> a": (2, 1)}
+    rule = bench_gate.fresh_rule(_result(4, (160, 160), (311, 311), worse))
+    assert not rule["adopt"]
+    assert rule["terms"]["b -> a: no more than the gate now"] == ["2 vs 1", False]
+
+
+def test_the_fresh_kinds_are_new_many_and_the_same_every_time(bench_gate):
+    import importlib
+
+    # as bench_gate imports it (a dataclass needs its module registered in sys.modules)
+    nonskin = importlib.import_module("nonskin")
+    first, again = nonskin.fresh_images(0), nonskin.fresh_images(0)
+    kinds = [k for k, _, _ in first]
+    assert set(kinds) == set(nonskin.FRESH_KINDS) and len(nonskin.FRESH_KINDS) >= 8
+    assert len(first) >= 120 and min(kinds.count(k) for k in set(kinds)) >= 8
+    assert not set(kinds) & set(nonskin.DEV_KINDS + nonskin.HELD_OUT_KINDS)
+    assert len({n for _, n, _ in first}) == len(first)
+    for (k, n, a), (k2, n2, b) in zip(first, again, strict=True):
+        assert (k, n) == (k2, n2) and np.array_equal(np.asarray(a), np.asarray(b)), n
+        assert min(np.asarray(a).shape[:2]) >= 96, n  # none is refused for its size alone
