@@ -511,32 +511,6 @@ def test_general_wordings_add_the_knowledge_base_words():
         ("who is allowed tecovrimat", "tecovirimat"),
         ("is a condum enough against mpox", "safer_sex"),
         ("my mum is on kemo, is mpox worse for her", "severe_disease_risk"),
-        # s23-chat: killing the young and fit, nastier, immune-suppressing medicines, shared
-        # gear and portable toilets, sores turning up, infected sores, weeks of tiredness,
-        # months along, who types the answers, what this chat covers, 5G, Ebola, first days
-        # after contact, immune globulin, misspelt words.
-        ("could mpox kill a fit young man", "fatality"),
-        ("what's nastier, the flu or mpox", "fatality"),
-        ("is mpox riskier for me on prednisone for lupus", "severe_disease_risk"),
-        ("can you share a wetsuit with someone who has mpox", "contaminated_materials"),
-        ("can you catch mpox from a porta potty seat", "contaminated_materials"),
-        ("how soon after catching it do mpox spots turn up", "incubation_period"),
-        ("can mpox sores get infected with bacteria", "complications"),
-        ("still exhausted for weeks after mpox, is that normal", "illness_duration"),
-        ("my wife is 6 months along, could mpox harm the baby", "pregnancy_newborns"),
-        ("is a human writing these replies", "about_tool"),
-        ("what topics does this chat cover", "about_tool"),
-        ("is mpox caused by 5g towers", "what_is_mpox"),
-        ("is mpox like ebola", "what_is_mpox"),
-        (
-            "i was near someone with mpox, what can i do in the first days after contact",
-            "after_exposure",
-        ),
-        ("does immune globulin treat mpox", "treatment_overview"),
-        ("do mpox germs stay on a door handel", "contaminated_materials"),
-        ("can mpox spread through a pacakge", "contaminated_materials"),
-        ("can a piercing gun at a kiosk spread mpox", "contaminated_materials"),
-        ("are donated clothes at a charity shop safe from mpox", "contaminated_materials"),
     ],
 )
 def test_informal_questions_reach_their_entry(bot, question, entry_id):

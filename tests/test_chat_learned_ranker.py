@@ -20,6 +20,7 @@ sys.path.insert(0, str(EXP))
 
 from chat_eval_data import DEVELOPMENT_SINCE, discover_holdouts  # noqa: E402
 from chat_eval_tuning import Scored, settings  # noqa: E402
+from export_ranker_examples import NOT_IN_RANKER  # noqa: E402
 
 
 def _key(question: str) -> str:
@@ -41,6 +42,9 @@ def test_examples_come_only_from_development_sets(examples):
     assert len(examples) > 2000
     assert groups <= set(DEVELOPMENT_SINCE)
     assert "holdout_v20" in groups
+    # Sets whose examples belonged to a bot that was not kept stay out.
+    assert NOT_IN_RANKER and not groups & set(NOT_IN_RANKER)
+    assert set(NOT_IN_RANKER) <= set(DEVELOPMENT_SINCE)
 
 
 def test_no_example_is_a_development_cv_question_or_a_question_still_held_out(examples):

@@ -64,9 +64,6 @@ def test_keep_taking_hiv_treatment_and_prep(bot, question):
         # s22-chat: the most one may take in a day.
         "what is the maximum paracetamol a day for mpox pain",
         "whats the max ibuprofen in 24 hours with mpox",
-        # s23-chat: liquid medicines by the millilitre.
-        "how many ml of calpol can my toddler have with mpox",
-        "nurofen 5 ml or 10 ml for my 4 year old with mpox",
     ],
 )
 def test_no_doses_clinician_or_pharmacist(bot, question):

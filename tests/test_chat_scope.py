@@ -90,10 +90,6 @@ def bot() -> MpoxChatbot:
         ("how many mpox vaccines are in stock in peru", "exact figures and statistics"),
         ("compose a poem about mpox", "songs, jokes and posts"),
         ("tell me a joke about mpox", "songs, jokes and posts"),
-        # s23-chat: the hospitals of a named place and addresses; doses a country received.
-        ("which clinics in accra vaccinate against mpox", "recommending a provider"),
-        ("what is the street address of the mpox clinic", "recommending a provider"),
-        ("how many mpox doses has kenya recieved", "exact figures and statistics"),
     ],
 )
 def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
@@ -123,8 +119,6 @@ def test_topics_no_entry_covers_get_i_dont_know(bot, question, topic):
         ("when should i see a doctor about mpox", "seek_care"),
         ("can i get an mpox test confidentially", "testing"),
         ("how many people caught mpox in 2022", "outbreak_2022"),
-        # s23-chat: the flu jab only as what the mpox booster is likened to.
-        ("do i need an mpox booster every year like the flu jab", "vaccine_doses"),
     ],
 )
 def test_those_words_elsewhere_are_still_answered(bot, question, entry_id):
@@ -318,13 +312,6 @@ def test_hives_alone_is_another_topic_but_a_comparison_with_mpox_is_answered(bot
         ("whats the cost of a taxi to the airport", "travel prices"),
         ("my nose piercing is taking ages to heal", "tattoo and piercing aftercare"),
         ("can i take a flight at 30 weeks pregnant", "flying while pregnant"),
-        # s23-chat: first aid, sleep, translations, one child's routine jabs (mpox not named).
-        ("how should i treat a scald from boiling water", "first aid"),
-        ("burnt my finger on the iron, what do i do", "first aid"),
-        ("any tips to sleep better at night", "sleep"),
-        ("how do you say thank you in swahili", "translation"),
-        ("can you translate this sentence to french", "translation"),
-        ("which vaccines does my son need before school", "other vaccines"),
     ],
 )
 def test_everyday_topics_beside_health_are_out_of_scope(bot, question, topic):
@@ -401,27 +388,9 @@ def test_another_vaccine_said_to_cause_mpox_gets_what_mpox_is(bot, question):
 
 
 def test_giving_the_mpox_jab_beside_a_covid_jab_is_still_not_covered():
-    # s15-chat: the cause pattern leaves the other-vaccines topic as it was; s23-chat: so does
-    # the likeness pattern when the day is shared.
+    # s15-chat: the cause pattern leaves the other-vaccines topic as it was.
     text = normalize("can i have my covid booster and the mpox vaccine together")
     assert not_covered_topic(text) == "other vaccines with the mpox vaccine"
-    text = normalize("can i get my mpox jab the same day as the flu shot, like last year")
-    assert not_covered_topic(text) == "other vaccines with the mpox vaccine"
-
-
-def test_sleep_lost_to_sores_is_no_other_topic_and_a_treatment_is_no_comparison(bot):
-    # s23-chat: the sleep topic leaves the itch alone; a treatment asked beside a look-alike
-    # disease goes to retrieval, not to the testing entry.
-    assert mentions_other_topic(normalize("how can i sleep better with the itchy sores")) is None
-    text = normalize("does valtrex treat mpox the way it treats herpes")
-    assert uncovered_comparison(text) is None
-    assert bot.reply("does valtrex treat mpox the way it treats herpes").entry_id == (
-        "treatment_overview"
-    )
-    assert uncovered_comparison(normalize("do herpes sores look like mpox sores")) == (
-        "answer",
-        "testing",
-    )
 
 
 def test_chit_chat_without_mpox_is_another_topic(bot):

@@ -45,12 +45,10 @@ PREGNANCY_ENTRY = "pregnancy_newborns"
 EYE_ENTRY = "eye_symptoms"
 
 _DOSE = re.compile(
-    r"\b(?:how\s+much|how\s+many\s+(?:[\w-]+\s+){0,2}?(?:mg|mill?igrams?|pills?|tablets?|capsules?|doses?|"
-    # s23-chat: liquid medicines for children ("calpol how many ml for a 2 year old")
-    r"ml|mls|millilit(?:re|er)s?|teaspoons?|spoonfuls?|spoons?|drops?|sachets?)|"
+    r"\b(?:how\s+much|how\s+many\s+(?:[\w-]+\s+){0,2}?(?:mg|mill?igrams?|pills?|tablets?|capsules?|doses?)|"
     r"how\s+many\s+(?:\w+\s+)?(?:can|should|do|could|may)\s+i\s+(?:take|have|use|give)|"
     r"how\s+often\s+(?:can|should|do|could|may)\s+(?:i|you|we)\s+(?:take|have|give|use)|"
-    r"doses?|dosages?|dosing|\d+\s*(?:mg|ml)|mill?igrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
+    r"doses?|dosages?|dosing|\d+\s*mg|mill?igrams?|max(?:imum)?\s+(?:amount|dose)|overdose|"
     r"double\s+(?:up|dose|my|the|your|his|her)|how\s+many\s+(?:a|per|each)\s+day|"
     # "can I take 2 nurofen at once", "take three tablets together"
     r"(?:take|taking|give|giving|have)\s+(?:\d+|two|three|four|five|six|extra|more|another)\s+"

@@ -208,9 +208,6 @@ _OTHER_VACCINE = re.compile(
     r"\b(?:chickenpox|measles|mmr|varicella|flu|covid|hpv|polio|hep\w*|routine|childhood|"
     r"baby|travel|tetanus|rabies)\s+(?:vaccin\w*|jabs?|shots?|immuni[sz]ations?)\b|"
     r"\bvaccin\w*\s+(?:do|does|should)\s+(?:babies|kids|children|infants|toddlers|teens?)\b|"
-    # s23-chat: one child's routine jabs ("what vaccines does a baby need at 2 months")
-    r"\bvaccin\w*\s+(?:do|does|should|will)\s+(?:a|my|our|the|your)\s+(?:bab(?:y|ies)|kids?|child|"
-    r"infants?|toddlers?|newborns?|teens?|teenagers?|sons?|daughters?)\s+(?:\w+\s+)?(?:need|get|have)\b|"
     r"\b(?:vaccination|vaccine|immuni[sz]ation)\s+schedule\s+for\s+(?:babies|kids|children)\b|"
     # s14-chat: vaccines for a trip ("what vaccines do i need for a trip to thailand"), mpox
     # not named.
@@ -402,35 +399,6 @@ _EVERYDAY_TOPICS = (
         re.compile(
             r"\b(?:fly|flying|flights?|travel\w*)\s+(?:when|while|during|in|at)\s+(?:\w+\s+){0,2}?"
             r"(?:pregnan\w*|trimester)\b|\bpregnan\w*\s+(?:\w+\s+){0,3}?(?:fly|flying|flights?)\b"
-        ),
-    ),
-    (
-        # s23-chat: first aid for everyday injuries, sleep and translations, with no mpox named
-        # ("how do I treat a burn from a hot pan", "how do I get better sleep", "translate
-        # 'thank you' into Greek"); not sleep lost to sores or itching.
-        "first aid",
-        re.compile(
-            r"\b(?:treat|soothe|heal|dress|clean)\w*\s+(?:a\s+|an\s+|my\s+|the\s+|this\s+)?(?:\w+\s+)?"
-            r"(?:burns?|scalds?|cuts?|grazes?|bee\s+stings?|wasp\s+stings?|sunburns?|blisters?\s+from\s+"
-            r"(?:new\s+)?shoes)\b(?!\W+(?:\w+\W+){0,3}?(?:mpox|monkeypox|sores?|rash)\b)|"
-            r"\bburn(?:t|ed)\s+(?:my|his|her|their)\s+(?:\w+\s+)?(?:hand|finger|arm|leg|tongue|mouth)s?\b"
-        ),
-    ),
-    (
-        "sleep",
-        re.compile(
-            r"^(?!.*\b(?:sores?|itch\w*|rash\w*|spots?|blisters?|pain\w*|fever\w*|scabs?|sweats?)\b).*"
-            r"\b(?:(?:better|more|good|deeper|enough)\s+sleep|sleep\s+(?:better|well|faster)|"
-            r"insomnia|fall(?:ing)?\s+asleep|stay(?:ing)?\s+asleep)\b"
-        ),
-    ),
-    (
-        "translation",
-        re.compile(
-            r"\btranslat(?:e|es|ed|ing|ion)\b|"
-            r"\bhow\s+(?:do\s+(?:you|i)|to)\s+say\s+(?:\W*\w+\W*){1,8}?\s+in\s+(?:greek|french|spanish|"
-            r"german|italian|portuguese|arabic|chinese|mandarin|japanese|korean|hindi|russian|turkish|"
-            r"swahili|dutch|polish|thai|vietnamese|indonesian)\b"
         ),
     ),
     (
@@ -712,10 +680,6 @@ _NOT_COVERED = (
             r"(?:in|at|for|around)\s+(?!me\b|my\b|mpox\b|monkeypox\b|it\b|this\b|that\b|"
             r"the\s+(?:rash|sores?|pain|symptoms?|test\w*|vaccin\w*)\b|"
             r"(?:testing|treatment|vaccin\w*|sores?|rash\w*|pain|symptoms?)\b)\w+|"
-            # s23-chat: which hospitals or clinics of a named place, and their addresses.
-            r"\b(?:which|what)\s+(?:hospitals?|clinics?|pharmac\w+|doctors?)\s+(?:\w+\s+){0,2}?(?:in|near)\s+"
-            r"(?!me\b|my\b|the\b|your\b|our\b|a\b|an\b|general\b)\w+|"
-            r"\b(?:their|its|the\s+clinic\W?s?|the\s+hospital\W?s?|street)\s+address(?:es)?\b|"
             # s20-chat: a place's hotline or phone number ("the mpox hotline number in nepal").
             r"\b(?:hotlines?|helplines?|(?:phone|contact|telephone)\s+numbers?)\b"
             r"(?:\W+\w+){0,3}?\W+(?:in|for|of)\s+(?!me\b|my\b|mpox\b|monkeypox\b|it\b)\w+"
@@ -777,18 +741,6 @@ _OTHER_VACCINE_AS_CAUSE = re.compile(
 )
 
 
-# s23-chat: another vaccine named only as what the mpox jab is likened to ("do I need an mpox
-# booster every year like the flu shot"): how often the mpox vaccine is given, not giving it
-# with the other one.
-_OTHER_VACCINE_AS_LIKENESS = re.compile(
-    r"^(?!.*\b(?:same\s+(?:day|time|visit|appointment)|together|at\s+once|along\s*side|"
-    r"with\s+(?:my|the|a|your|our)\s+(?:covid|flu|influenza)|combin\w*)\b).*"
-    r"\b(?:like|unlike|as\s+with|similar\s+to|same\s+as)\s+(?:the\s+|a\s+|an\s+|my\s+|your\s+)?"
-    r"(?:annual\s+|yearly\s+|seasonal\s+)?(?:covid(?:-19)?|coronavirus|flu|influenza)\s+"
-    r"(?:vaccin\w*|jabs?|shots?|boosters?)\b"
-)
-
-
 def not_covered_topic(normalized_text: str) -> str | None:
     """A topic no entry covers ("costs", "alcohol", ...) that the text asks about, or ``None``.
 
@@ -802,9 +754,8 @@ def not_covered_topic(normalized_text: str) -> str | None:
             # "how much water should I drink when I have mpox": a drink that is not alcohol.
             if name == "alcohol" and _SOFT_DRINK.search(normalized_text):
                 continue
-            if name == "other vaccines with the mpox vaccine" and (
-                _OTHER_VACCINE_AS_CAUSE.search(normalized_text)
-                or _OTHER_VACCINE_AS_LIKENESS.search(normalized_text)
+            if name == "other vaccines with the mpox vaccine" and _OTHER_VACCINE_AS_CAUSE.search(
+                normalized_text
             ):
                 continue
             return name
@@ -838,10 +789,6 @@ _APART = re.compile(
     r"know\s+which|which\s+is\s+which|how\s+(?:do|can|would)\s+(?:i|you|we)\s+know)\b"
 )
 _ECZEMA = re.compile(r"\b(?:eczema|atopic\s+dermatitis|dermatitis)\b")
-_TREATMENT_ASKED = re.compile(
-    r"\b(?:treat(?:s|ed|ing|ment|ments)?|cure[sd]?|curing|antivirals?|acyclovir|aciclovir|"
-    r"valacyclovir|valaciclovir|valtrex|zovirax|famciclovir|tecovirimat|tpoxx|creams?|ointments?)\b"
-)
 _TELL_APART = re.compile(
     r"\b(?:tell\s+(?:\w+\s+){0,3}?apart|apart|distinguish\w*|mistak\w*|confus\w*|which\s+is\s+which|"
     r"tell\s+(?:the\s+)?difference|tell\s+(?:mpox|it|them|one)\s+from)\b"
@@ -901,10 +848,6 @@ def uncovered_comparison(normalized_text: str) -> tuple[str, str] | None:
     if other is None or not mentions_mpox(normalized_text):
         return None
     apart = _APART.search(normalized_text)
-    # s23-chat: a treatment asked about ("can acyclovir treat mpox like it does cold sores"),
-    # not how the two look: left to retrieval (the treatment entry).
-    if not apart and _TREATMENT_ASKED.search(normalized_text):
-        return None
     identity = _IDENTITY.search(normalized_text)
     if not apart and not identity and not _COMPARISON.search(normalized_text):
         return None
