@@ -11,7 +11,7 @@
 - Further holdouts: every ``experiments/chat_holdout_v<N>.yaml`` other than v2 (e.g.
   ``chat_holdout_v3.yaml`` with its ``holdout_v3`` list) is found and scored only, with the
   shipped settings; ``--no-discover`` leaves out every such file except the former holdouts
-  that are development sets now (``DEVELOPMENT_SINCE``: v3 to v21), so a new holdout is never
+  that are development sets now (``DEVELOPMENT_SINCE``: v3 to v22), so a new holdout is never
   scored by accident; ``--holdout PATH`` adds a file by name.
 - Since the s4-chat work the v2 set is a development set (its misses guided general fixes; its
   first score stays the honest holdout figure); it is still scored apart, not tuned on. The
@@ -33,8 +33,9 @@
   (``first_runs.holdout_v17_first_score``), v18 since the s20-chat work
   (``first_runs.holdout_v18_first_score``), v19 since the s21-chat work
   (``first_runs.holdout_v19_first_score``), v20 since the s22-chat work
-  (``first_runs.holdout_v20_first_score``) and v21 since the s23-chat work
-  (``first_runs.holdout_v21_first_score``).
+  (``first_runs.holdout_v20_first_score``), v21 since the s23-chat work
+  (``first_runs.holdout_v21_first_score``) and v22 since the s24-chat work
+  (``first_runs.holdout_v22_first_score``).
 - ``--quick`` scores every set with the shipped settings only (no cross-validation, no tuning,
   nothing written): for a quick look, or to score a new holdout alone.
 - ``--dev-only`` scores the development sets alone (cross-validated and in-sample, with their
@@ -357,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-discover",
         action="store_true",
         help="score no experiments/chat_holdout_v<N>.yaml file found in the folder except the "
-        "former holdouts that are development sets now (DEVELOPMENT_SINCE: v3 to v21); a new "
+        "former holdouts that are development sets now (DEVELOPMENT_SINCE: v3 to v22); a new "
         "holdout is then scored only if named with --holdout",
     )
     parser.add_argument(

@@ -26,8 +26,8 @@ Used by ``experiments/chat_eval.py``. Four files:
   v12 since the s14-chat work (89.8 %), v13 since the s15-chat work (86.4 %), v14 since
   the s16-chat work (86.7 %), v15 since the s17-chat work (89.1 %) and v16 since the s18-chat
   work (88.9 %), v17 since the s19-chat work (93.8 %), v18 since the s20-chat work
-  (88.7 %), v19 since the s21-chat work (89.5 %), v20 since the s22-chat work (81.0 %) and v21
-  since the s23-chat work (81.9 %).
+  (88.7 %), v19 since the s21-chat work (89.5 %), v20 since the s22-chat work (81.0 %), v21
+  since the s23-chat work (81.9 %) and v22 since the s24-chat work (91.6 %).
   :data:`DEVELOPMENT_SINCE` names such sets.
 
 An item may list ``accept``: other entry ids that answer it correctly too (declared in the file).
@@ -94,6 +94,8 @@ V19_KEY = "holdout_v19"
 V20_KEY = "holdout_v20"
 #: The twenty-first informal holdout's list (``chat_holdout_v21.yaml``, found by discovery).
 V21_KEY = "holdout_v21"
+#: The twenty-second informal holdout's list (``chat_holdout_v22.yaml``, found by discovery).
+V22_KEY = "holdout_v22"
 #: Former holdouts whose misses have been read, with the work that demoted them: they are
 #: reported as development sets (scored apart, never tuned on), their first score kept in
 #: ``first_runs.<key>_first_score``.
@@ -118,6 +120,7 @@ DEVELOPMENT_SINCE = {
     V19_KEY: "s21-chat",
     V20_KEY: "s22-chat",
     V21_KEY: "s23-chat",
+    V22_KEY: "s24-chat",
 }
 
 

@@ -263,6 +263,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(_row(f"{key} (now)", shipped[key]))
     first_runs = report.get("first_runs", {})
     for key in (
+        "holdout_v22_first_score",
+        "holdout_v22_s23_candidate",
+        "holdout_v22_before",
         "holdout_v21_first_score",
         "holdout_v21_s22_candidate",
         "holdout_v21_before",

@@ -43,6 +43,7 @@ EXP = Path(__file__).resolve().parent
 #: bot stays the one that was.
 NOT_IN_RANKER = {
     "holdout_v21": "the s23-chat bot, which learned from them, was not kept (change-log step 123)",
+    "holdout_v22": "learning from v21 and v22 lowered both in sample (change-log step 124)",
 }
 
 

@@ -37,6 +37,7 @@ NEAR_V18 = REPO / "tests" / "fixtures" / "chat_variants_near_v18_before_s20.txt"
 NEAR_V19 = REPO / "tests" / "fixtures" / "chat_variants_near_v19_before_s21.txt"
 NEAR_V20 = REPO / "tests" / "fixtures" / "chat_variants_near_v20_before_s22.txt"
 NEAR_V21 = REPO / "tests" / "fixtures" / "chat_variants_near_v21_before_s23.txt"
+NEAR_V22 = REPO / "tests" / "fixtures" / "chat_variants_near_v22_before_s24.txt"
 
 
 @pytest.fixture(scope="module")
@@ -579,6 +580,8 @@ def _norm_q(text: str) -> str:
         ("v20", NEAR_V20, 280),
         # s23-chat: v21 (a development set since s23-chat).
         ("v21", NEAR_V21, 280),
+        # s24-chat: v22 (a development set since s24-chat).
+        ("v22", NEAR_V22, 280),
     ],
 )
 def test_no_new_knowledge_base_variant_is_close_to_a_former_holdout_question(
