@@ -425,11 +425,22 @@ def _fit(E, groups, S, P, E2=None, C=None) -> dict:
         )
         for v, level in SKIN_CASCADES.items()
     }
-    agree = None
+    agree, agreeing = None, None
     if E2 is not None:
+        # The library's rule (fit_input_gate(agreement=(E2, C))), on the same fitted distance.
         agree = AgreementRule().fit(E2, C, oof, gate.embedding.folds_)
+        agreeing = InputGate(
+            gate.embedding,
+            backbone=gate.backbone,
+            head=gate.head,
+            runtime=gate.runtime,
+            tflite_file=gate.tflite_file,
+            tflite_sha256=gate.tflite_sha256,
+            orient=gate.orient,
+            agreement=agree,
+        )
     return {
-        AGREE: (gate, agree),
+        AGREE: (agreeing, agree),
         NOW: (gate, None),
         BEFORE: (gate, None),
         JOINT: (with_threshold(distance), skin),
@@ -439,14 +450,10 @@ def _fit(E, groups, S, P, E2=None, C=None) -> dict:
     }
 
 
-def _code(variant, fitted, image, e, e2=None, c=None) -> str:
+def _code(variant, fitted, image, e, e2=None) -> str:
     gate, skin = fitted[variant]
     if variant == AGREE:
-        finding = gate.check(image, e)
-        if finding.code == "collage" or "distance" not in finding.checks:
-            return finding.code  # refused before the distance, or as a screen
-        d, t = finding.checks["distance"], finding.checks["distance_threshold"]
-        return "not_skin" if bool(skin.refuses(d, t, e2, c)[0]) else "ok"
+        return gate.check(image, e, e2).code  # the colour features: from the image
     if variant in (NOW, BUDGET, CASCADE):
         return gate.check(image, e).code
     if variant in SKIN_CASCADES:
@@ -495,7 +502,7 @@ def out_of_fold(
         for v in VARIANTS:
             thresholds[v].append(_second_thresholds(v, fitted))
             for i in np.flatnonzero(test):
-                codes[v][i] = _code(v, fitted, images[i], E[i], E2[i], C[i])
+                codes[v][i] = _code(v, fitted, images[i], E[i], E2[i])
     return {v: _oof_summary(codes[v], thresholds[v], records) for v in VARIANTS}
 
 
@@ -530,7 +537,7 @@ def cross_source(
         entry = {}
         for v in (NOW, CASCADE, *SKIN_CASCADES, AGREE):
             codes = np.array(
-                [_code(v, fitted, images[i], E[i], E2[i], C[i]) for i in np.flatnonzero(test)]
+                [_code(v, fitted, images[i], E[i], E2[i]) for i in np.flatnonzero(test)]
             )
             refused = codes != "ok"
             entry[v] = {
@@ -653,7 +660,6 @@ def nonskin(
     from nonskin import build_nonskin_set
 
     from poxscan.core.image_checks import check_pixels
-    from poxscan.pipelines.gate import colour_features
 
     items = build_nonskin_set(images[::7], seed=SEED)
     if lite is None:
@@ -668,12 +674,11 @@ def nonskin(
     embed_s = (time.perf_counter() - started) / len(items)
     # The agreement variant's second backbone (float Lite0, as it is) and colour features.
     N2 = nonskin_embeddings(items, _deep_params(FIRST))
-    CN = np.array([colour_features(it.image) for it in items])
     fitted = _fit(E, groups, S, P, E2, C)
     gate = fitted[NOW][0]
     joint, joint_skin = fitted[JOINT]
     rows = []
-    for it, e, e2, c in zip(items, N, N2, CN, strict=True):
+    for it, e, e2 in zip(items, N, N2, strict=True):
         pixel = check_pixels(it.image)
         verdict = gate.check(it.image, e)
         distance = float(gate.embedding.score(e[None])[0])
@@ -690,7 +695,7 @@ def nonskin(
                 "code_cascade": _code(CASCADE, fitted, it.image, e),
                 "code_cascade_skin": _code(CASCADE_SKIN, fitted, it.image, e),
                 "code_cascade_skin5": _code(CASCADE_SKIN5, fitted, it.image, e),
-                "code_agree": _code(AGREE, fitted, it.image, e, e2, c),
+                "code_agree": _code(AGREE, fitted, it.image, e, e2),
                 "pixel_code": pixel.code,
                 "embedding_refused": distance > gate.embedding.threshold_,
                 "skin_floor_refused": pixel.checks.get("skin_share", 1.0) < SKIN_FLOOR,

@@ -29,6 +29,15 @@ refuses. Measured by ``experiments/bench_gate.py`` under a rule declared before 
 4 of the 409 lesion photos refused out of fold (the gate: 6), but 94.0 % of the non-skin
 images (the gate: 97.4 %; held-out kinds 92.1 %), so not adopted.
 
+**Agreement rule** (opt-in, ``fit_input_gate(agreement=(second, colour))``; not what
+``poxscan train`` fits, and a gate with it is not saved): a second backbone's kNN distance
+(EfficientNet-Lite0 on the photo as it is, k = 5: a second forward pass) and a colour-texture
+distance (:func:`colour_features`) must agree. Beyond the strict point, refused outright; a
+mild exceedance only when Lite0 is beyond its conformal 2 % point; within the threshold when
+Lite0 is beyond its 5 % point and the colour distance beyond its 1 % point
+(:class:`AgreementRule`). Declared in s23-gate2 with a rule judged on a blind set
+(``experiments/bench_gate.py``'s ``AGREE``).
+
 The backbone's ImageNet head (EfficientNet-Lite ships with its real 1000-class classifier) is
 evaluated on the same embedding: when it is confident the picture is a screen or a document
 (web site, menu, comic book, ...: :data:`SCREEN_CLASSES`) the photo is refused as a screenshot,
@@ -63,6 +72,7 @@ from sklearn.base import BaseEstimator
 
 from poxscan.core.image_checks import GateFinding, check_pixels
 from poxscan.pipelines.gate_inference import (
+    COLOUR_FEATURES,
     GATE_FILE,
     LITE_RUNTIME,
     SCREEN_CLASSES,
@@ -73,22 +83,28 @@ from poxscan.pipelines.gate_inference import (
     _knn_score,
     _unit,
     cascade_refuses,
+    colour_features,
     head_probabilities,
     load_gate,
 )
 
 __all__ = [
+    "AGREEMENT_BACKBONE",
+    "AGREEMENT_NEIGHBORS",
+    "COLOUR_FEATURES",
     "FALLBACK_BACKBONE",
     "GATE_FILE",
     "LITE_RUNTIME",
     "MODEL_EMBEDDING_NEIGHBORS",
     "SCREEN_CLASSES",
     "SCREEN_PROBABILITY",
+    "AgreementRule",
     "EmbeddingGate",
     "FittedEmbedding",
     "InputGate",
     "cascade_refuses",
     "cascade_thresholds",
+    "colour_features",
     "conformal_threshold",
     "default_gate_embedding",
     "embedding_available",
@@ -209,6 +225,7 @@ def fit_input_gate(
     cascade: bool = False,
     strict_rate: float = 0.002,
     confidence_rate: float = 0.10,
+    agreement: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> InputGate:
     """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
 
@@ -229,7 +246,14 @@ def fit_input_gate(
         out-of-fold distances, and between the ``refuse_rate`` point and it only when the head
         is more confident of its top class than the conformal ``confidence_rate`` point of the
         training photos' top-class probabilities.
+    agreement : tuple of (ndarray, ndarray), optional
+        ``(second, colour)``: the training photos' :data:`AGREEMENT_BACKBONE` embeddings and
+        :func:`colour_features`, row-aligned with ``embeddings``; fits the opt-in
+        :class:`AgreementRule` on the gate's folds (not with ``cascade``). ``None`` (default):
+        the plain threshold.
     """
+    if cascade and agreement is not None:
+        raise ValueError("a gate has the two-signal cascade or the agreement rule, not both")
     gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
     head = None
     if imagenet_head or cascade:
@@ -253,6 +277,11 @@ def fit_input_gate(
         tflite_sha256=tflite_sha256,
         orient=orient,
         cascade=rule,
+        agreement=(
+            None
+            if agreement is None
+            else AgreementRule().fit(*agreement, gate.oof_scores_, gate.folds_)
+        ),
     )
 
 
@@ -502,59 +531,9 @@ def default_gate_embedding(
 
 # --- Second-backbone agreement (opt-in; s23-gate2, judged on the blind fresh2 set) -----------
 
-#: The colour-texture statistics of :func:`colour_features`, in order.
-COLOUR_FEATURES = (
-    "cr_mean",
-    "cb_mean",
-    "log1p_cr_std",
-    "log1p_cb_std",
-    "log1p_grey_std",
-    "saturation_mean",
-    "log1p_saturation_std",
-    "skin_share",
-)
 #: The second backbone of :class:`AgreementRule` and its ``k`` (the first design's).
 AGREEMENT_BACKBONE = "efficientnet-lite0"
 AGREEMENT_NEIGHBORS = 5
-
-
-def colour_features(image: np.ndarray) -> np.ndarray:
-    """Colour-texture statistics of the 224 px square the model sees (:data:`COLOUR_FEATURES`).
-
-    Means of OpenCV's 8-bit Cr and Cb, log-compressed standard deviations of Cr, Cb and the grey
-    (Y) level, the mean HSV saturation and its log-compressed standard deviation, and the skin
-    share (:func:`poxscan.core.image_checks.skin_share`). Uniform synthetic textures (wood, sand,
-    fabric: one hue, flat saturation) and blue-green scenes lie far from lesion photos in them.
-
-    Parameters
-    ----------
-    image : ndarray of shape (h, w, 3), uint8
-        A decoded RGB image.
-
-    Returns
-    -------
-    ndarray of shape (8,), float64
-    """
-    import cv2
-
-    from poxscan.core.image_checks import skin_share
-    from poxscan.core.imageio import to_square
-
-    square = np.ascontiguousarray(to_square(np.asarray(image), 224), dtype=np.uint8)
-    ycc = cv2.cvtColor(square, cv2.COLOR_RGB2YCrCb).astype(np.float64)
-    sat = cv2.cvtColor(square, cv2.COLOR_RGB2HSV)[..., 1].astype(np.float64)
-    return np.array(
-        [
-            ycc[..., 1].mean(),
-            ycc[..., 2].mean(),
-            np.log1p(ycc[..., 1].std()),
-            np.log1p(ycc[..., 2].std()),
-            np.log1p(ycc[..., 0].std()),
-            sat.mean(),
-            np.log1p(sat.std()),
-            skin_share(square),
-        ]
-    )
 
 
 def _mahalanobis_fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -605,6 +584,9 @@ class AgreementRule(BaseEstimator):
         Mean and inverse covariance of the training photos' colour features.
     strict_threshold_, mild_threshold_, low_threshold_, colour_threshold_ : float
     """
+
+    #: The second backbone (its embedding is what :meth:`fit` and :meth:`refuses` take).
+    backbone = AGREEMENT_BACKBONE
 
     def __init__(
         self,
