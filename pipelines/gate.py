@@ -29,6 +29,15 @@ refuses. Measured by ``experiments/bench_gate.py`` under a rule declared before 
 4 of the 409 lesion photos refused out of fold (the gate: 6), but 94.0 % of the non-skin
 images (the gate: 97.4 %; held-out kinds 92.1 %), so not adopted.
 
+**Agreement rule** (opt-in, ``fit_input_gate(agreement=(second, colour))``; not what
+``poxscan train`` fits, and a gate with it is not saved): a second backbone's kNN distance
+(EfficientNet-Lite0 on the photo as it is, k = 5: a second forward pass) and a colour-texture
+distance (:func:`colour_features`) must agree. Beyond the strict point, refused outright; a
+mild exceedance only when Lite0 is beyond its conformal 2 % point; within the threshold when
+Lite0 is beyond its 5 % point and the colour distance beyond its 1 % point
+(:class:`AgreementRule`). Declared in s23-gate2 with a rule judged on a blind set
+(``experiments/bench_gate.py``'s ``AGREE``).
+
 The backbone's ImageNet head (EfficientNet-Lite ships with its real 1000-class classifier) is
 evaluated on the same embedding: when it is confident the picture is a screen or a document
 (web site, menu, comic book, ...: :data:`SCREEN_CLASSES`) the photo is refused as a screenshot,
@@ -63,6 +72,7 @@ from sklearn.base import BaseEstimator
 
 from poxscan.core.image_checks import GateFinding, check_pixels
 from poxscan.pipelines.gate_inference import (
+    COLOUR_FEATURES,
     GATE_FILE,
     LITE_RUNTIME,
     SCREEN_CLASSES,
@@ -73,22 +83,28 @@ from poxscan.pipelines.gate_inference import (
     _knn_score,
     _unit,
     cascade_refuses,
+    colour_features,
     head_probabilities,
     load_gate,
 )
 
 __all__ = [
+    "AGREEMENT_BACKBONE",
+    "AGREEMENT_NEIGHBORS",
+    "COLOUR_FEATURES",
     "FALLBACK_BACKBONE",
     "GATE_FILE",
     "LITE_RUNTIME",
     "MODEL_EMBEDDING_NEIGHBORS",
     "SCREEN_CLASSES",
     "SCREEN_PROBABILITY",
+    "AgreementRule",
     "EmbeddingGate",
     "FittedEmbedding",
     "InputGate",
     "cascade_refuses",
     "cascade_thresholds",
+    "colour_features",
     "conformal_threshold",
     "default_gate_embedding",
     "embedding_available",
@@ -209,6 +225,7 @@ def fit_input_gate(
     cascade: bool = False,
     strict_rate: float = 0.002,
     confidence_rate: float = 0.10,
+    agreement: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> InputGate:
     """Fit the embedding gate on the training photos' embeddings (out-of-fold threshold).
 
@@ -229,7 +246,14 @@ def fit_input_gate(
         out-of-fold distances, and between the ``refuse_rate`` point and it only when the head
         is more confident of its top class than the conformal ``confidence_rate`` point of the
         training photos' top-class probabilities.
+    agreement : tuple of (ndarray, ndarray), optional
+        ``(second, colour)``: the training photos' :data:`AGREEMENT_BACKBONE` embeddings and
+        :func:`colour_features`, row-aligned with ``embeddings``; fits the opt-in
+        :class:`AgreementRule` on the gate's folds (not with ``cascade``). ``None`` (default):
+        the plain threshold.
     """
+    if cascade and agreement is not None:
+        raise ValueError("a gate has the two-signal cascade or the agreement rule, not both")
     gate = EmbeddingGate(n_neighbors, refuse_rate, cv, seed).fit(embeddings, groups)
     head = None
     if imagenet_head or cascade:
@@ -253,6 +277,11 @@ def fit_input_gate(
         tflite_sha256=tflite_sha256,
         orient=orient,
         cascade=rule,
+        agreement=(
+            None
+            if agreement is None
+            else AgreementRule().fit(*agreement, gate.oof_scores_, gate.folds_)
+        ),
     )
 
 
@@ -498,3 +527,141 @@ def default_gate_embedding(
     if own is not None and (backbone is None or get_backbone(backbone).name == own[0]):
         return own[0], own[1], MODEL_EMBEDDING_NEIGHBORS
     return backbone or FALLBACK_BACKBONE, None, 5
+
+
+# --- Second-backbone agreement (opt-in; s23-gate2, judged on the blind fresh2 set) -----------
+
+#: The second backbone of :class:`AgreementRule` and its ``k`` (the first design's).
+AGREEMENT_BACKBONE = "efficientnet-lite0"
+AGREEMENT_NEIGHBORS = 5
+
+
+def _mahalanobis_fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, np.float64)
+    cov = np.cov(X.T) + 1e-6 * np.eye(X.shape[1])
+    return X.mean(axis=0), np.linalg.inv(cov)
+
+
+def _mahalanobis(mean: np.ndarray, inv: np.ndarray, X: np.ndarray) -> np.ndarray:
+    Z = np.atleast_2d(np.asarray(X, np.float64)) - mean
+    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", Z, inv, Z), 0.0))
+
+
+class AgreementRule(BaseEstimator):
+    """Refusals that need two signals to agree: the gate's distance, a second backbone's kNN
+    distance and a colour-texture distance (opt-in; measured by ``experiments/bench_gate.py``).
+
+    A photo that passes the pixel checks is refused (as not skin) when
+
+    1. its distance lies beyond the conformal ``strict_rate`` point of the training photos'
+       out-of-fold distances (with a few hundred photos: beyond every one), or
+    2. its distance exceeds the gate's threshold **and** the second backbone's kNN distance
+       exceeds that score's conformal ``mild_rate`` point, or
+    3. the second backbone's distance exceeds its conformal ``low_rate`` point **and** the
+       colour distance (Mahalanobis, :func:`colour_features`) its conformal ``colour_rate``
+       point, whatever the gate's distance.
+
+    A mild exceedance the second backbone does not confirm is let through (lesion photos near
+    the gate's threshold); rule 3 refuses images close enough to the training photos in the
+    gate's embedding but far from them in the other backbone's and in colour (skin-toned
+    textures, landscapes). Every threshold is a split-conformal point of out-of-fold scores
+    of the training photos, on the gate's own folds.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        ``k`` of the second backbone's kNN cosine distance.
+    strict_rate, mild_rate, low_rate, colour_rate : float
+        The conformal levels of rules 1-3 (defaults 0.002, 0.02, 0.05, 0.01).
+
+    Attributes
+    ----------
+    reference_ : ndarray
+        Unit-length second-backbone embeddings of the training photos (float32 values).
+    second_oof_, colour_oof_ : ndarray
+        Out-of-fold scores of the training photos.
+    colour_mean_, colour_inv_ : ndarray
+        Mean and inverse covariance of the training photos' colour features.
+    strict_threshold_, mild_threshold_, low_threshold_, colour_threshold_ : float
+    """
+
+    #: The second backbone (its embedding is what :meth:`fit` and :meth:`refuses` take).
+    backbone = AGREEMENT_BACKBONE
+
+    def __init__(
+        self,
+        n_neighbors: int = AGREEMENT_NEIGHBORS,
+        strict_rate: float = 0.002,
+        mild_rate: float = 0.02,
+        low_rate: float = 0.05,
+        colour_rate: float = 0.01,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.strict_rate = strict_rate
+        self.mild_rate = mild_rate
+        self.low_rate = low_rate
+        self.colour_rate = colour_rate
+
+    def fit(
+        self,
+        second: np.ndarray,
+        colour: np.ndarray,
+        distance_oof: np.ndarray,
+        folds: np.ndarray,
+    ) -> AgreementRule:
+        """Learn the reference sets and thresholds.
+
+        Parameters
+        ----------
+        second : ndarray of shape (n, d2)
+            The training photos' second-backbone embeddings.
+        colour : ndarray of shape (n, 8)
+            Their :func:`colour_features`.
+        distance_oof : ndarray of shape (n,)
+            Their out-of-fold gate distances (:attr:`EmbeddingGate.oof_scores_`).
+        folds : ndarray of shape (n,)
+            The gate's folds (:attr:`EmbeddingGate.folds_`), reused for both scores.
+        """
+        second = np.asarray(second, np.float64)
+        colour = np.asarray(colour, np.float64)
+        distance_oof = np.asarray(distance_oof, np.float64)
+        folds = np.asarray(folds)
+        n = len(distance_oof)
+        if second.shape[0] != n or colour.shape != (n, len(COLOUR_FEATURES)) or len(folds) != n:
+            raise ValueError(
+                f"one second embedding, colour vector and fold per calibration photo: "
+                f"{second.shape}, {colour.shape}, {folds.shape} vs {n} distances"
+            )
+        if not 0 < self.strict_rate < min(self.mild_rate, self.low_rate):
+            raise ValueError(f"the strict rate must be the smallest, got {self.strict_rate}")
+        s_oof, c_oof = np.empty(n), np.empty(n)
+        for k in np.unique(folds):
+            here = folds == k
+            s_oof[here] = _knn_score(_unit(second[here]), _unit(second[~here]), self.n_neighbors)
+            c_oof[here] = _mahalanobis(*_mahalanobis_fit(colour[~here]), colour[here])
+        self.second_oof_, self.colour_oof_ = s_oof, c_oof
+        self.reference_ = _unit(second).astype(np.float32).astype(np.float64)
+        self.colour_mean_, self.colour_inv_ = _mahalanobis_fit(colour)
+        self.strict_threshold_ = conformal_threshold(distance_oof, float(self.strict_rate))
+        self.mild_threshold_ = conformal_threshold(s_oof, float(self.mild_rate))
+        self.low_threshold_ = conformal_threshold(s_oof, float(self.low_rate))
+        self.colour_threshold_ = conformal_threshold(c_oof, float(self.colour_rate))
+        return self
+
+    def scores(self, second: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The second-backbone kNN distance and the colour distance of each photo."""
+        s = _knn_score(_unit(np.atleast_2d(second)), self.reference_, self.n_neighbors)
+        return s, _mahalanobis(self.colour_mean_, self.colour_inv_, colour)
+
+    def refuses(
+        self, distance: np.ndarray, threshold: float, second: np.ndarray, colour: np.ndarray
+    ) -> np.ndarray:
+        """Whether rules 1-3 refuse each photo (``distance``: the gate's score; ``threshold``:
+        the gate's threshold)."""
+        d = np.atleast_1d(np.asarray(distance, np.float64))
+        s, c = self.scores(second, colour)
+        return (
+            (d > self.strict_threshold_)
+            | ((d > float(threshold)) & (s > self.mild_threshold_))
+            | ((s > self.low_threshold_) & (c > self.colour_threshold_))
+        )

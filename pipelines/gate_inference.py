@@ -22,6 +22,7 @@ import numpy as np
 from poxscan.core.image_checks import GateFinding, check_pixels, reason
 
 __all__ = [
+    "COLOUR_FEATURES",
     "GATE_FILE",
     "LITE_RUNTIME",
     "SCREEN_CLASSES",
@@ -30,6 +31,7 @@ __all__ = [
     "InputGate",
     "ReferenceScorer",
     "cascade_refuses",
+    "colour_features",
     "head_probabilities",
     "load_gate",
 ]
@@ -51,6 +53,58 @@ SCREEN_CLASSES = {
     851: "television",
 }
 SCREEN_PROBABILITY = 0.5
+
+
+#: The colour-texture statistics of :func:`colour_features`, in order.
+COLOUR_FEATURES = (
+    "cr_mean",
+    "cb_mean",
+    "log1p_cr_std",
+    "log1p_cb_std",
+    "log1p_grey_std",
+    "saturation_mean",
+    "log1p_saturation_std",
+    "skin_share",
+)
+
+
+def colour_features(image: np.ndarray) -> np.ndarray:
+    """Colour-texture statistics of the 224 px square the model sees (:data:`COLOUR_FEATURES`).
+
+    Means of OpenCV's 8-bit Cr and Cb, log-compressed standard deviations of Cr, Cb and the grey
+    (Y) level, the mean HSV saturation and its log-compressed standard deviation, and the skin
+    share (:func:`poxscan.core.image_checks.skin_share`). Uniform synthetic textures (wood, sand,
+    fabric: one hue, flat saturation) and blue-green scenes lie far from lesion photos in them.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w, 3), uint8
+        A decoded RGB image.
+
+    Returns
+    -------
+    ndarray of shape (8,), float64
+    """
+    import cv2
+
+    from poxscan.core.image_checks import skin_share
+    from poxscan.core.imageio import to_square
+
+    square = np.ascontiguousarray(to_square(np.asarray(image), 224), dtype=np.uint8)
+    ycc = cv2.cvtColor(square, cv2.COLOR_RGB2YCrCb).astype(np.float64)
+    sat = cv2.cvtColor(square, cv2.COLOR_RGB2HSV)[..., 1].astype(np.float64)
+    return np.array(
+        [
+            ycc[..., 1].mean(),
+            ycc[..., 2].mean(),
+            np.log1p(ycc[..., 1].std()),
+            np.log1p(ycc[..., 2].std()),
+            np.log1p(ycc[..., 0].std()),
+            sat.mean(),
+            np.log1p(sat.std()),
+            skin_share(square),
+        ]
+    )
 
 
 def head_probabilities(E: np.ndarray, head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -153,6 +207,11 @@ class InputGate:
         is refused only when the head's top-class probability exceeds it) and
         ``calibration_confidence`` (the training photos' top-class probabilities, an array).
         ``None``: every score above the threshold is refused.
+    agreement : AgreementRule, optional
+        The opt-in agreement rule (:class:`poxscan.pipelines.gate.AgreementRule`, fitted by
+        ``fit_input_gate(agreement=...)``): the distance verdict is its ``refuses``, which needs
+        each photo's second-backbone embedding and :func:`colour_features` as well. Not saved
+        (:meth:`save` refuses such a gate); ``None`` (default): the plain threshold.
     """
 
     def __init__(
@@ -165,7 +224,10 @@ class InputGate:
         tflite_sha256: str | None = None,
         orient: str | None = None,
         cascade: Mapping[str, Any] | None = None,
+        agreement: Any = None,
     ) -> None:
+        if cascade is not None and agreement is not None:
+            raise ValueError("a gate has the two-signal cascade or the agreement rule, not both")
         if cascade is not None and head is None:
             raise ValueError("the two-signal cascade needs the backbone's ImageNet head")
         if runtime not in ("float", LITE_RUNTIME):
@@ -183,6 +245,7 @@ class InputGate:
         self.tflite_file = tflite_file
         self.tflite_sha256 = tflite_sha256
         self.cascade = None if cascade is None else dict(cascade)
+        self.agreement = agreement
 
     @property
     def needs_embedding(self) -> bool:
@@ -234,6 +297,25 @@ class InputGate:
                     "probabilities",
                     "oof_refused_without_cascade": float(np.mean(e.oof_scores_ > e.threshold_)),
                 }
+            if self.agreement is not None:
+                a = self.agreement
+                out["embedding"]["agreement"] = {
+                    "rule": "refused above strict_threshold; above threshold only when the "
+                    "second backbone's kNN distance exceeds mild_threshold; anywhere when it "
+                    "exceeds low_threshold and the colour distance colour_threshold",
+                    "second_backbone": a.backbone,
+                    "second_neighbors": int(a.n_neighbors),
+                    **{
+                        k: float(getattr(a, k + "_"))
+                        for k in (
+                            "strict_threshold",
+                            "mild_threshold",
+                            "low_threshold",
+                            "colour_threshold",
+                        )
+                    },
+                    "colour_features": list(COLOUR_FEATURES),
+                }
             if self.runtime == LITE_RUNTIME:
                 out["embedding"].update(
                     tflite_file=self.tflite_file,
@@ -243,8 +325,14 @@ class InputGate:
                 )
         return out
 
-    def check(self, image: np.ndarray, embedding: np.ndarray | None = None) -> GateFinding:
-        """The verdict for one decoded RGB image (and its embedding, when the gate uses one).
+    def check(
+        self,
+        image: np.ndarray,
+        embedding: np.ndarray | None = None,
+        second: np.ndarray | None = None,
+    ) -> GateFinding:
+        """The verdict for one decoded RGB image (and its embedding, when the gate uses one;
+        with the agreement rule also its ``second``-backbone embedding).
 
         Raises
         ------
@@ -254,12 +342,18 @@ class InputGate:
         finding = check_pixels(image)
         if not finding.screenable or self.embedding is None:
             return finding
-        return self.check_embedding(embedding, finding.checks)
+        colour = colour_features(image) if self.agreement is not None else None
+        return self.check_embedding(embedding, finding.checks, second, colour)
 
     def check_embedding(
-        self, embedding: np.ndarray | None, checks: Mapping[str, Any] | None = None
+        self,
+        embedding: np.ndarray | None,
+        checks: Mapping[str, Any] | None = None,
+        second: np.ndarray | None = None,
+        colour: np.ndarray | None = None,
     ) -> GateFinding:
-        """The embedding stage alone (after the pixel checks passed)."""
+        """The embedding stage alone (after the pixel checks passed); ``second`` and
+        ``colour`` (:func:`colour_features`) only for the agreement rule."""
         checks = dict(checks or {})
         if self.embedding is None:
             return GateFinding(True, "ok", "", "", checks)
@@ -270,6 +364,22 @@ class InputGate:
         threshold = float(self.embedding.threshold_)
         checks.update({"distance": score, "distance_threshold": threshold})
         far = score > threshold
+        if self.agreement is not None:
+            if second is None or colour is None:
+                raise ValueError(
+                    f"this gate's agreement rule needs the image's {self.agreement.backbone} "
+                    "embedding and colour features"
+                )
+            a = self.agreement
+            s2, c = (float(v[0]) for v in a.scores(second, colour))
+            checks.update(
+                {
+                    "second_distance": s2,
+                    "colour_distance": c,
+                    "distance_strict_threshold": float(a.strict_threshold_),
+                }
+            )
+            far = bool(a.refuses(score, threshold, second, colour)[0])
         if self.head is not None:
             p = head_probabilities(e, self._head64)
             top = int(np.argmax(p))
@@ -303,6 +413,11 @@ class InputGate:
 
         if self.embedding is None:
             return None
+        if self.agreement is not None:
+            raise NotImplementedError(
+                "the agreement rule is an opt-in measured in experiments/bench_gate.py; a gate "
+                "with it is not saved"
+            )
         e = self.embedding
         arrays = {
             "reference": np.asarray(e.reference_, dtype=np.float32),

@@ -81,3 +81,36 @@ def test_the_fresh_kinds_are_new_many_and_the_same_every_time(bench_gate):
     for (k, n, a), (k2, n2, b) in zip(first, again, strict=True):
         assert (k, n) == (k2, n2) and np.array_equal(np.asarray(a), np.asarray(b)), n
         assert min(np.asarray(a).shape[:2]) >= 96, n  # none is refused for its size alone
+
+
+def _agree_result(oof_refused, fresh2, every, cross):
+    """A bench result holding only what the fresh2 rule reads (``fresh2=None``: no group)."""
+    agree = "distance + skin floor, Lite0 + colour agreement"
+    now = "distance + skin floor (now)"
+    summary = {"all": {"refused_agree": every[0], "n": every[1]}}
+    if fresh2 is not None:
+        summary["fresh2"] = {"refused_agree": fresh2[0], "n": fresh2[1]}
+    return {
+        "lesion_photos_out_of_fold": {agree: {"refused": oof_refused, "n": 409}},
+        "nonskin": {"summary": summary},
+        "cross_source": {
+            direction: {"variants": {agree: {"refused": c}, now: {"refused": g}}}
+            for direction, (c, g) in cross.items()
+        },
+    }
+
+
+def test_the_fresh2_rule_needs_every_term_and_a_measured_fresh2(bench_gate):
+    cross = {"a -> b": (2, 2), "b -> a": (1, 1)}
+    assert bench_gate.agreement_rule(_agree_result(4, (95, 100), (391, 411), cross))["adopt"]
+    # 95 % exactly is enough; one image fewer (fresh2 or all), or one lesion photo more, is not.
+    assert not bench_gate.agreement_rule(_agree_result(4, (94, 100), (391, 411), cross))["adopt"]
+    assert not bench_gate.agreement_rule(_agree_result(5, (95, 100), (391, 411), cross))["adopt"]
+    assert not bench_gate.agreement_rule(_agree_result(4, (95, 100), (390, 411), cross))["adopt"]
+    worse = {"a -> b": (3, 2), "b -> a": (1, 1)}
+    rule = bench_gate.agreement_rule(_agree_result(4, (100, 100), (411, 411), worse))
+    assert not rule["adopt"]
+    assert rule["terms"]["a -> b: no more than the gate now"] == ["3 vs 2", False]
+    unmeasured = bench_gate.agreement_rule(_agree_result(4, None, (311, 311), cross))
+    assert not unmeasured["adopt"]
+    assert unmeasured["terms"]["fresh2 >= 95 %"] == ["not measured", False]

@@ -1,0 +1,40 @@
+"""The fresh2 non-skin set (``experiments/nonskin_fresh2.py``): deterministic, new kinds only,
+every image RGB uint8 with both sides in [224, 640]. Nothing here runs the gate on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments import nonskin
+from experiments.nonskin_fresh2 import FRESH2_KINDS, MAX_SIDE, MIN_SIDE, build_fresh2_set
+
+
+@pytest.fixture(scope="module")
+def fresh2():
+    return build_fresh2_set()
+
+
+def test_deterministic(fresh2):
+    again = build_fresh2_set()
+    assert [(i.kind, i.name) for i in fresh2] == [(i.kind, i.name) for i in again]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(fresh2, again, strict=True))
+
+
+def test_kinds_and_counts(fresh2):
+    assert len(FRESH2_KINDS) >= 10 and len(set(FRESH2_KINDS)) == len(FRESH2_KINDS)
+    assert len(fresh2) >= 160
+    assert {i.kind for i in fresh2} == set(FRESH2_KINDS)
+    for kind in FRESH2_KINDS:
+        assert sum(i.kind == kind for i in fresh2) == 16
+    old = set(nonskin.DEV_KINDS) | set(nonskin.HELD_OUT_KINDS) | set(nonskin.FRESH_KINDS)
+    assert not old & set(FRESH2_KINDS)
+    assert len({(i.kind, i.name) for i in fresh2}) == len(fresh2)
+
+
+def test_images_rgb_uint8_in_size_range(fresh2):
+    for item in fresh2:
+        x = item.image
+        assert x.dtype == np.uint8 and x.ndim == 3 and x.shape[2] == 3, item.name
+        assert MIN_SIDE <= min(x.shape[:2]) and max(x.shape[:2]) <= MAX_SIDE, item.name
+        assert not item.held_out and item.fresh
