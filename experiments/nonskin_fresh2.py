@@ -44,6 +44,7 @@ its own random stream), none of them a kind or a source image of :mod:`experimen
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -1179,12 +1180,18 @@ def _kind_images(kind: str, rng: np.random.Generator) -> list[tuple[str, np.ndar
     return out
 
 
-def build_fresh2_set(seed: int = 2026) -> list[NonSkinImage]:
+def build_fresh2_set(seed: int = 2026, kinds: Sequence[str] | None = None) -> list[NonSkinImage]:
     """The fresh2 set: 16 images of each :data:`FRESH2_KINDS` kind, in a fixed order, each kind
-    from its own random stream (``seed`` and the kind's index). Marked ``held_out=False,
-    fresh=True`` (neither development nor held out)."""
+    from its own random stream (``seed`` and the kind's index), so ``kinds`` (a subset, default
+    all) gives the same images as the whole set. Marked ``held_out=False, fresh=True`` (neither
+    development nor held out)."""
+    unknown = set(kinds or ()) - set(FRESH2_KINDS)
+    if unknown:
+        raise ValueError(f"unknown fresh2 kinds: {sorted(unknown)}")
     items: list[NonSkinImage] = []
     for k, kind in enumerate(FRESH2_KINDS):
+        if kinds is not None and kind not in kinds:
+            continue
         rng = np.random.default_rng([seed, 2302, k])
         for name, image in _kind_images(kind, rng):
             items.append(NonSkinImage(kind, name, _fit(image), held_out=False, fresh=True))
