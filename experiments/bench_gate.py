@@ -597,35 +597,41 @@ def _development(df: pd.DataFrame) -> np.ndarray:
     return rows & ~df["fresh2"].to_numpy(bool) if "fresh2" in df else rows
 
 
+def _adoption_terms(result: dict, variant: str, shares: dict) -> dict:
+    """A declared adoption rule applied to one run: ``variant`` refuses at most 4 of the 409
+    lesion photos out of fold, at least 95 % of each group in ``shares`` (``{label: (refused,
+    n)}``, ``None`` for a group the run did not measure: unmet), and in neither cross-source
+    direction more lesion photos than the gate now."""
+    oof = result["lesion_photos_out_of_fold"][variant]
+    terms = {
+        "lesion photos out of fold <= 4": [f"{oof['refused']} of {oof['n']}", oof["refused"] <= 4]
+    }
+    for label, share in shares.items():
+        if share is None:
+            terms[f"{label} >= 95 %"] = ["not measured", False]
+        else:
+            refused, n = share
+            terms[f"{label} >= 95 %"] = [f"{refused} of {n}", n > 0 and 100 * refused >= 95 * n]
+    for k, v in result["cross_source"].items():
+        mine, now = v["variants"][variant]["refused"], v["variants"][NOW]["refused"]
+        terms[f"{k}: no more than the gate now"] = [f"{mine} vs {now}", mine <= now]
+    return {"terms": terms, "adopt": all(ok for _, ok in terms.values())}
+
+
 def fresh_rule(result: dict) -> dict:
     """The rule declared (s23) before the fresh kinds existed, applied to one run's figures:
     :data:`CASCADE_SKIN5` replaces the gate now if it refuses at most 4 of the 409 lesion
     photos out of fold, at least 95 % of the fresh kinds' images, at least 95 % of all non-skin
     images, and in neither cross-source direction more lesion photos than the gate now."""
-    oof = result["lesion_photos_out_of_fold"][CASCADE_SKIN5]
     summary = result["nonskin"]["summary"]
-    cross = {
-        k: (v["variants"][CASCADE_SKIN5]["refused"], v["variants"][NOW]["refused"])
-        for k, v in result["cross_source"].items()
-    }
     # "All" as it was when this rule was declared and applied (before fresh2 existed).
     fresh, every = summary["fresh kinds"], summary.get("all but fresh2", summary["all"])
-    terms = {
-        "lesion photos out of fold <= 4": [f"{oof['refused']} of {oof['n']}", oof["refused"] <= 4],
-        "fresh kinds >= 95 %": [
-            f"{fresh['refused_cascade_skin5']} of {fresh['n']}",
-            100 * fresh["refused_cascade_skin5"] >= 95 * fresh["n"],
-        ],
-        "all non-skin >= 95 %": [
-            f"{every['refused_cascade_skin5']} of {every['n']}",
-            100 * every["refused_cascade_skin5"] >= 95 * every["n"],
-        ],
-        **{
-            f"{k}: no more than the gate now": [f"{c[0]} vs {c[1]}", c[0] <= c[1]]
-            for k, c in cross.items()
-        },
-    }
-    return {"terms": terms, "adopt": all(ok for _, ok in terms.values())}
+    key = "refused_cascade_skin5"
+    return _adoption_terms(
+        result,
+        CASCADE_SKIN5,
+        {"fresh kinds": (fresh[key], fresh["n"]), "all non-skin": (every[key], every["n"])},
+    )
 
 
 def _agree_thresholds(rule) -> dict:
@@ -639,34 +645,17 @@ def agreement_rule(result: dict) -> dict:
     out of fold, at least 95 % of fresh2's images, at least 95 % of all non-skin images
     (development, held-out, fresh and fresh2 kinds), and in neither cross-source direction
     more lesion photos than the gate now. Without a fresh2 group the fresh2 term is unmet."""
-    oof = result["lesion_photos_out_of_fold"][AGREE]
     summary = result["nonskin"]["summary"]
-    cross = {
-        k: (v["variants"][AGREE]["refused"], v["variants"][NOW]["refused"])
-        for k, v in result["cross_source"].items()
-    }
-    every = summary["all"]
-    fresh2 = summary.get("fresh2")
-    terms = {
-        "lesion photos out of fold <= 4": [f"{oof['refused']} of {oof['n']}", oof["refused"] <= 4],
-        "fresh2 >= 95 %": (
-            [
-                f"{fresh2['refused_agree']} of {fresh2['n']}",
-                fresh2["n"] > 0 and 100 * fresh2["refused_agree"] >= 95 * fresh2["n"],
-            ]
-            if fresh2 is not None
-            else ["not measured", False]
-        ),
-        "all non-skin >= 95 %": [
-            f"{every['refused_agree']} of {every['n']}",
-            100 * every["refused_agree"] >= 95 * every["n"],
-        ],
-        **{
-            f"{k}: no more than the gate now": [f"{c[0]} vs {c[1]}", c[0] <= c[1]]
-            for k, c in cross.items()
+    every, fresh2 = summary["all"], summary.get("fresh2")
+    key = "refused_agree"
+    return _adoption_terms(
+        result,
+        AGREE,
+        {
+            "fresh2": None if fresh2 is None else (fresh2[key], fresh2["n"]),
+            "all non-skin": (every[key], every["n"]),
         },
-    }
-    return {"terms": terms, "adopt": all(ok for _, ok in terms.values())}
+    )
 
 
 def nonskin(
