@@ -417,16 +417,21 @@ def _fit(E, groups, S, P, E2=None, C=None) -> dict:
     rule = cascade_thresholds(
         oof, head_probabilities(E, gate.head).max(axis=1), 0.01, STRICT_RATE, SECOND_RATE
     )
-    cascade = InputGate(
-        gate.embedding,
-        backbone=gate.backbone,
-        head=gate.head,
-        runtime=gate.runtime,
-        tflite_file=gate.tflite_file,
-        tflite_sha256=gate.tflite_sha256,
-        orient=gate.orient,
-        cascade=rule,
-    )
+
+    def variant(**rule_kw) -> InputGate:
+        # The fitted gate with one more rule on its distance (cascade= or agreement=).
+        return InputGate(
+            gate.embedding,
+            backbone=gate.backbone,
+            head=gate.head,
+            runtime=gate.runtime,
+            tflite_file=gate.tflite_file,
+            tflite_sha256=gate.tflite_sha256,
+            orient=gate.orient,
+            **rule_kw,
+        )
+
+    cascade = variant(cascade=rule)
     skin_cascades = {
         v: (
             gate,
@@ -441,16 +446,7 @@ def _fit(E, groups, S, P, E2=None, C=None) -> dict:
     if E2 is not None:
         # The library's rule (fit_input_gate(agreement=(E2, C))), on the same fitted distance.
         agree = AgreementRule().fit(E2, C, oof, gate.embedding.folds_)
-        agreeing = InputGate(
-            gate.embedding,
-            backbone=gate.backbone,
-            head=gate.head,
-            runtime=gate.runtime,
-            tflite_file=gate.tflite_file,
-            tflite_sha256=gate.tflite_sha256,
-            orient=gate.orient,
-            agreement=agree,
-        )
+        agreeing = variant(agreement=agree)
     return {
         AGREE: (agreeing, agree),
         NOW: (gate, None),
