@@ -64,8 +64,6 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-if str(HERE.parent) not in sys.path:  # experiments.nonskin_fresh2 imports experiments.nonskin
-    sys.path.append(str(HERE.parent))
 OUT = HERE / "results" / "gate"
 SEED = 0
 
@@ -658,8 +656,8 @@ def nonskin(
     E, groups, images, S, P, lite: LiteEmbedder | None = None, E2=None, C=None
 ) -> tuple[dict, pd.DataFrame, list]:
     from nonskin import build_nonskin_set
+    from nonskin_fresh2 import FRESH2_KINDS, build_fresh2_set
 
-    from experiments.nonskin_fresh2 import FRESH2_KINDS, build_fresh2_set
     from poxscan.core.image_checks import check_pixels
 
     items = build_nonskin_set(images[::7], seed=SEED) + build_fresh2_set()

@@ -21,7 +21,7 @@ sensor noise and JPEG artefacts (the monitor shows pictures from this module's o
 night-city, leaf, bookshelf and brick generators). Things people upload by mistake to a
 skin-photo app, many of them flesh-toned. 13 kinds, 16 images each (208 in all; each kind from
 its own random stream), none of them a kind or a source image of :mod:`experiments.nonskin`.
-``python -m experiments.nonskin_fresh2`` writes the contact sheet.
+``python experiments/nonskin_fresh2.py`` writes the contact sheet.
 
 - ``warm_material_closeup``: leather, cork board, cardboard, modelling clay (4 each)
 - ``floor_closeup``: terracotta tiles (6), a wooden plank floor (5), beige carpet (5), in
@@ -47,8 +47,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
-
-from experiments.nonskin import (
+from nonskin import (
     NonSkinImage,
     _camera,
     _figure_array,
@@ -1215,7 +1214,7 @@ def save_contact_sheet(items: list[NonSkinImage], path: str, tile: int = 78) -> 
     sheet.save(path, optimize=True)
 
 
-if __name__ == "__main__":  # python -m experiments.nonskin_fresh2 [path]
+if __name__ == "__main__":  # python experiments/nonskin_fresh2.py [path]
     import sys
 
     save_contact_sheet(

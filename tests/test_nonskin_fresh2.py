@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _experiments import load_experiment
 
-from experiments import nonskin
-from experiments.nonskin_fresh2 import FRESH2_KINDS, MAX_SIDE, MIN_SIDE, build_fresh2_set
+# The sibling module the set imports (experiments/ goes on sys.path first, as for a script).
+fresh2_module = load_experiment("nonskin_fresh2")
+nonskin = load_experiment("nonskin")
+FRESH2_KINDS, MAX_SIDE, MIN_SIDE = (
+    fresh2_module.FRESH2_KINDS,
+    fresh2_module.MAX_SIDE,
+    fresh2_module.MIN_SIDE,
+)
+build_fresh2_set = fresh2_module.build_fresh2_set
 
 
 @pytest.fixture(scope="module")
