@@ -1019,8 +1019,6 @@ def _rule_lines(result: dict) -> list[str]:
     rule = result.get("fresh_rule")
     if rule is None:
         return []
-
-    verdict = "adopt" if rule["adopt"] else "not adopted (stays reported only)"
     return [
         f'## The fresh-kinds rule for "{CASCADE_SKIN5}"',
         "",
@@ -1029,7 +1027,15 @@ def _rule_lines(result: dict) -> list[str]:
         "out of fold, at least 95 % of the fresh kinds' images, at least 95 % of all non-skin "
         "images, and in neither cross-source direction more lesion photos than the gate now.",
         "",
-        "| term | figure (cross-source: cascade vs gate now) | met |",
+        *_rule_table(result, rule, "cascade"),
+    ]
+
+
+def _rule_table(result: dict, rule: dict, who: str) -> list[str]:
+    """A declared rule's terms, each met or not, and the verdict (markdown lines)."""
+    verdict = "adopt" if rule["adopt"] else "not adopted (stays reported only)"
+    return [
+        f"| term | figure (cross-source: {who} vs gate now) | met |",
         "|---|---|---|",
         *(
             f"| {name} | {value} | {'yes' if ok else 'no'} |"
@@ -1048,7 +1054,6 @@ def _agreement_lines(result: dict) -> list[str]:
     if rule is None:
         return []
     t = result["nonskin"].get("agree_thresholds", {})
-    verdict = "adopt" if rule["adopt"] else "not adopted (stays reported only)"
     return [
         f'## The fresh2 rule for "{AGREE}"',
         "",
@@ -1064,16 +1069,7 @@ def _agreement_lines(result: dict) -> list[str]:
         "fresh and fresh2 kinds), and in neither cross-source direction more lesion photos "
         "than the gate now.",
         "",
-        "| term | figure (cross-source: candidate vs gate now) | met |",
-        "|---|---|---|",
-        *(
-            f"| {name} | {value} | {'yes' if ok else 'no'} |"
-            for name, (value, ok) in rule["terms"].items()
-        ),
-        "",
-        f"Verdict by the rule: **{verdict}**"
-        + (" (int8 runtime: for the record only)." if result.get("runtime") != "float" else "."),
-        "",
+        *_rule_table(result, rule, "candidate"),
     ]
 
 
