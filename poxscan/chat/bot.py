@@ -191,7 +191,8 @@ def _fitted_bm25(kb: KnowledgeBase) -> Bm25Retriever:
 @functools.lru_cache(maxsize=4)
 def _fitted_learned(kb: KnowledgeBase, params: tuple[tuple[str, float], ...]) -> LearnedRanker:
     # Examples of entries another knowledge base (an ablation) lacks are left out.
-    examples = [row for row in load_examples() if row[0] in set(kb.ids)]
+    ids = set(kb.ids)
+    examples = [row for row in load_examples() if row[0] in ids]
     return LearnedRanker().fit(kb, _fitted_retriever(kb, params), examples)
 
 
