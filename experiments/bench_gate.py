@@ -978,6 +978,7 @@ def pixel_check_ms(images) -> float:
 
 def contact_sheet(pairs, path: Path) -> None:
     """The non-skin images the gate let through (its failures), to look at."""
+    from nonskin import save_sheet
     from PIL import Image, ImageDraw
 
     from poxscan.core.imageio import to_square
@@ -993,7 +994,7 @@ def contact_sheet(pairs, path: Path) -> None:
         y, x = divmod(n, cols)
         sheet.paste(Image.fromarray(to_square(it.image, side)), (x * side, y * (side + 18)))
         draw.text((x * side + 2, y * (side + 18) + side + 2), f"{it.kind}: {it.name}", fill="black")
-    sheet.save(path)
+    save_sheet(sheet, path)
 
 
 def _embedding_words(result: dict) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "NonSkinImage",
     "build_nonskin_set",
     "fresh_images",
+    "save_sheet",
 ]
 
 # collage_lesions counts as development: the seam check was revised after trying it on collages
@@ -77,6 +78,32 @@ class NonSkinImage:
     image: np.ndarray
     held_out: bool
     fresh: bool = False
+
+
+def save_sheet(sheet, path) -> None:
+    """Write a contact sheet (a PIL image) as a 256-colour PNG, atomically.
+
+    The sheets are for looking at, so a palette (no dithering: the same pixels always give the
+    same file) keeps them a few hundred kB instead of megabytes.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    path = Path(path)
+    small = sheet.convert("RGB").quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        small.save(tmp, "PNG", optimize=True)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _rgb(x: np.ndarray) -> np.ndarray:

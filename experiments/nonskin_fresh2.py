@@ -55,6 +55,7 @@ from nonskin import (
     _smooth,
     _tone,
     _warp_onto,
+    save_sheet,
 )
 
 __all__ = ["FRESH2_KINDS", "build_fresh2_set"]
@@ -1211,7 +1212,7 @@ def save_contact_sheet(items: list[NonSkinImage], path: str, tile: int = 78) -> 
             thumb = Image.fromarray(item.image)
             thumb.thumbnail((tile - 4, tile - 4))
             sheet.paste(thumb, (130 + c * tile + 2, r * tile + 2))
-    sheet.save(path, optimize=True)
+    save_sheet(sheet, path)
 
 
 if __name__ == "__main__":  # python experiments/nonskin_fresh2.py [path]
