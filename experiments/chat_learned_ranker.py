@@ -98,9 +98,9 @@ def run() -> dict:
     )
     shipped = shipped + 1e-9 * tfidf
     allowed = np.array([bot.allowed(normalize(q)) for q in questions])
-    vectors = bot.retriever._vectors(contents)
+    vectors = bot.retriever.vectors(contents)
     kb_questions = [(q, i) for i, e in enumerate(bot.kb.entries) for q in e.questions]
-    kb_vectors = bot.retriever._vectors(bot.retriever.contents([q for q, _ in kb_questions]))
+    kb_vectors = bot.retriever.vectors(bot.retriever.contents([q for q, _ in kb_questions]))
     kb_labels = np.array([i for _, i in kb_questions])
     index = {entry_id: i for i, entry_id in enumerate(bot.kb.ids)}
     labels = np.array([index[it["expect"]] for it in items])
