@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from poxscan.pipelines import distributed
 from poxscan.pipelines.distributed import (
     TooManyFailedTrials,
     _counts,
@@ -43,8 +44,18 @@ def _spec(classifiers=("logreg", "lda")) -> ObjectiveSpec:
 
 
 def _after_barrier(barrier, kwargs) -> None:
-    # Both workers start their first trial together, whatever their start-up times.
-    barrier.wait(timeout=300)
+    # Each worker holds its first trial until the other is inside one too: both must do
+    # work, however unequal their start-up times (with 0.2 s trials, one worker once spent
+    # the whole budget while the other was still opening the study).
+    real, waited = distributed._run_trial, []
+
+    def first_waits(*args, **kw):
+        if not waited:
+            waited.append(True)
+            barrier.wait(timeout=300)
+        return real(*args, **kw)
+
+    distributed._run_trial = first_waits
     _worker_main(kwargs)
 
 
