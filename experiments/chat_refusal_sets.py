@@ -4,9 +4,9 @@ The classifier of :mod:`poxscan.chat.refusal_model` was fitted (s13/s14-chat) on
 development sets of its time: ``chat_eval.yaml``'s questions, ``chat_dev_informal.yaml``,
 holdouts v2 to v12 and the probe lists of s6 to s13. Ten more former holdouts (v13 to v22) are
 development sets now; it never learned from them, so its figures on them are out of set. The
-s26-chat candidate re-exports the examples from every development set
-(``experiments/export_refusal_examples.py``, unchanged: it reads ``DEVELOPMENT_SINCE``) and
-keeps the threshold (0.85) and everything else.
+s26-chat candidate re-exports the examples from every development set (``collect`` of
+``experiments/export_refusal_examples.py`` given every ``DEVELOPMENT_SINCE`` set) and keeps the
+threshold (0.85) and everything else.
 
 Each of v13 to v22 is scored twice, with the bot's refusal decision (the rules of
 :mod:`poxscan.chat.diagnosis`, then the classifier where :func:`model_may_refuse` consults it):
@@ -82,7 +82,7 @@ def run() -> dict:
         (k for k in paths if k in DEVELOPMENT_SINCE and k not in set(shipped_groups)),
         key=_version,
     )
-    rows = collect()
+    rows = collect(tuple(DEVELOPMENT_SINCE))
     shipped = shipped_model()
     per_set = {}
     for key in new_sets:

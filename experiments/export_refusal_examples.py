@@ -1,8 +1,8 @@
 """Write ``poxscan/chat/refusal_examples.txt``: labelled development questions for the classifier.
 
 Sources (development only, never a holdout in use): ``questions`` of ``chat_eval.yaml``,
-``chat_dev_informal.yaml``, the former holdouts that are development sets now
-(``DEVELOPMENT_SINCE``: v2 to v12) and the labelled lines of the probe lists of s6 to s13
+``chat_dev_informal.yaml``, the former holdouts that are development sets now up to v12
+(:data:`SHIPPED_SETS`) and the labelled lines of the probe lists of s6 to s13
 (``refusal|...`` or ``answer|...``; s14's probes are left out, they test the classifier; s13's,
 the s13-chat check list, are in since the s14-chat work).
 One ``label<TAB>group<TAB>question`` line each, label ``1`` (must be refused) or ``0``; the
@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -29,6 +30,10 @@ from poxscan.core.atomic import atomic_write_text
 EXP = Path(__file__).resolve().parent
 OUT = EXP.parent / "poxscan" / "chat" / "refusal_examples.txt"
 PROBES = ("s6", "s9", "s10", "s11", "s12", "s13")
+#: The former holdouts the shipped classifier learned from: v2 to v12, the development sets of
+#: the s13/s14-chat work. Learning from v13-v22 as well caught no more refusals on them
+#: (s26-chat, ``experiments/chat_refusal_sets.py``), so the examples stay these.
+SHIPPED_SETS = tuple(k for k in DEVELOPMENT_SINCE if int(k.rsplit("v", 1)[1]) <= 12)
 
 
 def _yaml_list(path: Path, key: str) -> list[tuple[int, str]]:
@@ -37,15 +42,19 @@ def _yaml_list(path: Path, key: str) -> list[tuple[int, str]]:
     return [(int(it["expect"] == "refusal"), str(it["q"])) for it in data[key]]
 
 
-def collect() -> list[tuple[int, str, str]]:
-    """``(label, group, question)`` rows of every source, deduplicated (first label wins)."""
+def collect(sets: Sequence[str] = SHIPPED_SETS) -> list[tuple[int, str, str]]:
+    """``(label, group, question)`` rows of the sources, deduplicated (first label wins).
+
+    ``sets``: the former holdouts to include (default: those the shipped classifier learned
+    from; ``experiments/chat_refusal_sets.py`` passes every development set).
+    """
     rows: list[tuple[int, str, str]] = []
     rows += [(y, "questions", q) for y, q in _yaml_list(EXP / "chat_eval.yaml", "questions")]
     rows += [
         (y, "dev_informal", q)
         for y, q in _yaml_list(EXP / "chat_dev_informal.yaml", "dev_informal")
     ]
-    for key in DEVELOPMENT_SINCE:
+    for key in sets:
         path = EXP / f"chat_{key}.yaml"
         rows += [(y, key, q) for y, q in _yaml_list(path, key)]
     for probe in PROBES:

@@ -131,3 +131,13 @@ def test_s14_probes_rules_and_model_refuse_requests_only():
     wanted = [w for w, _ in rows]
     assert sum(wanted) == 20 and len(wanted) == 50
     assert got == wanted
+
+
+def test_the_export_reproduces_the_shipped_examples():
+    # `python experiments/export_refusal_examples.py` must give the committed file, line for
+    # line: it once drifted (v13-v22 became development sets and the file stayed as it was).
+    from export_refusal_examples import OUT, collect
+
+    texts, labels, groups = load_examples()
+    assert OUT.resolve() == (REPO / "poxscan" / "chat" / "refusal_examples.txt").resolve()
+    assert collect() == list(zip(labels.tolist(), groups, texts, strict=True))
