@@ -1,0 +1,224 @@
+"""Does the screening decision, or the input gate, depend on how dark the skin in the photo is?
+
+Mpox is screened on every skin colour, and the shared sets are mostly lighter skin. For each of
+the 409 photos of msld_v1 + ahsan2022 this audit estimates the skin tone of the photo by its
+individual typology angle, ``ITA = atan((L* - 50) / b*)`` in degrees (Chardon et al. 1991),
+from the median CIELAB ``L*`` and ``b*`` of the central half of the image (a lesion close-up
+is mostly skin), and reads, per tone band:
+
+- the screening decision of the shipped configuration (``SCREENING_CONFIG``, threshold
+  ``SCREENING_THRESHOLD``), each photo decided by a model fitted on the other four of five
+  grouped folds (``grouped_folds(y, groups, 5, seed=0)``, the classical evaluation's first
+  repeat): sensitivity on mpox photos, specificity on the others, each with a Wilson interval;
+- the input gate's out-of-fold refusals, as the gate benchmark recorded them
+  (``experiments/results/gate/bench_gate.json``, the gate now).
+
+Bands, from Del Bino and Bernerd's six (very light > 55, light 41-55, intermediate 28-41, tan
+10-28, brown -30-10, dark below -30), merged to three so that each holds photos of both
+classes: lighter (ITA > 41), intermediate and tan (10 to 41), brown and dark (10 or less).
+What this measures, stated plainly: the colour of a photo (its lesions, light and white
+balance), not the Fitzpatrick type of the person, which no set records; a band with few photos
+gives a wide interval, not a finding.
+
+Usage::
+
+    python experiments/skin_tone_audit.py
+
+writes ``experiments/results/skin_tone_audit.{md,json}`` (Lite2 features from the feature
+cache; about 2 minutes when they must be computed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from skimage.color import rgb2lab
+from sklearn.metrics import roc_auc_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chat_eval_metrics import wilson_interval
+
+from poxscan.core.atomic import atomic_write_text
+from poxscan.core.imageio import load_image
+from poxscan.pipelines.builder import SCREENING_CONFIG, SCREENING_THRESHOLD
+from poxscan.pipelines.experiment_data import load_experiment
+from poxscan.pipelines.image_model import ImageModel
+from poxscan.pipelines.splits import grouped_folds
+
+HERE = Path(__file__).resolve().parent
+DATASETS = ["msld_v1", "ahsan2022"]
+GATE = HERE / "results" / "gate" / "bench_gate.json"
+GATE_VARIANT = "distance + skin floor (now)"
+#: (name, lowest ITA of the band, exclusive; None: no lower bound), lightest first.
+BANDS = (
+    ("lighter (ITA > 41)", 41.0),
+    ("intermediate and tan (10 to 41)", 10.0),
+    ("brown and dark (ITA <= 10)", None),
+)
+
+
+def ita_degrees(image: np.ndarray) -> float:
+    """Individual typology angle of the median colour of the image's central half.
+
+    Parameters
+    ----------
+    image : ndarray of shape (h, w, 3), uint8
+        An RGB photo.
+
+    Returns
+    -------
+    float
+        ``degrees(arctan2(L* - 50, b*))``: the textbook ``atan((L* - 50) / b*)`` where
+        ``b* > 0`` (skin is yellowish), continued past 90 degrees for blue-tinted photos.
+    """
+    h, w = image.shape[:2]
+    centre = image[h // 4 : h - h // 4, w // 4 : w - w // 4]
+    lab = rgb2lab(centre).reshape(-1, 3)
+    lightness, yellow = np.median(lab[:, 0]), np.median(lab[:, 2])
+    return float(np.degrees(np.arctan2(lightness - 50.0, yellow)))
+
+
+def band_of(ita: float) -> str:
+    """The merged band a tone falls in (see :data:`BANDS`)."""
+    for name, low in BANDS:
+        if low is None or ita > low:
+            return name
+    raise AssertionError("unreachable: the last band has no lower bound")
+
+
+def _rate(hits: int, n: int) -> dict:
+    ci = wilson_interval(hits, n)
+    return {"n": n, "hits": hits, "rate": None if n == 0 else hits / n, "ci95": ci}
+
+
+def run(cache: str | None = None) -> dict:
+    """Tones, out-of-fold decisions and gate refusals of the pooled sets, per band."""
+    data = load_experiment(DATASETS, SCREENING_CONFIG["families"], cache=cache, progress=False)
+    records, y, groups = data.records, data.y, data.groups
+    ids = records["id"].astype(str).tolist()
+    itas = np.array([ita_degrees(load_image(p)) for p in records["path"]])
+    bands = np.array([band_of(v) for v in itas])
+    decision = np.zeros(len(y), dtype=bool)
+    probability = np.zeros(len(y))
+    for train, test in grouped_folds(y, groups, 5, seed=0):
+        model = ImageModel(
+            families=SCREENING_CONFIG["families"],
+            pipeline=SCREENING_CONFIG,
+            threshold=SCREENING_THRESHOLD,
+            cv=5,
+        ).fit_features(data.X.iloc[train], y[train], groups[train])
+        probability[test] = model.predict_proba_features(data.X.iloc[test])[:, 1]
+        decision[test] = probability[test] >= model.threshold_
+    gate = json.loads(GATE.read_text(encoding="utf-8"))["lesion_photos_out_of_fold"][GATE_VARIANT]
+    refused = np.isin(ids, gate["refused_ids"])
+    if int(refused.sum()) != gate["refused"]:
+        raise ValueError(f"{GATE}: {gate['refused']} refused ids, {int(refused.sum())} found")
+    datasets = records["dataset"].astype(str).to_numpy()
+    per_band = {}
+    for name, _ in BANDS:
+        inside = bands == name
+        mpox, other = inside & (y == 1), inside & (y == 0)
+        per_band[name] = {
+            "photos": int(inside.sum()),
+            "by_dataset": {d: int((inside & (datasets == d)).sum()) for d in DATASETS},
+            "sensitivity": _rate(int((decision & mpox).sum()), int(mpox.sum())),
+            "specificity": _rate(int((~decision & other).sum()), int(other.sum())),
+            "gate_refused": _rate(int((refused & inside).sum()), int(inside.sum())),
+            # Ranking within the band: a shortcut on tone shifts the band's scores together
+            # (specificity falls) without making it worse at ranking its own photos.
+            "roc_auc": float(roc_auc_score(y[inside], probability[inside]))
+            if 0 < y[inside].sum() < inside.sum()
+            else None,
+            "mpox_share": float(y[inside].mean()) if inside.any() else None,
+        }
+    return {
+        "command": "python experiments/skin_tone_audit.py",
+        "datasets": DATASETS,
+        "config": SCREENING_CONFIG,
+        "threshold_rule": SCREENING_THRESHOLD,
+        "n_images": len(y),
+        "ita_quartiles": [float(q) for q in np.percentile(itas, [0, 25, 50, 75, 100])],
+        "bands": per_band,
+        "overall": {
+            "roc_auc": float(roc_auc_score(y, probability)),
+            "sensitivity": _rate(int((decision & (y == 1)).sum()), int((y == 1).sum())),
+            "specificity": _rate(int((~decision & (y == 0)).sum()), int((y == 0).sum())),
+            "gate_refused": _rate(int(refused.sum()), len(y)),
+        },
+        "photos": [
+            {"id": i, "ita": round(float(v), 2), "band": b, "y": int(t), "mpox_call": bool(d)}
+            for i, v, b, t, d in zip(ids, itas, bands, y, decision, strict=True)
+        ],
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
+
+
+def _cell(r: dict) -> str:
+    if not r["n"]:
+        return "no photos"
+    lo, hi = r["ci95"]
+    return f"{100 * r['rate']:.1f} % ({r['hits']}/{r['n']}) [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def to_markdown(result: dict) -> str:
+    """The report as Markdown."""
+    q = result["ita_quartiles"]
+    lines = [
+        "# Screening and gate by the skin tone of the photo",
+        "",
+        "Reproduce with `python experiments/skin_tone_audit.py`. Tone: the individual typology "
+        "angle (ITA) of the median CIELAB colour of each photo's central half: the photo's "
+        "colour, not the person's skin type. Decisions: the shipped configuration "
+        f"(threshold rule {result['threshold_rule']}), each of the {result['n_images']} photos "
+        "decided out of fold (5 grouped folds); gate refusals: the gate benchmark's out-of-fold "
+        f"ones. ITA minimum, quartiles and maximum: {', '.join(f'{v:.1f}' for v in q)}.",
+        "",
+        "| band | photos (msld_v1, ahsan2022) | mpox share | ROC-AUC in band | sensitivity | "
+        "specificity | gate refused |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, b in result["bands"].items():
+        counts = ", ".join(str(b["by_dataset"][d]) for d in result["datasets"])
+        lines.append(
+            f"| {name} | {b['photos']} ({counts}) | {100 * b['mpox_share']:.0f} % | "
+            f"{b['roc_auc']:.3f} | {_cell(b['sensitivity'])} | "
+            f"{_cell(b['specificity'])} | {_cell(b['gate_refused'])} |"
+        )
+    o = result["overall"]
+    share = sum(b["sensitivity"]["n"] for b in result["bands"].values()) / result["n_images"]
+    lines.append(
+        f"| all | {result['n_images']} | {100 * share:.0f} % | {o['roc_auc']:.3f} | "
+        f"{_cell(o['sensitivity'])} | "
+        f"{_cell(o['specificity'])} | {_cell(o['gate_refused'])} |"
+    )
+    lines += [
+        "",
+        "Cells: rate (hits/photos) [95 % Wilson interval]. A band with few photos of a class "
+        "gives a wide interval: the table shows where the shared sets are thin, and a new "
+        "population's darker-skinned photos are the ones it can least vouch for.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--cache", default=None, help="feature cache folder (default: the cache's)")
+    args = parser.parse_args(argv)
+    result = run(args.cache)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "skin_tone_audit.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(args.out / "skin_tone_audit.md", to_markdown(result))
+    print(to_markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
