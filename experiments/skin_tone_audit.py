@@ -136,6 +136,9 @@ def run(cache: str | None = None) -> dict:
             if 0 < y[inside].sum() < inside.sum()
             else None,
             "mpox_share": float(y[inside].mean()) if inside.any() else None,
+            # Where the band's scores sit: the median calibrated P(mpox) of each class.
+            "median_p_mpox": float(np.median(probability[mpox])) if mpox.any() else None,
+            "median_p_other": float(np.median(probability[other])) if other.any() else None,
         }
     return {
         "command": "python experiments/skin_tone_audit.py",
@@ -179,21 +182,22 @@ def to_markdown(result: dict) -> str:
         "decided out of fold (5 grouped folds); gate refusals: the gate benchmark's out-of-fold "
         f"ones. ITA minimum, quartiles and maximum: {', '.join(f'{v:.1f}' for v in q)}.",
         "",
-        "| band | photos (msld_v1, ahsan2022) | mpox share | ROC-AUC in band | sensitivity | "
-        "specificity | gate refused |",
-        "|---|---|---|---|---|---|---|",
+        "| band | photos (msld_v1, ahsan2022) | mpox share | ROC-AUC in band | median P(mpox): "
+        "mpox, others | sensitivity | specificity | gate refused |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, b in result["bands"].items():
         counts = ", ".join(str(b["by_dataset"][d]) for d in result["datasets"])
         lines.append(
             f"| {name} | {b['photos']} ({counts}) | {100 * b['mpox_share']:.0f} % | "
-            f"{b['roc_auc']:.3f} | {_cell(b['sensitivity'])} | "
+            f"{b['roc_auc']:.3f} | {b['median_p_mpox']:.3f}, {b['median_p_other']:.3f} | "
+            f"{_cell(b['sensitivity'])} | "
             f"{_cell(b['specificity'])} | {_cell(b['gate_refused'])} |"
         )
     o = result["overall"]
     share = sum(b["sensitivity"]["n"] for b in result["bands"].values()) / result["n_images"]
     lines.append(
-        f"| all | {result['n_images']} | {100 * share:.0f} % | {o['roc_auc']:.3f} | "
+        f"| all | {result['n_images']} | {100 * share:.0f} % | {o['roc_auc']:.3f} | | "
         f"{_cell(o['sensitivity'])} | "
         f"{_cell(o['specificity'])} | {_cell(o['gate_refused'])} |"
     )
