@@ -13,9 +13,9 @@ is mostly skin), and reads, per tone band:
 - the input gate's out-of-fold refusals, as the gate benchmark recorded them
   (``experiments/results/gate/bench_gate.json``, the gate now).
 
-Bands, from Del Bino and Bernerd's six (very light > 55, light 41-55, intermediate 28-41, tan
-10-28, brown -30-10, dark below -30), merged to three so that each holds photos of both
-classes: lighter (ITA > 41), intermediate and tan (10 to 41), brown and dark (10 or less).
+Bands: :data:`~poxscan.core.skin_tone.TONE_BANDS` (Del Bino and Bernerd's six merged to
+three so that each holds photos of both classes: lighter, ITA > 41; intermediate and tan, 10 to
+41; brown and dark, 10 or less); the tone: :func:`~poxscan.core.skin_tone.ita_degrees`.
 What this measures, stated plainly: the colour of a photo (its lesions, light and white
 balance), not the Fitzpatrick type of the person, which no set records; a band with few photos
 gives a wide interval, not a finding.
@@ -37,7 +37,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from skimage.color import rgb2lab
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,6 +45,7 @@ from chat_eval_metrics import wilson_interval
 
 from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import load_image
+from poxscan.core.skin_tone import TONE_BANDS, ita_degrees, tone_band
 from poxscan.pipelines.builder import SCREENING_CONFIG, SCREENING_THRESHOLD
 from poxscan.pipelines.experiment_data import load_experiment
 from poxscan.pipelines.image_model import ImageModel
@@ -55,41 +55,6 @@ HERE = Path(__file__).resolve().parent
 DATASETS = ["msld_v1", "ahsan2022"]
 GATE = HERE / "results" / "gate" / "bench_gate.json"
 GATE_VARIANT = "distance + skin floor (now)"
-#: (name, lowest ITA of the band, exclusive; None: no lower bound), lightest first.
-BANDS = (
-    ("lighter (ITA > 41)", 41.0),
-    ("intermediate and tan (10 to 41)", 10.0),
-    ("brown and dark (ITA <= 10)", None),
-)
-
-
-def ita_degrees(image: np.ndarray) -> float:
-    """Individual typology angle of the median colour of the image's central half.
-
-    Parameters
-    ----------
-    image : ndarray of shape (h, w, 3), uint8
-        An RGB photo.
-
-    Returns
-    -------
-    float
-        ``degrees(arctan2(L* - 50, b*))``: the textbook ``atan((L* - 50) / b*)`` where
-        ``b* > 0`` (skin is yellowish), continued past 90 degrees for blue-tinted photos.
-    """
-    h, w = image.shape[:2]
-    centre = image[h // 4 : h - h // 4, w // 4 : w - w // 4]
-    lab = rgb2lab(centre).reshape(-1, 3)
-    lightness, yellow = np.median(lab[:, 0]), np.median(lab[:, 2])
-    return float(np.degrees(np.arctan2(lightness - 50.0, yellow)))
-
-
-def band_of(ita: float) -> str:
-    """The merged band a tone falls in (see :data:`BANDS`)."""
-    for name, low in BANDS:
-        if low is None or ita > low:
-            return name
-    raise AssertionError("unreachable: the last band has no lower bound")
 
 
 def _rate(hits: int, n: int) -> dict:
@@ -103,7 +68,7 @@ def run(cache: str | None = None) -> dict:
     records, y, groups = data.records, data.y, data.groups
     ids = records["id"].astype(str).tolist()
     itas = np.array([ita_degrees(load_image(p)) for p in records["path"]])
-    bands = np.array([band_of(v) for v in itas])
+    bands = np.array([tone_band(v) for v in itas])
     decision = np.zeros(len(y), dtype=bool)
     probability = np.zeros(len(y))
     for train, test in grouped_folds(y, groups, 5, seed=0):
@@ -121,7 +86,7 @@ def run(cache: str | None = None) -> dict:
         raise ValueError(f"{GATE}: {gate['refused']} refused ids, {int(refused.sum())} found")
     datasets = records["dataset"].astype(str).to_numpy()
     per_band = {}
-    for name, _ in BANDS:
+    for name, _ in TONE_BANDS:
         inside = bands == name
         mpox, other = inside & (y == 1), inside & (y == 0)
         per_band[name] = {

@@ -51,8 +51,24 @@ def _metrics_table(evaluation: Mapping[str, Any]) -> list[str]:
     return rows
 
 
+def _operating_row(name: str, row: Mapping[str, Any]) -> str:
+    """One table row: images (mpox), sensitivity and specificity with intervals, ROC AUC."""
+    m = row.get("metrics", {})
+
+    def cell(key: str) -> str:
+        v = m.get(key) or {}
+        lo, hi = v.get("ci95", [None, None])
+        return f"{_fmt(v.get('value'))} [{_fmt(lo)}, {_fmt(hi)}]"
+
+    return (
+        f"| {name} | {row.get('n_images')} ({row.get('n_mpox')}) | {cell('sensitivity')} "
+        f"| {cell('specificity')} | {_fmt((m.get('roc_auc') or {}).get('value'))} |"
+    )
+
+
 def _screening_section(screening: Mapping[str, Any], threshold: Mapping[str, Any]) -> list[str]:
-    """Expected sensitivity and specificity at the shipped threshold, per source dataset."""
+    """Expected sensitivity and specificity at the shipped threshold, per source dataset and,
+    when the manifest has them, per skin tone of the photo."""
     if not screening:
         return []
     thr = screening.get("threshold") or {}
@@ -69,18 +85,23 @@ def _screening_section(screening: Mapping[str, Any], threshold: Mapping[str, Any
         "| ROC AUC |",
         "|---|---|---|---|---|",
     ]
-    for name, row in (screening.get("per_dataset") or {}).items():
-        m = row.get("metrics", {})
-
-        def cell(key: str, m: Mapping[str, Any] = m) -> str:
-            v = m.get(key) or {}
-            lo, hi = v.get("ci95", [None, None])
-            return f"{_fmt(v.get('value'))} [{_fmt(lo)}, {_fmt(hi)}]"
-
-        lines.append(
-            f"| {name} | {row.get('n_images')} ({row.get('n_mpox')}) | {cell('sensitivity')} "
-            f"| {cell('specificity')} | {_fmt((m.get('roc_auc') or {}).get('value'))} |"
-        )
+    lines += [
+        _operating_row(name, row) for name, row in (screening.get("per_dataset") or {}).items()
+    ]
+    tones = screening.get("per_tone") or {}
+    if tones:
+        lines += [
+            "",
+            "The same by the skin tone of the photo (the individual typology angle of its",
+            "central colour: the photo's colour, not the person's skin type, which the sets do",
+            "not record). A band where specificity is much lower raises more false alarms for",
+            "people whose photos look like it:",
+            "",
+            "| tone of the photo | images (mpox) | sensitivity [95 % CI] | specificity [95 % CI] "
+            "| ROC AUC |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [_operating_row(name, row) for name, row in tones.items()]
     lines += [
         "",
         "**A new camera, clinic or population may shift these figures.** They hold for photos",
@@ -217,7 +238,9 @@ def render_model_card(manifest: Mapping[str, Any]) -> str:
         "  compression, crops and captions; some source photos recur as crops or mirror images",
         "  (grouped in every split, but the true diversity is lower than the image count).",
         "- **Skin tones.** The sets are not annotated for skin tone and appear to under-represent",
-        "  darker skin; performance there is unknown and may be worse.",
+        "  darker skin. The operating-point section estimates each photo's tone from its colour",
+        "  (a proxy, not the person's skin type); where a band's specificity falls far below the",
+        "  others', people whose photos look like that band get more false alarms.",
         "- **External validity.** No external, clinical or prospective validation. Lesion",
         "  appearance varies with disease stage, body site and co-infection; other look-alike",
         "  conditions were not in the training data. Healthy-skin photos in some sets come",

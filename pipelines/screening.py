@@ -17,6 +17,7 @@ Photos from a new camera, clinic or population may shift both figures; the model
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,7 @@ def screening_summary(
     rule: ThresholdRule | str | None,
     n_boot: int = 1000,
     seed: int = 0,
+    tones: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Threshold interval and per-dataset sensitivity / specificity of a trained model.
 
@@ -83,6 +85,9 @@ def screening_summary(
         The threshold rule (``None``: a fixed threshold, no interval).
     n_boot, seed : int
         Group-bootstrap draws and seed.
+    tones : sequence of float, optional
+        The skin tone (:func:`poxscan.core.skin_tone.ita_degrees`) of each row's photo: adds
+        ``per_tone``, the same figures per band of :data:`~poxscan.core.skin_tone.TONE_BANDS`.
 
     Returns
     -------
@@ -90,7 +95,8 @@ def screening_summary(
         ``rule``, ``threshold`` (``value``, ``ci95``) and ``per_dataset``: dataset ->
         ``n_images``, ``n_mpox`` and the cross-fitted metrics of
         :func:`~poxscan.pipelines.training.oof_metrics` (sensitivity, specificity, ROC AUC,
-        ... with 95 % intervals).
+        ... with 95 % intervals); with ``tones``, ``per_tone`` likewise (a band with one class
+        only is left out, as a dataset is).
     """
     from poxscan.pipelines.training import oof_metrics
 
@@ -100,16 +106,27 @@ def screening_summary(
     if rule is not None:
         value, low, high = threshold_interval(y, calibrated, groups, rule, n_boot, seed)
         out["threshold"] = {"value": value, "ci95": [low, high]}
+
+    def per_part(labels: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+        per = {}
+        for name in names:
+            part = oof[labels == name]
+            if part["y"].nunique() < 2:
+                continue  # one class only: sensitivity or specificity is undefined
+            per[name] = {
+                "n_images": len(part),
+                "n_mpox": int(part["y"].sum()),
+                "metrics": oof_metrics(part, n_boot=n_boot, seed=seed),
+            }
+        return per
+
     datasets = dataset_of(oof["id"])
-    per = {}
-    for name in sorted(set(datasets)):
-        part = oof[datasets == name]
-        if part["y"].nunique() < 2:
-            continue  # one class only: sensitivity or specificity is undefined
-        per[name] = {
-            "n_images": len(part),
-            "n_mpox": int(part["y"].sum()),
-            "metrics": oof_metrics(part, n_boot=n_boot, seed=seed),
-        }
-    out["per_dataset"] = per
+    out["per_dataset"] = per_part(datasets, sorted(set(datasets)))
+    if tones is not None:
+        from poxscan.core.skin_tone import TONE_BANDS, tone_band
+
+        if len(tones) != len(oof):
+            raise ValueError(f"{len(tones)} tones for {len(oof)} out-of-fold rows")
+        bands = np.array([tone_band(float(t)) for t in tones])
+        out["per_tone"] = per_part(bands, [name for name, _ in TONE_BANDS])
     return out

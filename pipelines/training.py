@@ -204,6 +204,7 @@ def train_model(
     seed: int = 0,
     n_boot: int = 2000,
     ids: Sequence[str] | None = None,
+    tones: Sequence[float] | None = None,
 ) -> TrainResult:
     """Fit the deployable model of a configuration and measure it out of fold.
 
@@ -225,6 +226,9 @@ def train_model(
         Bootstrap resamples for the intervals.
     ids : sequence of str, optional
         Image ids of the rows, kept in the out-of-fold table.
+    tones : sequence of float, optional
+        Skin tone of each row's photo (:func:`poxscan.core.skin_tone.ita_degrees`): the
+        screening summary then also reports sensitivity and specificity per tone band.
     """
     if config is not None:
         from poxscan.pipelines.builder import config_families, normalize_config
@@ -283,7 +287,9 @@ def train_model(
 
     # Threshold interval and per-dataset sensitivity / specificity, for the model card.
     calibrated = model.calibrator_.predict(model.cv_scores_)
-    metrics["screening"] = screening_summary(oof, calibrated, rule, min(n_boot, 1000), seed)
+    metrics["screening"] = screening_summary(
+        oof, calibrated, rule, min(n_boot, 1000), seed, tones=tones
+    )
     return TrainResult(model=model, oof=oof, metrics=metrics, config=dict(config or {}))
 
 

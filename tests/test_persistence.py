@@ -128,6 +128,14 @@ def test_manifest_metrics_threshold_and_calibration(model_dir, loaded, root, dat
     assert "Screening operating point" in card and "| msld_v1 |" in card
     assert "new camera, clinic or population may shift" in card
     screening = manifest["evaluation"]["screening"]
+    # Per tone band of the photos too (bands with one class only are left out).
+    tones = screening["per_tone"]
+    assert (
+        tones
+        and sum(t["n_images"] for t in tones.values()) <= manifest["training_data"]["n_images"]
+    )
+    for name, row in tones.items():
+        assert f"| {name} | {row['n_images']} ({row['n_mpox']}) |" in card
     lo, hi = screening["threshold"]["ci95"]
     assert lo <= model.threshold_ <= hi
 

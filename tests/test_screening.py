@@ -72,6 +72,36 @@ def test_threshold_interval_and_per_dataset_summary():
     assert a["metrics"]["specificity"]["value"] == pytest.approx(0.2)
 
 
+def test_per_tone_summary_counts_each_band_apart():
+    # Rows 0-4 and 10-14 (mpox 0.91-0.55, others 0.05-0.45) are lighter photos (ITA 60), the
+    # rest dark ones (ITA -5); the decision is at 0.17.
+    tones = np.where(np.arange(20) % 10 < 5, 60.0, -5.0)
+    oof = pd.DataFrame(
+        {
+            "id": [f"set/{i}.jpg" for i in range(20)],
+            "y": Y,
+            "group": [f"g{i}" for i in range(20)],
+            "fold": np.arange(20) % 4,
+            "score": P,
+            "proba": P,
+            "decision": (P >= 0.17).astype(int),
+        }
+    )
+    out = screening_summary(oof, P, "sensitivity:0.90", n_boot=50, tones=tones)
+    light = out["per_tone"]["lighter (ITA > 41)"]
+    dark = out["per_tone"]["brown and dark (ITA <= 10)"]
+    assert set(out["per_tone"]) == {"lighter (ITA > 41)", "brown and dark (ITA <= 10)"}
+    assert (light["n_images"], light["n_mpox"], dark["n_images"]) == (10, 5, 10)
+    # Lighter: every mpox (0.55-0.91) at or above 0.17; others 0.05 and 0.15 below -> 2/5.
+    assert light["metrics"]["sensitivity"]["value"] == pytest.approx(1.0)
+    assert light["metrics"]["specificity"]["value"] == pytest.approx(0.4)
+    # Dark: mpox 0.46 0.37 0.28 0.19 pass, 0.10 does not -> 4/5; others 0.50-0.90 -> 0/5.
+    assert dark["metrics"]["sensitivity"]["value"] == pytest.approx(0.8)
+    assert dark["metrics"]["specificity"]["value"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="3 tones for 20"):
+        screening_summary(oof, P, "sensitivity:0.90", n_boot=10, tones=[1.0, 2.0, 3.0])
+
+
 def test_calibration_keeps_tail_scores_apart_so_the_target_is_reachable():
     from poxscan.pipelines.calibration import ScoreCalibrator
 

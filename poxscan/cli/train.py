@@ -207,6 +207,8 @@ def _config_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[st
 
 def _train(args: argparse.Namespace) -> int:
     from poxscan.core.data import load_manifest, resolve_data_root
+    from poxscan.core.imageio import load_image
+    from poxscan.core.skin_tone import ita_degrees
     from poxscan.pipelines.builder import config_families, normalize_config
     from poxscan.pipelines.experiment_data import load_experiment
     from poxscan.pipelines.persistence import manifest_sha256, save_model
@@ -240,6 +242,9 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     ids = [str(i) for i in data.X.index]
+    paths = data.records["path"].tolist()
+    # Each photo's tone, so that the model card shows the decisions per tone band too.
+    tones = [ita_degrees(load_image(p)) for p in paths]
     result = train_model(
         data.X,
         data.y,
@@ -251,8 +256,8 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_boot=args.n_boot,
         ids=ids,
+        tones=tones,
     )
-    paths = data.records["path"].tolist()
     live_check = check_cached_features(result.model, data.X, paths)
     training_data = describe_training_data(data, datasets, manifest)
     extra = {

@@ -1,4 +1,4 @@
-"""experiments/skin_tone_audit.py: the individual typology angle of made images, and its bands."""
+"""poxscan.core.skin_tone: the individual typology angle of made images, and its bands."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from _experiments import load_experiment
 from skimage.color import lab2rgb
 
-audit = load_experiment("skin_tone_audit")
+from poxscan.core import skin_tone
 
 
 def _photo(lightness: float, a: float, b: float, border=(0, 0, 255)) -> np.ndarray:
@@ -27,18 +26,19 @@ def _photo(lightness: float, a: float, b: float, border=(0, 0, 255)) -> np.ndarr
 def test_ita_of_a_known_colour(lightness, a, b):
     expected = math.degrees(math.atan((lightness - 50) / b))
     # Rounding to 8-bit RGB moves L* and b* by a fraction of a unit.
-    assert audit.ita_degrees(_photo(lightness, a, b)) == pytest.approx(expected, abs=2.0)
+    assert skin_tone.ita_degrees(_photo(lightness, a, b)) == pytest.approx(expected, abs=2.0)
 
 
 def test_bands_follow_the_declared_limits():
-    assert audit.band_of(60.0) == audit.BANDS[0][0]
-    assert audit.band_of(41.0) == audit.BANDS[1][0]  # 41 itself is not lighter (> 41)
-    assert audit.band_of(10.5) == audit.BANDS[1][0]
-    assert audit.band_of(10.0) == audit.BANDS[2][0]
-    assert audit.band_of(-120.0) == audit.BANDS[2][0]
+    assert skin_tone.tone_band(60.0) == skin_tone.TONE_BANDS[0][0]
+    # 41 itself is not lighter (the band is ITA > 41).
+    assert skin_tone.tone_band(41.0) == skin_tone.TONE_BANDS[1][0]
+    assert skin_tone.tone_band(10.5) == skin_tone.TONE_BANDS[1][0]
+    assert skin_tone.tone_band(10.0) == skin_tone.TONE_BANDS[2][0]
+    assert skin_tone.tone_band(-120.0) == skin_tone.TONE_BANDS[2][0]
 
 
 def test_a_darker_photo_has_a_lower_angle():
-    light = audit.ita_degrees(_photo(75, 8, 14))
-    dark = audit.ita_degrees(_photo(30, 10, 18))
+    light = skin_tone.ita_degrees(_photo(75, 8, 14))
+    dark = skin_tone.ita_degrees(_photo(30, 10, 18))
     assert light > 41 >= 10 >= dark
