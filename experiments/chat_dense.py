@@ -42,7 +42,6 @@ once).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -55,12 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEV_KEY, DEVELOPMENT_SINCE, INFORMAL_KEY, _load_list, discover_holdouts
 from minilm import load_encoder
+from results_io import write_results
 
 from poxscan.chat import MpoxChatbot
 from poxscan.chat.bm25 import reciprocal_rank_fusion
 from poxscan.chat.learned_ranker import load_examples
 from poxscan.chat.text import normalize
-from poxscan.core.atomic import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 #: (name, index or None for no dense list, weight of the dense list or None for it alone,
@@ -272,10 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     result = run()
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "chat_dense.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(args.out / "chat_dense.md", to_markdown(result))
-    print(to_markdown(result))
+    print(write_results(args.out, "chat_dense", result, to_markdown))
     return 0
 
 

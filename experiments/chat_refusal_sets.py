@@ -32,7 +32,6 @@ writes ``experiments/results/chat_refusal_sets.{md,json}`` (about a minute).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEVELOPMENT_SINCE, _load_list, discover_holdouts
 from export_refusal_examples import collect
+from results_io import write_results
 
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import load_knowledge_base
@@ -54,7 +54,6 @@ from poxscan.chat.refusal_model import (
     shipped_model,
 )
 from poxscan.chat.text import normalize
-from poxscan.core.atomic import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 
@@ -165,10 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     result = run()
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "chat_refusal_sets.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(args.out / "chat_refusal_sets.md", to_markdown(result))
-    print(to_markdown(result))
+    print(write_results(args.out, "chat_refusal_sets", result, to_markdown))
     return 0
 
 

@@ -42,8 +42,8 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_metrics import wilson_interval
+from results_io import write_results
 
-from poxscan.core.atomic import atomic_write_text
 from poxscan.core.imageio import load_image
 from poxscan.core.skin_tone import TONE_BANDS, ita_degrees, tone_band
 from poxscan.pipelines.builder import SCREENING_CONFIG, SCREENING_THRESHOLD
@@ -182,10 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="feature cache folder (default: the cache's)")
     args = parser.parse_args(argv)
     result = run(args.cache)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "skin_tone_audit.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(args.out / "skin_tone_audit.md", to_markdown(result))
-    print(to_markdown(result))
+    print(write_results(args.out, "skin_tone_audit", result, to_markdown))
     return 0
 
 
