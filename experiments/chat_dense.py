@@ -41,7 +41,6 @@ once).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -54,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEV_KEY, DEVELOPMENT_SINCE, INFORMAL_KEY, _load_list, discover_holdouts
 from minilm import load_encoder
-from results_io import write_results
+from results_io import results_main
 
 from poxscan.chat import MpoxChatbot
 from poxscan.chat.bm25 import reciprocal_rank_fusion
@@ -267,12 +266,7 @@ def to_markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args(argv)
-    result = run()
-    print(write_results(args.out, "chat_dense", result, to_markdown))
-    return 0
+    return results_main(argv, __doc__, "chat_dense", run, to_markdown, HERE / "results")
 
 
 if __name__ == "__main__":

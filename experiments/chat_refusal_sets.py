@@ -31,7 +31,6 @@ writes ``experiments/results/chat_refusal_sets.{md,json}`` (about a minute).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEVELOPMENT_SINCE, _load_list, discover_holdouts
 from export_refusal_examples import collect
-from results_io import write_results
+from results_io import results_main
 
 from poxscan.chat.diagnosis import detect_diagnosis_request
 from poxscan.chat.knowledge import load_knowledge_base
@@ -160,12 +159,7 @@ def to_markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args(argv)
-    result = run()
-    print(write_results(args.out, "chat_refusal_sets", result, to_markdown))
-    return 0
+    return results_main(argv, __doc__, "chat_refusal_sets", run, to_markdown, HERE / "results")
 
 
 if __name__ == "__main__":

@@ -19,3 +19,21 @@ def write_results(
     atomic_write_text(out_dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
     atomic_write_text(out_dir / f"{stem}.md", text)
     return text
+
+
+def results_main(
+    argv: list[str] | None,
+    doc: str,
+    stem: str,
+    run: Callable[[], dict[str, Any]],
+    markdown: Callable[[dict], str],
+    default_out: Path,
+) -> int:
+    """The command line of an experiment with no options but ``--out``: run, write, print."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args(argv)
+    print(write_results(args.out, stem, run(), markdown))
+    return 0
