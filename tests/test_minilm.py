@@ -34,7 +34,7 @@ def test_batches_and_order_do_not_change_an_embedding():
     assert encoder.encode([]).shape == (0, 384)
 
 
-def test_a_changed_weight_file_is_refused(tmp_path, monkeypatch):
+def test_a_changed_weight_file_is_refused(tmp_path):
     with zipfile.ZipFile(minilm.model_path()) as archive:
         archive.extract("tokenizer.json", tmp_path)
         weights = bytearray(archive.read("model.safetensors"))
