@@ -31,6 +31,7 @@ cache; about 2 minutes when they must be computed).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -62,9 +63,18 @@ def _rate(hits: int, n: int) -> dict:
     return {"n": n, "hits": hits, "rate": None if n == 0 else hits / n, "ci95": ci}
 
 
-def run(cache: str | None = None) -> dict:
+def config_for(color_constancy: str | None) -> dict:
+    """The shipped configuration, its deep features optionally colour-corrected first."""
+    config = copy.deepcopy(SCREENING_CONFIG)
+    if color_constancy:
+        config["families"]["deep"]["color_constancy"] = color_constancy
+    return config
+
+
+def run(cache: str | None = None, color_constancy: str | None = None) -> dict:
     """Tones, out-of-fold decisions and gate refusals of the pooled sets, per band."""
-    data = load_experiment(DATASETS, SCREENING_CONFIG["families"], cache=cache, progress=False)
+    config = config_for(color_constancy)
+    data = load_experiment(DATASETS, config["families"], cache=cache, progress=False)
     records, y, groups = data.records, data.y, data.groups
     ids = records["id"].astype(str).tolist()
     itas = np.array([ita_degrees(load_image(p)) for p in records["path"]])
@@ -73,8 +83,8 @@ def run(cache: str | None = None) -> dict:
     probability = np.zeros(len(y))
     for train, test in grouped_folds(y, groups, 5, seed=0):
         model = ImageModel(
-            families=SCREENING_CONFIG["families"],
-            pipeline=SCREENING_CONFIG,
+            families=config["families"],
+            pipeline=config,
             threshold=SCREENING_THRESHOLD,
             cv=5,
         ).fit_features(data.X.iloc[train], y[train], groups[train])
@@ -106,9 +116,10 @@ def run(cache: str | None = None) -> dict:
             "median_p_other": float(np.median(probability[other])) if other.any() else None,
         }
     return {
-        "command": "python experiments/skin_tone_audit.py",
+        "command": "python experiments/skin_tone_audit.py"
+        + (f" --color-constancy {color_constancy}" if color_constancy else ""),
         "datasets": DATASETS,
-        "config": SCREENING_CONFIG,
+        "config": config,
         "threshold_rule": SCREENING_THRESHOLD,
         "n_images": len(y),
         "ita_quartiles": [float(q) for q in np.percentile(itas, [0, 25, 50, 75, 100])],
@@ -137,13 +148,15 @@ def _cell(r: dict) -> str:
 def to_markdown(result: dict) -> str:
     """The report as Markdown."""
     q = result["ita_quartiles"]
+    cc = result["config"]["families"]["deep"].get("color_constancy")
     lines = [
         "# Screening and gate by the skin tone of the photo",
         "",
-        "Reproduce with `python experiments/skin_tone_audit.py`. Tone: the individual typology "
+        f"Reproduce with `{result['command']}`. Tone: the individual typology "
         "angle (ITA) of the median CIELAB colour of each photo's central half: the photo's "
-        "colour, not the person's skin type. Decisions: the shipped configuration "
-        f"(threshold rule {result['threshold_rule']}), each of the {result['n_images']} photos "
+        "colour, not the person's skin type. Decisions: the shipped configuration"
+        + (f", its deep features corrected by {cc} first" if cc else "")
+        + f" (threshold rule {result['threshold_rule']}), each of the {result['n_images']} photos "
         "decided out of fold (5 grouped folds); gate refusals: the gate benchmark's out-of-fold "
         f"ones. ITA minimum, quartiles and maximum: {', '.join(f'{v:.1f}' for v in q)}.",
         "",
@@ -180,9 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--cache", default=None, help="feature cache folder (default: the cache's)")
+    parser.add_argument(
+        "--color-constancy",
+        default=None,
+        help="measure the shipped configuration with its deep features colour-corrected first "
+        "(e.g. shades_of_gray:6); results go to skin_tone_audit-<value>.{md,json}",
+    )
     args = parser.parse_args(argv)
-    result = run(args.cache)
-    print(write_results(args.out, "skin_tone_audit", result, to_markdown))
+    result = run(args.cache, args.color_constancy)
+    stem = "skin_tone_audit"
+    if args.color_constancy:
+        stem += "-" + args.color_constancy.replace(":", "")
+    print(write_results(args.out, stem, result, to_markdown))
     return 0
 
 
