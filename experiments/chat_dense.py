@@ -41,7 +41,6 @@ once).
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -52,6 +51,7 @@ from sklearn.svm import LinearSVC
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chat_eval_data import DEV_KEY, DEVELOPMENT_SINCE, INFORMAL_KEY, _load_list, discover_holdouts
+from export_ranker_examples import _key
 from minilm import load_encoder
 from results_io import results_main
 
@@ -82,14 +82,6 @@ VARIANTS = (
 OUTSIDE = ("questions", DEV_KEY, INFORMAL_KEY)
 
 
-def _version(key: str) -> int:
-    return int(re.sub(r"\D", "", key) or 0)
-
-
-def _key(question: str) -> str:
-    return re.sub(r"\W+", " ", question.lower()).strip()
-
-
 def _items(bot: MpoxChatbot) -> list[dict]:
     """Answerable questions that reach retrieval, each tagged with its set."""
     paths = discover_holdouts(HERE)
@@ -101,7 +93,7 @@ def _items(bot: MpoxChatbot) -> list[dict]:
         (INFORMAL_KEY, "chat_holdout_informal.yaml"),
     ):
         out += [dict(it, set=key) for it in _load_list(HERE / path, key, bot.kb.ids, key)]
-    for key in sorted((k for k in paths if k in DEVELOPMENT_SINCE), key=_version):
+    for key in (k for k in paths if k in DEVELOPMENT_SINCE):  # in version order
         out += [dict(it, set=key) for it in _load_list(paths[key], key, bot.kb.ids, key)]
     return [
         it for it in out if it["kind"] == "answer" and bot.fixed_route(normalize(it["q"])) is None

@@ -31,7 +31,6 @@ writes ``experiments/results/chat_refusal_sets.{md,json}`` (about a minute).
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -57,10 +56,6 @@ from poxscan.chat.text import normalize
 HERE = Path(__file__).resolve().parent
 
 
-def _version(key: str) -> int:
-    return int(re.sub(r"\D", "", key) or 0)
-
-
 def _refused(texts: list[str], model: RefusalModel) -> np.ndarray:
     """The bot's refusal decision: a rule fires, or the consulted classifier reaches 0.85."""
     rules = np.array([detect_diagnosis_request(t) is not None for t in texts])
@@ -76,10 +71,8 @@ def run() -> dict:
     kb = load_knowledge_base()
     _, _, shipped_groups = load_examples()
     paths = discover_holdouts(HERE)
-    new_sets = sorted(
-        (k for k in paths if k in DEVELOPMENT_SINCE and k not in set(shipped_groups)),
-        key=_version,
-    )
+    # discover_holdouts keeps version order (v9 before v10).
+    new_sets = [k for k in paths if k in DEVELOPMENT_SINCE and k not in set(shipped_groups)]
     rows = collect(tuple(DEVELOPMENT_SINCE))
     shipped = shipped_model()
     per_set = {}
