@@ -25,7 +25,8 @@ Usage::
     python experiments/skin_tone_audit.py
 
 writes ``experiments/results/skin_tone_audit.{md,json}`` (Lite2 features from the feature
-cache; about 2 minutes when they must be computed).
+cache: 32 s warm at load 0.4; 52 s with an empty cache at load 0.6-1.2, its own process
+included).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import copy
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +75,8 @@ def config_for(color_constancy: str | None) -> dict:
 
 def run(cache: str | None = None, color_constancy: str | None = None) -> dict:
     """Tones, out-of-fold decisions and gate refusals of the pooled sets, per band."""
+    load_before = os.getloadavg()
+    started = time.perf_counter()
     config = config_for(color_constancy)
     data = load_experiment(DATASETS, config["families"], cache=cache, progress=False)
     records, y, groups = data.records, data.y, data.groups
@@ -134,7 +138,9 @@ def run(cache: str | None = None, color_constancy: str | None = None) -> dict:
             {"id": i, "ita": round(float(v), 2), "band": b, "y": int(t), "mpox_call": bool(d)}
             for i, v, b, t, d in zip(ids, itas, bands, y, decision, strict=True)
         ],
-        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }
 
 
@@ -180,6 +186,10 @@ def to_markdown(result: dict) -> str:
         f"{_cell(o['specificity'])} | {_cell(o['gate_refused'])} |"
     )
     lines += [
+        "",
+        f"Run time {result['seconds']:.0f} s (load average before "
+        f"{', '.join(map(str, result['load_average_before']))}, after "
+        f"{', '.join(map(str, result['load_average_after']))}).",
         "",
         "Cells: rate (hits/photos) [95 % Wilson interval]. A band with few photos of a class "
         "gives a wide interval: the table shows where the shared sets are thin, and a new "
