@@ -25,8 +25,8 @@ Usage::
     python experiments/skin_tone_audit.py
 
 writes ``experiments/results/skin_tone_audit.{md,json}`` (Lite2 features from the feature
-cache: 32 s warm at load 0.4; 52 s with an empty cache at load 0.6-1.2, its own process
-included).
+cache: 19 s warm at load 0.7; 52 s with an empty cache, before the tone was read from a
+subsample, at load 0.6-1.2, its own process included).
 """
 
 from __future__ import annotations

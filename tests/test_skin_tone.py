@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from skimage.color import lab2rgb
+from skimage.color import lab2rgb, rgb2lab
 
 from poxscan.core import skin_tone
 
@@ -42,3 +42,14 @@ def test_a_darker_photo_has_a_lower_angle():
     light = skin_tone.ita_degrees(_photo(75, 8, 14))
     dark = skin_tone.ita_degrees(_photo(30, 10, 18))
     assert light > 41 >= 10 >= dark
+
+
+def test_a_large_photo_reads_a_subsample_with_the_same_tone():
+    # A 2000 x 3000 photo of noisy skin colours: the strided centre must give the tone that
+    # every pixel of the centre gives (computed here directly with skimage).
+    rng = np.random.default_rng(0)
+    base = np.array([180, 130, 110], dtype=float)
+    image = np.clip(base + rng.normal(0, 25, (2000, 3000, 3)), 0, 255).astype(np.uint8)
+    lab = rgb2lab(image[500:1500, 750:2250]).reshape(-1, 3)
+    full = math.degrees(math.atan2(np.median(lab[:, 0]) - 50, np.median(lab[:, 2])))
+    assert skin_tone.ita_degrees(image) == pytest.approx(full, abs=0.5)
