@@ -26,7 +26,7 @@ Usage::
 
     python experiments/chat_refusal_sets.py
 
-writes ``experiments/results/chat_refusal_sets.{md,json}`` (about a minute).
+writes ``experiments/results/chat_refusal_sets.{md,json}`` (12 s at load 0.5).
 """
 
 from __future__ import annotations

@@ -29,11 +29,21 @@ def results_main(
     markdown: Callable[[dict], str],
     default_out: Path,
 ) -> int:
-    """The command line of an experiment with no options but ``--out``: run, write, print."""
+    """The command line of an experiment with no options but ``--out``: run, write, print.
+
+    The JSON also records the run time and the load average before and after the run.
+    """
     import argparse
+    import os
+    import time
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)
-    print(write_results(args.out, stem, run(), markdown))
+    before, started = os.getloadavg(), time.perf_counter()
+    result = run()
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["load_average_before"] = [round(v, 2) for v in before]
+    result["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    print(write_results(args.out, stem, result, markdown))
     return 0
